@@ -1,0 +1,126 @@
+"""Snapshot = the standard tables at one `as_of` time, plus the provenance of each table.
+
+On disk a snapshot is a folder: `manifest.json` (as_of, provenance per table) and `<table>.parquet`.
+Time-series tables hold their history up to `as_of`; `Snapshot.upto` cuts everything after a date so
+the monitor can run as of any past date without look-ahead.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from capitulation import tables
+from capitulation.errors import DataError
+
+MANIFEST = "manifest.json"
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where a table came from: source (file or endpoint), retrieval time (UTC ISO), licence, notes."""
+
+    source: str
+    retrieved_at: str
+    licence: str = "unstated"
+    notes: str = ""
+    synthetic: bool = False
+
+
+def utc(ts: str | pd.Timestamp) -> pd.Timestamp:
+    """A tz-aware UTC timestamp from a date/time string or timestamp (naive input is taken as UTC)."""
+    try:
+        t = pd.Timestamp(ts)
+    except (TypeError, ValueError) as exc:
+        raise DataError(f"not a date/time: {ts!r} ({exc})") from None
+    if pd.isna(t):
+        raise DataError(f"not a date/time: {ts!r}")
+    return t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC")
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    as_of: pd.Timestamp
+    tables: Mapping[str, pd.DataFrame] = field(default_factory=dict)
+    provenance: Mapping[str, Provenance] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "as_of", utc(self.as_of))
+        checked = {name: tables.validate(name, df) for name, df in self.tables.items()}
+        missing = sorted(set(checked) - set(self.provenance))
+        if missing:
+            raise DataError(f"snapshot: table(s) without provenance: {', '.join(missing)}")
+        object.__setattr__(self, "tables", checked)
+        object.__setattr__(self, "provenance", {k: self.provenance[k] for k in checked})
+
+    def get(self, name: str) -> pd.DataFrame | None:
+        """The table, or None when the snapshot has no (or an empty) table of that name."""
+        tables.spec(name)
+        df = self.tables.get(name)
+        return None if df is None or df.empty else df
+
+    def table_dates(self) -> dict[str, pd.Timestamp]:
+        """Each table's own date: the latest time in its time column."""
+        out = {}
+        for name, df in self.tables.items():
+            col = tables.spec(name).time_column
+            if not df.empty:
+                out[name] = df[col].max()
+        return out
+
+    def upto(self, as_of: str | pd.Timestamp) -> Snapshot:
+        """The snapshot as it could have been known at `as_of`: rows after it dropped, empty tables removed."""
+        cut = utc(as_of)
+        kept: dict[str, pd.DataFrame] = {}
+        for name, df in self.tables.items():
+            col = tables.spec(name).time_column
+            sub = df[df[col] <= cut]
+            if not sub.empty:
+                kept[name] = sub.reset_index(drop=True)
+        return Snapshot(cut, kept, {k: self.provenance[k] for k in kept})
+
+    def save(self, path: str | Path) -> Path:
+        """Write the snapshot folder atomically (written to a temporary folder, then renamed)."""
+        dest = Path(path)
+        if dest.exists():
+            raise DataError(f"snapshot folder {dest} already exists; choose a new path")
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
+        for name, df in self.tables.items():
+            df.to_parquet(tmp / f"{name}.parquet", index=False)
+        manifest = {
+            "as_of": self.as_of.isoformat(),
+            "provenance": {k: asdict(v) for k, v in self.provenance.items()},
+        }
+        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2))
+        os.replace(tmp, dest)
+        return dest
+
+    @classmethod
+    def load(cls, path: str | Path) -> Snapshot:
+        """Read a snapshot folder written by `save`; `DataError` when it is missing or corrupt."""
+        src = Path(path)
+        man = src / MANIFEST
+        if not man.is_file():
+            raise DataError(f"no snapshot at {src}: {MANIFEST} not found")
+        try:
+            manifest = json.loads(man.read_text())
+            as_of = manifest["as_of"]
+            prov = {k: Provenance(**v) for k, v in manifest["provenance"].items()}
+        except (json.JSONDecodeError, KeyError, TypeError, UnicodeDecodeError) as exc:
+            raise DataError(f"corrupt snapshot manifest {man}: {exc}") from None
+        frames = {}
+        for name in prov:
+            tables.spec(name)
+            f = src / f"{name}.parquet"
+            try:
+                frames[name] = pd.read_parquet(f)
+            except (OSError, ValueError) as exc:
+                raise DataError(f"corrupt or missing table file {f}: {exc}") from None
+        return cls(as_of, frames, prov)

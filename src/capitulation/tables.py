@@ -1,0 +1,282 @@
+"""The standard tables: column names, dtypes and units in one place (the contract).
+
+Every source returns these tables whatever the venue; venue quirks (inverse options, contract sizes,
+percent vs fraction) are removed inside the source module. Conventions:
+
+* times are tz-aware UTC (`time` kind); a daily row is stamped at 00:00 UTC of its date;
+* money is USD unless the column says otherwise (`*_btc`, or `quote_currency` for option prices);
+* implied vols and rates are fractions (0.55 = 55 vol points; 1e-4 = 0.01 %);
+* `validate` coerces a frame to the contract or raises `DataError` naming table, column and row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from capitulation.errors import DataError
+
+Kind = Literal["str", "float", "int", "time"]
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: Kind
+    unit: str
+    nullable: bool = False
+    doc: str = ""
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    name: str
+    doc: str
+    time_column: str
+    columns: tuple[Column, ...]
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+
+def _c(name: str, kind: Kind, unit: str = "", doc: str = "", *, null: bool = False) -> Column:
+    return Column(name, kind, unit, null, doc)
+
+
+OPTION_QUOTES = TableSpec(
+    "option_quotes",
+    "One row per option instrument at one time (a chain snapshot or several).",
+    "timestamp",
+    (
+        _c("timestamp", "time", "UTC", "time of the quote"),
+        _c("venue", "str", "", "exchange id, e.g. deribit"),
+        _c("instrument", "str", "", "venue instrument name"),
+        _c("underlying", "str", "", "underlying asset, e.g. BTC"),
+        _c("expiry", "time", "UTC", "settlement time (Deribit: 08:00 UTC)"),
+        _c("strike", "float", "USD"),
+        _c("option_type", "str", "", "'C' or 'P'"),
+        _c("quote_currency", "str", "", "currency of bid/ask/mark (Deribit: BTC)"),
+        _c("bid", "float", "quote_currency", null=True),
+        _c("ask", "float", "quote_currency", null=True),
+        _c("mark", "float", "quote_currency", null=True),
+        _c("bid_usd", "float", "USD", null=True),
+        _c("ask_usd", "float", "USD", null=True),
+        _c("mark_usd", "float", "USD", null=True),
+        _c("bid_iv", "float", "fraction", "0 or missing bid -> NaN", null=True),
+        _c("ask_iv", "float", "fraction", null=True),
+        _c("mark_iv", "float", "fraction"),
+        _c("open_interest", "float", "contracts"),
+        _c("contract_size", "float", "underlying units per contract (Deribit BTC options: 1 BTC)"),
+        _c("volume", "float", "contracts", null=True),
+        _c("underlying_price", "float", "USD", "forward of this expiry used for pricing", null=True),
+        _c("index_price", "float", "USD", "spot index", null=True),
+        _c("venue_delta", "float", "per 1 underlying unit", null=True),
+        _c("venue_gamma", "float", "per USD, per 1 underlying unit", null=True),
+        _c("venue_vega", "float", "USD per 1 vol point", null=True),
+        _c("venue_theta", "float", "USD per calendar day", null=True),
+    ),
+)
+
+PERP_METRICS = TableSpec(
+    "perp_metrics",
+    "Perpetual-swap state over time: open interest, funding, mark price, liquidations (when known).",
+    "timestamp",
+    (
+        _c("timestamp", "time", "UTC"),
+        _c("venue", "str", "", "exchange id, or 'aggregate' for an all-exchange series"),
+        _c("symbol", "str", "", "e.g. BTCUSDT"),
+        _c("oi_contracts", "float", "contracts", null=True),
+        _c("oi_btc", "float", "BTC", null=True),
+        _c("oi_usd", "float", "USD", null=True),
+        _c("funding_rate", "float", "fraction per funding interval", null=True),
+        _c("funding_interval_h", "float", "hours", null=True),
+        _c("mark_price", "float", "USD", null=True),
+        _c("long_liq_usd", "float", "USD liquidated longs in the period", null=True),
+        _c("short_liq_usd", "float", "USD liquidated shorts in the period", null=True),
+    ),
+)
+
+DAILY_PRICES = TableSpec(
+    "daily_prices",
+    "Daily bars per symbol (BTC-USD, equities, ETFs, indices). Equities close at the NY close.",
+    "date",
+    (
+        _c("date", "time", "UTC midnight of the trading date"),
+        _c("symbol", "str", "", "e.g. BTC-USD, MSTR, QQQ, VIX"),
+        _c("open", "float", "USD (index points for indices)", null=True),
+        _c("high", "float", "USD", null=True),
+        _c("low", "float", "USD", null=True),
+        _c("close", "float", "USD"),
+        _c("volume", "float", "shares, or USD for BTC-USD", null=True),
+    ),
+)
+
+BTC_NETWORK = TableSpec(
+    "btc_network",
+    "Bitcoin network per day: height, difficulty, hashrate, fees and subsidy.",
+    "date",
+    (
+        _c("date", "time", "UTC midnight"),
+        _c("height", "int", "blocks", null=True),
+        _c("difficulty", "float", "", null=True),
+        _c("hashrate_ehs", "float", "EH/s (1e18 hashes per second)", null=True),
+        _c("fees_btc_per_block", "float", "BTC per block", null=True),
+        _c("subsidy_btc", "float", "BTC per block", null=True),
+    ),
+)
+
+TREASURY_COMPANIES = TableSpec(
+    "treasury_companies",
+    "Digital-asset-treasury companies' bitcoin and capital stack, each row with its own as_of and source.",
+    "as_of",
+    (
+        _c("as_of", "time", "UTC", "date the figures refer to"),
+        _c("name", "str"),
+        _c("ticker", "str"),
+        _c("btc_held", "float", "BTC"),
+        _c("avg_cost_usd", "float", "USD per BTC", null=True),
+        _c("shares_basic", "float", "shares", null=True),
+        _c("shares_diluted", "float", "shares", null=True),
+        _c("share_price_usd", "float", "USD per share", null=True),
+        _c("debt_usd", "float", "USD (notional)", null=True),
+        _c("preferred_usd", "float", "USD (notional)", null=True),
+        _c("cash_usd", "float", "USD", null=True),
+        _c("source", "str", "", "filing or file the row came from"),
+    ),
+)
+
+SECTOR_RETURNS = TableSpec(
+    "sector_returns",
+    "Daily log returns of sector constituents (long format); baskets are built in analytics/sectors.",
+    "date",
+    (
+        _c("date", "time", "UTC midnight"),
+        _c("symbol", "str"),
+        _c("sector", "str", "", "source taxonomy label, e.g. eth_scaling"),
+        _c("log_return", "float", "natural log return, fraction"),
+    ),
+)
+
+ETF_FLOWS = TableSpec(
+    "etf_flows",
+    "US spot bitcoin ETF daily net flows per fund.",
+    "date",
+    (
+        _c("date", "time", "UTC midnight"),
+        _c("fund", "str", "", "ticker, e.g. IBIT"),
+        _c("flow_usd", "float", "USD (not millions)"),
+    ),
+)
+
+VOL_INDEX = TableSpec(
+    "vol_index",
+    "Daily implied-volatility index bars (e.g. Deribit DVOL), as fractions.",
+    "date",
+    (
+        _c("date", "time", "UTC midnight"),
+        _c("index", "str", "", "e.g. DVOL-BTC"),
+        _c("open", "float", "fraction"),
+        _c("high", "float", "fraction"),
+        _c("low", "float", "fraction"),
+        _c("close", "float", "fraction"),
+    ),
+)
+
+TABLES: dict[str, TableSpec] = {
+    t.name: t
+    for t in (
+        OPTION_QUOTES,
+        PERP_METRICS,
+        DAILY_PRICES,
+        BTC_NETWORK,
+        TREASURY_COMPANIES,
+        SECTOR_RETURNS,
+        ETF_FLOWS,
+        VOL_INDEX,
+    )
+}
+
+
+def spec(name: str) -> TableSpec:
+    """The spec of table `name`; `DataError` for an unknown table."""
+    try:
+        return TABLES[name]
+    except KeyError:
+        raise DataError(f"unknown table {name!r}; known tables: {', '.join(sorted(TABLES))}") from None
+
+
+def empty(name: str) -> pd.DataFrame:
+    """A zero-row frame with the table's columns and dtypes."""
+    return validate(name, pd.DataFrame({c: [] for c in spec(name).names}))
+
+
+def _first_bad(mask: np.ndarray | pd.Series) -> int:
+    return int(np.flatnonzero(np.asarray(mask))[0])
+
+
+def _coerce(table: str, col: Column, s: pd.Series) -> pd.Series:
+    where = f"table {table!r}, column {col.name!r}"
+    if col.kind == "time":
+        try:
+            out = pd.to_datetime(s, utc=True, errors="coerce", format="mixed")
+        except (TypeError, ValueError) as exc:
+            raise DataError(f"{where}: not a time ({exc})") from None
+        bad = out.isna() & s.notna()
+        if bad.any():
+            i = _first_bad(bad)
+            raise DataError(f"{where}, row {i}: malformed time {s.iloc[i]!r}")
+        return out.astype("datetime64[ns, UTC]")
+    if col.kind in ("float", "int"):
+        if s.dtype == bool or pd.api.types.is_bool_dtype(s):
+            raise DataError(f"{where}: expected numbers, got booleans")
+        out = pd.to_numeric(s, errors="coerce").astype("float64")
+        bad = out.isna() & s.notna() & ~s.astype(str).str.lower().isin(["nan", "none", ""])
+        if bad.any():
+            i = _first_bad(bad)
+            raise DataError(f"{where}, row {i}: malformed number {s.iloc[i]!r}")
+        if np.isinf(out.to_numpy()).any():
+            i = _first_bad(np.isinf(out.to_numpy()))
+            raise DataError(f"{where}, row {i}: infinite value")
+        if col.kind == "int":
+            frac = out.notna() & (out % 1 != 0)
+            if frac.any():
+                i = _first_bad(frac)
+                raise DataError(f"{where}, row {i}: expected an integer, got {s.iloc[i]!r}")
+            return out.astype("Int64")
+        return out
+    # str
+    nonstr = s.notna() & ~s.map(lambda v: isinstance(v, str))
+    if nonstr.any():
+        i = _first_bad(nonstr)
+        raise DataError(f"{where}, row {i}: expected text, got {s.iloc[i]!r}")
+    return s.astype("string")
+
+
+def validate(name: str, df: pd.DataFrame) -> pd.DataFrame:
+    """Coerce `df` to table `name`'s contract: exact columns in spec order, dtypes, non-null checks.
+
+    Raises `DataError` for an unknown table, missing or unexpected columns, malformed numbers or times,
+    infinities, and NaN in a non-nullable column (naming table, column and row position).
+    """
+    ts = spec(name)
+    if not isinstance(df, pd.DataFrame):
+        raise DataError(f"table {name!r}: expected a DataFrame, got {type(df).__name__}")
+    missing = [c for c in ts.names if c not in df.columns]
+    if missing:
+        raise DataError(f"table {name!r}: missing column(s) {', '.join(missing)}")
+    extra = [str(c) for c in df.columns if c not in ts.names]
+    if extra:
+        raise DataError(f"table {name!r}: unexpected column(s) {', '.join(extra)}")
+    df = df.reset_index(drop=True)
+    out = {}
+    for col in ts.columns:
+        s = _coerce(name, col, df[col.name])
+        if not col.nullable and s.isna().any():
+            i = _first_bad(s.isna())
+            raise DataError(f"table {name!r}, column {col.name!r}, row {i}: missing value (NaN) not allowed")
+        out[col.name] = s
+    return pd.DataFrame(out, columns=ts.names)

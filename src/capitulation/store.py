@@ -1,0 +1,181 @@
+"""History store: an append-only Parquet dataset queried with DuckDB.
+
+Layout under the store root (hive partitions, one file per (table, source, as_of)):
+
+    table=<name>/as_of_date=<YYYY-MM-DD>/<key>.parquet    rows of a standard table + `snapshot_as_of`
+    table=_snapshots/as_of_date=<YYYY-MM-DD>/<key>.parquet  one commit record per stored table
+    table=_verdicts/as_of_date=<YYYY-MM-DD>/<key>.parquet   the eight verdicts of a run
+
+Every file is written under a temporary name and renamed (atomic on POSIX), so a crash never leaves a half
+file. A snapshot is committed by its `_snapshots` records, written last: table files without a commit
+record are invisible to readers. Writes are idempotent on (table, source, as_of): a key already
+committed is skipped. Many processes may read while one writes (no database file is held open).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import uuid
+from collections.abc import Iterable
+from dataclasses import asdict
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import platformdirs
+
+from capitulation import tables
+from capitulation.errors import StoreError
+from capitulation.signals.base import Verdict
+from capitulation.snapshot import Provenance, Snapshot, utc
+
+SNAPSHOTS = "_snapshots"
+VERDICTS = "_verdicts"
+
+
+def default_root() -> Path:
+    """The platform's user data dir for capitulation (e.g. ~/.local/share/capitulation/history)."""
+    return Path(platformdirs.user_data_dir("capitulation")) / "history"
+
+
+def _key(*parts: str) -> str:
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:24]
+
+
+class HistoryStore:
+    def __init__(self, root: str | Path | None = None) -> None:
+        self.root = Path(root) if root is not None else default_root()
+
+    def _dir(self, table: str, as_of: pd.Timestamp) -> Path:
+        return self.root / f"table={table}" / f"as_of_date={as_of:%Y-%m-%d}"
+
+    def _write_atomic(self, df: pd.DataFrame, dest: Path) -> None:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex}.tmp")
+        try:
+            df.to_parquet(tmp, index=False)
+            with open(tmp, "rb") as fh:
+                os.fsync(fh.fileno())
+            os.replace(tmp, dest)
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def _committed_keys(self) -> set[str]:
+        recs = self._query_files(SNAPSHOTS, "SELECT key FROM t")
+        return set(recs["key"]) if not recs.empty else set()
+
+    def write(self, snap: Snapshot) -> int:
+        """Store every table of `snap`; returns the number of tables newly written (0 if all known)."""
+        try:
+            known = self._committed_keys()
+            staged: list[tuple[str, Provenance, int, Path]] = []
+            for name, df in snap.tables.items():
+                prov = snap.provenance[name]
+                key = _key(name, prov.source, snap.as_of.isoformat())
+                if key in known:
+                    continue
+                dest = self._dir(name, snap.as_of) / f"{key}.parquet"
+                self._write_atomic(df.assign(snapshot_as_of=snap.as_of), dest)
+                staged.append((name, prov, len(df), dest))
+            if staged:
+                records = pd.DataFrame(
+                    [
+                        {
+                            "key": dest.stem,
+                            "snapshot_as_of": snap.as_of,
+                            "table_name": name,
+                            "rows": rows,
+                            "provenance": json.dumps(asdict(prov)),
+                            "written_at": pd.Timestamp.now(tz="UTC"),
+                        }
+                        for name, prov, rows, dest in staged
+                    ]
+                )
+                commit = _key(SNAPSHOTS, snap.as_of.isoformat(), *records["key"])
+                self._write_atomic(records, self._dir(SNAPSHOTS, snap.as_of) / f"{commit}.parquet")
+        except OSError as exc:
+            raise StoreError(f"cannot write history store at {self.root}: {exc}") from None
+        return len(staged)
+
+    def write_verdicts(self, verdicts: Iterable[Verdict]) -> None:
+        """Store one run's verdicts (idempotent on as_of and content)."""
+        rows = [
+            {
+                "snapshot_as_of": v.as_of,
+                "signal": v.signal,
+                "status": v.status.value,
+                "headline": v.headline,
+                "verdict_json": json.dumps(v.as_dict()),
+            }
+            for v in verdicts
+        ]
+        if not rows:
+            return
+        df = pd.DataFrame(rows)
+        key = _key(VERDICTS, *df["verdict_json"])
+        dest = self._dir(VERDICTS, df["snapshot_as_of"].iloc[0]) / f"{key}.parquet"
+        if not dest.exists():
+            try:
+                self._write_atomic(df, dest)
+            except OSError as exc:
+                raise StoreError(f"cannot write history store at {self.root}: {exc}") from None
+
+    def _query_files(self, table: str, sql: str) -> pd.DataFrame:
+        """Run `sql` over table `table`'s files exposed as view `t`; empty frame if none exist."""
+        folder = self.root / f"table={table}"
+        if not any(folder.glob("*/*.parquet")):
+            return pd.DataFrame()
+        pattern = str(folder / "*" / "*.parquet")
+        con = duckdb.connect()
+        try:
+            con.execute(
+                f"CREATE VIEW t AS SELECT * FROM read_parquet('{_sql_str(pattern)}', union_by_name=true)"
+            )
+            return con.execute(sql).df()
+        except duckdb.Error as exc:
+            raise StoreError(f"cannot read history store table {table!r} at {self.root}: {exc}") from None
+        finally:
+            con.close()
+
+    def history(self) -> pd.DataFrame:
+        """One row per stored snapshot: as_of, number of tables, total rows, table names."""
+        out = self._query_files(
+            SNAPSHOTS,
+            "SELECT snapshot_as_of AS as_of, count(*) AS tables, sum(rows) AS rows, "
+            "string_agg(table_name, ', ' ORDER BY table_name) AS table_names, max(written_at) AS written_at "
+            "FROM t GROUP BY snapshot_as_of ORDER BY snapshot_as_of",
+        )
+        return out if not out.empty else pd.DataFrame(columns=["as_of", "tables", "rows", "table_names"])
+
+    def verdict_history(self, signal: str | None = None) -> pd.DataFrame:
+        """Each stored verdict (latest write per as_of and signal), oldest first."""
+        where = "" if signal is None else f"WHERE signal = '{_sql_str(signal)}'"
+        return self._query_files(
+            VERDICTS,
+            f"SELECT snapshot_as_of AS as_of, signal, status, headline FROM t {where} "
+            "QUALIFY row_number() OVER (PARTITION BY snapshot_as_of, signal ORDER BY headline) = 1 "
+            "ORDER BY as_of, signal",
+        )
+
+    def load(self, as_of: str | pd.Timestamp) -> Snapshot:
+        """Rebuild the committed snapshot stored at exactly `as_of`."""
+        cut = utc(as_of)
+        recs = self._query_files(SNAPSHOTS, "SELECT * FROM t")
+        if recs.empty:
+            raise StoreError(f"history store at {self.root} is empty")
+        recs = recs[pd.to_datetime(recs["snapshot_as_of"], utc=True) == cut]
+        if recs.empty:
+            raise StoreError(f"no snapshot stored at {cut.isoformat()} in {self.root}")
+        frames, prov = {}, {}
+        for rec in recs.itertuples():
+            path = self._dir(rec.table_name, cut) / f"{rec.key}.parquet"
+            df = pd.read_parquet(path).drop(columns=["snapshot_as_of"])
+            frames[rec.table_name] = df[tables.spec(rec.table_name).names]
+            prov[rec.table_name] = Provenance(**json.loads(rec.provenance))
+        return Snapshot(cut, frames, prov)
+
+
+def _sql_str(s: str) -> str:
+    return s.replace("'", "''")

@@ -1,0 +1,81 @@
+"""History store: atomic, idempotent, append-only Parquet read back with DuckDB."""
+
+import pandas as pd
+import pytest
+
+from capitulation.errors import StoreError
+from capitulation.signals.base import Status, Verdict
+from capitulation.snapshot import Provenance, Snapshot
+from capitulation.store import HistoryStore
+
+PROV = Provenance(source="synthetic test frame", retrieved_at="2026-02-05T00:00:00Z", synthetic=True)
+
+
+def synthetic_snapshot(as_of: str, closes: list[float]) -> Snapshot:
+    """A synthetic two-table snapshot (numbers made up for the test, labelled synthetic)."""
+    days = pd.date_range("2026-02-01", periods=len(closes), freq="D", tz="UTC")
+    prices = pd.DataFrame(
+        {"date": days, "symbol": "BTC-USD", "open": None, "high": None, "low": None, "close": closes, "volume": None}
+    )
+    flows = pd.DataFrame({"date": days[:1], "fund": ["IBIT"], "flow_usd": [1.5e8]})
+    return Snapshot(as_of, {"daily_prices": prices, "etf_flows": flows}, {"daily_prices": PROV, "etf_flows": PROV})
+
+
+def test_write_then_load_round_trips_every_table(tmp_path):
+    store = HistoryStore(tmp_path)
+    snap = synthetic_snapshot("2026-02-05T23:59:59Z", [100.0, 90.0, 80.0])
+    assert store.write(snap) == 2
+    back = store.load("2026-02-05T23:59:59Z")
+    pd.testing.assert_frame_equal(back.tables["daily_prices"], snap.tables["daily_prices"])
+    assert back.provenance["etf_flows"] == PROV
+    hist = store.history()
+    assert list(hist["tables"]) == [2] and list(hist["rows"]) == [4]
+
+
+def test_writing_the_same_snapshot_twice_stores_it_once(tmp_path):
+    store = HistoryStore(tmp_path)
+    snap = synthetic_snapshot("2026-02-05T23:59:59Z", [100.0, 90.0])
+    store.write(snap)
+    assert store.write(snap) == 0
+    assert len(list(tmp_path.rglob("*.parquet"))) == 3  # two tables + one commit record
+    assert len(store.history()) == 1
+
+
+def test_a_failed_write_commits_nothing_and_keeps_earlier_snapshots(tmp_path, monkeypatch):
+    store = HistoryStore(tmp_path)
+    store.write(synthetic_snapshot("2026-02-04T23:59:59Z", [100.0]))
+    calls = {"n": 0}
+    real = pd.DataFrame.to_parquet
+
+    def fail_second(self, path, *a, **k):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise OSError("disk full (simulated)")
+        return real(self, path, *a, **k)
+
+    monkeypatch.setattr(pd.DataFrame, "to_parquet", fail_second)
+    with pytest.raises(StoreError, match="disk full"):
+        store.write(synthetic_snapshot("2026-02-05T23:59:59Z", [100.0, 90.0]))
+    monkeypatch.undo()
+    assert not list(tmp_path.rglob("*.tmp"))
+    hist = store.history()
+    assert len(hist) == 1 and hist["as_of"].iloc[0] == pd.Timestamp("2026-02-04T23:59:59Z")
+    with pytest.raises(StoreError, match="no snapshot stored"):
+        store.load("2026-02-05T23:59:59Z")
+    assert store.write(synthetic_snapshot("2026-02-05T23:59:59Z", [100.0, 90.0])) == 2
+
+
+def test_verdicts_are_queryable_over_time(tmp_path):
+    store = HistoryStore(tmp_path)
+    for day, status in [("2026-02-04", Status.DOES_NOT_HOLD), ("2026-02-05", Status.HOLDS)]:
+        v = Verdict("leverage_flush", "Leverage flush", status, "h", pd.Timestamp(day, tz="UTC"))
+        store.write_verdicts([v])
+        store.write_verdicts([v])
+    hist = store.verdict_history("leverage_flush")
+    assert list(hist["status"]) == ["does not hold", "holds"]
+
+
+def test_empty_store_has_empty_history(tmp_path):
+    assert HistoryStore(tmp_path / "none").history().empty
+    with pytest.raises(StoreError, match="empty"):
+        HistoryStore(tmp_path / "none").load("2026-02-05")

@@ -1,0 +1,78 @@
+"""Leverage flush: open interest (OI) against price, in coin (BTC) and in USD terms.
+
+USD OI falls mechanically when price falls, so a USD measure can call a flush that has not happened;
+the decision is taken in BTC. Over a lookback window ending at the last row:
+
+    peak       = the window's highest OI
+    base       = the lowest OI before the peak (the low the build-up started from)
+    flush      = (peak - now) / (peak - base)     fraction of the build-up removed (can be < 0 or > 1)
+    now/peak   = now / peak                       fraction of the peak still open
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from capitulation.errors import DataError
+
+
+@dataclass(frozen=True)
+class Flush:
+    unit: str
+    peak_time: pd.Timestamp
+    peak: float
+    base_time: pd.Timestamp
+    base: float
+    now_time: pd.Timestamp
+    now: float
+    flush_ratio: float
+    now_over_peak: float
+
+
+def flush_ratio(oi: pd.Series, lookback_days: int = 180, unit: str = "BTC") -> Flush:
+    """Flush of a time-indexed OI series (see module formula) over the last `lookback_days`."""
+    s = oi.dropna()
+    if len(s) < 3:
+        raise DataError(f"leverage: need at least 3 OI observations in {unit}, got {len(s)}")
+    s = s[s.index >= s.index[-1] - pd.Timedelta(days=lookback_days)]
+    peak_t = s.idxmax()
+    before = s[s.index <= peak_t]
+    base_t = before.idxmin()
+    peak, base, now = float(s[peak_t]), float(s[base_t]), float(s.iloc[-1])
+    built = peak - base
+    ratio = (peak - now) / built if built > 0 else math.nan
+    return Flush(unit, peak_t, peak, base_t, base, s.index[-1], now, ratio, now / peak)
+
+
+def oi_vs_price(oi_btc: pd.Series, price: pd.Series, days: tuple[int, ...] = (1, 7, 30)) -> pd.DataFrame:
+    """Percent-change (fraction) of OI in BTC and of price over each horizon, ending at the last row.
+
+    Both series are time-indexed; each horizon compares the last value with the last value at or before
+    (end - days). Rows: days; columns: oi_change, price_change (NaN where the history is too short).
+    """
+    end = min(oi_btc.index[-1], price.index[-1])
+    rows = []
+    for d in days:
+        start = end - pd.Timedelta(days=d)
+        rows.append((d, _change(oi_btc, start, end), _change(price, start, end)))
+    return pd.DataFrame(rows, columns=["days", "oi_change", "price_change"]).set_index("days")
+
+
+def _change(s: pd.Series, start: pd.Timestamp, end: pd.Timestamp) -> float:
+    a, b = s[s.index <= start], s[s.index <= end]
+    if a.empty or b.empty:
+        return np.nan
+    return float(b.iloc[-1] / a.iloc[-1] - 1.0)
+
+
+def annualised_funding(funding_rate: pd.Series, interval_h: float = 8.0, days: int = 30) -> float:
+    """Mean funding over the last `days`, annualised: mean rate x (24 / interval_h) x 365 (fraction/yr)."""
+    s = funding_rate.dropna()
+    if s.empty:
+        return math.nan
+    s = s[s.index > s.index[-1] - pd.Timedelta(days=days)]
+    return float(s.mean() * 24.0 / interval_h * 365.0)

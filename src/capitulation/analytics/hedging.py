@@ -17,7 +17,7 @@ from capitulation.analytics.cross_asset import MIN_OBS
 def proxy_hedges(
     wide: pd.DataFrame, base: str = "BTC-USD", stress_drawdown: float = 0.2, window_days: int = 365
 ) -> pd.DataFrame:
-    """Per proxy and regime ('calm'/'stress'): hedge ratio, effectiveness rho^2 and n_obs (NaN if < 20 obs)."""
+    """Per proxy and regime ('calm'/'stress'): hedge_ratio, effectiveness (rho^2), n_obs; NaN below 20 obs."""
     wide = wide[wide.index > wide.index[-1] - pd.Timedelta(days=window_days)]
     rets = np.log(wide).diff()
     high90 = wide[base].rolling("90D").max()

@@ -17,7 +17,7 @@ class Level:
 
 
 def ladder(levels: list[Level], spot: float, within: float = 0.5) -> list[tuple[Level, float]]:
-    """Levels within `within` (fraction) of spot, highest first, each with its distance from spot (fraction)."""
+    """Levels within `within` (fraction) of spot, highest first, with distance from spot (fraction)."""
     keep = [(lv, lv.price / spot - 1.0) for lv in levels if math.isfinite(lv.price) and lv.price > 0]
     keep = [(lv, d) for lv, d in keep if abs(d) <= within]
     return sorted(keep, key=lambda x: -x[0].price)

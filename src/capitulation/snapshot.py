@@ -44,6 +44,13 @@ def utc(ts: str | pd.Timestamp) -> pd.Timestamp:
     return t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC")
 
 
+def parse_as_of(text: str) -> pd.Timestamp:
+    """`--as-of` input: a bare date means the end of that UTC day (its daily closes are known)."""
+    t = utc(text)
+    bare_date = len(text.strip()) == 10
+    return t + pd.Timedelta(days=1) - pd.Timedelta(seconds=1) if bare_date else t
+
+
 @dataclass(frozen=True)
 class Snapshot:
     as_of: pd.Timestamp

@@ -163,7 +163,7 @@ def _solve_std_dev(F: FloatArray, K: FloatArray, target: FloatArray) -> FloatArr
             mid = np.where(np.isfinite(hi[i]), 0.5 * (lo[i] + hi[i]), 2.0 * si)
             inside = np.isfinite(nxt) & (nxt > lo[i]) & (nxt < hi[i])
             nxt = np.where(inside, nxt, mid)
-            collapsed = (hi[i] - lo[i]) <= 4 * np.finfo(float).eps * hi[i]
+            collapsed = np.isfinite(hi[i]) & ((hi[i] - lo[i]) <= 4 * np.finfo(float).eps * hi[i])
             s[i] = np.where(done | collapsed, si, nxt)
             active[i] = ~(done | collapsed)
     return s

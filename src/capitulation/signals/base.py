@@ -8,6 +8,8 @@ from enum import StrEnum
 
 import pandas as pd
 
+from capitulation.analytics.levels import Level
+
 
 class Status(StrEnum):
     HOLDS = "holds"
@@ -44,6 +46,7 @@ class Verdict:
     metrics: tuple[Metric, ...] = ()
     evidence: tuple[str, ...] = ()
     tables: tuple[str, ...] = field(default=())
+    levels: tuple[Level, ...] = ()
 
     def metric(self, name: str) -> Metric:
         for m in self.metrics:
@@ -61,6 +64,9 @@ class Verdict:
             "metrics": [m.as_dict() for m in self.metrics],
             "evidence": list(self.evidence),
             "tables": sorted({t for m in self.metrics for t in m.tables} | set(self.tables)),
+            "levels": [
+                {"price": lv.price, "label": lv.label, "tables": list(lv.tables)} for lv in self.levels
+            ],
         }
 
 

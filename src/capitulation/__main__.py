@@ -1,0 +1,3 @@
+from capitulation.cli import app
+
+app()

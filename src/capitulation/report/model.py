@@ -1,0 +1,69 @@
+"""The report's content, one structure for every renderer (terminal, JSON, HTML)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import pandas as pd
+
+from capitulation import tables
+from capitulation.analytics.levels import Level, ladder
+from capitulation.signals import Verdict, evaluate_all
+from capitulation.signals.common import spot
+from capitulation.snapshot import Snapshot
+
+
+@dataclass(frozen=True)
+class TableInfo:
+    name: str
+    rows: int
+    latest: pd.Timestamp
+    age_days: float
+    source: str
+    licence: str
+    notes: str
+    synthetic: bool
+
+
+@dataclass(frozen=True)
+class Report:
+    as_of: pd.Timestamp
+    spot: float | None
+    verdicts: list[Verdict]
+    ladder: list[tuple[Level, float]]
+    tables: list[TableInfo]
+    absent: list[str]
+
+
+def build(snap: Snapshot) -> Report:
+    """Evaluate the eight signals on `snap` and gather the levels ladder and each table's date."""
+    verdicts = evaluate_all(snap)
+    s = spot(snap)
+    levels = [lv for lv in verdicts[-1].levels]
+    infos = []
+    for name, latest in sorted(snap.table_dates().items()):
+        p = snap.provenance[name]
+        age = (snap.as_of - latest).total_seconds() / 86400.0
+        infos.append(
+            TableInfo(name, len(snap.tables[name]), latest, age, p.source, p.licence, p.notes, p.synthetic)
+        )
+    absent = sorted(set(tables.TABLES) - {i.name for i in infos})
+    return Report(snap.as_of, s, verdicts, ladder(levels, s) if s else [], infos, absent)
+
+
+def as_json(rep: Report) -> dict[str, object]:
+    """Machine-readable report with stable keys: the same content as the terminal table."""
+    return {
+        "as_of": rep.as_of.isoformat(),
+        "spot_usd": rep.spot,
+        "signals": [v.as_dict() for v in rep.verdicts],
+        "levels": [
+            {"price_usd": lv.price, "distance": d, "label": lv.label, "signal": lv.signal, "tables": list(lv.tables)}
+            for lv, d in rep.ladder
+        ],
+        "tables": {
+            i.name: {k: v for k, v in asdict(i).items() if k != "name"} | {"latest": i.latest.isoformat()}
+            for i in rep.tables
+        },
+        "absent_tables": rep.absent,
+    }

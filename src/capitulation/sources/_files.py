@@ -1,0 +1,151 @@
+"""Shared helpers of the file importers: checked reads, number/date parsing with file/column/row errors,
+and Provenance construction and combination.
+
+Row numbers in error messages are 1-based data rows (the header is not counted) for CSV files, and
+0-based record indices for JSON lists (`record 0` is the first element).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from capitulation.errors import DataError, SourceError
+from capitulation.snapshot import Provenance
+
+log = logging.getLogger("capitulation.sources")
+
+BLANKS = frozenset({"", "nan", "NaN", "null", "None", "NA", "N/A"})
+"""Cell texts read as 'no value' wherever an importer allows missing values."""
+
+
+def require_file(path: str | Path) -> Path:
+    """`path` as a Path; `SourceError` naming it when it is not an existing file."""
+    p = Path(path)
+    if not p.is_file():
+        raise SourceError(f"file not found: {p}")
+    return p
+
+
+def read_csv_text(path: str | Path, required: Sequence[str]) -> pd.DataFrame:
+    """Read a CSV as text (no type guessing; a UTF-8 byte-order mark is dropped; header names stripped).
+
+    `SourceError` when the file is missing or unreadable, `DataError` naming the file and the first
+    missing column when a `required` column is absent.
+    """
+    p = require_file(path)
+    try:
+        df = pd.read_csv(p, dtype=str, keep_default_na=False, encoding="utf-8-sig", skipinitialspace=True)
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        raise SourceError(f"cannot read {p}: {exc}") from None
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{p}: empty file (no header)") from None
+    df.columns = [str(c).strip() for c in df.columns]
+    for col in required:
+        if col not in df.columns:
+            raise DataError(f"{p}: missing column {col!r} (columns: {', '.join(map(str, df.columns))})")
+    return df
+
+
+def read_json(path: str | Path) -> Any:
+    """Parse a JSON file (a UTF-8 byte-order mark is allowed); `SourceError`/`DataError` naming the file."""
+    p = require_file(path)
+    try:
+        return json.loads(p.read_text(encoding="utf-8-sig"))
+    except OSError as exc:
+        raise SourceError(f"cannot read {p}: {exc}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise DataError(f"{p}: not valid JSON ({exc})") from None
+
+
+def is_blank(values: pd.Series) -> pd.Series:
+    """True where a text cell means 'no value' (see `BLANKS`)."""
+    return values.isna() | values.astype(str).str.strip().isin(BLANKS)
+
+
+def numbers(values: pd.Series, path: Path, column: str, *, blank_ok: bool = False, row: str = "row") -> pd.Series:
+    """Parse a text column to float64; blanks become NaN when `blank_ok`, else they are malformed.
+
+    `DataError` naming file, column and row (`row` is the word used: 'row' for CSV, 'record' for JSON).
+    """
+    text = values.astype(str).str.strip()
+    out = pd.to_numeric(text.where(~is_blank(values)), errors="coerce").astype("float64")
+    bad = out.isna() & (~is_blank(values) | (not blank_ok))
+    if bad.any():
+        raise DataError(_where(path, column, bad, values, row, "malformed number"))
+    return out
+
+
+def times(
+    values: pd.Series, path: Path, column: str, fmt: str, *, row: str = "row"
+) -> pd.Series:
+    """Parse a text column to tz-aware UTC times with format `fmt` (strptime or 'ISO8601').
+
+    Naive times are taken as UTC. `DataError` naming file, column and row for a malformed or blank time.
+    """
+    text = values.astype(str).str.strip()
+    out = pd.to_datetime(text, format=fmt, errors="coerce", utc=True)
+    bad = out.isna()
+    if bad.any():
+        raise DataError(_where(path, column, bad, values, row, "malformed date/time"))
+    return out.astype("datetime64[ns, UTC]")
+
+
+def _where(path: Path, column: str, bad: pd.Series, values: pd.Series, row: str, what: str) -> str:
+    i = int(bad.to_numpy().nonzero()[0][0])
+    n = i + 1 if row == "row" else i
+    return f"{path}: column {column!r}, {row} {n}: {what} {values.iloc[i]!r}"
+
+
+def drop_blank_rows(df: pd.DataFrame, column: str, path: Path, what: str) -> pd.DataFrame:
+    """Drop rows whose `column` is blank, logging how many (a recorded 'n/a', not an error)."""
+    blank = is_blank(df[column])
+    if blank.any():
+        log.info("%s: dropped %d row(s) with blank %s (%s)", path, int(blank.sum()), column, what)
+    return df[~blank].reset_index(drop=True)
+
+
+def provenance(
+    path: Path, stamps: pd.Series, licence: str, notes: str, *, synthetic: bool = False
+) -> Provenance:
+    """Provenance of one recorded file.
+
+    The real retrieval time of a recorded file is not known, so `retrieved_at` is the file's last
+    recorded time (ISO, UTC): the data cannot have been retrieved before it. The recorded range is
+    stated at the front of `notes`.
+    """
+    if len(stamps) == 0:
+        first = last = "none"
+    else:
+        first, last = stamps.min().isoformat(), stamps.max().isoformat()
+    span = f"recorded {first} .. {last}; retrieved_at = last recorded time (retrieval time not recorded)"
+    return Provenance(
+        source=str(path),
+        retrieved_at=last,
+        licence=licence,
+        notes=f"{span}. {notes}".strip(),
+        synthetic=synthetic,
+    )
+
+
+def combine(provs: Iterable[Provenance]) -> Provenance:
+    """One Provenance for a table built from several files: sources and distinct licences joined with '; ',
+    the latest retrieved_at, notes joined per source, synthetic if any part is."""
+    items = list(provs)
+    if not items:
+        raise DataError("combine: no provenance to combine")
+    if len(items) == 1:
+        return items[0]
+    licences = list(dict.fromkeys(p.licence for p in items))
+    return Provenance(
+        source="; ".join(p.source for p in items),
+        retrieved_at=max(p.retrieved_at for p in items),
+        licence="; ".join(licences),
+        notes=" | ".join(f"[{Path(p.source).name}] {p.notes}" for p in items),
+        synthetic=any(p.synthetic for p in items),
+    )

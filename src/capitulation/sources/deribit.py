@@ -1,0 +1,204 @@
+"""Deribit BTC option chains recorded as CSV -> the `option_quotes` table.
+
+Reads the files in shared/data/deribit_options (columns `[date,] instrument_name, expiry_name, expiry_date,
+strike, type, volume, open_interest, rho, theta, vega, gamma, delta, bid_iv, ask_iv, mark_iv`).
+Deribit's conventions die here:
+
+* IVs are percent -> fraction; `bid_iv == 0` / `ask_iv == 0` mean no quote -> NaN; `ask_iv == 999` is
+  Deribit's cap (the ask is above the highest vol it reports) -> NaN;
+* `type` call/put -> 'C'/'P'; expiry = `expiry_date` at 08:00 UTC; `date` is naive UTC;
+* greeks go to `venue_*` unchanged: delta and gamma per 1 BTC contract (Black-76, USD option, not
+  adjusted for the inverse payoff), vega USD per 1 vol point, theta USD per calendar day;
+* options pay in BTC (inverse), one contract = 1 BTC, prices are quoted in BTC.
+
+The files record neither the underlying (forward) nor the index price nor any premium. Derived columns:
+
+* `underlying_price` (the forward of each timestamp and expiry): each instrument's venue delta and mark
+  IV give the forward at which Black-76 reproduces that delta (`black76.forward_from_delta`, t ACT/365
+  from the quote time to expiry); the median over instruments with call-equivalent delta in [0.15, 0.85]
+  (put: delta + 1) is used;
+* `mark_usd`, `bid_usd`, `ask_usd`: undiscounted Black-76 at that forward with mark/bid/ask IV;
+  `mark`, `bid`, `ask` (BTC) = USD price / forward;
+* `index_price` is NaN (not recorded).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from capitulation import tables
+from capitulation.analytics import black76
+from capitulation.errors import DataError, SourceError
+from capitulation.snapshot import Provenance, utc
+
+log = logging.getLogger(__name__)
+
+VENUE = "deribit"
+EXPIRY_HOUR_UTC = 8
+ASK_IV_CAP = 999.0  # Deribit's reported ceiling for ask IV, percent: not a real quote
+FORWARD_DELTA_BAND = (0.15, 0.85)  # call-equivalent deltas trusted for the forward
+_NUMERIC = ("strike", "volume", "open_interest", "theta", "vega", "gamma", "delta", "bid_iv", "ask_iv", "mark_iv")
+_REQUIRED = ("instrument_name", "expiry_date", "type", *_NUMERIC)
+_TYPES = {"call": "C", "put": "P"}
+
+
+def read_chain_csv(
+    path: str | Path, timestamp: str | pd.Timestamp | None = None
+) -> tuple[pd.DataFrame, Provenance]:
+    """Read a recorded Deribit chain CSV into the `option_quotes` table, with its provenance.
+
+    `timestamp` (UTC; naive is taken as UTC) is the quote time for a file without a `date` column and must
+    be None for a file with one. Expired rows (expiry <= quote time) are dropped and counted in the log.
+    `SourceError` when the file cannot be read; `DataError` for missing columns, malformed values, or a
+    file without a `date` column read without `timestamp`.
+    """
+    path = Path(path)
+    raw = _read(path)
+    missing = [c for c in _REQUIRED if c not in raw.columns]
+    if missing:
+        raise DataError(f"{path.name}: missing input column(s) {', '.join(missing)}")
+    times = _quote_times(raw, path, timestamp)
+    num = {c: _numbers(raw[c], c, path) for c in _NUMERIC}
+    expiry = _expiries(raw["expiry_date"], path)
+    kind = raw["type"].astype("string").str.strip().str.lower().map(_TYPES)
+    if kind.isna().any():
+        i = int(np.flatnonzero(kind.isna().to_numpy())[0])
+        raise DataError(f"{path.name}, column 'type', row {i}: expected call/put, got {raw['type'].iloc[i]!r}")
+    if (num["mark_iv"] <= 0).any():
+        i = int(np.flatnonzero((num["mark_iv"] <= 0).to_numpy())[0])
+        raise DataError(f"{path.name}, column 'mark_iv', row {i}: mark IV must be positive")
+
+    df = pd.DataFrame(
+        {
+            "timestamp": times,
+            "venue": VENUE,
+            "instrument": raw["instrument_name"].astype("string"),
+            "underlying": "BTC",
+            "expiry": expiry,
+            "strike": num["strike"],
+            "option_type": kind,
+            "quote_currency": "BTC",
+            "bid_iv": num["bid_iv"].where(num["bid_iv"] > 0) / 100.0,
+            "ask_iv": num["ask_iv"].where((num["ask_iv"] > 0) & (num["ask_iv"] < ASK_IV_CAP)) / 100.0,
+            "mark_iv": num["mark_iv"] / 100.0,
+            "open_interest": num["open_interest"],
+            "contract_size": 1.0,
+            "volume": num["volume"],
+            "index_price": np.nan,
+            "venue_delta": num["delta"],
+            "venue_gamma": num["gamma"],
+            "venue_vega": num["vega"],
+            "venue_theta": num["theta"],
+        }
+    )
+    live = df["expiry"] > df["timestamp"]
+    if not live.all():
+        log.info("%s: dropped %d expired row(s) (expiry <= quote time)", path.name, int((~live).sum()))
+    df = df[live].reset_index(drop=True)
+    df = _with_forward_and_prices(df)
+    out = tables.validate("option_quotes", df[tables.spec("option_quotes").names])
+    return out, _provenance(path, out, dropped=int((~live).sum()))
+
+
+def implied_capture_time(path: str | Path) -> pd.Timestamp:
+    """The quote time the venue's own greeks imply, for files that do not record it (UTC).
+
+    Black-76 gives vega / |theta| = 2 t / vol (vega per vol point, theta per day: t = 100 vega vol /
+    (730 |theta|) years), so each live instrument's greeks date its snapshot; the median over instruments
+    with |delta| in [0.2, 0.8] and expiry more than 2 days later is returned (the front expiry uses a
+    different clock at Deribit). On full_data_sample.csv this lands ~0.45 h after the recorded `date`.
+    """
+    raw = _read(Path(path))
+    num = {c: _numbers(raw[c], c, Path(path)) for c in ("theta", "vega", "delta", "mark_iv")}
+    expiry = _expiries(raw["expiry_date"], Path(path))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t_years = 100.0 * num["vega"] * (num["mark_iv"] / 100.0) / (730.0 * -num["theta"])
+    when = expiry - pd.to_timedelta(t_years * 365.0, unit="D")
+    use = (num["theta"] < 0) & num["delta"].abs().between(0.2, 0.8) & (t_years > 2.0 / 365.0)
+    if not use.any():
+        raise DataError(f"{Path(path).name}: no instrument with usable greeks to date the snapshot")
+    return pd.Timestamp(when[use].median()).floor("s")
+
+
+def _read(path: Path) -> pd.DataFrame:
+    if not path.is_file():
+        raise SourceError(f"Deribit chain file not found: {path}")
+    try:
+        return pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise SourceError(f"cannot read Deribit chain file {path}: {exc}") from None
+
+
+def _numbers(s: pd.Series, col: str, path: Path) -> pd.Series:
+    out = pd.to_numeric(s.str.strip(), errors="coerce").astype("float64")
+    bad = out.isna() | np.isinf(out)
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        raise DataError(f"{path.name}, column {col!r}, row {i}: malformed number {s.iloc[i]!r}")
+    return out
+
+
+def _expiries(s: pd.Series, path: Path) -> pd.Series:
+    day = pd.to_datetime(s.str.strip(), format="%Y-%m-%d", errors="coerce", utc=True)
+    if day.isna().any():
+        i = int(np.flatnonzero(day.isna().to_numpy())[0])
+        raise DataError(f"{path.name}, column 'expiry_date', row {i}: malformed date {s.iloc[i]!r}")
+    return day + pd.Timedelta(hours=EXPIRY_HOUR_UTC)
+
+
+def _quote_times(raw: pd.DataFrame, path: Path, timestamp: str | pd.Timestamp | None) -> pd.Series:
+    if "date" in raw.columns:
+        if timestamp is not None:
+            raise DataError(f"{path.name} has its own 'date' column; do not pass timestamp")
+        t = pd.to_datetime(raw["date"].str.strip(), errors="coerce", format="ISO8601")
+        if t.isna().any():
+            i = int(np.flatnonzero(t.isna().to_numpy())[0])
+            raise DataError(f"{path.name}, column 'date', row {i}: malformed time {raw['date'].iloc[i]!r}")
+        return t.dt.tz_localize("UTC") if t.dt.tz is None else t.dt.tz_convert("UTC")
+    if timestamp is None:
+        raise DataError(
+            f"{path.name} has no 'date' column: pass timestamp= (the quote time, UTC); "
+            "implied_capture_time(path) estimates it from the venue's greeks"
+        )
+    return pd.Series(utc(timestamp), index=raw.index)
+
+
+def _with_forward_and_prices(df: pd.DataFrame) -> pd.DataFrame:
+    """Add underlying_price (the derived forward) and the USD and BTC premiums."""
+    t = (df["expiry"] - df["timestamp"]).dt.total_seconds().to_numpy() / (365.0 * 86400.0)
+    is_call = (df["option_type"] == "C").to_numpy()
+    call_delta = df["venue_delta"].to_numpy() + np.where(is_call, 0.0, 1.0)
+    lo, hi = FORWARD_DELTA_BAND
+    fwd = black76.forward_from_delta(df["strike"].to_numpy(), t, df["mark_iv"].to_numpy(), call_delta)
+    fwd = np.where((call_delta >= lo) & (call_delta <= hi), fwd, np.nan)
+    keys = [df["timestamp"], df["expiry"]]
+    forward = pd.Series(fwd, index=df.index).groupby(keys).transform("median").to_numpy()
+    n_none = int(np.isnan(forward).sum())
+    if n_none:
+        log.warning("%d row(s) in expiries without a delta in %s: no forward, no prices", n_none, FORWARD_DELTA_BAND)
+    df = df.assign(underlying_price=forward)
+    K = df["strike"].to_numpy()
+    for side in ("mark", "bid", "ask"):
+        usd = black76.price(forward, K, t, df[f"{side}_iv"].to_numpy(), is_call)
+        df[f"{side}_usd"] = usd
+        df[side] = usd / forward
+    return df
+
+
+def _provenance(path: Path, df: pd.DataFrame, dropped: int) -> Provenance:
+    when = df["timestamp"].max().isoformat() if len(df) else ""
+    notes = (
+        "Recorded Deribit public-API BTC option chain (see PROVENANCE.md beside the file). "
+        "retrieved_at is the latest recorded quote time. Venue fields: mark/bid/ask IV (percent -> fraction; "
+        "0 and the 999 ask cap -> NaN), open interest, volume, greeks (venue_*). DERIVED, not recorded: "
+        "underlying_price = per (timestamp, expiry) median of the Black-76 forwards that reproduce each "
+        f"instrument's venue delta at its mark IV (call-equivalent delta in {list(FORWARD_DELTA_BAND)}, "
+        "t ACT/365 to expiry 08:00 UTC); mark/bid/ask_usd = undiscounted Black-76 at that forward and the "
+        "row's IV; mark/bid/ask (BTC) = USD / forward. index_price not recorded (NaN). "
+        f"{dropped} expired row(s) dropped."
+    )
+    return Provenance(source=str(path), retrieved_at=when, notes=notes)

@@ -15,7 +15,7 @@ from capitulation.analytics import black76
 from capitulation.analytics.cross_asset import closes as wide_closes
 from capitulation.analytics.hedging import proxy_hedges
 from capitulation.analytics.leverage import annualised_funding
-from capitulation.analytics.smile import atm_term_vol
+from capitulation.analytics.smile import constant_maturity, risk_reversals
 from capitulation.signals.base import Metric, Status, Verdict, not_enough_data
 from capitulation.signals.common import BTC, age_days, pct
 from capitulation.snapshot import Snapshot
@@ -60,17 +60,18 @@ def evaluate(snap: Snapshot, th: Thresholds = Thresholds()) -> Verdict:
     quotes = snap.get("option_quotes")
     q_age = age_days(snap, "option_quotes")
     if quotes is not None and q_age is not None and q_age <= th.option_max_age_days:
-        vol, fwd = atm_term_vol(quotes, th.horizon_days)
+        cm = constant_maturity(risk_reversals(quotes), (th.horizon_days,))
+        vol = float(cm["atm_iv"].iloc[0]) if not cm.empty else float("nan")
         if np.isfinite(vol):
-            t_y = th.horizon_days / 365.0
-            cost = float(black76.price(fwd, fwd, t_y, vol, False)) / fwd
+            # An at-the-money-forward put costs P / F = 2 N(vol sqrt(t) / 2) - 1 of notional: F cancels.
+            cost = float(black76.price(1.0, 1.0, th.horizon_days / 365.0, vol, False))
             metrics += [
                 Metric("atm_put_cost", cost, "fraction of notional", ("option_quotes",)),
                 Metric("atm_put_cost_annualised", cost * 365.0 / th.horizon_days, "fraction per year",
                        ("option_quotes",)),
             ]
             evidence.append(
-                f"{th.horizon_days}d ATM put: {cost:.2%} of notional (IV {vol:.1%}), "
+                f"{th.horizon_days}d ATM put: {cost:.2%} of notional (constant-maturity ATM IV {vol:.1%}), "
                 f"{cost * 365 / th.horizon_days:.1%} a year"
             )
     elif quotes is not None:

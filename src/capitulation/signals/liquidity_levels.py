@@ -28,7 +28,10 @@ class Thresholds:
     max_age_days: float = 2.0
 
 
-def evaluate(snap: Snapshot, th: Thresholds = Thresholds(), model: LiquidationModel = LiquidationModel()) -> Verdict:
+DEFAULT_MODEL = LiquidationModel()
+
+
+def evaluate(snap: Snapshot, th: Thresholds = Thresholds(), model: LiquidationModel = DEFAULT_MODEL) -> Verdict:
     perps = snap.get("perp_metrics")
     if perps is None:
         return not_enough_data(SIGNAL, TITLE, snap.as_of, "no perp open-interest data")

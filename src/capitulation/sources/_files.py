@@ -141,11 +141,11 @@ def combine(provs: Iterable[Provenance]) -> Provenance:
         raise DataError("combine: no provenance to combine")
     if len(items) == 1:
         return items[0]
-    licences = list(dict.fromkeys(p.licence for p in items))
+    licences = dict.fromkeys(lic for p in items for lic in p.licence.split("; "))
     return Provenance(
         source="; ".join(p.source for p in items),
         retrieved_at=max(p.retrieved_at for p in items),
         licence="; ".join(licences),
-        notes=" | ".join(f"[{Path(p.source).name}] {p.notes}" for p in items),
+        notes=" | ".join(p.notes if "; " in p.source else f"[{Path(p.source).name}] {p.notes}" for p in items),
         synthetic=any(p.synthetic for p in items),
     )

@@ -1,0 +1,187 @@
+"""A Snapshot from a folder of recorded public data laid out like shared/data.
+
+Sub-folders read (absent files are skipped with a log line, so a table with no data is simply absent):
+
+    deribit_options/*.csv            -> option_quotes   (sources.deribit.read_chain_csv)
+    prices_daily/*.csv               -> daily_prices    (+ macro/vix.csv, macro/dxy.csv as VIX/DXY,
+    macro/, treasury_companies/*.json                      + dat-tracker USD price JSONs for tickers
+                                                           not already given by prices_daily/)
+    derivatives_oi_funding/          -> perp_metrics    (open_interest.csv, binance_btcusdt_oi_8h_*.csv,
+                                                         funding_rates.csv)
+    bitcoin_network/                 -> btc_network     (hashrate.csv + difficulty.csv, fees from
+                                                         coinmetrics.csv then btc_total_fees.csv)
+    treasury_companies/              -> treasury_companies (8k-summary.json, numerical-snapshot.json)
+    sectors/                         -> sector_returns  (quantbai_returns.parquet + quantbai_sector.csv)
+    etf_flows/farside*.json          -> etf_flows
+    volatility_index/dvol_BTC*.csv   -> vol_index
+
+Several files of one table are concatenated under one Provenance (`_files.combine`). Not read:
+btc_block_rewards.csv and btc_mean_hash_rate.csv (the halving schedule and hashrate.csv cover them),
+macro/fear_greed.csv and treasury_companies/crypto-prices.json (no table for them),
+sec-shares-data.json and btc-events*.json (see sources.treasuries), the crypto-sector-board snapshots
+(2026-05..08 CoinGecko 24h returns, simple not log; quantbai covers the sectors) and api_fixtures/.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+import pandas as pd
+
+from capitulation.errors import SourceError
+from capitulation.snapshot import Provenance, Snapshot
+from capitulation.sources import deribit, derivatives, etf_flows, network, prices, sectors, treasuries, vol_index
+from capitulation.sources._files import combine, read_json
+
+log = logging.getLogger(__name__)
+
+DEFAULT_AS_OF = "2026-02-05T23:59:59Z"
+"""End of 2026-02-05 UTC, the capitulation day of the recorded data (BTC-USD closed 62,702, MSTR 106.99,
+DVOL closed 82.62): the monitor's reference date."""
+
+CHAIN_TIMESTAMPS: dict[str, str] = {"sample.csv": "2026-03-09T19:00:00Z"}
+"""Quote times of recorded chain files without a `date` column (sample.csv: the source commit message
+'2026-03-09 19:00:00', per deribit_options/PROVENANCE.md)."""
+
+Part = tuple[pd.DataFrame, Provenance]
+
+
+def build_snapshot(
+    data_dir: str | Path,
+    as_of: str | pd.Timestamp | None = None,
+    *,
+    chain_timestamps: Mapping[str, str] | None = None,
+) -> Snapshot:
+    """Every table found under `data_dir`, cut at `as_of` (default `DEFAULT_AS_OF`): no row after it.
+
+    `chain_timestamps` adds quote times for chain files without a `date` column (file name -> UTC time).
+    `SourceError` when `data_dir` is missing or holds none of the recorded files; `DataError` from the
+    importers when a file is malformed.
+    """
+    found = load_tables(data_dir, chain_timestamps=chain_timestamps)
+    cut = DEFAULT_AS_OF if as_of is None else as_of
+    frames = {name: df for name, (df, _) in found.items()}
+    provs = {name: prov for name, (_, prov) in found.items()}
+    return Snapshot(cut, frames, provs).upto(cut)
+
+
+def load_tables(
+    data_dir: str | Path, *, chain_timestamps: Mapping[str, str] | None = None
+) -> dict[str, Part]:
+    """Every table found under `data_dir`, uncut, each with one Provenance."""
+    root = Path(data_dir)
+    hint = "point --data at a folder of recorded data such as ../shared/data"
+    if not root.is_dir():
+        raise SourceError(f"data folder not found: {root}; {hint}")
+    stamps = {**CHAIN_TIMESTAMPS, **(chain_timestamps or {})}
+    loaders: dict[str, Callable[[Path], Part | None]] = {
+        "option_quotes": lambda r: _options(r / "deribit_options", stamps),
+        "daily_prices": _daily_prices,
+        "perp_metrics": _perp_metrics,
+        "btc_network": _btc_network,
+        "treasury_companies": _treasuries,
+        "sector_returns": _sectors,
+        "etf_flows": lambda r: _first_glob(r / "etf_flows", "farside*.json", etf_flows.read_farside_json),
+        "vol_index": lambda r: _first_glob(r / "volatility_index", "dvol_BTC*.csv", vol_index.read_dvol_csv),
+    }
+    out: dict[str, Part] = {}
+    for name, load in loaders.items():
+        part = load(root)
+        if part is None or part[0].empty:
+            log.info("%s: no data found under %s; table absent", name, root)
+        else:
+            out[name] = part
+    if not out:
+        raise SourceError(f"no recorded data found under {root}; {hint}")
+    return out
+
+
+def _present(path: Path) -> bool:
+    if path.is_file():
+        return True
+    log.info("not found, skipped: %s", path)
+    return False
+
+
+def _gather(parts: list[Part]) -> Part | None:
+    if not parts:
+        return None
+    return pd.concat([df for df, _ in parts], ignore_index=True), combine(p for _, p in parts)
+
+
+def _first_glob(folder: Path, pattern: str, read: Callable[[Path], Part]) -> Part | None:
+    files = sorted(folder.glob(pattern))
+    if not files:
+        log.info("no %s under %s, skipped", pattern, folder)
+        return None
+    return _gather([read(f) for f in files])
+
+
+def _options(folder: Path, stamps: Mapping[str, str]) -> Part | None:
+    files = sorted(folder.glob("*.csv"))
+    return _gather([deribit.read_chain_csv(f, stamps.get(f.name)) for f in files])
+
+
+def _daily_prices(root: Path) -> Part | None:
+    parts: list[Part] = []
+    folder = root / "prices_daily"
+    if any(folder.glob("*.csv")):
+        parts.append(prices.read_prices_folder(folder))
+    for name in ("vix.csv", "dxy.csv"):
+        if _present(root / "macro" / name):
+            parts.append(prices.read_macro_csv(root / "macro" / name))
+    for f in sorted((root / "treasury_companies").glob("*.json")):
+        doc = read_json(f)
+        if not (isinstance(doc, dict) and "ticker" in doc and isinstance(doc.get("prices"), list)):
+            continue
+        if doc.get("currency", "USD") != "USD":
+            log.info("%s: prices in %s, not USD; skipped", f, doc.get("currency"))
+            continue
+        parts.append(prices.read_ohlcv_json(f))
+    return prices.concat_prices(parts) if parts else None
+
+
+def _perp_metrics(root: Path) -> Part | None:
+    d = root / "derivatives_oi_funding"
+    parts: list[Part] = []
+    if _present(d / "open_interest.csv"):
+        parts.append(derivatives.read_aggregate_oi(d / "open_interest.csv"))
+    parts += [derivatives.read_binance_oi(f) for f in sorted(d.glob("binance_btcusdt_oi_8h_*.csv"))]
+    if _present(d / "funding_rates.csv"):
+        parts.append(derivatives.read_daily_funding(d / "funding_rates.csv"))
+    got = _gather(parts)
+    if got is None:
+        return None
+    df, prov = got
+    # Binance OI (8h grid) and daily funding share the 00:00 UTC stamps: one row per key, first non-null
+    # value of each column.
+    keys = ["timestamp", "venue", "symbol"]
+    merged = df.groupby(keys, sort=True, dropna=False).first().reset_index()
+    return merged[df.columns], prov
+
+
+def _btc_network(root: Path) -> Part | None:
+    d = root / "bitcoin_network"
+    if not (_present(d / "hashrate.csv") and _present(d / "difficulty.csv")):
+        return None
+    fees = [d / n for n in ("coinmetrics.csv", "btc_total_fees.csv") if _present(d / n)]
+    return network.read_btc_network(d / "hashrate.csv", d / "difficulty.csv", fees)
+
+
+def _treasuries(root: Path) -> Part | None:
+    d = root / "treasury_companies"
+    parts: list[Part] = []
+    if _present(d / "8k-summary.json"):
+        parts.append(treasuries.read_mstr_8k_summary(d / "8k-summary.json"))
+    if _present(d / "numerical-snapshot.json"):
+        parts.append(treasuries.read_numerical_snapshot(d / "numerical-snapshot.json"))
+    return _gather(parts)
+
+
+def _sectors(root: Path) -> Part | None:
+    d = root / "sectors"
+    if not (_present(d / "quantbai_returns.parquet") and _present(d / "quantbai_sector.csv")):
+        return None
+    return sectors.read_quantbai_sectors(d / "quantbai_returns.parquet", d / "quantbai_sector.csv")

@@ -1,0 +1,132 @@
+"""The command line: the report on recorded real data, the calculators, and bad input (exit 2, one line)."""
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from capitulation.cli import app
+
+runner = CliRunner()
+
+
+def run(*args: str):
+    return runner.invoke(app, list(args))
+
+
+@pytest.fixture(scope="module")
+def report_json(shared_data, tmp_path_factory):
+    db = tmp_path_factory.mktemp("db")
+    res = run("report", "--data", str(shared_data), "--json", "--db", str(db))
+    assert res.exit_code == 0, res.output
+    return json.loads(res.stdout), db
+
+
+def test_report_json_has_exactly_eight_signals_each_with_a_status(report_json):
+    rep, _ = report_json
+    assert [s["signal"] for s in rep["signals"]] == [
+        "leverage_flush", "cross_asset", "options_stress", "liquidity_levels",
+        "sector_rotation", "treasury", "hedging", "bottom_range",
+    ]
+    assert {s["status"] for s in rep["signals"]} <= {"holds", "does not hold", "not enough data"}
+
+
+def test_every_number_in_the_report_traces_to_a_table_with_provenance(report_json):
+    rep, _ = report_json
+    for s in rep["signals"]:
+        for m in s["metrics"]:
+            assert m["tables"], f"{s['signal']}.{m['name']} names no table"
+            for t in m["tables"]:
+                assert t in rep["tables"], f"{s['signal']}.{m['name']} cites absent table {t}"
+                assert rep["tables"][t]["source"] and rep["tables"][t]["retrieved_at"]
+    for lv in rep["levels"]:
+        assert all(t in rep["tables"] for t in lv["tables"])
+
+
+def test_default_as_of_is_the_february_2026_stress_day(report_json):
+    rep, _ = report_json
+    assert rep["as_of"].startswith("2026-02-05T23:59:59")
+    assert rep["spot_usd"] == pytest.approx(62_702.09765625)
+
+
+def test_report_stores_its_snapshot_once_and_history_lists_it(report_json, shared_data):
+    _, db = report_json
+    again = run("report", "--data", str(shared_data), "--json", "--db", str(db))
+    assert again.exit_code == 0
+    res = run("history", "--db", str(db), "--json")
+    assert res.exit_code == 0, res.output
+    hist = json.loads(res.stdout)
+    assert len(hist) == 1 and hist[0]["as_of"].startswith("2026-02-05 23:59:59")
+
+
+def test_html_report_is_one_self_contained_file(shared_data, tmp_path):
+    out = tmp_path / "r.html"
+    res = run("report", "--data", str(shared_data), "--html", str(out), "--no-store")
+    assert res.exit_code == 0, res.output
+    page = out.read_text()
+    assert "<script" in page and "cdn.plot.ly" not in page and 'src="http' not in page
+    for chart in ("chart-smile", "chart-risk_reversals", "chart-oi_vs_price", "chart-levels"):
+        assert chart in page
+
+
+def test_mnav_calculator_reproduces_the_seed(tmp_path):
+    res = run("mnav", "--btc", "713502", "--btc-price", "66044", "--share-price", "106.99",
+              "--shares", "289340000", "--debt", "822e6", "--cash", "5.4e6", "--json")
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    assert out["mnav_ev"] == pytest.approx(0.674, abs=0.001)
+    assert out["btc_nav_usd"] == pytest.approx(47.12e9, abs=0.01e9)
+
+
+def test_mining_calculator_gives_the_seed_shutdown_price():
+    res = run("mining", "--hashrate-ehs", "1050", "--efficiency-jth", "17.5", "--power-usd-kwh", "0.06",
+              "--fees-btc-per-block", "0.03", "--json")
+    assert res.exit_code == 0, res.output
+    assert 57_000 <= json.loads(res.stdout)["shutdown_price_usd"] <= 60_000
+
+
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (("report", "--no-store"), "--data"),
+        (("report", "--data", "/nonexistent/folder", "--no-store"), "/nonexistent/folder"),
+        (("report", "--snapshot", "/nonexistent/snap", "--no-store"), "no snapshot"),
+        (("mnav", "--btc", "0", "--btc-price", "1", "--share-price", "1", "--shares", "1"), "btc_held"),
+        (("mining", "--hashrate-ehs", "-5", "--efficiency-jth", "17", "--power-usd-kwh", "0.05"), "hashrate"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_code_2(args, needle):
+    res = run(*args)
+    assert res.exit_code == 2
+    assert needle in res.output
+    assert "Traceback" not in res.output
+    assert len(res.output.strip().splitlines()) == 1
+
+
+def test_malformed_number_is_rejected_with_exit_code_2():
+    res = run("mnav", "--btc", "lots", "--btc-price", "1", "--share-price", "1", "--shares", "1")
+    assert res.exit_code == 2 and "Traceback" not in res.output
+
+
+def test_bad_as_of_is_a_one_line_error(shared_data):
+    res = run("report", "--data", str(shared_data), "--as-of", "yesterday-ish", "--no-store")
+    assert res.exit_code == 2 and "yesterday-ish" in res.output
+
+
+def test_corrupt_snapshot_is_rejected_and_nothing_is_stored(tmp_path):
+    snap = tmp_path / "snap"
+    snap.mkdir()
+    (snap / "manifest.json").write_text("{not json")
+    db = tmp_path / "db"
+    res = run("report", "--snapshot", str(snap), "--db", str(db))
+    assert res.exit_code == 2 and "corrupt" in res.output
+    assert not db.exists()
+
+
+def test_snapshot_round_trip_gives_the_same_report(shared_data, tmp_path):
+    out = tmp_path / "snap"
+    assert run("snapshot", str(out), "--data", str(shared_data), "--as-of", "2026-01-24").exit_code == 0
+    a = run("report", "--snapshot", str(out), "--json", "--no-store")
+    b = run("report", "--data", str(shared_data), "--as-of", "2026-01-24", "--json", "--no-store")
+    assert a.exit_code == 0 and b.exit_code == 0
+    assert json.loads(a.stdout)["signals"] == json.loads(b.stdout)["signals"]

@@ -12,3 +12,19 @@ def shared_data() -> Path:
     if not path.is_dir():
         pytest.skip(f"shared data folder not found: {path}")
     return path
+
+
+@pytest.fixture(scope="session")
+def recorded_full(shared_data):
+    """Every recorded table, uncut (as of the end of the data), built once per test session."""
+    from capitulation.sources.recorded import build_snapshot
+
+    return build_snapshot(shared_data, "2100-01-01")
+
+
+@pytest.fixture(scope="session")
+def default_snapshot(recorded_full):
+    """The default snapshot: the recorded data as of the end of 2026-02-05 UTC."""
+    from capitulation.sources.recorded import DEFAULT_AS_OF
+
+    return recorded_full.upto(DEFAULT_AS_OF)

@@ -74,7 +74,8 @@ def _load(data: Path | None, snapshot: Path | None, as_of: str | None):
 
 @app.callback()
 def main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="log progress to stderr")] = False) -> None:
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(message)s")
+    # Data-quality notes also live in each table's provenance (shown in the report); -v shows them as logged.
+    logging.basicConfig(level=logging.INFO if verbose else logging.ERROR, format="%(levelname)s %(message)s")
 
 
 @app.command()

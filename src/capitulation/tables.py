@@ -122,7 +122,7 @@ BTC_NETWORK = TableSpec(
     (
         _c("date", "time", "UTC midnight"),
         _c("height", "int", "blocks", null=True),
-        _c("difficulty", "float", "", null=True),
+        _c("difficulty", "float", "dimensionless: expected hashes per block / 2^32", null=True),
         _c("hashrate_ehs", "float", "EH/s (1e18 hashes per second)", null=True),
         _c("fees_btc_per_block", "float", "BTC per block", null=True),
         _c("subsidy_btc", "float", "BTC per block", null=True),
@@ -249,7 +249,7 @@ def _coerce(table: str, col: Column, s: pd.Series) -> pd.Series:
             return out.astype("Int64")
         return out
     # str
-    nonstr = s.notna() & ~s.map(lambda v: isinstance(v, str))
+    nonstr = s.notna().to_numpy() & ~np.array([isinstance(v, str) for v in s], dtype=bool)
     if nonstr.any():
         i = _first_bad(nonstr)
         raise DataError(f"{where}, row {i}: expected text, got {s.iloc[i]!r}")

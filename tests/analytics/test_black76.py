@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 import pytest
-import QuantLib as ql
+import QuantLib as ql  # noqa: N813 - the conventional alias
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
@@ -84,8 +84,14 @@ def test_implied_vol_is_nan_for_impossible_prices() -> None:
 
 
 def test_price_and_greeks_are_nan_for_invalid_inputs() -> None:
-    args = [(100.0, 100.0, 0.0, 0.5), (100.0, 100.0, -1.0, 0.5), (0.0, 100.0, 0.5, 0.5),
-            (100.0, -5.0, 0.5, 0.5), (100.0, 100.0, 0.5, 0.0), (np.nan, 100.0, 0.5, 0.5)]
+    args = [
+        (100.0, 100.0, 0.0, 0.5),
+        (100.0, 100.0, -1.0, 0.5),
+        (0.0, 100.0, 0.5, 0.5),
+        (100.0, -5.0, 0.5, 0.5),
+        (100.0, 100.0, 0.5, 0.0),
+        (np.nan, 100.0, 0.5, 0.5),
+    ]
     for a in args:
         assert np.isnan(black76.price(*a, True))
         assert np.isnan(black76.delta(*a, False))
@@ -118,7 +124,9 @@ def test_forward_from_delta_inverts_the_call_delta() -> None:
     vol=st.floats(0.05, 3.0),
     is_call=st.booleans(),
 )
-def test_implied_vol_reprices_any_normal_option(f: float, moneyness: float, t: float, vol: float, is_call: bool) -> None:
+def test_implied_vol_reprices_any_normal_option(
+    f: float, moneyness: float, t: float, vol: float, is_call: bool
+) -> None:
     k = f * moneyness
     p = float(black76.price(f, k, t, vol, is_call))
     tv = p - max(f - k, 0.0) if is_call else p - max(k - f, 0.0)

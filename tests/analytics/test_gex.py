@@ -22,9 +22,19 @@ def _quotes(rows: list[tuple[str, float, float, float]], forward: float = 100.0)
     typ, k, iv, oi = (list(c) for c in zip(*rows, strict=True))
     df = pd.DataFrame({c: [np.nan] * n for c in tables.spec("option_quotes").names})
     df = df.assign(
-        timestamp=TS, venue="test", instrument=[f"X-{i}" for i in range(n)], underlying="BTC", expiry=EXPIRY,
-        strike=k, option_type=typ, quote_currency="USD", mark_iv=iv, open_interest=oi, contract_size=1.0,
-        underlying_price=forward, index_price=forward,
+        timestamp=TS,
+        venue="test",
+        instrument=[f"X-{i}" for i in range(n)],
+        underlying="BTC",
+        expiry=EXPIRY,
+        strike=k,
+        option_type=typ,
+        quote_currency="USD",
+        mark_iv=iv,
+        open_interest=oi,
+        contract_size=1.0,
+        underlying_price=forward,
+        index_price=forward,
     )
     return tables.validate("option_quotes", df)
 
@@ -36,7 +46,7 @@ HAND = math.exp(-0.5 * 0.125**2) / math.sqrt(2 * math.pi) / (100 * 0.25) * 100**
 
 
 def test_one_strike_by_hand_and_the_classic_signs() -> None:
-    assert HAND == pytest.approx(15.833, abs=1e-3)
+    assert pytest.approx(15.833, abs=1e-3) == HAND
     call = gex.gex_by_strike(_quotes([("C", 100.0, 0.5, 10.0)]))
     put = gex.gex_by_strike(_quotes([("P", 100.0, 0.5, 10.0)]))
     assert call.spot == 100.0
@@ -71,8 +81,15 @@ def test_zero_open_interest_and_expired_rows_contribute_nothing() -> None:
 
 
 def test_walls_are_the_largest_call_and_put_gex_strikes() -> None:
-    q = _quotes([("C", 110.0, 0.5, 50.0), ("C", 120.0, 0.5, 10.0), ("P", 90.0, 0.5, 40.0), ("P", 70.0, 0.5, 60.0),
-                 ("C", 90.0, 0.5, 1.0)])
+    q = _quotes(
+        [
+            ("C", 110.0, 0.5, 50.0),
+            ("C", 120.0, 0.5, 10.0),
+            ("P", 90.0, 0.5, 40.0),
+            ("P", 70.0, 0.5, 60.0),
+            ("C", 90.0, 0.5, 1.0),
+        ]
+    )
     by = gex.gex_by_strike(q).by_strike
     w = gex.walls(by)
     assert w.call_wall == 110.0

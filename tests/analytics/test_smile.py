@@ -30,9 +30,19 @@ def _quotes(rows: list[tuple[str, float, float, float, float]]) -> pd.DataFrame:
     typ, k, iv, bid_iv, oi = (list(c) for c in zip(*rows, strict=True))
     df = pd.DataFrame({c: [np.nan] * n for c in tables.spec("option_quotes").names})
     df = df.assign(
-        timestamp=TS, venue="test", instrument=[f"X-{i}" for i in range(n)], underlying="BTC", expiry=EXPIRY,
-        strike=k, option_type=typ, quote_currency="USD", mark_iv=iv, bid_iv=bid_iv, open_interest=oi,
-        contract_size=1.0, underlying_price=F,
+        timestamp=TS,
+        venue="test",
+        instrument=[f"X-{i}" for i in range(n)],
+        underlying="BTC",
+        expiry=EXPIRY,
+        strike=k,
+        option_type=typ,
+        quote_currency="USD",
+        mark_iv=iv,
+        bid_iv=bid_iv,
+        open_interest=oi,
+        contract_size=1.0,
+        underlying_price=F,
     )
     return tables.validate("option_quotes", df)
 
@@ -41,8 +51,14 @@ def _hand_chain() -> pd.DataFrame:
     # Out-of-the-money points placed at known call-equivalent deltas (delta, iv):
     #   calls: 0.04 -> 0.60, 0.20 -> 0.52, 0.40 -> 0.50      (slope -0.5 per delta below 0.20)
     #   puts:  0.60 -> 0.53, 0.80 -> 0.60, 0.96 -> 0.76      (put deltas -0.40, -0.20, -0.04)
-    pts = [("C", 0.04, 0.60), ("C", 0.20, 0.52), ("C", 0.40, 0.50), ("P", 0.60, 0.53), ("P", 0.80, 0.60),
-           ("P", 0.96, 0.76)]
+    pts = [
+        ("C", 0.04, 0.60),
+        ("C", 0.20, 0.52),
+        ("C", 0.40, 0.50),
+        ("P", 0.60, 0.53),
+        ("P", 0.80, 0.60),
+        ("P", 0.96, 0.76),
+    ]
     rows = [(t, _strike(d, iv), iv, iv - 0.01, 10.0) for t, d, iv in pts]
     rows[1] = (rows[1][0], rows[1][1], rows[1][2], np.nan, 5.0)  # no bid but open interest: kept
     rows += [
@@ -99,8 +115,14 @@ def test_expired_quotes_and_quotes_without_forward_give_no_row() -> None:
 
 def test_constant_maturity_interpolates_total_variance() -> None:
     frame = pd.DataFrame(
-        {"timestamp": [TS, TS], "expiry": [TS, TS], "t_years": [5 / 365, 10 / 365],
-         "atm_iv": [0.40, 0.50], "call25_iv": [0.40, 0.52], "put25_iv": [0.45, 0.60]}
+        {
+            "timestamp": [TS, TS],
+            "expiry": [TS, TS],
+            "t_years": [5 / 365, 10 / 365],
+            "atm_iv": [0.40, 0.50],
+            "call25_iv": [0.40, 0.52],
+            "put25_iv": [0.45, 0.60],
+        }
     )
     frame["rr25"] = frame["call25_iv"] - frame["put25_iv"]
     frame["bf25"] = 0.5 * (frame["call25_iv"] + frame["put25_iv"]) - frame["atm_iv"]

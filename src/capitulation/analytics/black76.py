@@ -108,9 +108,7 @@ def theta(F: ArrayLike, K: ArrayLike, t_years: ArrayLike, vol: ArrayLike) -> Flo
     return -F * _pdf(d1) * v / (2.0 * np.sqrt(t)) / DAYS_PER_YEAR
 
 
-def implied_vol(
-    price: ArrayLike, F: ArrayLike, K: ArrayLike, t_years: ArrayLike, is_call: ArrayLike
-) -> FloatArray:
+def implied_vol(price: ArrayLike, F: ArrayLike, K: ArrayLike, t_years: ArrayLike, is_call: ArrayLike) -> FloatArray:
     """The vol (fraction) at which the undiscounted Black-76 premium equals `price`.
 
     The time value (price minus intrinsic) is matched by the out-of-the-money option of the strike, solving

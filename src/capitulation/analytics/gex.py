@@ -82,7 +82,8 @@ def _priced(quotes: pd.DataFrame, who: str) -> pd.DataFrame:
     return q[keep]
 
 
-def _gex(q: pd.DataFrame, spot: float, s0: float, dealer: Dealer) -> np.ndarray:
+def _gex(q: pd.DataFrame, spot: float | np.ndarray, s0: float, dealer: Dealer) -> np.ndarray:
+    """GEX per instrument (last axis); a column of spots (m, 1) gives one row per spot."""
     F = q["underlying_price"].to_numpy(dtype=float) * spot / s0
     g = black76.gamma(F, q["strike"].to_numpy(dtype=float), q["t_years"].to_numpy(), q["mark_iv"].to_numpy(dtype=float))
     size = q["open_interest"].to_numpy(dtype=float) * q["contract_size"].to_numpy(dtype=float)
@@ -126,7 +127,7 @@ def gex_profile(quotes: pd.DataFrame, spots: Sequence[float] | np.ndarray, deale
     s0 = reference_spot(quotes)
     q = _priced(quotes, "gex_profile")
     S = np.asarray(spots, dtype=float)
-    total = np.array([_gex(q, s, s0, dealer).sum() for s in S])
+    total = _gex(q, S[:, None], s0, dealer).sum(axis=1)
     return pd.DataFrame({"spot": S, "gex_usd": total})
 
 

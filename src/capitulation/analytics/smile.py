@@ -69,8 +69,14 @@ def risk_reversals(quotes: pd.DataFrame, deltas: Sequence[float] = DELTAS) -> pd
     for (ts, exp), g in q.groupby(["timestamp", "expiry"], sort=True):
         g = g.sort_values("call_delta")
         x, y = g["call_delta"].to_numpy(), g["mark_iv"].to_numpy()
-        row = {"timestamp": ts, "expiry": exp, "t_years": g["t_years"].iloc[0],
-               "forward": g["underlying_price"].iloc[0], "n_quotes": len(g), "atm_iv": _interp(0.5, x, y)}
+        row = {
+            "timestamp": ts,
+            "expiry": exp,
+            "t_years": g["t_years"].iloc[0],
+            "forward": g["underlying_price"].iloc[0],
+            "n_quotes": len(g),
+            "atm_iv": _interp(0.5, x, y),
+        }
         for d in deltas:
             c, p = _interp(d, x, y), _interp(1.0 - d, x, y)
             row[f"call{_label(d)}_iv"], row[f"put{_label(d)}_iv"] = c, p

@@ -77,6 +77,7 @@ def write_html(rep: Report, snap: Snapshot, path: str | Path) -> Path:
         fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", dir=dest.parent)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(render(rep, snap))
+        os.chmod(tmp, 0o644)
         os.replace(tmp, dest)
     except OSError as exc:
         raise CapitulationError(f"cannot write HTML report {dest}: {exc}") from None

@@ -20,6 +20,7 @@ class TableInfo:
     latest: pd.Timestamp
     age_days: float
     source: str
+    retrieved_at: str
     licence: str
     notes: str
     synthetic: bool
@@ -45,7 +46,9 @@ def build(snap: Snapshot) -> Report:
         p = snap.provenance[name]
         age = (snap.as_of - latest).total_seconds() / 86400.0
         infos.append(
-            TableInfo(name, len(snap.tables[name]), latest, age, p.source, p.licence, p.notes, p.synthetic)
+            TableInfo(
+                name, len(snap.tables[name]), latest, age, p.source, p.retrieved_at, p.licence, p.notes, p.synthetic
+            )
         )
     absent = sorted(set(tables.TABLES) - {i.name for i in infos})
     return Report(snap.as_of, s, verdicts, ladder(levels, s) if s else [], infos, absent)

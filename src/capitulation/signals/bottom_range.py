@@ -54,9 +54,11 @@ def evaluate(snap: Snapshot, prior: Sequence[Verdict] = (), th: Thresholds = Thr
         f"{fleet['fees_btc_per_block'].iloc[0]:.3f} BTC/block, power ${th.power_usd_kwh}/kWh"
     ] + [f"{lv.label}: ${lv.price:,.0f} ({pct(lv.price / btc - 1)})" for lv in floors]
     holds = btc <= top * (1.0 + th.band_above)
+    nearest = min(floors, key=lambda lv: abs(lv.price - btc))
+    where = "inside" if bottom <= btc <= top else ("below" if btc < bottom else "above")
     headline = (
-        f"spot ${btc:,.0f} is {pct(btc / top - 1)} vs the highest cost floor ${top:,.0f} "
-        f"(floors ${bottom:,.0f}-${top:,.0f})"
+        f"spot ${btc:,.0f} {where} the cost-floor band ${bottom:,.0f}-${top:,.0f}; nearest: "
+        f"{nearest.label.split(' (')[0]} ${nearest.price:,.0f} ({pct(nearest.price / btc - 1)})"
     )
     levels = tuple(floors) + tuple(lv for v in prior for lv in v.levels if lv not in floors)
     status = Status.HOLDS if holds else Status.DOES_NOT_HOLD

@@ -1,6 +1,6 @@
 """Signal 4, liquidity levels: have the estimated long-liquidation clusters below spot been swept?
 
-Holds when the estimated long liquidations left within `near` below spot are small against open interest:
+Holds when little of the estimated long-liquidation notional still open lies within `near` below spot:
 the levels price would hunt on the way down have already been taken out.
 """
 
@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from capitulation.analytics.levels import Level
 from capitulation.analytics.liquidation_map import LiquidationModel, clusters, liquidation_levels
 from capitulation.signals.base import Metric, Status, Verdict, not_enough_data
-from capitulation.signals.common import pct, usd
+from capitulation.signals.common import BTC, closes, pct, usd
 from capitulation.snapshot import Snapshot
 
 SIGNAL, TITLE = "liquidity_levels", "Liquidity levels"
@@ -22,8 +23,8 @@ SIGNAL, TITLE = "liquidity_levels", "Liquidity levels"
 @dataclass(frozen=True)
 class Thresholds:
     near: float = 0.10  # look 10 % below spot: a normal week's range in a BTC sell-off
-    # Under 5 % of OI left as long liquidations within reach: too little fuel for another cascade.
-    max_share_of_oi: float = 0.05
+    # At most a quarter of the open long-liquidation mass within reach: most of the fuel is gone or far.
+    max_near_share: float = 0.25
     lookback_days: int = 90
     max_age_days: float = 2.0
 
@@ -35,23 +36,30 @@ def evaluate(snap: Snapshot, th: Thresholds = Thresholds(), model: LiquidationMo
     perps = snap.get("perp_metrics")
     if perps is None:
         return not_enough_data(SIGNAL, TITLE, snap.as_of, "no perp open-interest data")
-    oi = perps.dropna(subset=["oi_btc", "oi_usd"]).set_index("timestamp").sort_index()
+    oi = perps.dropna(subset=["oi_btc", "oi_usd"])
+    oi = oi[oi["oi_btc"] > 0].set_index("timestamp").sort_index()
     oi = oi[oi.index > snap.as_of - pd.Timedelta(days=th.lookback_days)]
     if len(oi) < 10 or (snap.as_of - oi.index[-1]).days > th.max_age_days:
         return not_enough_data(SIGNAL, TITLE, snap.as_of, "too little recent OI history in BTC and USD")
     price = (oi["oi_usd"] / oi["oi_btc"]).to_numpy()
-    spot = float(price[-1])
-    cl = clusters(liquidation_levels(oi["oi_btc"].to_numpy(), price, model), spot, model.bucket_fraction)
-    longs = cl[(cl["side"] == "long") & (cl["price"] < spot)]
-    shorts = cl[(cl["side"] == "short") & (cl["price"] > spot)]
+    # The last close, when it is newer than the last OI row, moves the path on to spot (sweeping levels).
+    close = closes(snap, BTC)
+    newer = not close.empty and close.index[-1] + pd.Timedelta(days=1) > oi.index[-1]
+    spot, spot_table = (float(close.iloc[-1]), "daily_prices") if newer else (float(price[-1]), "perp_metrics")
+    levels_df = liquidation_levels(oi["oi_btc"].to_numpy(), price, model)
+    swept = np.where(levels_df["side"] == "long", levels_df["liq_price"] >= spot, levels_df["liq_price"] <= spot)
+    cl = clusters(levels_df[~swept], spot, model.bucket_fraction)
+    longs = cl[cl["side"] == "long"]
+    shorts = cl[cl["side"] == "short"]
     near_long = float(longs.loc[longs["distance"] >= -th.near, "notional_usd"].sum())
-    oi_usd = float(oi["oi_usd"].iloc[-1])
-    share = near_long / oi_usd
+    total_long = float(longs["notional_usd"].sum())
+    share = near_long / total_long if total_long > 0 else 0.0
     t = ("perp_metrics",)
     metrics = [
-        Metric("spot_implied", spot, "USD", t),
+        Metric("spot", spot, "USD", (spot_table,)),
         Metric("long_liq_within_near_usd", near_long, "USD", t),
-        Metric("long_liq_share_of_oi", share, "fraction", t),
+        Metric("long_liq_open_usd", total_long, "USD", t),
+        Metric("long_liq_near_share", share, "fraction", t),
     ]
     levels, evidence = [], [
         f"model: OI increases over {th.lookback_days} days split 50/50 long/short over leverage tiers "
@@ -67,10 +75,10 @@ def evaluate(snap: Snapshot, th: Thresholds = Thresholds(), model: LiquidationMo
         metrics.append(Metric("largest_long_cluster_price", float(longs["price"].iloc[0]), "USD", t))
     if not shorts.empty:
         metrics.append(Metric("largest_short_cluster_price", float(shorts["price"].iloc[0]), "USD", t))
-    holds = share <= th.max_share_of_oi
+    holds = share <= th.max_near_share
     headline = (
         f"{'longs below are swept' if holds else 'long liquidations still below'}: est. {usd(near_long)} "
-        f"({share:.1%} of OI) within {th.near:.0%} below ${spot:,.0f}"
+        f"({share:.0%} of the open long-liquidation mass) within {th.near:.0%} below ${spot:,.0f}"
     )
     status = Status.HOLDS if holds else Status.DOES_NOT_HOLD
     return Verdict(SIGNAL, TITLE, status, headline, snap.as_of, tuple(metrics), tuple(evidence), levels=tuple(levels))

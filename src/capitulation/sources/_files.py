@@ -41,8 +41,10 @@ def read_csv_text(path: str | Path, required: Sequence[str]) -> pd.DataFrame:
     p = require_file(path)
     try:
         df = pd.read_csv(p, dtype=str, keep_default_na=False, encoding="utf-8-sig", skipinitialspace=True)
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+    except OSError as exc:
         raise SourceError(f"cannot read {p}: {exc}") from None
+    except (UnicodeDecodeError, pd.errors.ParserError) as exc:
+        raise DataError(f"{p}: not a readable CSV ({exc})") from None
     except pd.errors.EmptyDataError:
         raise DataError(f"{p}: empty file (no header)") from None
     df.columns = [str(c).strip() for c in df.columns]
@@ -81,9 +83,7 @@ def numbers(values: pd.Series, path: Path, column: str, *, blank_ok: bool = Fals
     return out
 
 
-def times(
-    values: pd.Series, path: Path, column: str, fmt: str, *, row: str = "row"
-) -> pd.Series:
+def times(values: pd.Series, path: Path, column: str, fmt: str, *, row: str = "row") -> pd.Series:
     """Parse a text column to tz-aware UTC times with format `fmt` (strptime or 'ISO8601').
 
     Naive times are taken as UTC. `DataError` naming file, column and row for a malformed or blank time.
@@ -110,9 +110,7 @@ def drop_blank_rows(df: pd.DataFrame, column: str, path: Path, what: str) -> pd.
     return df[~blank].reset_index(drop=True)
 
 
-def provenance(
-    path: Path, stamps: pd.Series, licence: str, notes: str, *, synthetic: bool = False
-) -> Provenance:
+def provenance(path: Path, stamps: pd.Series, licence: str, notes: str, *, synthetic: bool = False) -> Provenance:
     """Provenance of one recorded file.
 
     The real retrieval time of a recorded file is not known, so `retrieved_at` is the file's last

@@ -46,9 +46,7 @@ _REQUIRED = ("instrument_name", "expiry_date", "type", *_NUMERIC)
 _TYPES = {"call": "C", "put": "P"}
 
 
-def read_chain_csv(
-    path: str | Path, timestamp: str | pd.Timestamp | None = None
-) -> tuple[pd.DataFrame, Provenance]:
+def read_chain_csv(path: str | Path, timestamp: str | pd.Timestamp | None = None) -> tuple[pd.DataFrame, Provenance]:
     """Read a recorded Deribit chain CSV into the `option_quotes` table, with its provenance.
 
     `timestamp` (UTC; naive is taken as UTC) is the quote time for a file without a `date` column and must

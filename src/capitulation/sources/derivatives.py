@@ -26,7 +26,7 @@ from capitulation.errors import DataError
 from capitulation.snapshot import Provenance
 from capitulation.sources._files import numbers, provenance, read_csv_text, times
 
-_DOTTED = r"^\s*(\d{4})\.(\d{1,2})\.(\d{1,2})\s*$"
+_DOTTED = r"^\s*([0-9]{4})\.([0-9]{1,2})\.([0-9]{1,2})\s*$"
 
 
 def parse_dotted_dates(values: pd.Series) -> pd.Series:

@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 
 SUMMARY_ROWS = frozenset({"Total", "Average", "Maximum", "Minimum"})
 TOTAL_COLUMN = "Total"
-_NUMBER = re.compile(r"^(\()?(\d{1,3}(?:,\d{3})*|\d+)(\.\d+)?(\))?$")
+_NUMBER = re.compile(r"^(\()?([0-9]{1,3}(?:,[0-9]{3})*|[0-9]+)(\.[0-9]+)?(\))?$")
 
 
 def parse_farside_millions(text: str) -> float | None:
@@ -81,7 +81,10 @@ def read_farside_json(path: str | Path, *, licence: str = "unstated") -> tuple[p
         rows.extend((day, fund, v * 1e6) for fund, v in cells)
     log.info(
         "%s: dropped %d summary row(s), %d all-zero placeholder row(s), %d n/a cell(s); Total column dropped",
-        p, summary, placeholder, na,
+        p,
+        summary,
+        placeholder,
+        na,
     )
     df = pd.DataFrame(rows, columns=["date", "fund", "flow_usd"])
     if df.empty:

@@ -67,9 +67,7 @@ def build_snapshot(
     return Snapshot(cut, frames, provs).upto(cut)
 
 
-def load_tables(
-    data_dir: str | Path, *, chain_timestamps: Mapping[str, str] | None = None
-) -> dict[str, Part]:
+def load_tables(data_dir: str | Path, *, chain_timestamps: Mapping[str, str] | None = None) -> dict[str, Part]:
     """Every table found under `data_dir`, uncut, each with one Provenance."""
     root = Path(data_dir)
     hint = "point --data at a folder of recorded data such as ../shared/data"

@@ -206,17 +206,27 @@ def read_numerical_snapshot(
                 raise DataError(f"{p}: {where}: field 'calendarQuarter': malformed quarter {quarter!r}")
             end = pd.Period(year=year, quarter=int(quarter), freq="Q").end_time.normalize()
             rows.append(
-                _row(end.tz_localize("UTC"), ticker, _num(q, "holdingsAtQuarterEnd", p, where),
-                     shares=_num(q, "sharesAtQuarterEnd", p, where),
-                     source=f"{p.name} earnings {year}Q{quarter}")
+                _row(
+                    end.tz_localize("UTC"),
+                    ticker,
+                    _num(q, "holdingsAtQuarterEnd", p, where),
+                    shares=_num(q, "sharesAtQuarterEnd", p, where),
+                    source=f"{p.name} earnings {year}Q{quarter}",
+                )
             )
     for ticker in sorted(btc):
         c, where = comps[ticker], f"companies.{ticker}"
         rows.append(
-            _row(stamp, ticker, _num(c, "holdings", p, where, required=True),
-                 shares=_num(c, "sharesForMnav", p, where), debt=_num(c, "totalDebt", p, where),
-                 pref=_num(c, "preferredEquity", p, where), cash=_num(c, "cashReserves", p, where),
-                 source=f"{p.name} companies (tracker inputs)")
+            _row(
+                stamp,
+                ticker,
+                _num(c, "holdings", p, where, required=True),
+                shares=_num(c, "sharesForMnav", p, where),
+                debt=_num(c, "totalDebt", p, where),
+                pref=_num(c, "preferredEquity", p, where),
+                cash=_num(c, "cashReserves", p, where),
+                source=f"{p.name} companies (tracker inputs)",
+            )
         )
     out = tables.validate("treasury_companies", pd.DataFrame(rows, columns=tables.TREASURY_COMPANIES.names))
     note = (

@@ -1,0 +1,112 @@
+"""Farside ETF flows: US$m strings -> USD, '(x)' negatives, '-' n/a, summary rows and Total dropped."""
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from capitulation.errors import DataError, SourceError
+from capitulation.snapshot import utc
+from capitulation.sources.etf_flows import parse_farside_millions, read_farside_json
+
+
+@pytest.fixture(scope="module")
+def flows(shared_data: Path):
+    return read_farside_json(shared_data / "etf_flows" / "farside-btc.json")
+
+
+def flow(df: pd.DataFrame, fund: str, when: str) -> float:
+    rows = df[(df["fund"] == fund) & (df["date"] == utc(when))]
+    assert len(rows) == 1
+    return float(rows["flow_usd"].iloc[0])
+
+
+def test_first_trading_day_flows(flows):
+    df, _ = flows
+    assert flow(df, "IBIT", "2024-01-11") == pytest.approx(111.7e6)
+    assert flow(df, "GBTC", "2024-01-11") == pytest.approx(-95.1e6)
+    assert df[(df["date"] == utc("2024-01-11")) & (df["fund"] == "BTC")].empty  # '-' (not yet listed)
+
+
+def test_summary_rows_total_column_and_placeholder_day_are_gone(flows):
+    df, prov = flows
+    assert "Total" not in set(df["fund"])
+    assert df["date"].max() == utc("2024-10-30")  # 31 Oct 2024 is an unfilled all-0.0 row
+    assert df[df["date"] == utc("2024-01-15")].empty  # MLK day: all '-'
+    assert set(df["fund"]) == {"IBIT", "FBTC", "BITB", "ARKB", "BTCO", "EZBC", "BRRR", "HODL", "BTCW", "GBTC", "BTC"}
+    assert "4 summary row(s)" in prov.notes and "1 all-0.0 placeholder row(s)" in prov.notes
+    # the scrape's own 'Total' summary row (IBIT 23,987.0) is stale: the daily rows sum to 25,817.1
+    assert df[df["fund"] == "IBIT"]["flow_usd"].sum() == pytest.approx(25_817.1e6, abs=1e3)
+
+
+def write(tmp_path: Path, rows: list[dict]) -> Path:
+    f = tmp_path / "farside.json"
+    f.write_bytes(("\ufeff" + json.dumps(rows)).encode())
+    return f
+
+
+def test_small_scrape_with_every_wart(tmp_path: Path):
+    f = write(
+        tmp_path,
+        [
+            {"Date": "02 Jan 2025", "IBIT": "1,045.0", "GBTC": "(1,234.5)", "BTC": "-", "Total": "(189.5)"},
+            {"Date": "03 Jan 2025", "IBIT": "0.0", "GBTC": "0.0", "BTC": "0.0", "Total": "0.0"},
+            {"Date": "Total", "IBIT": "1,045.0", "GBTC": "(1,234.5)", "BTC": "0.0", "Total": "(189.5)"},
+            {"Date": "Average", "IBIT": "1.0", "GBTC": "(1.0)", "BTC": "0.0", "Total": "0.0"},
+        ],
+    )
+    df, _ = read_farside_json(f)
+    assert list(df["fund"]) == ["GBTC", "IBIT"]
+    assert list(df["flow_usd"]) == [-1234.5e6, 1045.0e6]
+
+
+def test_malformed_number_names_record_and_fund(tmp_path: Path):
+    f = write(tmp_path, [{"Date": "02 Jan 2025", "IBIT": "12..3"}])
+    with pytest.raises(DataError, match=r"record 0 \(02 Jan 2025\): field 'IBIT': malformed number '12\.\.3'"):
+        read_farside_json(f)
+
+
+def test_odd_date_names_the_record(tmp_path: Path):
+    f = write(tmp_path, [{"Date": "02 Jan 2025", "IBIT": "1.0"}, {"Date": "2025-01-03", "IBIT": "1.0"}])
+    with pytest.raises(DataError, match=r"record 1: field 'Date': malformed date '2025-01-03'"):
+        read_farside_json(f)
+
+
+def test_missing_file_is_a_source_error(tmp_path: Path):
+    with pytest.raises(SourceError, match=r"farside\.json"):
+        read_farside_json(tmp_path / "farside.json")
+
+
+@pytest.mark.parametrize(
+    ("text", "value"), [("111.7", 111.7), ("(95.1)", -95.1), ("1,045.0", 1045.0), ("(20,061.9)", -20061.9), ("-", None)]
+)
+def test_farside_cells(text: str, value: float | None):
+    assert parse_farside_millions(text) == value
+
+
+@pytest.mark.parametrize("text", ["", "(1.0", "1.0)", "1,00.0", "--", "1e3", "abc", "(-1.0)"])
+def test_farside_rejects_other_text(text: str):
+    with pytest.raises(ValueError, match="not a Farside number"):
+        parse_farside_millions(text)
+
+
+def farside_text(tenths: int) -> str:
+    body = f"{abs(tenths) / 10:,.1f}"
+    return f"({body})" if tenths < 0 else body
+
+
+@given(st.integers(min_value=-(10**9), max_value=10**9))
+def test_farside_round_trip(tenths: int):
+    assert parse_farside_millions(farside_text(tenths)) == pytest.approx(tenths / 10, abs=1e-9)
+
+
+@given(st.text(max_size=10))
+def test_farside_parser_returns_a_number_none_or_raises_value_error(text: str):
+    try:
+        out = parse_farside_millions(text)
+    except ValueError:
+        return
+    assert out is None or isinstance(out, float)

@@ -1,0 +1,114 @@
+"""btc_network: hashrate TH/s -> EH/s, fees per block from the day's block count, subsidy by halving date."""
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from capitulation.errors import DataError, SourceError
+from capitulation.snapshot import utc
+from capitulation.sources.network import read_btc_network, read_daily_fees, subsidy_btc
+
+
+@pytest.fixture(scope="module")
+def network(shared_data: Path):
+    d = shared_data / "bitcoin_network"
+    return read_btc_network(d / "hashrate.csv", d / "difficulty.csv", [d / "coinmetrics.csv", d / "btc_total_fees.csv"])
+
+
+def day(df: pd.DataFrame, when: str) -> pd.Series:
+    rows = df[df["date"] == utc(when)]
+    assert len(rows) == 1
+    return rows.iloc[0]
+
+
+def test_capitulation_day_network_figures(network):
+    df, _ = network
+    row = day(df, "2026-02-05")
+    assert row["hashrate_ehs"] == pytest.approx(894.37969684106, rel=1e-12)  # 894379696.84106 TH/s
+    assert row["difficulty"] == 141668107417558
+    blocks = 894379696.84106e12 * 86400 / (141668107417558 * 2**32)
+    assert blocks == pytest.approx(127, abs=1e-6)  # blockchain.com's hashrate inverts to the block count
+    assert row["fees_btc_per_block"] == pytest.approx(6.14723942 / 127, rel=1e-9)
+    assert row["subsidy_btc"] == 3.125
+    assert pd.isna(row["height"])
+
+
+def test_pre_2022_fees_come_from_the_glassnode_file(network):
+    df, prov = network
+    blocks = 697129.166405808e12 * 86400 / (103880340815.456 * 2**32)
+    assert day(df, "2016-01-01")["fees_btc_per_block"] == pytest.approx(19.82080598 / blocks, rel=1e-9)
+    assert day(df, "2016-01-01")["subsidy_btc"] == 25
+    assert math.isnan(day(df, "2023-06-01")["fees_btc_per_block"])  # between the two fee files
+    assert "MIT" in prov.licence and "unstated" in prov.licence
+    assert "blocks estimated" in prov.notes
+
+
+def test_genesis_zero_rows_give_no_infinity(network):
+    df, _ = network
+    row = day(df, "2009-01-04")
+    assert row["hashrate_ehs"] == 0 and math.isnan(row["difficulty"])
+    assert not np.isinf(df[["hashrate_ehs", "fees_btc_per_block"]].to_numpy(dtype=float)).any()
+    assert day(df, "2009-01-03")["subsidy_btc"] == 50
+
+
+@pytest.mark.parametrize(
+    ("date", "subsidy"),
+    [
+        ("2012-11-27", 50),
+        ("2012-11-28", 25),
+        ("2016-07-08", 25),
+        ("2016-07-09", 12.5),
+        ("2020-05-10", 12.5),
+        ("2020-05-11", 6.25),
+        ("2024-04-19", 6.25),
+        ("2024-04-20", 3.125),
+        ("2027-12-31", 3.125),
+    ],
+)
+def test_subsidy_follows_the_halving_dates(date: str, subsidy: float):
+    assert subsidy_btc(pd.Series([utc(date)]))[0] == subsidy
+
+
+def test_subsidy_after_the_unknown_fifth_halving_date_is_not_made_up():
+    assert math.isnan(subsidy_btc(pd.Series([utc("2028-06-01")]))[0])
+
+
+def test_fee_file_of_unknown_layout_is_a_data_error(tmp_path: Path):
+    f = tmp_path / "fees.csv"
+    f.write_text("day,fee\n2024-01-01,3.2\n")
+    with pytest.raises(DataError, match=r"fees\.csv: missing column 'fees_btc'"):
+        read_daily_fees(f)
+
+
+def test_coinmetrics_layout_with_date_last_is_recognised(tmp_path: Path):
+    f = tmp_path / "cm.csv"
+    f.write_text("active_addresses,fees_btc,tx_count,date\n700000,3.5,400000,2026-01-02\n")
+    df, prov = read_daily_fees(f)
+    assert list(df["fees_btc"]) == [3.5] and list(df["date"]) == [utc("2026-01-02")]
+    assert prov.licence == "MIT"
+
+
+def test_zero_block_day_gives_nan_fees_per_block(tmp_path: Path):
+    (tmp_path / "h.csv").write_text("date,hashrate\n2024-01-01,0\n2024-01-02,5e8\n")
+    (tmp_path / "d.csv").write_text("date,difficulty\n2024-01-01,7e13\n2024-01-02,7e13\n")
+    (tmp_path / "f.csv").write_text("t,total_fees\n2024-01-01,1.0\n2024-01-02,20.0\n")
+    df, _ = read_btc_network(tmp_path / "h.csv", tmp_path / "d.csv", [tmp_path / "f.csv"])
+    assert math.isnan(df["fees_btc_per_block"].iloc[0])
+    blocks = 5e8 * 1e12 * 86400 / (7e13 * 2**32)
+    assert df["fees_btc_per_block"].iloc[1] == pytest.approx(20.0 / blocks)
+
+
+def test_malformed_hashrate_names_the_row(tmp_path: Path):
+    (tmp_path / "h.csv").write_text("date,hashrate\n2024-01-01,5e8\n2024-01-02,5e8TH\n")
+    (tmp_path / "d.csv").write_text("date,difficulty\n2024-01-01,7e13\n")
+    with pytest.raises(DataError, match=r"h\.csv: column 'hashrate', row 2"):
+        read_btc_network(tmp_path / "h.csv", tmp_path / "d.csv")
+
+
+def test_missing_difficulty_file_is_a_source_error(tmp_path: Path):
+    (tmp_path / "h.csv").write_text("date,hashrate\n2024-01-01,5e8\n")
+    with pytest.raises(SourceError, match=r"difficulty\.csv"):
+        read_btc_network(tmp_path / "h.csv", tmp_path / "difficulty.csv")

@@ -1,0 +1,154 @@
+"""Daily price importers: Yahoo-style closes, BTC price+volume, dat-tracker OHLCV JSON, macro series."""
+
+import math
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from capitulation.errors import DataError, SourceError
+from capitulation.snapshot import utc
+from capitulation.sources.prices import (
+    concat_prices,
+    read_btc_price_volume,
+    read_macro_csv,
+    read_ohlc_csv,
+    read_ohlcv_json,
+    read_prices_folder,
+    read_yahoo_csv,
+)
+
+DAY = pd.Timestamp("2026-02-05", tz="UTC")
+
+
+def on(df: pd.DataFrame, symbol: str, day: str | pd.Timestamp = DAY) -> pd.Series:
+    rows = df[(df["symbol"] == symbol) & (df["date"] == utc(day))]
+    assert len(rows) == 1, f"expected one {symbol} row on {day}, got {len(rows)}"
+    return rows.iloc[0]
+
+
+def test_yahoo_close_csv_gives_mstr_capitulation_close(shared_data: Path):
+    df, prov = read_yahoo_csv(shared_data / "prices_daily" / "MSTR.csv")
+    row = on(df, "MSTR")
+    assert row["close"] == 106.98999786376953
+    assert math.isnan(row["open"]) and math.isnan(row["volume"])
+    assert on(df, "MSTR", "2024-11-21")["close"] == pytest.approx(397.28, abs=0.005)
+    assert str(df["date"].dtype) == "datetime64[ns, UTC]"
+    assert prov.source.endswith("MSTR.csv") and prov.licence == "unstated"
+    assert prov.retrieved_at.startswith("2026-08-03")
+
+
+def test_btc_price_volume_is_btc_usd_with_usd_volume(shared_data: Path):
+    df, prov = read_btc_price_volume(shared_data / "prices_daily" / "btc_price_volume.csv")
+    row = on(df, "BTC-USD")
+    assert row["close"] == 62702.09765625
+    assert row["volume"] == 125509410908
+    assert len(df) == 4062
+    assert prov.licence == "MIT"
+
+
+def test_dat_tracker_json_gives_full_ohlcv(shared_data: Path):
+    df, prov = read_ohlcv_json(shared_data / "treasury_companies" / "MSTR.json")
+    row = on(df, "MSTR")
+    assert (row["open"], row["high"], row["low"], row["close"]) == (120.25, 122.0, 104.17, 106.99)
+    assert "volume in shares" in prov.notes
+    assert row["volume"] == 60129688
+
+
+def test_dat_tracker_json_in_yen_is_refused(shared_data: Path):
+    with pytest.raises(DataError, match="JPY"):
+        read_ohlcv_json(shared_data / "treasury_companies" / "3350_T.json")
+
+
+def test_macro_series_skip_blank_days_and_count_them(shared_data: Path):
+    vix, _ = read_macro_csv(shared_data / "macro" / "vix.csv")
+    dxy, prov = read_macro_csv(shared_data / "macro" / "dxy.csv")
+    assert on(vix, "VIX")["close"] == 21.7700004577637
+    assert on(dxy, "DXY")["close"] == 97.8199996948242
+    assert len(dxy) == 3380 - 584
+    assert "584 blank row(s) skipped" in prov.notes
+
+
+def test_prices_folder_reads_every_csv_and_skips_glassnode_btc_when_yahoo_btc_is_there(shared_data: Path):
+    df, prov = read_prices_folder(shared_data / "prices_daily")
+    assert on(df, "BTC-USD")["close"] == 62702.09765625
+    assert on(df, "IBIT")["close"] > 0
+    assert not df.duplicated(["symbol", "date"]).any()
+    assert "btc_ohlc.csv" not in prov.source
+    assert "MIT" in prov.licence and "unstated" in prov.licence
+
+
+def test_prices_folder_uses_glassnode_ohlc_when_it_is_the_only_btc(tmp_path: Path):
+    (tmp_path / "btc_ohlc.csv").write_text("t,open,high,low,close\n2020-03-12,7900,7950,4800,4900\n")
+    (tmp_path / "QQQ.csv").write_text("Date,Close\n2020-03-12,170.5\n")
+    df, _ = read_prices_folder(tmp_path)
+    row = on(df, "BTC-USD", "2020-03-12")
+    assert (row["open"], row["low"], row["close"]) == (7900, 4800, 4900)
+    assert math.isnan(row["volume"])
+
+
+def test_concat_keeps_a_symbol_from_its_first_file_only(shared_data: Path):
+    csv = read_yahoo_csv(shared_data / "prices_daily" / "NAKA.csv")
+    js = read_ohlcv_json(shared_data / "treasury_companies" / "NAKA.json")
+    # the two NAKA series disagree by ~40x (a later reverse split adjusts only the Yahoo one): never splice
+    assert on(csv[0], "NAKA")["close"] == pytest.approx(10.24, abs=0.001)
+    assert on(js[0], "NAKA")["close"] == 0.256
+    df, prov = concat_prices([csv, js])
+    assert len(df) == len(csv[0])
+    assert "NAKA.json" not in prov.source
+
+
+def test_yahoo_download_with_bom_full_bar_and_null_row(tmp_path: Path):
+    f = tmp_path / "SPY.csv"
+    f.write_bytes(
+        "\ufeffDate,Open,High,Low,Close,Adj Close,Volume\n"
+        "2024-01-02,472.2,473.7,470.5,472.7,470.1,123000\n"
+        "2024-01-03,null,null,null,null,null,null\n".encode()
+    )
+    df, _ = read_yahoo_csv(f)
+    assert len(df) == 1
+    row = df.iloc[0]
+    assert (row["symbol"], row["open"], row["close"], row["volume"]) == ("SPY", 472.2, 472.7, 123000)
+
+
+def test_malformed_close_names_file_column_and_row(tmp_path: Path):
+    f = tmp_path / "X.csv"
+    f.write_text("Date,Close\n2024-01-02,1.5\n2024-01-03,1.5.2\n")
+    with pytest.raises(DataError, match=r"X\.csv.*'Close', row 2.*'1\.5\.2'"):
+        read_yahoo_csv(f)
+
+
+def test_odd_date_names_the_row(tmp_path: Path):
+    f = tmp_path / "X.csv"
+    f.write_text("Date,Close\n2024-01-02,1.5\n03/01/2024,1.6\n")
+    with pytest.raises(DataError, match=r"'Date', row 2.*03/01/2024"):
+        read_yahoo_csv(f)
+
+
+def test_missing_column_is_named(tmp_path: Path):
+    f = tmp_path / "btc.csv"
+    f.write_text("date,price\n2024-01-02,45000\n")
+    with pytest.raises(DataError, match=r"btc\.csv.*missing column 'volume'"):
+        read_btc_price_volume(f)
+
+
+def test_missing_file_is_a_source_error_with_the_path(tmp_path: Path):
+    with pytest.raises(SourceError, match=r"nope\.csv"):
+        read_ohlc_csv(tmp_path / "nope.csv")
+
+
+def test_ragged_csv_is_a_data_error_naming_the_file(tmp_path: Path):
+    f = tmp_path / "X.csv"
+    f.write_text("Date,Close\n2024-01-02,1.5\n2024-01-03,1,5\n")
+    with pytest.raises(DataError, match=r"X\.csv"):
+        read_yahoo_csv(f)
+
+
+def test_json_record_with_text_price_names_the_record(tmp_path: Path):
+    f = tmp_path / "T.json"
+    f.write_text(
+        '{"ticker":"T","currency":"USD","prices":[{"date":"2024-01-02","open":1,"high":1,"low":1,"close":1,'
+        '"volume":5},{"date":"2024-01-03","open":1,"high":1,"low":1,"close":"n.a.","volume":5}]}'
+    )
+    with pytest.raises(DataError, match=r"prices\.close', record 1.*n\.a\."):
+        read_ohlcv_json(f)

@@ -1,0 +1,93 @@
+"""build_snapshot over a recorded-data folder: every table it can find, cut at as_of, one provenance each."""
+
+from pathlib import Path
+
+import pytest
+
+from capitulation import tables
+from capitulation.errors import SourceError
+from capitulation.snapshot import Provenance, utc
+from capitulation.sources._files import combine
+from capitulation.sources.recorded import DEFAULT_AS_OF, build_snapshot
+
+
+@pytest.fixture(scope="module")
+def snap(shared_data: Path):
+    return build_snapshot(shared_data)
+
+
+def test_default_snapshot_has_every_table_and_no_look_ahead(snap):
+    assert snap.as_of == utc(DEFAULT_AS_OF) == utc("2026-02-05T23:59:59Z")
+    assert set(snap.tables) == set(tables.TABLES)
+    for name, df in snap.tables.items():
+        col = tables.spec(name).time_column
+        assert (df[col] <= snap.as_of).all(), name
+        prov = snap.provenance[name]
+        assert prov.source and prov.retrieved_at and prov.licence and not prov.synthetic, name
+
+
+def test_each_table_shows_its_own_date(snap):
+    dates = snap.table_dates()
+    assert dates["option_quotes"] == utc("2026-01-24T13:00")  # the Jan chain: March's is after as_of
+    assert dates["etf_flows"] == utc("2024-10-30")
+    assert dates["treasury_companies"] == utc("2026-02-02")
+    assert dates["perp_metrics"] == utc("2026-02-05T16:00")
+    for name in ("daily_prices", "btc_network", "vol_index", "sector_returns"):
+        assert dates[name] == utc("2026-02-05"), name
+
+
+def test_capitulation_day_values_in_the_snapshot(snap):
+    px = snap.tables["daily_prices"]
+    close = px[px["date"] == utc("2026-02-05")].set_index("symbol")["close"]
+    assert close["BTC-USD"] == 62702.09765625
+    assert close["MSTR"] == 106.98999786376953  # from prices_daily/, not the dat-tracker JSON
+    assert {"VIX", "DXY", "ASST", "XXI"} <= set(close.index)
+    assert not px.duplicated(["symbol", "date"]).any()
+    vol = snap.tables["vol_index"]
+    assert vol[vol["date"] == utc("2026-02-05")]["close"].iloc[0] == pytest.approx(0.8262)
+    mstr = snap.tables["treasury_companies"].query("ticker == 'MSTR'").sort_values("as_of").iloc[-1]
+    assert (mstr["as_of"], mstr["btc_held"]) == (utc("2026-02-02"), 713_502)
+
+
+def test_binance_oi_and_funding_share_one_row_per_stamp(snap):
+    perp = snap.tables["perp_metrics"]
+    assert not perp.duplicated(["timestamp", "venue", "symbol"]).any()
+    row = perp[(perp["timestamp"] == utc("2026-02-05")) & (perp["venue"] == "binance")].iloc[0]
+    assert row["funding_rate"] == 1.50466666666667e-05 and row["oi_btc"] > 0
+
+
+def test_an_earlier_as_of_drops_tables_that_did_not_exist_yet(shared_data: Path):
+    snap = build_snapshot(shared_data, "2020-12-31T23:59:59Z")
+    assert "option_quotes" not in snap.tables and "etf_flows" not in snap.tables
+    assert snap.table_dates()["daily_prices"] == utc("2020-12-31")
+
+
+def test_a_folder_with_one_file_gives_one_table(tmp_path: Path):
+    (tmp_path / "volatility_index").mkdir()
+    (tmp_path / "volatility_index" / "dvol_BTC_1y.csv").write_text(
+        "date,open,high,low,close\n2026-02-05,53.47,90.33,53.44,82.62\n2026-02-06,82.62,88.61,54.11,58.85\n"
+    )
+    snap = build_snapshot(tmp_path)
+    assert list(snap.tables) == ["vol_index"]
+    assert len(snap.tables["vol_index"]) == 1  # 2026-02-06 is after the default as_of
+
+
+@pytest.mark.parametrize("make", [False, True])
+def test_no_data_is_a_source_error_that_says_what_to_do(tmp_path: Path, make: bool):
+    folder = tmp_path / "data"
+    if make:
+        folder.mkdir()
+    with pytest.raises(SourceError, match=r"point --data at a folder of recorded data such as \.\./shared/data"):
+        build_snapshot(folder)
+
+
+def test_combined_provenance_lists_every_file_once_per_licence():
+    a = Provenance("/d/a.csv", "2026-01-01T00:00:00+00:00", "MIT", "note a")
+    b = Provenance("/d/b.csv", "2026-02-01T00:00:00+00:00", "unstated", "note b")
+    c = Provenance("/d/c.csv", "2025-01-01T00:00:00+00:00", "MIT", "note c")
+    both = combine([combine([a, b]), c])
+    assert both.source == "/d/a.csv; /d/b.csv; /d/c.csv"
+    assert both.licence == "MIT; unstated"
+    assert both.retrieved_at == "2026-02-01T00:00:00+00:00"
+    assert both.notes == "[a.csv] note a | [b.csv] note b | [c.csv] note c"
+    assert combine([a]) is a

@@ -1,0 +1,34 @@
+"""`--as-of` runs the same code on data up to that date only: changing the future changes nothing."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from capitulation import tables
+from capitulation.report.model import as_json, build
+from capitulation.snapshot import Snapshot, parse_as_of
+
+
+def tamper_after(snap: Snapshot, cut: pd.Timestamp) -> Snapshot:
+    """Multiply every number after `cut` by 10: a different future."""
+    out = {}
+    for name, df in snap.tables.items():
+        df = df.copy()
+        later = df[tables.spec(name).time_column] > cut
+        for col in df.columns:
+            if df[col].dtype == np.float64:
+                df.loc[later, col] = df.loc[later, col] * 10
+        out[name] = df
+    return Snapshot(snap.as_of, out, snap.provenance)
+
+
+@pytest.mark.parametrize("day", ["2026-01-24", "2026-02-05", "2025-11-21"])
+def test_the_future_does_not_change_a_past_report(recorded_full, day):
+    cut = parse_as_of(day)
+    past = recorded_full.upto(cut)
+    for name, df in past.tables.items():
+        assert df[tables.spec(name).time_column].max() <= cut, name
+    a = as_json(build(past))
+    b = as_json(build(tamper_after(recorded_full, cut).upto(cut)))
+    assert a == b
+    assert all(s["as_of"] == cut.isoformat() for s in a["signals"])

@@ -26,8 +26,14 @@ def report_json(shared_data, tmp_path_factory):
 def test_report_json_has_exactly_eight_signals_each_with_a_status(report_json):
     rep, _ = report_json
     assert [s["signal"] for s in rep["signals"]] == [
-        "leverage_flush", "cross_asset", "options_stress", "liquidity_levels",
-        "sector_rotation", "treasury", "hedging", "bottom_range",
+        "leverage_flush",
+        "cross_asset",
+        "options_stress",
+        "liquidity_levels",
+        "sector_rotation",
+        "treasury",
+        "hedging",
+        "bottom_range",
     ]
     assert {s["status"] for s in rep["signals"]} <= {"holds", "does not hold", "not enough data"}
 
@@ -72,8 +78,22 @@ def test_html_report_is_one_self_contained_file(shared_data, tmp_path):
 
 
 def test_mnav_calculator_reproduces_the_seed(tmp_path):
-    res = run("mnav", "--btc", "713502", "--btc-price", "66044", "--share-price", "106.99",
-              "--shares", "289340000", "--debt", "822e6", "--cash", "5.4e6", "--json")
+    res = run(
+        "mnav",
+        "--btc",
+        "713502",
+        "--btc-price",
+        "66044",
+        "--share-price",
+        "106.99",
+        "--shares",
+        "289340000",
+        "--debt",
+        "822e6",
+        "--cash",
+        "5.4e6",
+        "--json",
+    )
     assert res.exit_code == 0, res.output
     out = json.loads(res.stdout)
     assert out["mnav_ev"] == pytest.approx(0.674, abs=0.001)
@@ -81,8 +101,18 @@ def test_mnav_calculator_reproduces_the_seed(tmp_path):
 
 
 def test_mining_calculator_gives_the_seed_shutdown_price():
-    res = run("mining", "--hashrate-ehs", "1050", "--efficiency-jth", "17.5", "--power-usd-kwh", "0.06",
-              "--fees-btc-per-block", "0.03", "--json")
+    res = run(
+        "mining",
+        "--hashrate-ehs",
+        "1050",
+        "--efficiency-jth",
+        "17.5",
+        "--power-usd-kwh",
+        "0.06",
+        "--fees-btc-per-block",
+        "0.03",
+        "--json",
+    )
     assert res.exit_code == 0, res.output
     assert 57_000 <= json.loads(res.stdout)["shutdown_price_usd"] <= 60_000
 

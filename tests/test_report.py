@@ -15,14 +15,39 @@ def hostile_snapshot() -> Snapshot:
     """Synthetic snapshot whose text fields carry markup, as a hostile data file or endpoint could."""
     prov = Provenance(source=f"synthetic {EVIL}", retrieved_at="2026-02-05", notes=EVIL, synthetic=True)
     days = pd.date_range(end="2026-02-05", periods=5, freq="D", tz="UTC")
-    prices = pd.DataFrame({"date": list(days) * 2, "symbol": ["BTC-USD"] * 5 + ["MSTR"] * 5, "open": None,
-                           "high": None, "low": None, "close": [60_000.0] * 5 + [100.0] * 5, "volume": None})
-    tr = pd.DataFrame({"as_of": ["2026-02-02"], "name": [EVIL], "ticker": ["MSTR"], "btc_held": [1000.0],
-                       "avg_cost_usd": [None], "shares_basic": [1e6], "shares_diluted": [None],
-                       "share_price_usd": [None], "debt_usd": [0.0], "preferred_usd": [0.0], "cash_usd": [0.0],
-                       "source": [EVIL]})
-    return Snapshot("2026-02-05T23:59:59Z", {"daily_prices": prices, "treasury_companies": tr},
-                    {"daily_prices": prov, "treasury_companies": prov})
+    prices = pd.DataFrame(
+        {
+            "date": list(days) * 2,
+            "symbol": ["BTC-USD"] * 5 + ["MSTR"] * 5,
+            "open": None,
+            "high": None,
+            "low": None,
+            "close": [60_000.0] * 5 + [100.0] * 5,
+            "volume": None,
+        }
+    )
+    tr = pd.DataFrame(
+        {
+            "as_of": ["2026-02-02"],
+            "published": ["2026-02-02"],
+            "name": [EVIL],
+            "ticker": ["MSTR"],
+            "btc_held": [1000.0],
+            "avg_cost_usd": [None],
+            "shares_basic": [1e6],
+            "shares_diluted": [None],
+            "share_price_usd": [None],
+            "debt_usd": [0.0],
+            "preferred_usd": [0.0],
+            "cash_usd": [0.0],
+            "source": [EVIL],
+        }
+    )
+    return Snapshot(
+        "2026-02-05T23:59:59Z",
+        {"daily_prices": prices, "treasury_companies": tr},
+        {"daily_prices": prov, "treasury_companies": prov},
+    )
 
 
 def test_html_escapes_every_string_from_the_data():
@@ -45,7 +70,15 @@ def test_terminal_lists_eight_verdicts_and_marks_synthetic_data():
     console = Console(record=True, width=200)
     terminal.render(model.build(hostile_snapshot()), console)
     out = console.export_text()
-    for title in ("Leverage flush", "Cross-asset flight", "Options stress", "Liquidity levels", "Sector rotation",
-                  "Treasury companies", "Hedging", "Bottom range"):
+    for title in (
+        "Leverage flush",
+        "Cross-asset flight",
+        "Options stress",
+        "Liquidity levels",
+        "Sector rotation",
+        "Treasury companies",
+        "Hedging",
+        "Bottom range",
+    ):
         assert title in out
     assert "(synthetic)" in out and "absent" in out

@@ -13,8 +13,17 @@ PROV = Provenance(source="synthetic test frame", retrieved_at="2026-02-06T00:00:
 
 def synthetic() -> Snapshot:
     days = pd.date_range("2026-02-03", periods=3, freq="D", tz="UTC")
-    prices = pd.DataFrame({"date": days, "symbol": "BTC-USD", "open": None, "high": None, "low": None,
-                           "close": [1.0, 2.0, 3.0], "volume": None})
+    prices = pd.DataFrame(
+        {
+            "date": days,
+            "symbol": "BTC-USD",
+            "open": None,
+            "high": None,
+            "low": None,
+            "close": [1.0, 2.0, 3.0],
+            "volume": None,
+        }
+    )
     return Snapshot("2026-02-05T23:59:59Z", {"daily_prices": prices}, {"daily_prices": PROV})
 
 

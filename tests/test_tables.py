@@ -38,12 +38,12 @@ def test_unknown_table_is_named():
 
 
 def test_missing_column_is_named():
-    with pytest.raises(DataError, match="daily_prices.*missing column.*close"):
+    with pytest.raises(DataError, match=r"daily_prices.*missing column.*close"):
         tables.validate("daily_prices", prices().drop(columns="close"))
 
 
 def test_unexpected_column_is_named():
-    with pytest.raises(DataError, match="unexpected column.*bogus"):
+    with pytest.raises(DataError, match=r"unexpected column.*bogus"):
         tables.validate("daily_prices", prices(bogus=[1, 2]))
 
 
@@ -73,9 +73,17 @@ def test_text_column_rejects_numbers():
 
 
 def test_integer_column_rejects_fractions():
-    net = pd.DataFrame({"date": ["2026-02-05"], "height": [1.5], "difficulty": [1.0], "hashrate_ehs": [1.0],
-                        "fees_btc_per_block": [0.1], "subsidy_btc": [3.125]})
-    with pytest.raises(DataError, match="height.*expected an integer"):
+    net = pd.DataFrame(
+        {
+            "date": ["2026-02-05"],
+            "height": [1.5],
+            "difficulty": [1.0],
+            "hashrate_ehs": [1.0],
+            "fees_btc_per_block": [0.1],
+            "subsidy_btc": [3.125],
+        }
+    )
+    with pytest.raises(DataError, match=r"height.*expected an integer"):
         tables.validate("btc_network", net)
 
 
@@ -96,8 +104,13 @@ def test_finite_numbers_and_their_text_survive_validation(values):
     assert out["flow_usd"].tolist() == values
 
 
-@given(st.text(min_size=1).filter(lambda s: s.strip().lower() not in {"nan", "none", "", "inf", "-inf", "+inf",
-                                                                      "infinity", "-infinity", "+infinity"}))
+@given(
+    st.text(min_size=1).filter(
+        lambda s: (
+            s.strip().lower() not in {"nan", "none", "", "inf", "-inf", "+inf", "infinity", "-infinity", "+infinity"}
+        )
+    )
+)
 def test_non_numeric_text_is_always_a_data_error_or_a_number(text):
     df = pd.DataFrame({"date": ["2026-02-05"], "fund": ["IBIT"], "flow_usd": [text]})
     try:

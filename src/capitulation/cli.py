@@ -175,8 +175,14 @@ def mnav(
 
     try:
         m = compute(
-            btc_held=btc, btc_price=btc_price, share_price=share_price, shares=shares,
-            debt=debt, preferred=preferred, cash=cash, avg_cost=avg_cost,
+            btc_held=btc,
+            btc_price=btc_price,
+            share_price=share_price,
+            shares=shares,
+            debt=debt,
+            preferred=preferred,
+            cash=cash,
+            avg_cost=avg_cost,
         )
     except CapitulationError as exc:
         _fail(str(exc))
@@ -206,8 +212,12 @@ def mining(
 
     try:
         e = shutdown_price(
-            hashrate_ehs=hashrate_ehs, efficiency_jth=efficiency_jth, power_usd_kwh=power_usd_kwh,
-            fees_btc_per_block=fees_btc_per_block, subsidy_btc=subsidy_btc, rig_hashrate_ths=rig_ths,
+            hashrate_ehs=hashrate_ehs,
+            efficiency_jth=efficiency_jth,
+            power_usd_kwh=power_usd_kwh,
+            fees_btc_per_block=fees_btc_per_block,
+            subsidy_btc=subsidy_btc,
+            rig_hashrate_ths=rig_ths,
         )
     except CapitulationError as exc:
         _fail(str(exc))
@@ -218,5 +228,3 @@ def mining(
         f"shutdown price ${e.shutdown_price_usd:,.0f} per BTC  (revenue {e.revenue_btc_per_th_day:.3e} BTC/TH/day, "
         f"power cost ${e.power_cost_usd_per_th_day:.4f}/TH/day)"
     )
-
-

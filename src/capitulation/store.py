@@ -130,9 +130,7 @@ class HistoryStore:
         pattern = str(folder / "*" / "*.parquet")
         con = duckdb.connect()
         try:
-            con.execute(
-                f"CREATE VIEW t AS SELECT * FROM read_parquet('{_sql_str(pattern)}', union_by_name=true)"
-            )
+            con.execute(f"CREATE VIEW t AS SELECT * FROM read_parquet('{_sql_str(pattern)}', union_by_name=true)")
             return con.execute(sql).df()
         except duckdb.Error as exc:
             raise StoreError(f"cannot read history store table {table!r} at {self.root}: {exc}") from None

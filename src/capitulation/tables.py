@@ -131,10 +131,12 @@ BTC_NETWORK = TableSpec(
 
 TREASURY_COMPANIES = TableSpec(
     "treasury_companies",
-    "Digital-asset-treasury companies' bitcoin and capital stack, each row with its own as_of and source.",
-    "as_of",
+    "Digital-asset-treasury companies' bitcoin and capital stack; each row has its own as_of, publication "
+    "time and source.",
+    "published",
     (
-        _c("as_of", "time", "UTC", "date the figures refer to"),
+        _c("as_of", "time", "UTC", "date the figures refer to (filing date, or the quarter end)"),
+        _c("published", "time", "UTC", "when the figures became public (filing or earnings date): no look-ahead"),
         _c("name", "str"),
         _c("ticker", "str"),
         _c("btc_held", "float", "BTC"),

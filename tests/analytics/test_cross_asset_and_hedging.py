@@ -48,8 +48,13 @@ def test_hedge_ratio_and_effectiveness_are_rho_times_vol_ratio_and_rho_squared()
 
 
 def test_flow_sums_add_the_last_n_days():
-    f = pd.DataFrame({"date": pd.to_datetime(["2026-01-01", "2026-01-01", "2026-01-02"], utc=True),
-                      "fund": ["A", "B", "A"], "flow_usd": [1.0, 2.0, -5.0]})
+    f = pd.DataFrame(
+        {
+            "date": pd.to_datetime(["2026-01-01", "2026-01-01", "2026-01-02"], utc=True),
+            "fund": ["A", "B", "A"],
+            "flow_usd": [1.0, 2.0, -5.0],
+        }
+    )
     assert flow_sums(f, days=(1, 2)) == {1: -5.0, 2: -2.0}
 
 

@@ -16,14 +16,34 @@ def snapshot(as_of: str, **frames: pd.DataFrame) -> Snapshot:
 
 def daily(symbol: str, closes: list[float] | np.ndarray, end: str = "2026-02-05") -> pd.DataFrame:
     days = pd.date_range(end=end, periods=len(closes), freq="D", tz="UTC")
-    return pd.DataFrame({"date": days, "symbol": symbol, "open": np.nan, "high": np.nan, "low": np.nan,
-                         "close": np.asarray(closes, float), "volume": np.nan})
+    return pd.DataFrame(
+        {
+            "date": days,
+            "symbol": symbol,
+            "open": np.nan,
+            "high": np.nan,
+            "low": np.nan,
+            "close": np.asarray(closes, float),
+            "volume": np.nan,
+        }
+    )
 
 
 def perps(oi_btc: list[float], price: list[float], end: str = "2026-02-05T16:00Z") -> pd.DataFrame:
     ts = pd.date_range(end=end, periods=len(oi_btc), freq="8h", tz="UTC")
     oi = np.asarray(oi_btc, float)
-    return pd.DataFrame({"timestamp": ts, "venue": "synthetic", "symbol": "BTCUSDT", "oi_contracts": oi,
-                         "oi_btc": oi, "oi_usd": oi * np.asarray(price, float), "funding_rate": np.nan,
-                         "funding_interval_h": np.nan, "mark_price": np.nan, "long_liq_usd": np.nan,
-                         "short_liq_usd": np.nan})
+    return pd.DataFrame(
+        {
+            "timestamp": ts,
+            "venue": "synthetic",
+            "symbol": "BTCUSDT",
+            "oi_contracts": oi,
+            "oi_btc": oi,
+            "oi_usd": oi * np.asarray(price, float),
+            "funding_rate": np.nan,
+            "funding_interval_h": np.nan,
+            "mark_price": np.nan,
+            "long_liq_usd": np.nan,
+            "short_liq_usd": np.nan,
+        }
+    )

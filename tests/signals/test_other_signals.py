@@ -33,8 +33,12 @@ def test_liquidity_does_not_hold_with_fresh_leveraged_longs_just_below():
 
 def test_sector_rotation_names_leaders_and_coverage():
     days = pd.date_range(end="2026-02-05", periods=40, freq="D", tz="UTC")
-    rows = [(d, f"{s}{i}", s, r) for d in days for s, r in (("rwa_like", 0.01), ("meme", -0.02), ("defi", -0.01))
-            for i in range(3)]
+    rows = [
+        (d, f"{s}{i}", s, r)
+        for d in days
+        for s, r in (("rwa_like", 0.01), ("meme", -0.02), ("defi", -0.01))
+        for i in range(3)
+    ]
     sr = pd.DataFrame(rows, columns=["date", "symbol", "sector", "log_return"])  # synthetic
     snap = snapshot("2026-02-05T23:59:59Z", sector_returns=sr, daily_prices=daily("BTC-USD", [100.0] * 60))
     v = sector_rotation.evaluate(snap)

@@ -11,10 +11,23 @@ from .synthetic import daily, snapshot
 
 
 def _stack(btc: float, shares: float, debt: float, pref: float, cash: float) -> pd.DataFrame:
-    return pd.DataFrame({"as_of": ["2026-02-02"], "name": ["Synthetic Co"], "ticker": ["MSTR"], "btc_held": [btc],
-                         "avg_cost_usd": [None], "shares_basic": [shares], "shares_diluted": [None],
-                         "share_price_usd": [None], "debt_usd": [debt], "preferred_usd": [pref], "cash_usd": [cash],
-                         "source": ["synthetic"]})
+    return pd.DataFrame(
+        {
+            "as_of": ["2026-02-02"],
+            "published": ["2026-02-02"],
+            "name": ["Synthetic Co"],
+            "ticker": ["MSTR"],
+            "btc_held": [btc],
+            "avg_cost_usd": [None],
+            "shares_basic": [shares],
+            "shares_diluted": [None],
+            "share_price_usd": [None],
+            "debt_usd": [debt],
+            "preferred_usd": [pref],
+            "cash_usd": [cash],
+            "source": ["synthetic"],
+        }
+    )
 
 
 def test_below_one_holds_and_the_levels_are_the_breakevens():
@@ -32,14 +45,24 @@ def test_recorded_mstr_mnav_on_2026_02_05_matches_the_formula(default_snapshot):
     tr = default_snapshot.tables["treasury_companies"]
     row = tr[tr["ticker"] == "MSTR"].sort_values("as_of").iloc[-1]
     shares = row["shares_diluted"] if pd.notna(row["shares_diluted"]) else row["shares_basic"]
-    ref = mnav(btc_held=row["btc_held"], btc_price=62_702.09765625, share_price=106.98999786376953, shares=shares,
-               debt=row["debt_usd"], preferred=row["preferred_usd"], cash=row["cash_usd"])
+    ref = mnav(
+        btc_held=row["btc_held"],
+        btc_price=62_702.09765625,
+        share_price=106.98999786376953,
+        shares=shares,
+        debt=row["debt_usd"],
+        preferred=row["preferred_usd"],
+        cash=row["cash_usd"],
+    )
     assert v.metric("mnav_ev").value == pytest.approx(ref.mnav_ev, rel=1e-12)
     assert row["btc_held"] == 713_502  # the 8-K of 2026-02-02
     assert 0.5 < v.metric("mnav_ev").value < 1.5
 
 
 def test_missing_share_price_is_not_enough_data():
-    snap = snapshot("2026-02-05T23:59:59Z", daily_prices=daily("BTC-USD", [60_000.0]),
-                    treasury_companies=_stack(1_000, 1e6, 0, 0, 0))
+    snap = snapshot(
+        "2026-02-05T23:59:59Z",
+        daily_prices=daily("BTC-USD", [60_000.0]),
+        treasury_companies=_stack(1_000, 1e6, 0, 0, 0),
+    )
     assert treasury.evaluate(snap).status is Status.NOT_ENOUGH_DATA

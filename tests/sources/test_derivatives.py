@@ -47,8 +47,9 @@ def test_binance_oi_around_the_2025_10_10_crash(shared_data: Path):
 
 def test_daily_funding_is_a_daily_mean_per_8h(shared_data: Path):
     df, prov = read_daily_funding(shared_data / "derivatives_oi_funding" / "funding_rates.csv")
-    assert at(df, "2020-03-13")["funding_rate"] == -0.00127150333333333
-    row = at(df, "2026-02-05")
+    # stamped 16:00 UTC, the day's last 8h settlement, when the daily mean is first known
+    assert at(df, "2020-03-13T16:00Z")["funding_rate"] == -0.00127150333333333
+    row = at(df, "2026-02-05T16:00Z")
     assert row["funding_rate"] == 1.50466666666667e-05
     assert row["funding_interval_h"] == 8
     assert "DAILY MEAN" in prov.notes and prov.licence == "MIT"

@@ -30,7 +30,7 @@ def test_each_table_shows_its_own_date(snap):
     dates = snap.table_dates()
     assert dates["option_quotes"] == utc("2026-01-24T13:00")  # the Jan chain: March's is after as_of
     assert dates["etf_flows"] == utc("2024-10-30")
-    assert dates["treasury_companies"] == utc("2026-02-02")
+    assert dates["treasury_companies"] == utc("2026-02-04")  # MSTR Q4 2025 results, published 4 Feb
     assert dates["perp_metrics"] == utc("2026-02-05T16:00")
     for name in ("daily_prices", "btc_network", "vol_index", "sector_returns"):
         assert dates[name] == utc("2026-02-05"), name
@@ -52,7 +52,7 @@ def test_capitulation_day_values_in_the_snapshot(snap):
 def test_binance_oi_and_funding_share_one_row_per_stamp(snap):
     perp = snap.tables["perp_metrics"]
     assert not perp.duplicated(["timestamp", "venue", "symbol"]).any()
-    row = perp[(perp["timestamp"] == utc("2026-02-05")) & (perp["venue"] == "binance")].iloc[0]
+    row = perp[(perp["timestamp"] == utc("2026-02-05T16:00Z")) & (perp["venue"] == "binance")].iloc[0]
     assert row["funding_rate"] == 1.50466666666667e-05 and row["oi_btc"] > 0
 
 

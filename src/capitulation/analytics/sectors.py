@@ -21,9 +21,7 @@ def basket_log_returns(sector_returns: pd.DataFrame, min_members: int = 3) -> pd
     return mean.where(count >= min_members)
 
 
-def relative_strength(
-    baskets: pd.DataFrame, btc_close: pd.Series, days: tuple[int, ...] = (7, 30, 90)
-) -> pd.DataFrame:
+def relative_strength(baskets: pd.DataFrame, btc_close: pd.Series, days: tuple[int, ...] = (7, 30, 90)) -> pd.DataFrame:
     """Per sector: return and return relative to BTC over each horizon ending at the last basket date."""
     if baskets.empty:
         raise DataError("sectors: no basket returns")

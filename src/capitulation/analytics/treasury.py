@@ -1,11 +1,11 @@
 """Treasury-company valuation: BTC NAV, enterprise value and mNAV (all USD unless a name says BTC).
 
-    btc_nav   = btc_held x btc_price
-    mcap      = share_price x shares
-    ev        = mcap + debt + preferred - cash
-    mNAV (EV) = ev / btc_nav            mNAV (mcap) = mcap / btc_nav
-    BTC price where mNAV(EV) = 1        = ev / btc_held
-    BTC price where NAV = debt + pref   = (debt + preferred) / btc_held   (the stress line)
+btc_nav   = btc_held x btc_price
+mcap      = share_price x shares
+ev        = mcap + debt + preferred - cash
+mNAV (EV) = ev / btc_nav            mNAV (mcap) = mcap / btc_nav
+BTC price where mNAV(EV) = 1        = ev / btc_held
+BTC price where NAV = debt + pref   = (debt + preferred) / btc_held   (the stress line)
 """
 
 from __future__ import annotations

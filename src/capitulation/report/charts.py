@@ -28,8 +28,9 @@ def smile(snap: Snapshot, max_expiries: int = 6) -> go.Figure | None:
     fig = go.Figure()
     for exp in sorted(q["expiry"].unique())[:max_expiries]:
         g = q[q["expiry"] == exp].sort_values("call_delta")
-        fig.add_trace(go.Scatter(x=g["call_delta"], y=g["mark_iv"] * 100, mode="lines+markers",
-                                 name=f"{pd.Timestamp(exp):%d %b}"))
+        fig.add_trace(
+            go.Scatter(x=g["call_delta"], y=g["mark_iv"] * 100, mode="lines+markers", name=f"{pd.Timestamp(exp):%d %b}")
+        )
     ts = q["timestamp"].max()
     fig.update_layout(title=f"Smile in delta space, chain of {ts:%Y-%m-%d %H:%M} UTC", **LAYOUT)
     fig.update_xaxes(title="call-equivalent delta (puts: 1 + put delta)", autorange="reversed")
@@ -62,10 +63,12 @@ def gex_strikes(snap: Snapshot, window: float = 0.3) -> go.Figure | None:
     g = gex_by_strike(q)
     per = g.by_strike.groupby("strike")[["call_gex_usd", "put_gex_usd"]].sum()
     per = per[(per.index > g.spot * (1 - window)) & (per.index < g.spot * (1 + window))]
-    fig = go.Figure([
-        go.Bar(x=per.index, y=per["call_gex_usd"] / 1e6, name="calls"),
-        go.Bar(x=per.index, y=per["put_gex_usd"] / 1e6, name="puts"),
-    ])
+    fig = go.Figure(
+        [
+            go.Bar(x=per.index, y=per["call_gex_usd"] / 1e6, name="calls"),
+            go.Bar(x=per.index, y=per["put_gex_usd"] / 1e6, name="puts"),
+        ]
+    )
     fig.add_vline(x=g.spot, line_dash="dot", annotation_text="spot")
     fig.update_layout(title="Dealer gamma by strike (dealers long calls, short puts)", barmode="relative", **LAYOUT)
     fig.update_xaxes(title="strike (USD)")
@@ -87,8 +90,7 @@ def oi_vs_price(snap: Snapshot, days: int = 180) -> go.Figure | None:
     fig = make_subplots(specs=[[{"secondary_y": True}]])
     if oi["oi_btc"].notna().any():
         fig.add_trace(go.Scatter(x=oi.index, y=oi["oi_btc"], name="OI (BTC)"), secondary_y=False)
-    fig.add_trace(go.Scatter(x=oi.index, y=oi["oi_usd"] / 1e9, name="OI (USD bn)", line_dash="dot"),
-                  secondary_y=False)
+    fig.add_trace(go.Scatter(x=oi.index, y=oi["oi_usd"] / 1e9, name="OI (USD bn)", line_dash="dot"), secondary_y=False)
     fig.add_trace(go.Scatter(x=px.index, y=px, name="BTC close (USD)", line_color="black"), secondary_y=True)
     fig.update_layout(title="Perp open interest vs BTC price", **LAYOUT)
     fig.update_yaxes(title="OI: BTC / USD bn", secondary_y=False)
@@ -100,15 +102,23 @@ def levels_ladder(rep: Report) -> go.Figure | None:
     """Every level of the map as a point on a price axis, with spot."""
     if not rep.ladder or rep.spot is None:
         return None
-    lv = pd.DataFrame([(x.price, x.label, x.signal, d) for x, d in rep.ladder],
-                      columns=["price", "label", "signal", "distance"])
+    lv = pd.DataFrame(
+        [(x.price, x.label, x.signal, d) for x, d in rep.ladder], columns=["price", "label", "signal", "distance"]
+    )
     fig = go.Figure()
     for sig, g in lv.groupby("signal"):
-        fig.add_trace(go.Scatter(
-            x=[sig] * len(g), y=g["price"], mode="markers+text", name=sig, text=g["label"],
-            textposition="middle right", marker_size=11,
-            hovertemplate="%{text}<br>$%{y:,.0f}<extra></extra>",
-        ))
+        fig.add_trace(
+            go.Scatter(
+                x=[sig] * len(g),
+                y=g["price"],
+                mode="markers+text",
+                name=sig,
+                text=g["label"],
+                textposition="middle right",
+                marker_size=11,
+                hovertemplate="%{text}<br>$%{y:,.0f}<extra></extra>",
+            )
+        )
     fig.add_hline(y=rep.spot, line_color="black", annotation_text=f"spot ${rep.spot:,.0f}")
     fig.update_layout(title="Levels map around spot", showlegend=False, **{**LAYOUT, "height": 520})
     fig.update_yaxes(title="BTC price (USD)")

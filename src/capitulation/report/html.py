@@ -41,9 +41,9 @@ def render(rep: Report, snap: Snapshot) -> str:
         )
     charts, first = [], True
     for key, fig in all_figures(rep, snap).items():
-        charts.append(f'<section id="chart-{key}">'
-                      + pio.to_html(fig, include_plotlyjs=first, full_html=False)
-                      + "</section>")
+        charts.append(
+            f'<section id="chart-{key}">' + pio.to_html(fig, include_plotlyjs=first, full_html=False) + "</section>"
+        )
         first = False
     ladder = "".join(
         f"<tr><td>${lv.price:,.0f}</td><td>{d * 100:+.1f}%</td><td>{escape(lv.label)}</td>"
@@ -55,8 +55,11 @@ def render(rep: Report, snap: Snapshot) -> str:
         f"<td>{t.age_days:.1f} d</td><td>{escape(t.source)}</td><td>{escape(t.licence)}</td>"
         f"<td>{'synthetic' if t.synthetic else 'real'}</td><td class=small>{escape(t.notes)}</td></tr>"
         for t in rep.tables
-    ) + "".join(f"<tr><td>{escape(n)}</td><td>0</td><td>absent</td><td></td><td></td><td></td><td></td>"
-                f"<td class=small>no recorded data</td></tr>" for n in rep.absent)
+    ) + "".join(
+        f"<tr><td>{escape(n)}</td><td>0</td><td>absent</td><td></td><td></td><td></td><td></td>"
+        f"<td class=small>no recorded data</td></tr>"
+        for n in rep.absent
+    )
     return f"""<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">
 <title>capitulation report {rep.as_of:%Y-%m-%d}</title><style>{CSS}</style></head><body>
 <h1>capitulation</h1><p>As of {rep.as_of:%Y-%m-%d %H:%M} UTC{spot}. Has the market reached the true liquidation

@@ -60,7 +60,10 @@ def render(rep: Report, console: Console, evidence: bool = True) -> None:
     for info in rep.tables:
         tag = " [yellow](synthetic)[/]" if info.synthetic else ""
         dates.add_row(
-            info.name, f"{info.rows:,}", f"{info.latest:%Y-%m-%d %H:%M}", f"{info.age_days:.1f} d",
+            info.name,
+            f"{info.rows:,}",
+            f"{info.latest:%Y-%m-%d %H:%M}",
+            f"{info.age_days:.1f} d",
             escape(short_source(info.source)) + tag,
         )
     for name in rep.absent:

@@ -35,8 +35,12 @@ def evaluate(snap: Snapshot, prior: Sequence[Verdict] = (), th: Thresholds = Thr
     fleet = fleet_shutdown_prices(snap.tables["btc_network"], th.power_usd_kwh)
     t = ("btc_network",)
     floors = [
-        Level(float(r.shutdown_price_usd), f"{r.rig} shutdown ({r.efficiency_jth:g} J/TH, ${th.power_usd_kwh}/kWh)",
-              SIGNAL, t)
+        Level(
+            float(r.shutdown_price_usd),
+            f"{r.rig} shutdown ({r.efficiency_jth:g} J/TH, ${th.power_usd_kwh}/kWh)",
+            SIGNAL,
+            t,
+        )
         for r in fleet.itertuples()
     ]
     floors += [lv for v in prior for lv in v.levels if "average cost" in lv.label]

@@ -67,8 +67,9 @@ def evaluate(snap: Snapshot, th: Thresholds = Thresholds()) -> Verdict:
             cost = float(black76.price(1.0, 1.0, th.horizon_days / 365.0, vol, False))
             metrics += [
                 Metric("atm_put_cost", cost, "fraction of notional", ("option_quotes",)),
-                Metric("atm_put_cost_annualised", cost * 365.0 / th.horizon_days, "fraction per year",
-                       ("option_quotes",)),
+                Metric(
+                    "atm_put_cost_annualised", cost * 365.0 / th.horizon_days, "fraction per year", ("option_quotes",)
+                ),
             ]
             evidence.append(
                 f"{th.horizon_days}d ATM put: {cost:.2%} of notional (constant-maturity ATM IV {vol:.1%}), "
@@ -79,8 +80,13 @@ def evaluate(snap: Snapshot, th: Thresholds = Thresholds()) -> Verdict:
     stress = table[(table["regime"] == "stress")].dropna(subset=["effectiveness"])
     if stress.empty:
         return Verdict(
-            SIGNAL, TITLE, Status.NOT_ENOUGH_DATA, "no stress days with enough proxy history to compare",
-            snap.as_of, tuple(metrics), tuple(evidence),
+            SIGNAL,
+            TITLE,
+            Status.NOT_ENOUGH_DATA,
+            "no stress days with enough proxy history to compare",
+            snap.as_of,
+            tuple(metrics),
+            tuple(evidence),
         )
     best = stress.sort_values("effectiveness").iloc[-1]
     holds = best.effectiveness < th.min_effectiveness

@@ -61,12 +61,15 @@ def evaluate(snap: Snapshot, th: Thresholds = Thresholds(), model: LiquidationMo
         Metric("long_liq_open_usd", total_long, "USD", t),
         Metric("long_liq_near_share", share, "fraction", t),
     ]
-    levels, evidence = [], [
-        f"model: OI increases over {th.lookback_days} days split 50/50 long/short over leverage tiers "
-        + ", ".join(f"{lev:g}x {w:.0%}" for lev, w in model.tiers)
-        + f", maintenance margin {model.maintenance_margin:.2%}; price = OI USD / OI BTC (an estimate, not "
-        "observed liquidations)"
-    ]
+    levels, evidence = (
+        [],
+        [
+            f"model: OI increases over {th.lookback_days} days split 50/50 long/short over leverage tiers "
+            + ", ".join(f"{lev:g}x {w:.0%}" for lev, w in model.tiers)
+            + f", maintenance margin {model.maintenance_margin:.2%}; price = OI USD / OI BTC (an estimate, not "
+            "observed liquidations)"
+        ],
+    )
     for side, frame in (("long", longs), ("short", shorts)):
         for _, r in frame.head(3).iterrows():
             levels.append(Level(float(r.price), f"est. {side} liquidations {usd(r.notional_usd)}", SIGNAL, t))

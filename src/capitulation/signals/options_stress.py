@@ -44,8 +44,11 @@ def evaluate(snap: Snapshot, th: Thresholds = Thresholds()) -> Verdict:
     w = walls(g.by_strike)
     ts = quotes["timestamp"].max()
     t = ("option_quotes",)
-    metrics = [Metric(f"rr{d}_{n}d", float(cm.loc[n, f"rr{d}"]), "fraction (vol points / 100)", t)
-               for n in (1, 7) for d in (15, 25)]
+    metrics = [
+        Metric(f"rr{d}_{n}d", float(cm.loc[n, f"rr{d}"]), "fraction (vol points / 100)", t)
+        for n in (1, 7)
+        for d in (15, 25)
+    ]
     metrics += [
         Metric("atm_iv_7d", float(cm.loc[7, "atm_iv"]), "fraction", t),
         Metric("gex_total_usd_per_1pct", g.total_usd, "USD per 1% move", t),
@@ -76,9 +79,13 @@ def evaluate(snap: Snapshot, th: Thresholds = Thresholds()) -> Verdict:
     )
     if age > th.max_age_days:
         return Verdict(
-            SIGNAL, TITLE, Status.NOT_ENOUGH_DATA,
+            SIGNAL,
+            TITLE,
+            Status.NOT_ENOUGH_DATA,
             f"latest option chain is {age:.0f} days old ({ts:%Y-%m-%d %H:%M}); figures shown are from then",
-            snap.as_of, tuple(metrics), tuple(evidence),
+            snap.as_of,
+            tuple(metrics),
+            tuple(evidence),
         )
     rr25 = [float(cm.loc[n, "rr25"]) for n in (1, 7)]
     finite = [x for x in rr25 if np.isfinite(x)]

@@ -23,8 +23,11 @@ class Thresholds:
 
 
 def latest_rows(treasury: pd.DataFrame) -> pd.DataFrame:
-    """The latest row per ticker."""
-    return treasury.sort_values("as_of").groupby("ticker", as_index=False).tail(1).set_index("ticker")
+    """The latest figures per ticker: the latest row by as_of, each missing field filled from the latest
+    earlier row that has it (a quarterly report without a debt figure keeps the last known debt)."""
+    ordered = treasury.sort_values(["ticker", "as_of"], kind="stable")
+    filled = ordered.groupby("ticker").ffill().assign(ticker=ordered["ticker"])
+    return filled.groupby("ticker", as_index=False).tail(1).set_index("ticker")
 
 
 def evaluate(snap: Snapshot, th: Thresholds = Thresholds()) -> Verdict:

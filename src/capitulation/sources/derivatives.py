@@ -95,8 +95,9 @@ def read_daily_funding(
     """`date, funding_mean` (daily mean of the 8h funding rate, fraction per 8h) as `perp_metrics`."""
     p = Path(path)
     df = read_csv_text(p, ["date", "funding_mean"])
+    # The day's last 8h funding settles at 16:00 UTC: the daily mean is known then, not at 00:00.
     out = _perp(
-        times(df["date"], p, "date", "%Y-%m-%d"),
+        times(df["date"], p, "date", "%Y-%m-%d") + pd.Timedelta(hours=16),
         venue,
         symbol,
         funding_rate=numbers(df["funding_mean"], p, "funding_mean"),
@@ -104,7 +105,8 @@ def read_daily_funding(
     )
     note = (
         f"venue {venue!r}, symbol {symbol!r}; funding_rate = the DAILY MEAN of the day's 8h funding rates "
-        "(fraction per 8h interval), funding_interval_h = 8, stamped 00:00 UTC of the day; "
+        "(fraction per 8h interval), funding_interval_h = 8, stamped 16:00 UTC of the day (its last "
+        "settlement, when the mean is known); "
         "funding_abs column not used."
     )
     return out, provenance(p, out["timestamp"], licence, note)

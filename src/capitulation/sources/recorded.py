@@ -41,9 +41,11 @@ DEFAULT_AS_OF = "2026-02-05T23:59:59Z"
 """End of 2026-02-05 UTC, the capitulation day of the recorded data (BTC-USD closed 62,702, MSTR 106.99,
 DVOL closed 82.62): the monitor's reference date."""
 
-CHAIN_TIMESTAMPS: dict[str, str] = {"sample.csv": "2026-03-09T19:00:00Z"}
-"""Quote times of recorded chain files without a `date` column (sample.csv: the source commit message
-'2026-03-09 19:00:00', per deribit_options/PROVENANCE.md)."""
+CHAIN_TIMESTAMPS: dict[str, str] = {"sample.csv": "2026-03-05T19:52:00Z"}
+"""Quote times of recorded chain files without a `date` column. sample.csv: PROVENANCE.md quotes the
+source commit message '2026-03-09 19:00:00', but the file's own greeks date it to 2026-03-05 ~19:52 UTC
+(t = 100 vega vol / (730 |theta|) agrees across expiries; 6MAR26 options are still live in it), so the
+greeks' time is used: `deribit.implied_capture_time` reproduces it, and within 0.45 h on the dated file."""
 
 Part = tuple[pd.DataFrame, Provenance]
 

@@ -139,6 +139,7 @@ def read_mstr_8k_summary(path: str | Path, *, licence: str = "unstated") -> tupl
     out = pd.DataFrame(
         {
             "as_of": held["date"],
+            "published": held["date"],
             "name": NAMES["MSTR"],
             "ticker": "MSTR",
             "btc_held": held["btc"],
@@ -166,7 +167,17 @@ def read_mstr_8k_summary(path: str | Path, *, licence: str = "unstated") -> tupl
         "the first, 2025-12-01). avg_cost_usd NaN: the purchase-event file is incomplete and mixes units. "
         + (f"Dropped isolated holdings dip(s) as parse errors: {', '.join(dropped)}." if dropped else "")
     )
-    return out, provenance(p, out["as_of"], licence, note)
+    return out, provenance(p, out["published"], licence, note)
+
+
+def _published(earnings_date: object, quarter_end: pd.Timestamp, path: Path, where: str) -> pd.Timestamp:
+    """When quarter-end figures became public: the earnings date, else quarter end + 45 days (10-Q deadline)."""
+    if earnings_date in (None, ""):
+        return (quarter_end + pd.Timedelta(days=45)).tz_localize("UTC")
+    try:
+        return pd.Timestamp(str(earnings_date), tz="UTC")
+    except ValueError:
+        raise DataError(f"{path}: {where}: field 'earningsDate': malformed date {earnings_date!r}") from None
 
 
 def read_numerical_snapshot(
@@ -174,9 +185,9 @@ def read_numerical_snapshot(
 ) -> tuple[pd.DataFrame, Provenance]:
     """BTC-treasury rows from dat-tracker's `numerical-snapshot.json`.
 
-    * quarterly history (`earnings`, status 'reported', holdingsAtQuarterEnd present): as_of = calendar
-      quarter end, btc_held, shares_basic = sharesAtQuarterEnd; other fields NaN (the figures became
-      public at the earnings date, weeks after as_of);
+    * quarterly history (`earnings`, status 'reported', holdingsAtQuarterEnd present): as_of = quarter
+      end, published = the earnings date (quarter end + 45 days when missing), so an as-of run never sees
+      them early; btc_held, shares_basic = sharesAtQuarterEnd; other fields NaN;
     * the tracker's current inputs (`companies`): as_of = `as_of`, btc_held = holdings, shares_basic =
       sharesForMnav, debt_usd = totalDebt, preferred_usd = preferredEquity, cash_usd = cashReserves.
       shares_diluted is NaN: the file's diluted count is computed at placeholder prices (stock 1,000).
@@ -190,6 +201,8 @@ def read_numerical_snapshot(
     if not isinstance(comps, dict):
         raise DataError(f"{p}: missing field 'companies'")
     earnings = doc.get("earnings", {})
+    if not isinstance(earnings, dict):
+        raise DataError(f"{p}: field 'earnings': expected an object keyed by ticker")
     stamp = pd.Timestamp(as_of, tz="UTC")
     btc = {t for t, c in comps.items() if isinstance(c, dict) and c.get("asset") == "BTC"}
     rows: list[dict[str, Any]] = []
@@ -199,6 +212,8 @@ def read_numerical_snapshot(
     for ticker in sorted(btc & set(earnings)):
         for i, q in enumerate(earnings[ticker]):
             where = f"earnings.{ticker} record {i}"
+            if not isinstance(q, dict):
+                raise DataError(f"{p}: {where}: expected an object")
             if q.get("status") != "reported" or q.get("holdingsAtQuarterEnd") is None:
                 continue
             year, quarter = int(_num(q, "calendarYear", p, where, required=True)), q.get("calendarQuarter")
@@ -211,6 +226,7 @@ def read_numerical_snapshot(
                     ticker,
                     _num(q, "holdingsAtQuarterEnd", p, where),
                     shares=_num(q, "sharesAtQuarterEnd", p, where),
+                    published=_published(q.get("earningsDate"), end, p, where),
                     source=f"{p.name} earnings {year}Q{quarter}",
                 )
             )
@@ -231,12 +247,14 @@ def read_numerical_snapshot(
     out = tables.validate("treasury_companies", pd.DataFrame(rows, columns=tables.TREASURY_COMPANIES.names))
     note = (
         f"{len(btc)} BTC-treasury companies. Quarter-end rows from 'earnings' (status reported): as_of = "
-        "quarter end, figures published later at the earnings date. Current rows from 'companies' "
+        "quarter end, published = the earnings date (quarter end + 45 d if missing). "
+        "Current rows from 'companies' "
         f"stamped {as_of} (file last changed; the block has no date); shares_basic = sharesForMnav; "
-        "preferred_usd = preferredEquity as the tracker gives it; shares_diluted NaN (computed at "
+        "preferred_usd = preferredEquity as the tracker gives it; money fields taken as USD as the tracker "
+        "stores them (not checked per company, e.g. 3350.T); shares_diluted NaN (computed at "
         "placeholder prices); mNAV/market-cap fields ignored (placeholder prices); avg_cost_usd NaN."
     )
-    return out, provenance(p, out["as_of"], licence, note)
+    return out, provenance(p, out["published"], licence, note)
 
 
 def _row(
@@ -244,6 +262,7 @@ def _row(
     ticker: str,
     held: float,
     *,
+    published: pd.Timestamp | None = None,
     shares: float = np.nan,
     debt: float = np.nan,
     pref: float = np.nan,
@@ -252,6 +271,7 @@ def _row(
 ) -> dict[str, Any]:
     return {
         "as_of": as_of,
+        "published": as_of if published is None else published,
         "name": NAMES.get(ticker, ticker),
         "ticker": ticker,
         "btc_held": held,

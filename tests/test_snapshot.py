@@ -34,7 +34,7 @@ def test_a_table_without_provenance_is_refused():
 
 
 def test_upto_drops_every_row_after_the_cut_and_empty_tables():
-    snap = synthetic().upto("2026-02-04T12:00:00Z")
+    snap = synthetic().upto("2026-02-04T23:59:59Z")
     assert snap.tables["daily_prices"]["close"].tolist() == [1.0, 2.0]
     assert synthetic().upto("2026-01-01").tables == {}
 
@@ -74,3 +74,10 @@ def test_get_returns_none_for_absent_tables_and_rejects_unknown_names():
     assert snap.get("option_quotes") is None
     with pytest.raises(DataError):
         snap.get("options")
+
+
+def test_a_daily_close_is_known_only_at_the_end_of_its_day():
+    snap = synthetic()  # closes stamped 2026-02-03, -04, -05 at 00:00 UTC
+    assert snap.upto("2026-02-05T00:00:00Z").tables["daily_prices"]["close"].tolist() == [1.0, 2.0]
+    assert snap.upto("2026-02-05T12:00:00Z").tables["daily_prices"]["close"].tolist() == [1.0, 2.0]
+    assert snap.upto("2026-02-05T23:59:59Z").tables["daily_prices"]["close"].tolist() == [1.0, 2.0, 3.0]

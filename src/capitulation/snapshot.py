@@ -82,12 +82,12 @@ class Snapshot:
         return out
 
     def upto(self, as_of: str | pd.Timestamp) -> Snapshot:
-        """The snapshot as it could have been known at `as_of`: rows after it dropped, empty tables removed."""
+        """The snapshot as it could have been known at `as_of`: rows not yet known dropped (a daily bar
+        only from the last second of its day), empty tables removed."""
         cut = utc(as_of)
         kept: dict[str, pd.DataFrame] = {}
         for name, df in self.tables.items():
-            col = tables.spec(name).time_column
-            sub = df[df[col] <= cut]
+            sub = df[tables.spec(name).known_at(df) <= cut]
             if not sub.empty:
                 kept[name] = sub.reset_index(drop=True)
         return Snapshot(cut, kept, {k: self.provenance[k] for k in kept})

@@ -33,10 +33,22 @@ class Column:
 
 @dataclass(frozen=True)
 class TableSpec:
+    """A table: its columns, and the time column that says when a row became known.
+
+    `bar_days`: rows are bars of that many days stamped at their start (a daily close is known only at
+    the end of its day); 0 for instantaneous rows.
+    """
+
     name: str
     doc: str
     time_column: str
     columns: tuple[Column, ...]
+    bar_days: int = 0
+
+    def known_at(self, df: pd.DataFrame) -> pd.Series:
+        """When each row became known: its time, or the last second of its bar."""
+        t = df[self.time_column]
+        return t + pd.Timedelta(days=self.bar_days) - pd.Timedelta(seconds=1) if self.bar_days else t
 
     @property
     def names(self) -> list[str]:
@@ -113,6 +125,7 @@ DAILY_PRICES = TableSpec(
         _c("close", "float", "USD"),
         _c("volume", "float", "shares, or USD for BTC-USD", null=True),
     ),
+    bar_days=1,
 )
 
 BTC_NETWORK = TableSpec(
@@ -127,6 +140,7 @@ BTC_NETWORK = TableSpec(
         _c("fees_btc_per_block", "float", "BTC per block", null=True),
         _c("subsidy_btc", "float", "BTC per block", null=True),
     ),
+    bar_days=1,
 )
 
 TREASURY_COMPANIES = TableSpec(
@@ -161,6 +175,7 @@ SECTOR_RETURNS = TableSpec(
         _c("sector", "str", "", "source taxonomy label, e.g. eth_scaling"),
         _c("log_return", "float", "natural log return, fraction"),
     ),
+    bar_days=1,
 )
 
 ETF_FLOWS = TableSpec(
@@ -172,6 +187,7 @@ ETF_FLOWS = TableSpec(
         _c("fund", "str", "", "ticker, e.g. IBIT"),
         _c("flow_usd", "float", "USD (not millions)"),
     ),
+    bar_days=1,
 )
 
 VOL_INDEX = TableSpec(
@@ -186,6 +202,7 @@ VOL_INDEX = TableSpec(
         _c("low", "float", "fraction"),
         _c("close", "float", "fraction"),
     ),
+    bar_days=1,
 )
 
 TABLES: dict[str, TableSpec] = {

@@ -44,7 +44,7 @@ def test_recorded_mstr_mnav_on_2026_02_05_matches_the_formula(default_snapshot):
     v = treasury.evaluate(default_snapshot)
     tr = default_snapshot.tables["treasury_companies"]
     row = tr[tr["ticker"] == "MSTR"].sort_values("as_of").iloc[-1]
-    shares = row["shares_diluted"] if pd.notna(row["shares_diluted"]) else row["shares_basic"]
+    shares = row["shares_basic"]  # basic: the convertibles are already in debt
     ref = mnav(
         btc_held=row["btc_held"],
         btc_price=62_702.09765625,

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from capitulation.analytics.gex import Dealer, gamma_flip, gex_by_strike, gex_profile, walls
 from capitulation.analytics.levels import Level
@@ -31,10 +32,25 @@ class Thresholds:
     grid: float = 0.2  # GEX profile over spot x (1 -/+ 20 %)
 
 
+def _dvol(snap: Snapshot) -> tuple[list[Metric], list[str]]:
+    """Deribit's 30-day implied-vol index (DVOL), as context that is fresher than a recorded chain."""
+    vi = snap.get("vol_index")
+    if vi is None:
+        return [], []
+    s = vi.set_index("date")["close"].sort_index()
+    base = s[s.index > s.index[-1] - pd.Timedelta(days=30)].mean()
+    t = ("vol_index",)
+    return (
+        [Metric("dvol_close", float(s.iloc[-1]), "fraction", t), Metric("dvol_30d_mean", float(base), "fraction", t)],
+        [f"DVOL (30-day implied vol index) {s.iloc[-1]:.1%} on {s.index[-1]:%Y-%m-%d}, 30-day mean {base:.1%}"],
+    )
+
+
 def evaluate(snap: Snapshot, th: Thresholds = Thresholds()) -> Verdict:
     quotes = snap.get("option_quotes")
+    dvol_metrics, dvol_evidence = _dvol(snap)
     if quotes is None:
-        return not_enough_data(SIGNAL, TITLE, snap.as_of, "no option chain")
+        return not_enough_data(SIGNAL, TITLE, snap.as_of, "no option chain", *dvol_evidence)
     age = age_days(snap, "option_quotes") or 0.0
     rr = risk_reversals(quotes)
     cm = constant_maturity(rr, (1, 7, 30)).set_index("days")
@@ -56,6 +72,7 @@ def evaluate(snap: Snapshot, th: Thresholds = Thresholds()) -> Verdict:
         Metric("call_wall", w.call_wall, "USD", t),
         Metric("put_wall", w.put_wall, "USD", t),
         Metric("chain_spot", g.spot, "USD", t),
+        *dvol_metrics,
     ]
     near = rr.head(2)
     evidence = [
@@ -71,6 +88,7 @@ def evaluate(snap: Snapshot, th: Thresholds = Thresholds()) -> Verdict:
         f"dealer gamma ({th.dealer}: dealers long calls, short puts): {usd(g.total_usd)} per 1% move; "
         f"hedge flow {'buys' if g.total_usd > 0 else 'sells'} {usd(abs(g.total_usd))} per 1% fall",
         f"gamma flip ${flip:,.0f}; call wall ${w.call_wall:,.0f}; put wall ${w.put_wall:,.0f}",
+        *dvol_evidence,
     ]
     levels = (
         Level(flip, "gamma flip (dealer GEX = 0)", SIGNAL, t),

@@ -38,7 +38,8 @@ def evaluate(snap: Snapshot, th: Thresholds = Thresholds()) -> Verdict:
     px = closes(snap, th.ticker)
     if px.empty or (snap.as_of - px.index[-1]).days > th.max_share_price_age_days:
         return not_enough_data(SIGNAL, TITLE, snap.as_of, f"no recent {th.ticker} share price")
-    shares = row.shares_diluted if pd.notna(row.shares_diluted) else row.shares_basic
+    # Basic shares: convertible notes are in debt at face, so a diluted count would count them twice.
+    shares = row.shares_basic if pd.notna(row.shares_basic) else row.shares_diluted
     if pd.isna(shares):
         return not_enough_data(SIGNAL, TITLE, snap.as_of, f"{th.ticker} share count unknown")
     m = mnav(
@@ -63,12 +64,14 @@ def evaluate(snap: Snapshot, th: Thresholds = Thresholds()) -> Verdict:
     )
     evidence = [
         f"{row['name']} ({th.ticker}): {row.btc_held:,.0f} BTC as of {row.as_of:%Y-%m-%d} ({row.source})",
-        f"share price ${px.iloc[-1]:,.2f} ({px.index[-1]:%Y-%m-%d}) x {shares / 1e6:,.2f}M shares = "
+        f"share price ${px.iloc[-1]:,.2f} ({px.index[-1]:%Y-%m-%d}) x {shares / 1e6:,.2f}M basic shares = "
         f"{usd(m.market_cap_usd)}; debt {usd(row.debt_usd or 0)}, preferred {usd(row.preferred_usd or 0)}, "
         f"cash {usd(row.cash_usd or 0)}",
         f"BTC NAV {usd(m.btc_nav_usd)} at ${btc:,.0f}; EV {usd(m.enterprise_value_usd)}; mNAV (EV) "
         f"{m.mnav_ev:.3f}, mNAV (market cap) {m.mnav_mcap:.3f}",
         f"mNAV = 1 at BTC ${m.mnav1_btc_price:,.0f}; BTC NAV = debt + preferred at ${m.stress_btc_price:,.0f}",
+        "basic shares with convertibles as debt at face (a diluted count would count them twice)"
+        + (f"; diluted count {row.shares_diluted / 1e6:,.2f}M" if pd.notna(row.shares_diluted) else ""),
     ]
     levels = [
         Level(m.mnav1_btc_price, f"{th.ticker} mNAV = 1 at today's share price", SIGNAL, t),

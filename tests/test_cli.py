@@ -162,3 +162,46 @@ def test_snapshot_round_trip_gives_the_same_report(shared_data, tmp_path):
     b = run("report", "--data", str(shared_data), "--as-of", "2026-01-24", "--json", "--no-store")
     assert a.exit_code == 0 and b.exit_code == 0
     assert json.loads(a.stdout)["signals"] == json.loads(b.stdout)["signals"]
+
+
+def _data_dir(tmp_path, files: dict[str, str]):
+    """A small recorded-data folder written by the test (synthetic content in the real formats)."""
+    for rel, text in files.items():
+        f = tmp_path / "data" / rel
+        f.parent.mkdir(parents=True, exist_ok=True)
+        f.write_text(text)
+    return tmp_path / "data"
+
+
+@pytest.mark.parametrize(
+    "files,needle",
+    [
+        (
+            {
+                "deribit_options/full_data_sample.csv": "date,instrument_name,expiry_name,expiry_date,strike,type,volume,"
+                "open_interest,rho,theta,vega,gamma,delta,bid_iv,ask_iv,mark_iv\n"
+            },
+            "empty option chain",
+        ),
+        ({"prices_daily/QQQ.csv": "Date,Close\n2026-02-04,1.0\n2026-02-05,abc\n"}, "malformed number 'abc'"),
+        ({"derivatives_oi_funding/funding_rates.csv": "date,funding_mean\n2026-02-31,0.0001\n"}, "2026-02-31"),
+        ({"notes.txt": "nothing recorded here"}, "no recorded data found"),
+    ],
+)
+def test_bad_data_files_give_one_line_and_store_nothing(tmp_path, files, needle):
+    data = _data_dir(tmp_path, files)
+    db = tmp_path / "db"
+    res = run("report", "--data", str(data), "--db", str(db))
+    assert res.exit_code == 2, res.output
+    assert needle in res.output and len(res.output.strip().splitlines()) == 1
+    assert not db.exists()
+
+
+def test_snapshot_naming_an_unknown_table_is_rejected(tmp_path):
+    snap = tmp_path / "snap"
+    snap.mkdir()
+    prov = {"source": "synthetic", "retrieved_at": "2026-02-05"}
+    (snap / "manifest.json").write_text(json.dumps({"as_of": "2026-02-05", "provenance": {"quotes": prov}}))
+    res = run("report", "--snapshot", str(snap), "--db", str(tmp_path / "db"))
+    assert res.exit_code == 2 and "unknown table 'quotes'" in res.output
+    assert not (tmp_path / "db").exists()

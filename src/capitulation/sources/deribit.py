@@ -51,14 +51,16 @@ def read_chain_csv(path: str | Path, timestamp: str | pd.Timestamp | None = None
 
     `timestamp` (UTC; naive is taken as UTC) is the quote time for a file without a `date` column and must
     be None for a file with one. Expired rows (expiry <= quote time) are dropped and counted in the log.
-    `SourceError` when the file cannot be read; `DataError` for missing columns, malformed values, or a
-    file without a `date` column read without `timestamp`.
+    `SourceError` when the file cannot be read; `DataError` for missing columns, malformed values, an empty
+    chain, or a file without a `date` column read without `timestamp`.
     """
     path = Path(path)
     raw = _read(path)
     missing = [c for c in _REQUIRED if c not in raw.columns]
     if missing:
         raise DataError(f"{path.name}: missing input column(s) {', '.join(missing)}")
+    if raw.empty:
+        raise DataError(f"empty option chain: {path} has a header but no quotes")
     times = _quote_times(raw, path, timestamp)
     num = {c: _numbers(raw[c], c, path) for c in _NUMERIC}
     expiry = _expiries(raw["expiry_date"], path)

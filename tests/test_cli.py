@@ -178,8 +178,8 @@ def _data_dir(tmp_path, files: dict[str, str]):
     [
         (
             {
-                "deribit_options/full_data_sample.csv": "date,instrument_name,expiry_name,expiry_date,strike,type,volume,"
-                "open_interest,rho,theta,vega,gamma,delta,bid_iv,ask_iv,mark_iv\n"
+                "deribit_options/full_data_sample.csv": "date,instrument_name,expiry_name,expiry_date,strike,type,"
+                "volume,open_interest,rho,theta,vega,gamma,delta,bid_iv,ask_iv,mark_iv\n"
             },
             "empty option chain",
         ),

@@ -11,6 +11,7 @@ from capitulation import tables
 from capitulation.analytics import gex
 from capitulation.errors import DataError
 from capitulation.sources import deribit
+from synthetic import option_quotes
 
 TS = pd.Timestamp("2026-01-01T00:00Z")
 EXPIRY = TS + pd.Timedelta(days=91.25)  # t = 0.25 years
@@ -18,25 +19,8 @@ EXPIRY = TS + pd.Timedelta(days=91.25)  # t = 0.25 years
 
 def _quotes(rows: list[tuple[str, float, float, float]], forward: float = 100.0) -> pd.DataFrame:
     """option_quotes rows from (type, strike, mark_iv, open_interest), spot index = forward."""
-    n = len(rows)
     typ, k, iv, oi = (list(c) for c in zip(*rows, strict=True))
-    df = pd.DataFrame({c: [np.nan] * n for c in tables.spec("option_quotes").names})
-    df = df.assign(
-        timestamp=TS,
-        venue="test",
-        instrument=[f"X-{i}" for i in range(n)],
-        underlying="BTC",
-        expiry=EXPIRY,
-        strike=k,
-        option_type=typ,
-        quote_currency="USD",
-        mark_iv=iv,
-        open_interest=oi,
-        contract_size=1.0,
-        underlying_price=forward,
-        index_price=forward,
-    )
-    return tables.validate("option_quotes", df)
+    return option_quotes(TS, EXPIRY, forward, typ, k, iv, oi, index_price=forward)
 
 
 # One at-the-money strike by hand: F = S = K = 100, t = 0.25, vol = 0.5, 10 contracts of 1 unit.

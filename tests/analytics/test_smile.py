@@ -12,6 +12,7 @@ from capitulation import tables
 from capitulation.analytics import smile
 from capitulation.errors import DataError
 from capitulation.sources import deribit
+from synthetic import option_quotes
 
 TS = pd.Timestamp("2026-01-01T00:00Z")
 EXPIRY = TS + pd.Timedelta(days=91.25)  # t = 0.25 years ACT/365
@@ -26,25 +27,8 @@ def _strike(call_delta: float, iv: float, t: float = 0.25) -> float:
 
 def _quotes(rows: list[tuple[str, float, float, float, float]]) -> pd.DataFrame:
     """option_quotes rows from (type, strike, mark_iv, bid_iv, open_interest)."""
-    n = len(rows)
     typ, k, iv, bid_iv, oi = (list(c) for c in zip(*rows, strict=True))
-    df = pd.DataFrame({c: [np.nan] * n for c in tables.spec("option_quotes").names})
-    df = df.assign(
-        timestamp=TS,
-        venue="test",
-        instrument=[f"X-{i}" for i in range(n)],
-        underlying="BTC",
-        expiry=EXPIRY,
-        strike=k,
-        option_type=typ,
-        quote_currency="USD",
-        mark_iv=iv,
-        bid_iv=bid_iv,
-        open_interest=oi,
-        contract_size=1.0,
-        underlying_price=F,
-    )
-    return tables.validate("option_quotes", df)
+    return option_quotes(TS, EXPIRY, F, typ, k, iv, oi, bid_iv=bid_iv)
 
 
 def _hand_chain() -> pd.DataFrame:

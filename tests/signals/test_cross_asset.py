@@ -5,8 +5,7 @@ import pytest
 
 from capitulation.signals import cross_asset
 from capitulation.signals.base import Status
-
-from .synthetic import daily, snapshot
+from synthetic import daily, snapshot
 
 
 def _snap(qqq_end: float, gld_end: float):

@@ -8,8 +8,7 @@ import pytest
 
 from capitulation.signals import leverage_flush
 from capitulation.signals.base import Status
-
-from .synthetic import daily, perps, snapshot
+from synthetic import daily, perps, snapshot
 
 
 def test_a_coin_flush_holds_even_when_usd_oi_barely_moved():

@@ -7,8 +7,7 @@ import pytest
 from capitulation.analytics.mining import shutdown_price
 from capitulation.signals import bottom_range, hedging, liquidity_levels, sector_rotation, treasury
 from capitulation.signals.base import Status
-
-from .synthetic import daily, perps, snapshot
+from synthetic import daily, perps, snapshot
 
 
 def test_liquidity_holds_after_a_fall_that_swept_the_longs():

@@ -6,8 +6,7 @@ import pytest
 from capitulation.analytics.treasury import mnav
 from capitulation.signals import treasury
 from capitulation.signals.base import Status
-
-from .synthetic import daily, snapshot
+from synthetic import daily, snapshot
 
 
 def _stack(btc: float, shares: float, debt: float, pref: float, cash: float) -> pd.DataFrame:

@@ -40,7 +40,7 @@ def build(snap: Snapshot) -> Report:
     """Evaluate the eight signals on `snap` and gather the levels ladder and each table's date."""
     verdicts = evaluate_all(snap)
     s = spot(snap)
-    levels = [lv for lv in verdicts[-1].levels]
+    levels = list(dict.fromkeys(lv for v in verdicts for lv in v.levels))  # every signal's levels, once
     infos = []
     for name, latest in sorted(snap.table_dates().items()):
         p = snap.provenance[name]

@@ -47,3 +47,38 @@ def perps(oi_btc: list[float], price: list[float], end: str = "2026-02-05T16:00Z
             "short_liq_usd": np.nan,
         }
     )
+
+
+def option_quotes(
+    timestamp: pd.Timestamp,
+    expiry: pd.Timestamp,
+    forward: float,
+    option_type: list[str],
+    strike: list[float],
+    mark_iv: list[float],
+    open_interest: list[float],
+    bid_iv: list[float] | None = None,
+    index_price: float | None = None,
+) -> pd.DataFrame:
+    """A synthetic one-expiry `option_quotes` frame (USD-quoted, contract size 1)."""
+    from capitulation import tables
+
+    n = len(strike)
+    df = pd.DataFrame({c: [np.nan] * n for c in tables.spec("option_quotes").names})
+    df = df.assign(
+        timestamp=timestamp,
+        venue="synthetic",
+        instrument=[f"X-{i}" for i in range(n)],
+        underlying="BTC",
+        expiry=expiry,
+        strike=strike,
+        option_type=option_type,
+        quote_currency="USD",
+        mark_iv=mark_iv,
+        bid_iv=np.nan if bid_iv is None else bid_iv,
+        open_interest=open_interest,
+        contract_size=1.0,
+        underlying_price=forward,
+        index_price=np.nan if index_price is None else index_price,
+    )
+    return tables.validate("option_quotes", df)

@@ -99,10 +99,12 @@ def report(
             from capitulation.report.html import write_html
 
             write_html(rep, snap, html)
+        stored = None
         if store:
             hs = HistoryStore(db)
-            hs.write(snap)
+            written = hs.write(snap)
             hs.write_verdicts(rep.verdicts)
+            stored = f"history store {hs.root}: {written} new table(s) for {snap.as_of:%Y-%m-%d %H:%M} UTC"
     except CapitulationError as exc:
         _fail(str(exc))
     if as_json:
@@ -111,6 +113,8 @@ def report(
         terminal.render(rep, console)
         if html is not None:
             console.print(f"HTML report written to {html}")
+        if stored:
+            console.print(stored)
 
 
 @app.command("snapshot")

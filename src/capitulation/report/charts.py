@@ -77,24 +77,25 @@ def gex_strikes(snap: Snapshot, window: float = 0.3) -> go.Figure | None:
 
 
 def oi_vs_price(snap: Snapshot, days: int = 180) -> go.Figure | None:
-    """Perp open interest in BTC and USD against the BTC price over the last `days`."""
+    """Perp open interest against the BTC price over the last `days`: in BTC (top) and in USD (bottom)."""
     p = snap.get("perp_metrics")
     px = closes(snap, BTC)
     if p is None or px.empty:
         return None
-    oi = p.dropna(subset=["oi_btc"]).set_index("timestamp").sort_index()
-    if oi.empty:
-        oi = p.dropna(subset=["oi_usd"]).set_index("timestamp").sort_index()
     start = snap.as_of - pd.Timedelta(days=days)
-    oi, px = oi[oi.index >= start], px[px.index >= start]
-    fig = make_subplots(specs=[[{"secondary_y": True}]])
+    oi = p[p["timestamp"] >= start].dropna(subset=["oi_usd"]).set_index("timestamp").sort_index()
+    px = px[px.index >= start]
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08, specs=[[{"secondary_y": True}], [{}]])
     if oi["oi_btc"].notna().any():
-        fig.add_trace(go.Scatter(x=oi.index, y=oi["oi_btc"], name="OI (BTC)"), secondary_y=False)
-    fig.add_trace(go.Scatter(x=oi.index, y=oi["oi_usd"] / 1e9, name="OI (USD bn)", line_dash="dot"), secondary_y=False)
-    fig.add_trace(go.Scatter(x=px.index, y=px, name="BTC close (USD)", line_color="black"), secondary_y=True)
-    fig.update_layout(title="Perp open interest vs BTC price", **LAYOUT)
-    fig.update_yaxes(title="OI: BTC / USD bn", secondary_y=False)
-    fig.update_yaxes(title="BTC (USD)", secondary_y=True)
+        fig.add_trace(go.Scatter(x=oi.index, y=oi["oi_btc"], name="OI (BTC)"), row=1, col=1)
+    fig.add_trace(
+        go.Scatter(x=px.index, y=px, name="BTC close (USD)", line_color="black"), row=1, col=1, secondary_y=True
+    )
+    fig.add_trace(go.Scatter(x=oi.index, y=oi["oi_usd"] / 1e9, name="OI (USD bn)"), row=2, col=1)
+    fig.update_layout(title="Perp open interest vs BTC price", **{**LAYOUT, "height": 520})
+    fig.update_yaxes(title="OI (BTC)", row=1, col=1, secondary_y=False)
+    fig.update_yaxes(title="BTC (USD)", row=1, col=1, secondary_y=True)
+    fig.update_yaxes(title="OI (USD bn)", row=2, col=1)
     return fig
 
 

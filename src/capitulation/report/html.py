@@ -14,7 +14,7 @@ import plotly.io as pio
 
 from capitulation.errors import CapitulationError
 from capitulation.report.charts import all_figures
-from capitulation.report.model import Report
+from capitulation.report.model import Report, short_source
 from capitulation.snapshot import Snapshot
 
 COLOURS = {"holds": "#c0392b", "does not hold": "#27ae60", "not enough data": "#b7950b"}
@@ -52,7 +52,8 @@ def render(rep: Report, snap: Snapshot) -> str:
     )
     data = "".join(
         f"<tr><td>{escape(t.name)}</td><td>{t.rows:,}</td><td>{t.latest:%Y-%m-%d %H:%M}</td>"
-        f"<td>{t.age_days:.1f} d</td><td>{escape(t.source)}</td><td>{escape(t.licence)}</td>"
+        f"<td>{t.age_days:.1f} d</td>"
+        f"<td title='{escape(t.source)}'>{escape(short_source(t.source))}</td><td>{escape(t.licence)}</td>"
         f"<td>{'synthetic' if t.synthetic else 'real'}</td><td class=small>{escape(t.notes)}</td></tr>"
         for t in rep.tables
     ) + "".join(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import pandas as pd
 
@@ -34,6 +35,15 @@ class Report:
     ladder: list[tuple[Level, float]]
     tables: list[TableInfo]
     absent: list[str]
+
+
+def short_source(source: str) -> str:
+    """A provenance source list shortened for a terminal: 'folder/file' or 'folder/ (N files)' per folder."""
+    by_dir: dict[str, list[str]] = {}
+    for part in source.split("; "):
+        p = Path(part)
+        by_dir.setdefault(p.parent.name, []).append(p.name)
+    return "; ".join(f"{d}/{f[0]}" if len(f) == 1 else f"{d}/ ({len(f)} files)" for d, f in by_dir.items())
 
 
 def build(snap: Snapshot) -> Report:

@@ -2,25 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from capitulation.report.model import Report
+from capitulation.report.model import Report, short_source
 from capitulation.signals.base import Status
 
 STYLE = {Status.HOLDS: "bold red", Status.DOES_NOT_HOLD: "green", Status.NOT_ENOUGH_DATA: "yellow"}
-
-
-def short_source(source: str) -> str:
-    """A provenance source list shortened for a terminal: 'folder/file' or 'folder/ (N files)' per folder."""
-    by_dir: dict[str, list[str]] = {}
-    for part in source.split("; "):
-        p = Path(part)
-        by_dir.setdefault(p.parent.name, []).append(p.name)
-    return "; ".join(f"{d}/{f[0]}" if len(f) == 1 else f"{d}/ ({len(f)} files)" for d, f in by_dir.items())
 
 
 def render(rep: Report, console: Console, evidence: bool = True) -> None:

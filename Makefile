@@ -33,7 +33,7 @@ bench: $(STAMP)
 
 # Re-resolve the lock for the whole stack (needs uv: pip install uv).
 lock:
-	uv pip compile pyproject.toml --extra dev --python-version 3.11 --generate-hashes -o requirements/lock.txt
+	uv pip compile pyproject.toml --extra dev --extra bench --python-version 3.11 --generate-hashes -o requirements/lock.txt
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info

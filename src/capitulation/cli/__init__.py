@@ -1,0 +1,9 @@
+"""The `capitulation` command line: parse, call the API, render. No math here.
+
+One module per command group registers its commands on the shared app (`common.app`).
+"""
+
+from capitulation.cli import calculators, report
+from capitulation.cli.common import app
+
+__all__ = ["app", "calculators", "report"]

@@ -12,15 +12,13 @@ import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
 
 from capitulation.errors import CapitulationError
-
-if TYPE_CHECKING:
-    from capitulation.snapshot import Snapshot
+from capitulation.snapshot import Snapshot, parse_as_of
 
 app = typer.Typer(
     add_completion=False,
@@ -62,7 +60,6 @@ def clean(obj: object) -> object:
 
 def load_snapshot(data: Path | None, snapshot: Path | None, as_of: str | None) -> Snapshot:
     """The snapshot a command runs on: a saved snapshot folder, or the recorded data under `data`."""
-    from capitulation.snapshot import parse_as_of
     from capitulation.sources.recorded import build_snapshot
 
     cut = parse_as_of(as_of) if as_of else None

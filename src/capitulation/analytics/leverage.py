@@ -76,3 +76,44 @@ def annualised_funding(funding_rate: pd.Series, interval_h: float = 8.0, days: i
         return math.nan
     s = s[s.index > s.index[-1] - pd.Timedelta(days=days)]
     return float(s.mean() * 24.0 / interval_h * 365.0)
+
+
+def venue_summary(perps: pd.DataFrame, as_of: pd.Timestamp, max_age_days: float = 2.0) -> pd.DataFrame:
+    """Latest OI and funding per (venue, symbol) from `perp_metrics`, with its age and freshness.
+
+    Columns: venue, symbol, oi_time, oi_btc, oi_usd, funding_time, funding_rate (fraction per interval),
+    funding_interval_h, age_days (of the OI), fresh (age <= max_age_days).
+    """
+    rows = []
+    for (venue, symbol), g in perps.groupby(["venue", "symbol"], sort=True):
+        oi = g.dropna(subset=["oi_usd"]).sort_values("timestamp")
+        fu = g.dropna(subset=["funding_rate"]).sort_values("timestamp")
+        if oi.empty and fu.empty:
+            continue
+        last_oi = oi.iloc[-1] if not oi.empty else None
+        last_fu = fu.iloc[-1] if not fu.empty else None
+        age = (as_of - last_oi["timestamp"]).total_seconds() / 86400 if last_oi is not None else math.nan
+        rows.append(
+            {
+                "venue": venue,
+                "symbol": symbol,
+                "oi_time": None if last_oi is None else last_oi["timestamp"],
+                "oi_btc": math.nan if last_oi is None else float(last_oi["oi_btc"]),
+                "oi_usd": math.nan if last_oi is None else float(last_oi["oi_usd"]),
+                "funding_time": None if last_fu is None else last_fu["timestamp"],
+                "funding_rate": math.nan if last_fu is None else float(last_fu["funding_rate"]),
+                "funding_interval_h": math.nan if last_fu is None else float(last_fu["funding_interval_h"]),
+                "age_days": age,
+                "fresh": bool(age <= max_age_days),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def oi_weighted_funding(summary: pd.DataFrame) -> float:
+    """Annualised funding weighted by USD OI over fresh venues: sum(w x rate x 24/interval x 365) / sum(w)."""
+    s = summary[summary["fresh"]].dropna(subset=["oi_usd", "funding_rate", "funding_interval_h"])
+    if s.empty:
+        return math.nan
+    annual = s["funding_rate"] * 24.0 / s["funding_interval_h"] * 365.0
+    return float((annual * s["oi_usd"]).sum() / s["oi_usd"].sum())

@@ -4,8 +4,12 @@ Model (parameters exposed):
 1. Each rise in OI (BTC) between two observations is new positions opened at that observation's price,
    split `long_share` / (1 - long_share) between longs and shorts and across leverage `tiers`.
 2. A fall in OI closes every open cohort pro rata.
-3. Long liquidation price  = entry x (1 - 1/L + mm); short = entry x (1 + 1/L - mm), with `mm` the
-   maintenance margin rate (fraction; Binance BTCUSDT lowest tier is 0.4 %).
+3. Liquidation price of an isolated position opened at `entry` with leverage L (initial margin = notional
+   / L), liquidated when equity falls to the maintenance margin mm x notional at the current price:
+       linear (USDT-margined)   long  entry (1 - 1/L) / (1 - mm)     short  entry (1 + 1/L) / (1 + mm)
+       inverse (coin-margined)  long  entry (1 + mm) / (1 + 1/L)     short  entry (1 - mm) / (1 - 1/L)
+   `mm` is the venue's lowest maintenance-margin tier (fraction; Binance BTCUSDT: 0.4 % up to 50k USDT
+   notional): the model's cohorts are many small positions, so the larger tiers are not applied.
 4. A cohort whose liquidation price the price path has crossed is removed (swept).
 What remains is bucketed by liquidation price: USD notional = size (BTC) x liquidation price.
 """
@@ -29,6 +33,21 @@ class LiquidationModel:
     long_share: float = 0.5
     maintenance_margin: float = 0.004
     bucket_fraction: float = 0.01
+    inverse: bool = False
+
+
+def liquidation_price(
+    entry: np.ndarray | float,
+    leverage: np.ndarray | float,
+    is_long: np.ndarray | bool,
+    mm: float,
+    inverse: bool = False,
+) -> np.ndarray:
+    """Liquidation price (USD) of isolated positions: the formulas in the module docstring, vectorised."""
+    entry, inv_l = np.asarray(entry, float), 1.0 / np.asarray(leverage, float)
+    if inverse:
+        return np.where(is_long, entry * (1 + mm) / (1 + inv_l), entry * (1 - mm) / (1 - inv_l))
+    return np.where(is_long, entry * (1 - inv_l) / (1 - mm), entry * (1 + inv_l) / (1 + mm))
 
 
 def liquidation_levels(
@@ -49,9 +68,7 @@ def liquidation_levels(
     is_long = np.repeat([True, False], len(lev))
     lev_c = np.tile(lev, 2)
     share = np.concatenate([model.long_share * w, (1.0 - model.long_share) * w])
-    mm = model.maintenance_margin
-    mult = np.where(is_long, 1.0 - 1.0 / lev_c + mm, 1.0 + 1.0 / lev_c - mm)
-    liq = price[:, None] * mult[None, :]
+    liq = liquidation_price(price[:, None], lev_c[None, :], is_long[None, :], model.maintenance_margin, model.inverse)
     size = np.zeros_like(liq)
     for i in range(1, len(price)):
         d, p = oi_btc[i] - oi_btc[i - 1], price[i]

@@ -3,7 +3,7 @@
 One module per command group registers its commands on the shared app (`common.app`).
 """
 
-from capitulation.cli import calculators, report
+from capitulation.cli import calculators, leverage, report
 from capitulation.cli.common import app
 
-__all__ = ["app", "calculators", "report"]
+__all__ = ["app", "calculators", "leverage", "report"]

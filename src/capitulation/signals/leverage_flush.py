@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import pandas as pd
+
+from capitulation.analytics import events
 from capitulation.analytics.leverage import annualised_funding, flush_ratio, oi_vs_price
 from capitulation.signals.base import Metric, Status, Verdict, not_enough_data
 from capitulation.signals.common import BTC, age_days, closes, pct, usd
@@ -14,11 +17,33 @@ SIGNAL, TITLE = "leverage_flush", "Leverage flush"
 
 @dataclass(frozen=True)
 class Thresholds:
-    # Half the coin-denominated build-up removed: a forced deleveraging, not a drift (2020-03 and 2025-10
-    # removed more than that within days).
-    flush_ratio: float = 0.5
+    # None: taken from the event study on the snapshot's own history (the lower quartile of the flush
+    # ratios at the troughs of past declines that ended in an OI flush); `fallback` when history is short.
+    flush_ratio: float | None = None
+    fallback: float = 0.5
     lookback_days: int = 180
     max_age_days: float = 2.0
+
+
+@dataclass(frozen=True)
+class Study:
+    """The event study on a snapshot: one row per drawdown (see analytics.events.study)."""
+
+    table: pd.DataFrame
+    flushes: int
+    known: int
+    threshold: float | None
+
+
+def event_study(snap: Snapshot, threshold: float = 0.2) -> Study | None:
+    """Every BTC drawdown of at least `threshold` in the snapshot with OI and funding into its trough."""
+    perps, btc = snap.get("perp_metrics"), closes(snap, BTC)
+    if perps is None or len(btc) < 2:
+        return None
+    funding = perps.dropna(subset=["funding_rate"]).set_index("timestamp")["funding_rate"].sort_index()
+    table = events.study(events.drawdowns(btc, threshold), events.oi_histories(perps, btc), funding)
+    flushes, known = events.flush_share(table)
+    return Study(table, flushes, known, events.flush_threshold(table))
 
 
 def evaluate(snap: Snapshot, th: Thresholds = Thresholds()) -> Verdict:
@@ -71,7 +96,19 @@ def evaluate(snap: Snapshot, th: Thresholds = Thresholds()) -> Verdict:
         ann = annualised_funding(fs, float(funding["funding_interval_h"].iloc[-1]))
         metrics.append(Metric("funding_annualised_30d", ann, "fraction per year", t))
         evidence.append(f"funding (30-day mean, annualised) {pct(ann)}; latest {fs.iloc[-1] * 100:+.4f}% per 8h")
-    holds = f_btc.flush_ratio >= th.flush_ratio
+    study = event_study(snap)
+    limit, why = th.flush_ratio, "configured"
+    if limit is None and study is not None and study.threshold is not None:
+        limit = study.threshold
+        why = (
+            f"lower quartile of the flush ratios at the troughs of the {study.flushes} past declines of 20%+ "
+            f"that ended in an OI flush (of {study.known} with OI data)"
+        )
+    elif limit is None:
+        limit, why = th.fallback, "fallback: too few past flushes in the history to set it from data"
+    metrics.append(Metric("flush_threshold", limit, "fraction", t))
+    evidence.append(f"threshold {limit:.0%}: {why}")
+    holds = f_btc.flush_ratio >= limit
     headline = (
         f"flushed: {f_btc.flush_ratio:.0%} of the BTC OI build-up removed"
         if holds

@@ -32,15 +32,33 @@ class Thresholds:
 DEFAULT_MODEL = LiquidationModel()
 
 
-def evaluate(snap: Snapshot, th: Thresholds = Thresholds(), model: LiquidationModel = DEFAULT_MODEL) -> Verdict:
+@dataclass(frozen=True)
+class LiquidationMap:
+    """Open estimated liquidation clusters around spot (clusters frames as analytics.liquidation_map.clusters)."""
+
+    venue: str
+    spot: float
+    spot_table: str
+    longs: pd.DataFrame
+    shorts: pd.DataFrame
+
+
+def liquidation_map(
+    snap: Snapshot, th: Thresholds = Thresholds(), model: LiquidationModel = DEFAULT_MODEL
+) -> LiquidationMap | str:
+    """The model's clusters for the venue with the latest BTC-denominated OI, or why there are none."""
     perps = snap.get("perp_metrics")
     if perps is None:
-        return not_enough_data(SIGNAL, TITLE, snap.as_of, "no perp open-interest data")
+        return "no perp open-interest data"
     oi = perps.dropna(subset=["oi_btc", "oi_usd"])
-    oi = oi[oi["oi_btc"] > 0].set_index("timestamp").sort_index()
+    oi = oi[oi["oi_btc"] > 0].sort_values("timestamp")
+    if oi.empty:
+        return "no open interest in BTC terms"
+    venue, symbol = oi["venue"].iloc[-1], oi["symbol"].iloc[-1]
+    oi = oi[(oi["venue"] == venue) & (oi["symbol"] == symbol)].set_index("timestamp")
     oi = oi[oi.index > snap.as_of - pd.Timedelta(days=th.lookback_days)]
     if len(oi) < 10 or (snap.as_of - oi.index[-1]).days > th.max_age_days:
-        return not_enough_data(SIGNAL, TITLE, snap.as_of, "too little recent OI history in BTC and USD")
+        return "too little recent OI history in BTC and USD"
     price = (oi["oi_usd"] / oi["oi_btc"]).to_numpy()
     # The last close, when it is newer than the last OI row, moves the path on to spot (sweeping levels).
     close = closes(snap, BTC)
@@ -49,8 +67,14 @@ def evaluate(snap: Snapshot, th: Thresholds = Thresholds(), model: LiquidationMo
     levels_df = liquidation_levels(oi["oi_btc"].to_numpy(), price, model)
     swept = np.where(levels_df["side"] == "long", levels_df["liq_price"] >= spot, levels_df["liq_price"] <= spot)
     cl = clusters(levels_df[~swept], spot, model.bucket_fraction)
-    longs = cl[cl["side"] == "long"]
-    shorts = cl[cl["side"] == "short"]
+    return LiquidationMap(f"{venue} {symbol}", spot, spot_table, cl[cl["side"] == "long"], cl[cl["side"] == "short"])
+
+
+def evaluate(snap: Snapshot, th: Thresholds = Thresholds(), model: LiquidationModel = DEFAULT_MODEL) -> Verdict:
+    lm = liquidation_map(snap, th, model)
+    if isinstance(lm, str):
+        return not_enough_data(SIGNAL, TITLE, snap.as_of, lm)
+    spot, spot_table, longs, shorts = lm.spot, lm.spot_table, lm.longs, lm.shorts
     near_long = float(longs.loc[longs["distance"] >= -th.near, "notional_usd"].sum())
     total_long = float(longs["notional_usd"].sum())
     share = near_long / total_long if total_long > 0 else 0.0
@@ -64,7 +88,8 @@ def evaluate(snap: Snapshot, th: Thresholds = Thresholds(), model: LiquidationMo
     levels, evidence = (
         [],
         [
-            f"model: OI increases over {th.lookback_days} days split 50/50 long/short over leverage tiers "
+            f"model on {lm.venue}: OI increases over {th.lookback_days} days split 50/50 long/short over "
+            "leverage tiers "
             + ", ".join(f"{lev:g}x {w:.0%}" for lev, w in model.tiers)
             + f", maintenance margin {model.maintenance_margin:.2%}; price = OI USD / OI BTC (an estimate, not "
             "observed liquidations)"

@@ -1,0 +1,185 @@
+"""Event study: every BTC drawdown of 20 % or more, and what leverage did into its trough.
+
+Drawdowns are the down-swings of a zig-zag on daily closes: a swing high H is confirmed once price
+falls `threshold` (fraction) below it, the following low L once price rallies `threshold` above it (or
+the data ends); each H -> L move of at least `threshold` is one drawdown (depth = L / H - 1).
+
+For each drawdown, open interest (OI) in BTC terms over [peak, trough]:
+
+    oi_drop   = 1 - OI(trough) / max OI(peak..trough)           fraction of the decline's OI peak removed
+    flush     = oi_drop >= flush_drop                            the decline ended with an OI flush
+    flush_ratio = (max OI - OI(trough)) / (max OI - base)  as in signal 1: the share of the build-up
+                removed, base = the lowest OI in the `lookback_days` before the decline's OI peak
+
+OI(trough) is the lowest OI within `trough_days` after the trough (liquidations settle within a day or
+two). Funding over the decline: mean and minimum of the daily funding rate (fraction per 8 h).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from capitulation.errors import DataError
+
+
+@dataclass(frozen=True)
+class Swing:
+    peak_date: pd.Timestamp
+    peak: float
+    trough_date: pd.Timestamp
+    trough: float
+    confirmed: bool  # False: the last down-swing, not yet followed by a `threshold` rally
+
+    @property
+    def depth(self) -> float:
+        return self.trough / self.peak - 1.0
+
+
+def drawdowns(close: pd.Series, threshold: float = 0.2) -> list[Swing]:
+    """Down-swings of at least `threshold` in a time-indexed close series (see module docstring)."""
+    s = close.dropna().sort_index()
+    if len(s) < 2:
+        raise DataError("event study: need a price history of at least 2 closes")
+    if not 0 < threshold < 1:
+        raise DataError(f"event study: threshold must be a fraction in (0, 1), got {threshold}")
+    idx, v = s.index, s.to_numpy(dtype=float)
+    out: list[Swing] = []
+    hi = lo = 0
+    falling = False  # True once a high is confirmed and we are tracking the low after it
+    for i in range(1, len(v)):
+        if not falling:
+            if v[i] > v[hi]:
+                hi = i
+            elif v[i] <= v[hi] * (1 - threshold):
+                falling, lo = True, i
+        else:
+            if v[i] < v[lo]:
+                lo = i
+            elif v[i] >= v[lo] * (1 + threshold):
+                out.append(Swing(idx[hi], v[hi], idx[lo], v[lo], True))
+                falling, hi = False, i
+    if falling:
+        out.append(Swing(idx[hi], v[hi], idx[lo], v[lo], False))
+    return out
+
+
+@dataclass(frozen=True)
+class OiSeries:
+    """An OI history in BTC with the name of its source (a venue or an aggregate) for the output."""
+
+    name: str
+    oi_btc: pd.Series
+
+
+STUDY_COLUMNS = [
+    "peak_date",
+    "peak",
+    "trough_date",
+    "trough",
+    "depth",
+    "days",
+    "confirmed",
+    "oi_source",
+    "oi_change",
+    "oi_drop",
+    "flush_ratio",
+    "flush",
+    "funding_mean",
+    "funding_min",
+]
+
+
+def study(
+    swings: list[Swing],
+    oi: list[OiSeries],
+    funding: pd.Series | None = None,
+    *,
+    flush_drop: float = 0.15,
+    trough_days: int = 3,
+    lookback_days: int = 180,
+) -> pd.DataFrame:
+    """One row per drawdown: depth, OI source and change, flush flag, funding (see module docstring).
+
+    `oi` is tried in order: the first series that covers the whole decline is used; a decline no series
+    covers gets NaN OI fields and source 'none'.
+    """
+    rows = []
+    for sw in swings:
+        row: dict[str, object] = {
+            "peak_date": sw.peak_date,
+            "peak": sw.peak,
+            "trough_date": sw.trough_date,
+            "trough": sw.trough,
+            "depth": sw.depth,
+            "days": (sw.trough_date - sw.peak_date).days,
+            "confirmed": sw.confirmed,
+            "oi_source": "none",
+            "oi_change": np.nan,
+            "oi_drop": np.nan,
+            "flush_ratio": np.nan,
+            "flush": pd.NA,
+        }
+        end = sw.trough_date + pd.Timedelta(days=trough_days)
+        for src in oi:
+            s = src.oi_btc.dropna().sort_index()
+            if s.empty or s.index[0] > sw.peak_date or s.index[-1] < sw.trough_date:
+                continue
+            during = s[(s.index >= sw.peak_date) & (s.index <= sw.trough_date)]
+            after = s[(s.index >= sw.trough_date) & (s.index <= end)]
+            if during.empty or after.empty:
+                continue
+            at_peak, top, bottom = float(during.iloc[0]), float(during.max()), float(after.min())
+            t_top = during.idxmax()
+            base = float(s[(s.index >= t_top - pd.Timedelta(days=lookback_days)) & (s.index <= t_top)].min())
+            row |= {
+                "oi_source": src.name,
+                "oi_change": bottom / at_peak - 1.0,
+                "oi_drop": 1.0 - bottom / top,
+                "flush_ratio": (top - bottom) / (top - base) if top > base else np.nan,
+                "flush": bool(1.0 - bottom / top >= flush_drop),
+            }
+            break
+        f = None if funding is None else funding[(funding.index >= sw.peak_date) & (funding.index <= end)].dropna()
+        row["funding_mean"] = float(f.mean()) if f is not None and len(f) else np.nan
+        row["funding_min"] = float(f.min()) if f is not None and len(f) else np.nan
+        rows.append(row)
+    return pd.DataFrame(rows, columns=STUDY_COLUMNS)
+
+
+def flush_share(table: pd.DataFrame) -> tuple[int, int]:
+    """(declines that ended with a flush, declines with OI data), over confirmed drawdowns only."""
+    known = table[table["confirmed"] & table["flush"].notna()]
+    return int(known["flush"].astype(bool).sum()), len(known)
+
+
+def oi_histories(perps: pd.DataFrame, btc_close: pd.Series) -> list[OiSeries]:
+    """OI histories in BTC from the `perp_metrics` table, the most direct first.
+
+    Venues that report OI in BTC come first (one series per venue and symbol); all-exchange aggregates
+    reported in USD follow, converted at the BTC daily close of the same day (oi_btc = oi_usd / close).
+    """
+    out: list[OiSeries] = []
+    direct = perps.dropna(subset=["oi_btc"])
+    for (venue, symbol), g in direct.groupby(["venue", "symbol"], sort=True):
+        out.append(OiSeries(f"{venue} {symbol} (BTC)", g.set_index("timestamp")["oi_btc"].sort_index()))
+    usd_only = perps[perps["oi_btc"].isna() & perps["oi_usd"].notna()]
+    for (venue, symbol), g in usd_only.groupby(["venue", "symbol"], sort=True):
+        usd = g.set_index("timestamp")["oi_usd"].sort_index()
+        btc = (usd / btc_close.reindex(usd.index)).dropna()
+        if not btc.empty:
+            out.append(OiSeries(f"{venue} {symbol} (USD / BTC close)", btc))
+    return out
+
+
+def flush_threshold(table: pd.DataFrame, quantile: float = 0.25, min_events: int = 4) -> float | None:
+    """The flush ratio a decline's trough must reach to count as flushed, taken from history.
+
+    The `quantile` of the flush ratios at the troughs of past confirmed declines that ended with an OI
+    flush; None with fewer than `min_events` such declines.
+    """
+    done = table[table["confirmed"] & (table["flush"] == True)]  # noqa: E712 - nullable boolean column
+    ratios = done["flush_ratio"].dropna()
+    return float(ratios.quantile(quantile)) if len(ratios) >= min_events else None

@@ -1,0 +1,166 @@
+"""Leverage commands: `leverage` (OI, funding, flush, liquidation clusters) and `events` (the event study)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
+import typer
+from rich.table import Table
+
+from capitulation.analytics.leverage import oi_weighted_funding, venue_summary
+from capitulation.cli.common import (
+    AsOfOpt,
+    DataOpt,
+    JsonOpt,
+    app,
+    clean,
+    console,
+    fail,
+    handled,
+    load_snapshot,
+    print_json,
+)
+from capitulation.signals import leverage_flush, liquidity_levels
+from capitulation.signals.common import pct, usd
+
+SnapOpt = Annotated[Path | None, typer.Option("--snapshot", help="a snapshot folder instead of --data")]
+
+
+def _records(df: pd.DataFrame) -> list[dict[str, object]]:
+    return [
+        {k: (v.isoformat() if isinstance(v, pd.Timestamp) else v) for k, v in r.items()} for r in df.to_dict("records")
+    ]
+
+
+@app.command()
+def leverage(
+    data: DataOpt = None, snapshot: SnapOpt = None, as_of: AsOfOpt = None, as_json: JsonOpt = False, top: int = 5
+) -> None:
+    """Perp OI by venue, OI-weighted funding, the flush ratio and the largest liquidation clusters."""
+    with handled():
+        snap = load_snapshot(data, snapshot, as_of)
+        perps = snap.get("perp_metrics")
+        if perps is None:
+            fail("the snapshot has no perp_metrics table")
+        venues = venue_summary(perps, snap.as_of)
+        flush = leverage_flush.evaluate(snap)
+        liq = liquidity_levels.evaluate(snap)
+        lm = liquidity_levels.liquidation_map(snap)
+    fresh = venues[venues["fresh"]]
+    doc = {
+        "as_of": snap.as_of.isoformat(),
+        "venues": _records(venues),
+        "aggregate": {
+            "venues": list(fresh["venue"] + " " + fresh["symbol"]),
+            "oi_btc": float(fresh["oi_btc"].sum()) if not fresh.empty else None,
+            "oi_usd": float(fresh["oi_usd"].sum()) if not fresh.empty else None,
+            "funding_oi_weighted_annualised": oi_weighted_funding(venues),
+        },
+        "flush": {"status": flush.status.value, "headline": flush.headline, **{m.name: m.value for m in flush.metrics}},
+        "liquidation_clusters": None
+        if isinstance(lm, str)
+        else {
+            "model_venue": lm.venue,
+            "spot": lm.spot,
+            "below": _records(lm.longs[lm.longs["price"] < lm.spot].head(top)),
+            "above": _records(lm.shorts[lm.shorts["price"] > lm.spot].head(top)),
+        },
+        "verdicts": [flush.as_dict(), liq.as_dict()],
+    }
+    if as_json:
+        print_json(clean(doc))
+        return
+    t = Table(title=f"Perp open interest by venue, as of {snap.as_of:%Y-%m-%d %H:%M} UTC")
+    for c in ("venue", "symbol", "OI time", "OI (BTC)", "OI (USD)", "funding / interval", "status"):
+        t.add_column(c)
+    for r in venues.itertuples():
+        t.add_row(
+            r.venue,
+            r.symbol,
+            f"{r.oi_time:%Y-%m-%d %H:%M}" if r.oi_time is not None else "-",
+            f"{r.oi_btc:,.0f}" if pd.notna(r.oi_btc) else "-",
+            usd(r.oi_usd) if pd.notna(r.oi_usd) else "-",
+            f"{r.funding_rate * 100:+.4f}% / {r.funding_interval_h:g}h" if pd.notna(r.funding_rate) else "-",
+            "fresh" if r.fresh else f"stale ({r.age_days:.0f} d)",
+        )
+    console.print(t)
+    agg = doc["aggregate"]
+    if agg["oi_usd"] is not None:
+        console.print(
+            f"aggregate over fresh venues: {agg['oi_btc']:,.0f} BTC, {usd(agg['oi_usd'])}; "
+            f"OI-weighted funding {pct(agg['funding_oi_weighted_annualised'])} a year"
+        )
+    for v in (flush, liq):
+        console.print(f"[bold]{v.title}[/bold]: {v.status.value} - {v.headline}")
+        for line in v.evidence:
+            console.print(f"   - {line}", highlight=False)
+
+
+@app.command()
+def events(
+    data: DataOpt = None,
+    snapshot: SnapOpt = None,
+    as_of: AsOfOpt = None,
+    as_json: JsonOpt = False,
+    threshold: Annotated[float, typer.Option(help="drawdown size, fraction")] = 0.2,
+) -> None:
+    """Every BTC drawdown of 20%+ in the history, with OI change and funding into the trough."""
+    with handled():
+        snap = load_snapshot(data, snapshot, as_of)
+        study = leverage_flush.event_study(snap, threshold)
+    if study is None:
+        fail("the snapshot needs BTC-USD daily prices and perp_metrics for the event study")
+    tab = study.table
+    share = study.flushes / study.known if study.known else None
+    doc = {
+        "as_of": snap.as_of.isoformat(),
+        "drawdown_threshold": threshold,
+        "flush_definition": "OI in BTC at the trough (lowest within 3 days after it) at least 15% below its "
+        "highest level during the decline",
+        "declines": _records(tab.astype({"flush": object}).where(tab.notna(), None)),
+        "declines_with_oi_data": study.known,
+        "declines_ending_in_flush": study.flushes,
+        "flush_share": share,
+        "signal1_threshold": study.threshold,
+        "oi_sources": sorted(set(tab["oi_source"]) - {"none"}),
+    }
+    if as_json:
+        print_json(clean(doc))
+        return
+    t = Table(title=f"BTC drawdowns of {threshold:.0%}+ (daily closes to {snap.as_of:%Y-%m-%d})")
+    for c in (
+        "peak",
+        "trough",
+        "depth",
+        "days",
+        "OI source",
+        "OI change",
+        "OI drop",
+        "flush ratio",
+        "flush",
+        "funding min",
+    ):
+        t.add_column(c)
+    for r in tab.itertuples():
+        oi = pd.notna(r.oi_change)
+        t.add_row(
+            f"{r.peak_date:%Y-%m-%d} ${r.peak:,.0f}",
+            f"{r.trough_date:%Y-%m-%d} ${r.trough:,.0f}" + ("" if r.confirmed else " (open)"),
+            pct(r.depth),
+            str(r.days),
+            r.oi_source,
+            pct(r.oi_change) if oi else "-",
+            pct(-r.oi_drop) if oi else "-",
+            f"{r.flush_ratio:.0%}" if oi and pd.notna(r.flush_ratio) else "-",
+            "-" if pd.isna(r.flush) else ("yes" if r.flush else "no"),
+            f"{r.funding_min * 100:+.4f}%" if pd.notna(r.funding_min) else "-",
+        )
+    console.print(t)
+    if share is not None:
+        console.print(
+            f"{study.flushes} of {study.known} completed declines with OI data ended in an OI flush ({share:.0%}); "
+            f"signal 1's flush threshold from this history: "
+            + (f"{study.threshold:.0%}" if study.threshold is not None else "not enough flushes")
+        )

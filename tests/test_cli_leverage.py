@@ -1,0 +1,60 @@
+"""`capitulation events` and `capitulation leverage` on the recorded real data."""
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from capitulation.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def events_doc(shared_data):
+    res = runner.invoke(app, ["events", "--data", str(shared_data), "--json"])
+    assert res.exit_code == 0, res.output
+    return json.loads(res.stdout)
+
+
+def test_events_lists_every_20_percent_drawdown_with_its_oi_source(events_doc):
+    declines = events_doc["declines"]
+    troughs = {d["trough_date"][:10]: d for d in declines}
+    # the COVID crash: BTC fell 52 % into 2020-03-12; aggregate OI in BTC terms fell by a third
+    covid = troughs["2020-03-12"]
+    assert covid["depth"] == pytest.approx(-0.519, abs=0.001)
+    assert covid["oi_source"].startswith("aggregate") and covid["flush"] is True
+    # the current decline is still open as of 2026-02-05 and measured on Binance's BTC-denominated OI
+    assert declines[-1]["confirmed"] is False and declines[-1]["oi_source"].startswith("binance")
+    # the 2025 decline falls in the gap between the two OI histories
+    assert troughs["2025-04-08"]["oi_source"] == "none"
+    assert all(d["depth"] <= -0.2 for d in declines)
+
+
+def test_events_share_and_threshold_are_consistent(events_doc):
+    done = [d for d in events_doc["declines"] if d["confirmed"] and d["flush"] is not None]
+    assert events_doc["declines_with_oi_data"] == len(done)
+    assert events_doc["declines_ending_in_flush"] == sum(d["flush"] for d in done)
+    assert events_doc["flush_share"] == pytest.approx(events_doc["declines_ending_in_flush"] / len(done))
+    assert 0 < events_doc["signal1_threshold"] < 1
+
+
+def test_leverage_reports_aggregate_funding_flush_and_clusters(shared_data):
+    res = runner.invoke(app, ["leverage", "--data", str(shared_data), "--json"])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    assert doc["aggregate"]["venues"] == ["binance BTCUSDT"]  # the 2019-2024 aggregate is stale by 2026
+    assert doc["aggregate"]["oi_btc"] == pytest.approx(93_492.0, abs=1)
+    assert doc["flush"]["flush_ratio_btc"] < doc["flush"]["flush_threshold"]
+    clusters = doc["liquidation_clusters"]
+    assert clusters["below"] and clusters["above"]
+    assert all(c["price"] < clusters["spot"] for c in clusters["below"])
+    assert all(c["price"] > clusters["spot"] for c in clusters["above"])
+
+
+def test_events_without_perp_data_is_a_one_line_error(tmp_path):
+    d = tmp_path / "data" / "prices_daily"
+    d.mkdir(parents=True)
+    (d / "QQQ.csv").write_text("Date,Close\n2026-02-04,1.0\n2026-02-05,2.0\n")
+    res = runner.invoke(app, ["events", "--data", str(tmp_path / "data")])
+    assert res.exit_code == 2 and "perp_metrics" in res.output

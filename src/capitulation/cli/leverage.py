@@ -124,6 +124,8 @@ def events(
         "declines_ending_in_flush": study.flushes,
         "flush_share": share,
         "signal1_threshold": study.threshold,
+        "liquidations": "not in the recorded data (no venue publishes a liquidation history there); "
+        "the study measures OI and funding",
         "oi_sources": sorted(set(tab["oi_source"]) - {"none"}),
     }
     if as_json:
@@ -164,3 +166,4 @@ def events(
             f"signal 1's flush threshold from this history: "
             + (f"{study.threshold:.0%}" if study.threshold is not None else "not enough flushes")
         )
+    console.print("liquidation volumes: " + doc["liquidations"])

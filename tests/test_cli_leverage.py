@@ -46,6 +46,9 @@ def test_leverage_reports_aggregate_funding_flush_and_clusters(shared_data):
     assert doc["aggregate"]["venues"] == ["binance BTCUSDT"]  # the 2019-2024 aggregate is stale by 2026
     assert doc["aggregate"]["oi_btc"] == pytest.approx(93_492.0, abs=1)
     assert doc["flush"]["flush_ratio_btc"] < doc["flush"]["flush_threshold"]
+    # market cap = 62,702 x ~19.98M BTC (height ~935,000: 19,687,500 + 95,000 x 3.125) = ~$1.25T; OI is 0.5 % of it
+    assert doc["aggregate"]["market_cap_usd"] == pytest.approx(62_702.1 * 19_984_400, rel=2e-4)
+    assert doc["aggregate"]["oi_over_market_cap"] == pytest.approx(6.29e9 / 1.2531e12, rel=0.01)
     clusters = doc["liquidation_clusters"]
     assert clusters["below"] and clusters["above"]
     assert all(c["price"] < clusters["spot"] for c in clusters["below"])

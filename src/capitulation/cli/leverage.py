@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 
 from capitulation.analytics.leverage import oi_weighted_funding, venue_summary
+from capitulation.analytics.supply import estimated_height, supply_at_height
 from capitulation.cli.common import (
     AsOfOpt,
     DataOpt,
@@ -22,8 +23,10 @@ from capitulation.cli.common import (
     load_snapshot,
     print_json,
 )
+from capitulation.errors import DataError
 from capitulation.signals import leverage_flush, liquidity_levels
-from capitulation.signals.common import pct, usd
+from capitulation.signals.common import pct, spot, usd
+from capitulation.snapshot import Snapshot
 
 SnapOpt = Annotated[Path | None, typer.Option("--snapshot", help="a snapshot folder instead of --data")]
 
@@ -32,6 +35,17 @@ def _records(df: pd.DataFrame) -> list[dict[str, object]]:
     return [
         {k: (v.isoformat() if isinstance(v, pd.Timestamp) else v) for k, v in r.items()} for r in df.to_dict("records")
     ]
+
+
+def _market_cap(snap: Snapshot) -> float | None:
+    """BTC market cap (USD): last close x supply at the estimated block height; None without the data."""
+    net, px = snap.get("btc_network"), spot(snap)
+    if net is None or px is None:
+        return None
+    try:
+        return px * supply_at_height(estimated_height(net))
+    except DataError:
+        return None
 
 
 @app.command()
@@ -45,6 +59,7 @@ def leverage(
         if perps is None:
             fail("the snapshot has no perp_metrics table")
         venues = venue_summary(perps, snap.as_of)
+        market_cap = _market_cap(snap)
         flush = leverage_flush.evaluate(snap)
         liq = liquidity_levels.evaluate(snap)
         lm = liquidity_levels.liquidation_map(snap)
@@ -57,6 +72,10 @@ def leverage(
             "oi_btc": float(fresh["oi_btc"].sum()) if not fresh.empty else None,
             "oi_usd": float(fresh["oi_usd"].sum()) if not fresh.empty else None,
             "funding_oi_weighted_annualised": oi_weighted_funding(venues),
+            "oi_over_market_cap": float(fresh["oi_usd"].sum()) / market_cap if market_cap and not fresh.empty else None,
+            "market_cap_usd": market_cap,
+            "market_cap_note": "BTC close x supply at the block height counted from the hashrate/difficulty history "
+            "(an estimate within ~0.05 %)",
         },
         "flush": {"status": flush.status.value, "headline": flush.headline, **{m.name: m.value for m in flush.metrics}},
         "liquidation_clusters": None
@@ -91,6 +110,7 @@ def leverage(
         console.print(
             f"aggregate over fresh venues: {agg['oi_btc']:,.0f} BTC, {usd(agg['oi_usd'])}; "
             f"OI-weighted funding {pct(agg['funding_oi_weighted_annualised'])} a year"
+            + (f"; OI / BTC market cap {agg['oi_over_market_cap']:.2%}" if agg["oi_over_market_cap"] else "")
         )
     for v in (flush, liq):
         console.print(f"[bold]{v.title}[/bold]: {v.status.value} - {v.headline}")

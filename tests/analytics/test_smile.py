@@ -6,6 +6,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.stats import norm
 
 from capitulation import tables
@@ -137,3 +139,40 @@ def test_real_chain_next_day_and_weekly_risk_reversals_are_finite(real_chain: pd
         assert 0.05 < rr.loc[exp, "atm_iv"] < 2.0
     cm = smile.constant_maturity(rr.reset_index(), days=(1, 7)).set_index("days")
     assert np.isfinite(cm.loc[1, "rr25"]) and np.isfinite(cm.loc[7, "rr25"])
+
+
+def test_real_chain_constant_maturity_skew_at_1_and_7_days(real_chain: pd.DataFrame) -> None:
+    # Chain of 2026-01-24 13:00 UTC: the 1-day point lies between the 25 Jan (0.79 d) and 26 Jan (1.79 d)
+    # expiries, the 7-day point between 30 Jan (5.79 d) and 6 Feb (12.79 d).
+    rr = smile.risk_reversals(real_chain)
+    cm = smile.constant_maturity(rr).set_index("days")
+    assert list(cm.index) == [1, 7, 30, 90]
+    # values in vol points: 1d RR15 -3.95, RR25 -1.08; 7d RR15 -7.86, RR25 -4.27; ATM 18.6 % and 36.2 %
+    expected = {(1, "rr15"): -0.039489, (1, "rr25"): -0.010790, (7, "rr15"): -0.078635, (7, "rr25"): -0.042661}
+    for (n, col), value in expected.items():
+        assert cm.loc[n, col] == pytest.approx(value, abs=1e-6)
+    # the 1-day 25-delta call IV again by hand from the two bracketing expiries (total variance, linear in t)
+    a, b = rr.iloc[0], rr.iloc[1]
+    T = 1 / 365
+    w1, w2 = a["call25_iv"] ** 2 * a["t_years"], b["call25_iv"] ** 2 * b["t_years"]
+    w = w1 + (w2 - w1) * (T - a["t_years"]) / (b["t_years"] - a["t_years"])
+    assert cm.loc[1, "call25_iv"] == pytest.approx(math.sqrt(w / T), rel=1e-14)
+    # term structure of ATM vol rises from 1 day to 90 days on this chain
+    assert cm["atm_iv"].is_monotonic_increasing and cm.loc[1, "atm_iv"] == pytest.approx(0.186259, abs=1e-6)
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    vol=st.floats(0.05, 3.0),
+    t=st.lists(st.floats(0.5, 400.0), min_size=2, max_size=5, unique=True),
+    days=st.floats(0.5, 400.0),
+)
+def test_a_flat_term_structure_interpolates_to_itself(vol: float, t: list[float], days: float) -> None:
+    # total variance vol^2 t is linear in t when vol is flat, so every constant maturity inside reads vol
+    frame = pd.DataFrame({"timestamp": TS, "expiry": TS, "t_years": np.array(t) / 365, "atm_iv": vol})
+    frame = frame.assign(call25_iv=vol, put25_iv=vol, rr25=0.0, bf25=0.0)
+    cm = smile.constant_maturity(frame, days=(days,)).iloc[0]
+    if min(t) <= days <= max(t):
+        assert cm["atm_iv"] == pytest.approx(vol, rel=1e-12) and cm["rr25"] == pytest.approx(0.0, abs=1e-12)
+    else:
+        assert np.isnan(cm["atm_iv"])

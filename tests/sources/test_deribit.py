@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 
 from capitulation import tables
-from capitulation.analytics import black76
+from capitulation.analytics import black76, gex
 from capitulation.errors import DataError, SourceError
-from capitulation.sources import deribit
+from capitulation.sources import deribit, prices
 
 SECONDS_PER_YEAR = 365 * 86400
 
@@ -188,3 +188,64 @@ def test_timestamp_is_refused_when_the_file_has_dates(full_csv: Path, tmp_path: 
 def test_a_small_chain_round_trips_without_forward_failures(full_csv: Path, tmp_path: Path) -> None:
     q, _ = deribit.read_chain_csv(_small(full_csv, tmp_path))
     assert len(q) == 20 and q["underlying_price"].notna().all()
+
+
+def test_derived_forward_agrees_with_the_btc_daily_close(full: pd.DataFrame, shared_data: Path) -> None:
+    # Yahoo BTC-USD closes (prices_daily/btc_price_volume.csv, close at 24:00 UTC): 23 Jan 89,503.88,
+    # 24 Jan 89,110.73. The nearest expiry's forward (a basis of < 2 days, a few USD) tracks spot:
+    # * at 24 Jan 00:00, the instant of the 23 Jan close: 89,420.36, -0.09 % (tolerance 0.25 %);
+    # * every hourly forward of a day within 1.5 % of that day's close (BTC's intraday range; measured
+    #   max 1.42 % on 23 Jan at 18:00, 0.72 % on 24 Jan, whose last chain is 13:00: +0.33 %).
+    px, _ = prices.read_btc_price_volume(shared_data / "prices_daily" / "btc_price_volume.csv")
+    close = px.set_index("date")["close"]
+    live = full[full["underlying_price"].notna()]
+    front = live[live["expiry"] == live.groupby("timestamp")["expiry"].transform("min")]
+    near = front.groupby("timestamp")["underlying_price"].first()
+    day23, day24 = pd.Timestamp("2026-01-23T00:00Z"), pd.Timestamp("2026-01-24T00:00Z")
+    assert near[day24] / close[day23] - 1 == pytest.approx(-0.0009, abs=0.0001)
+    assert abs(near[day24] / close[day23] - 1) < 0.0025
+    for day in (day23, day24):
+        hours = near[(near.index >= day) & (near.index < day + pd.Timedelta(days=1))]
+        assert len(hours) >= 14
+        assert (hours / close[day] - 1).abs().max() < 0.015
+
+
+def test_expiries_settle_at_eight_utc_and_time_is_act_365(full: pd.DataFrame) -> None:
+    assert (full["expiry"].dt.hour == 8).all() and (full["expiry"].dt.minute == 0).all()
+    r = full.iloc[0]  # 2026-01-23 01:00 -> 2026-02-13 08:00: 21 days 7 hours
+    assert _years(full)[0] == pytest.approx((21 + 7 / 24) / 365, abs=1e-15)
+    assert r["mark_usd"] == pytest.approx(r["mark"] * r["underlying_price"], rel=1e-14)  # inverse: BTC x F
+
+
+def test_recorded_trades_parse_into_the_trades_frame(shared_data: Path) -> None:
+    # http_get_last_trades.json: a REAL capture (trimmed), per api_fixtures/deribit/PROVENANCE.md, of
+    # ETH-PERPETUAL trades on 2025-12-21 - not a BTC option, but the same public trade schema: nine taker
+    # sells of 1 contract, then one taker buy of 106 contracts.
+    trades, prov = deribit.read_trades_json(shared_data / "api_fixtures" / "deribit" / "http_get_last_trades.json")
+    assert list(trades.columns) == ["timestamp", "instrument", "direction", "amount", "price", "trade_id"]
+    assert len(trades) == 10 and set(trades["instrument"]) == {"ETH-PERPETUAL"}
+    assert trades["timestamp"].iloc[0] == pd.Timestamp(1766332040636, unit="ms", tz="UTC")
+    assert trades["timestamp"].is_monotonic_increasing
+    assert (trades["direction"] == "sell").sum() == 9 and trades["amount"].sum() == 115.0
+    last = trades.iloc[-1]
+    assert (last["direction"], last["amount"], last["price"], last["trade_id"]) == (
+        "buy",
+        106.0,
+        2968.3,
+        "ETH-284830854",
+    )
+    flow = gex.taker_flow(trades).loc["ETH-PERPETUAL"]
+    assert (flow["buys"], flow["sells"], flow["net"], flow["gross"]) == (106.0, 9.0, 97.0, 115.0)
+    assert prov.retrieved_at.startswith("2025-12-21T15:47:59") and "taker" in prov.notes and not prov.synthetic
+
+
+def test_trades_payload_without_trades_is_a_data_error(tmp_path: Path) -> None:
+    path = tmp_path / "t.json"
+    path.write_text('{"jsonrpc": "2.0", "result": {"trades": []}}')
+    with pytest.raises(DataError, match=r"no result\.trades"):
+        deribit.read_trades_json(path)
+    path.write_text('{"result": {"trades": [{"instrument_name": "X", "direction": "buy"}]}}')
+    with pytest.raises(DataError, match="trade 0: missing field"):
+        deribit.read_trades_json(path)
+    with pytest.raises(SourceError):
+        deribit.read_trades_json(tmp_path / "absent.json")

@@ -1,19 +1,37 @@
 """Dealer gamma exposure (GEX): USD change of dealers' delta per 1 % move of spot, by strike and in total.
 
-For one instrument with open interest OI (contracts of `contract_size` underlying units):
+For one instrument on which dealers hold `pos` contracts (signed; + long) of `contract_size` units:
 
-    GEX = sign * gamma(F(S)) * F(S)^2 * 0.01 * OI * contract_size        [USD per 1 % move]
+    GEX = pos * gamma(F(S), iv(S)) * F(S)^2 * 0.01 * contract_size          [USD per 1 % move]
 
-* gamma is undiscounted Black-76 d2V/dF2 per 1 underlying unit at the instrument's mark IV;
+* gamma is undiscounted Black-76 d2V/dF2 per 1 underlying unit at the instrument's IV;
 * F(S) = F_i S / S0: the expiry's forward F_i (`underlying_price`) moved with spot S in proportion to
   the reference spot S0 (`reference_spot`), so a 1 % spot move is a 1 % move of every forward. The USD
   change of delta is then gamma F^2 0.01, the usual gamma S^2 0.01 with the forward in place of spot
   (they differ by the basis F/S, < 0.1 % for weeklies, a few % for a one-year expiry);
-* sign ("dealer" positioning): "classic" (SqueezeMetrics) - dealers long the calls (+) and short the puts
-  (-); "short_all" - dealers short every option (-).
+* hedge flow = -GEX: the USD of underlying dealers buy (+) or sell (-) to stay delta-hedged after a
+  1 % rise (long gamma: they sell rallies and buy dips; short gamma: they chase the move).
 
-Deribit BTC options are inverse (pay in BTC); we use the gamma of the USD option (which is also what the
-venue publishes as `gamma`), so GEX is in USD per 1 % move. Only the latest timestamp is used; rows
+Deribit BTC options are inverse (premium and payoff in BTC). Their USD value is the BTC premium x the
+underlying, which is the USD Black-76 price, so a dealer marking in USD has the USD option's delta
+N(d1) and gamma - also what the venue publishes as `delta`, `gamma`. (In BTC terms the delta is
+N(d1) - premium_btc; that is the hedge of a dealer counting in BTC, not used here.)
+
+Dealer positioning is a choice, named in every result (`DEALER_MODELS`):
+
+* "classic" (SqueezeMetrics): dealers long every call's open interest, short every put's;
+* "short_all": dealers short all open interest;
+* "trades": signed by trade flow. From a trades frame (instrument, direction 'buy'/'sell' of the
+  taker, amount in contracts; optional timestamp: later trades than the chain are ignored) the taker
+  net buys b_i = buys - sells and the gross g_i = buys + sells per instrument give the dealer (the
+  maker, the other side) position -OI_i b_i / g_i: the sampled flow's imbalance scaled to the whole
+  open interest. Instruments without trades count 0 (no evidence either way);
+* "trades_net": as "trades" but the position is -b_i contracts as traded, not scaled to OI.
+
+IV as spot moves (`sticky`): "strike" (default) - each instrument keeps its mark IV; "delta" - the
+smile moves with spot, so each option keeps the IV of its moneyness: IV_i(S) = smile_e(K_i S0 / S),
+the expiry's IV at strike K_i S0 / S on today's smile (same K / F as K_i at F_i S / S0), linear in
+ln K between quoted strikes and flat beyond the end strikes. Only the latest timestamp is used; rows
 without a forward, mark IV or open interest contribute nothing.
 """
 
@@ -30,18 +48,32 @@ from capitulation.analytics import black76
 from capitulation.analytics.smile import latest, with_call_delta
 from capitulation.errors import DataError
 
-Dealer = Literal["classic", "short_all"]
+Dealer = Literal["classic", "short_all", "trades", "trades_net"]
+Sticky = Literal["strike", "delta"]
 MOVE = 0.01  # a 1 % move
+DEALER_MODELS: dict[str, str] = {
+    "classic": "classic: dealers long calls, short puts (open interest)",
+    "short_all": "short_all: dealers short all open interest",
+    "trades": "trades: dealer = -(taker net buys / gross traded) x open interest per instrument",
+    "trades_net": "trades_net: dealer = -(taker net buys) contracts per instrument, as traded",
+}
+TRADE_COLUMNS = ("instrument", "direction", "amount")
 
 
 @dataclass(frozen=True)
 class GexResult:
-    """GEX at one spot: per (expiry, strike) rows and the total, USD per 1 % move."""
+    """GEX at one spot: per (expiry, strike) rows and the total, USD per 1 % move, and the dealer model."""
 
     timestamp: pd.Timestamp
     spot: float
     total_usd: float
     by_strike: pd.DataFrame
+    dealer: str
+
+    @property
+    def hedge_flow_usd(self) -> float:
+        """USD of underlying dealers buy (+) or sell (-) per 1 % rise: -total GEX."""
+        return -self.total_usd
 
 
 @dataclass(frozen=True)
@@ -68,67 +100,167 @@ def reference_spot(quotes: pd.DataFrame) -> float:
     return float(live.loc[live["expiry"] == live["expiry"].min(), "underlying_price"].median())
 
 
-def _signs(option_type: pd.Series, dealer: Dealer) -> np.ndarray:
+def taker_flow(trades: pd.DataFrame, until: pd.Timestamp | None = None) -> pd.DataFrame:
+    """Per instrument: taker buys, sells, net (= buys - sells) and gross (= buys + sells), in contracts.
+
+    `trades` needs instrument, direction ('buy'/'sell', the taker's side) and amount (contracts); with a
+    `timestamp` column, trades after `until` are dropped. `DataError` for missing columns or a direction
+    other than buy/sell.
+    """
+    missing = [c for c in TRADE_COLUMNS if c not in trades.columns]
+    if missing:
+        raise DataError(f"trades: missing column(s) {', '.join(missing)}")
+    t = trades
+    if until is not None and "timestamp" in t.columns:
+        t = t[t["timestamp"] <= until]
+    side = t["direction"].astype("string").str.lower()
+    bad = ~side.isin(["buy", "sell"])
+    if bad.any():
+        raise DataError(f"trades: direction must be 'buy' or 'sell', got {t['direction'][bad].iloc[0]!r}")
+    amount = pd.to_numeric(t["amount"], errors="coerce").astype(float)
+    if amount.isna().any() or (amount < 0).any():
+        raise DataError(f"trades: amount must be a non-negative number, got {t['amount'][~(amount >= 0)].iloc[0]!r}")
+    flow = pd.DataFrame(
+        {
+            "instrument": t["instrument"].astype("string"),
+            "buys": amount.where(side == "buy", 0.0),
+            "sells": amount.where(side == "sell", 0.0),
+        }
+    )
+    out = flow.groupby("instrument", sort=True)[["buys", "sells"]].sum()
+    out["net"] = out["buys"] - out["sells"]
+    out["gross"] = out["buys"] + out["sells"]
+    return out
+
+
+def dealer_contracts(
+    quotes: pd.DataFrame, dealer: Dealer = "classic", trades: pd.DataFrame | None = None
+) -> np.ndarray:
+    """Dealers' signed position in contracts for each row of `quotes` (+ long), under `dealer`.
+
+    "trades" / "trades_net" need `trades` (see `taker_flow`; trades after the chain's latest time are
+    ignored). `ValueError` for an unknown model or a trades model without trades.
+    """
+    oi = quotes["open_interest"].to_numpy(dtype=float)
     if dealer == "classic":
-        return np.where(option_type == "C", 1.0, -1.0)
+        return np.where(quotes["option_type"] == "C", oi, -oi)
     if dealer == "short_all":
-        return np.full(len(option_type), -1.0)
-    raise ValueError(f"dealer must be 'classic' or 'short_all', got {dealer!r}")
+        return -oi
+    if dealer not in ("trades", "trades_net"):
+        raise ValueError(f"dealer must be one of {', '.join(DEALER_MODELS)}, got {dealer!r}")
+    if trades is None:
+        raise ValueError(f"dealer {dealer!r} needs a trades frame")
+    flow = taker_flow(trades, until=quotes["timestamp"].max()).reindex(quotes["instrument"].astype("string"))
+    net, gross = flow["net"].fillna(0.0).to_numpy(), flow["gross"].fillna(0.0).to_numpy()
+    if dealer == "trades_net":
+        return -net
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(gross > 0, -oi * net / gross, 0.0)
 
 
-def _priced(quotes: pd.DataFrame, who: str) -> pd.DataFrame:
+def _priced(quotes: pd.DataFrame, who: str, dealer: Dealer, trades: pd.DataFrame | None) -> pd.DataFrame:
+    """Latest rows with a forward and IV, with t_years and dealer contracts; only nonzero positions."""
     q = with_call_delta(latest(quotes, who))
-    keep = (q["open_interest"] > 0) & q["call_delta"].notna()
-    return q[keep]
+    q = q[q["call_delta"].notna()]
+    q = q.assign(dealer_contracts=dealer_contracts(q, dealer, trades))
+    return q[q["dealer_contracts"] != 0]
 
 
-def _gex(q: pd.DataFrame, spot: float | np.ndarray, s0: float, dealer: Dealer) -> np.ndarray:
+def _gex(q: pd.DataFrame, spot: float | np.ndarray, s0: float, iv: np.ndarray | None = None) -> np.ndarray:
     """GEX per instrument (last axis); a column of spots (m, 1) gives one row per spot."""
     F = q["underlying_price"].to_numpy(dtype=float) * spot / s0
-    g = black76.gamma(F, q["strike"].to_numpy(dtype=float), q["t_years"].to_numpy(), q["mark_iv"].to_numpy(dtype=float))
-    size = q["open_interest"].to_numpy(dtype=float) * q["contract_size"].to_numpy(dtype=float)
-    return _signs(q["option_type"], dealer) * g * F * F * MOVE * size
+    vol = q["mark_iv"].to_numpy(dtype=float) if iv is None else iv
+    g = black76.gamma(F, q["strike"].to_numpy(dtype=float), q["t_years"].to_numpy(), vol)
+    size = q["dealer_contracts"].to_numpy(dtype=float) * q["contract_size"].to_numpy(dtype=float)
+    return g * F * F * MOVE * size
 
 
-def gex_by_strike(quotes: pd.DataFrame, spot: float | None = None, dealer: Dealer = "classic") -> GexResult:
-    """GEX at spot S (USD; default: `reference_spot`) per (expiry, strike) and in total.
+def gex_by_strike(
+    quotes: pd.DataFrame,
+    spot: float | None = None,
+    dealer: Dealer = "classic",
+    trades: pd.DataFrame | None = None,
+    s0: float | None = None,
+) -> GexResult:
+    """GEX at spot S (USD; default S0) per (expiry, strike) and in total, sticky strike.
 
-    by_strike columns: expiry, strike, forward (F_i S / S0, USD), call_oi, put_oi (contracts),
+    S0 defaults to `reference_spot(quotes)`. by_strike columns: expiry, strike, forward (F_i S / S0,
+    USD), call_oi, put_oi (open interest, contracts), call_dealer, put_dealer (dealers' contracts),
     call_gex_usd, put_gex_usd, gex_usd (= call + put). `DataError` for an empty chain.
     """
-    s0 = reference_spot(quotes)
+    s0 = reference_spot(quotes) if s0 is None else float(s0)
     S = s0 if spot is None else float(spot)
-    q = _priced(quotes, "gex_by_strike")
-    gex = _gex(q, S, s0, dealer)
+    q = _priced(quotes, "gex_by_strike", dealer, trades)
+    gex = _gex(q, S, s0)
     is_call = (q["option_type"] == "C").to_numpy()
+    oi, pos = q["open_interest"].to_numpy(dtype=float), q["dealer_contracts"].to_numpy(dtype=float)
     rows = pd.DataFrame(
         {
             "expiry": q["expiry"].to_numpy(),
             "strike": q["strike"].to_numpy(dtype=float),
             "forward": q["underlying_price"].to_numpy(dtype=float) * S / s0,
-            "call_oi": np.where(is_call, q["open_interest"], 0.0),
-            "put_oi": np.where(is_call, 0.0, q["open_interest"]),
+            "call_oi": np.where(is_call, oi, 0.0),
+            "put_oi": np.where(is_call, 0.0, oi),
+            "call_dealer": np.where(is_call, pos, 0.0),
+            "put_dealer": np.where(is_call, 0.0, pos),
             "call_gex_usd": np.where(is_call, gex, 0.0),
             "put_gex_usd": np.where(is_call, 0.0, gex),
         }
     )
-    agg = {"forward": "first", "call_oi": "sum", "put_oi": "sum", "call_gex_usd": "sum", "put_gex_usd": "sum"}
-    by = rows.groupby(["expiry", "strike"], sort=True).agg(agg).reset_index()
+    sums = ["call_oi", "put_oi", "call_dealer", "put_dealer", "call_gex_usd", "put_gex_usd"]
+    by = rows.groupby(["expiry", "strike"], sort=True).agg({"forward": "first", **dict.fromkeys(sums, "sum")})
+    by = by.reset_index()
     by["gex_usd"] = by["call_gex_usd"] + by["put_gex_usd"]
-    ts = quotes["timestamp"].max()
-    return GexResult(timestamp=ts, spot=S, total_usd=float(by["gex_usd"].sum()), by_strike=by)
+    return GexResult(
+        timestamp=quotes["timestamp"].max(),
+        spot=S,
+        total_usd=float(by["gex_usd"].sum()),
+        by_strike=by,
+        dealer=DEALER_MODELS[dealer],
+    )
 
 
-def gex_profile(quotes: pd.DataFrame, spots: Sequence[float] | np.ndarray, dealer: Dealer = "classic") -> pd.DataFrame:
-    """Total GEX (USD per 1 % move) re-priced at each spot, sticky strike (each instrument keeps its IV).
+def gex_profile(
+    quotes: pd.DataFrame,
+    spots: Sequence[float] | np.ndarray,
+    dealer: Dealer = "classic",
+    sticky: Sticky = "strike",
+    trades: pd.DataFrame | None = None,
+    s0: float | None = None,
+) -> pd.DataFrame:
+    """Total GEX (USD per 1 % move) re-priced at each spot, with IVs sticky by strike or by delta.
 
-    Columns: spot, gex_usd. `DataError` for an empty chain.
+    Columns: spot, gex_usd. `DataError` for an empty chain; `ValueError` for an unknown `sticky`.
     """
-    s0 = reference_spot(quotes)
-    q = _priced(quotes, "gex_profile")
-    S = np.asarray(spots, dtype=float)
-    total = _gex(q, S[:, None], s0, dealer).sum(axis=1)
-    return pd.DataFrame({"spot": S, "gex_usd": total})
+    s0 = reference_spot(quotes) if s0 is None else float(s0)
+    q = _priced(quotes, "gex_profile", dealer, trades)
+    S = np.asarray(spots, dtype=float)[:, None]
+    if sticky == "strike":
+        iv = None
+    elif sticky == "delta":
+        iv = _sticky_delta_iv(quotes, q, S, s0)
+    else:
+        raise ValueError(f"sticky must be 'strike' or 'delta', got {sticky!r}")
+    total = _gex(q, S, s0, iv).sum(axis=1)
+    return pd.DataFrame({"spot": S[:, 0], "gex_usd": total})
+
+
+def _sticky_delta_iv(quotes: pd.DataFrame, q: pd.DataFrame, S: np.ndarray, s0: float) -> np.ndarray:
+    """IV_i(S) = smile_e(K_i S0 / S) per instrument (columns) and spot (rows); see the module docstring.
+
+    Each expiry's smile is the mean mark IV per strike over the latest chain (every strike with a
+    forward, whatever its open interest), interpolated linearly in ln K, flat beyond the end strikes.
+    """
+    chain = with_call_delta(latest(quotes, "gex_profile"))
+    chain = chain[chain["call_delta"].notna()]
+    smiles = chain.groupby(["expiry", "strike"], sort=True)["mark_iv"].mean()
+    iv = np.empty((len(S), len(q)))
+    shift = np.log(s0 / S)  # (m, 1)
+    lnk = np.log(q["strike"].to_numpy(dtype=float))
+    for exp, cols in q.groupby("expiry").indices.items():
+        sm = smiles.loc[exp]
+        iv[:, cols] = np.interp(lnk[cols] + shift, np.log(sm.index.to_numpy(dtype=float)), sm.to_numpy())
+    return iv
 
 
 def gamma_flip(profile: pd.DataFrame, near: float | None = None) -> float:
@@ -156,3 +288,26 @@ def walls(by_strike: pd.DataFrame) -> Walls:
         return float(per[col].idxmax()) if len(per) and per[col].max() > 0 else float("nan")
 
     return Walls(call_wall=top("call_gex_usd"), put_wall=top("put_gex_usd"))
+
+
+def max_pain(quotes: pd.DataFrame) -> pd.DataFrame:
+    """Per expiry at the latest timestamp: the listed strike P minimising what option holders are paid.
+
+    payout(P) = sum_calls OI c (P - K)+ + sum_puts OI c (K - P)+   [USD; OI in contracts of c units]
+
+    Deribit pays an inverse option's (P - K)+ / P BTC per unit, worth the same USD at settlement, so the
+    USD payout ranks candidates. Columns: expiry, max_pain (USD), payout_usd (at it), open_interest
+    (contracts). Expiries without open interest are left out. `DataError` for an empty chain.
+    """
+    q = latest(quotes, "max_pain")
+    q = q[(q["expiry"] > q["timestamp"]) & (q["open_interest"] > 0)]
+    rows = []
+    for exp, g in q.groupby("expiry", sort=True):
+        K = g["strike"].to_numpy(dtype=float)
+        units = (g["open_interest"] * g["contract_size"]).to_numpy(dtype=float)
+        call = (g["option_type"] == "C").to_numpy()
+        P = np.unique(K)[:, None]
+        payout = np.where(call, np.maximum(P - K, 0.0), np.maximum(K - P, 0.0)) @ units
+        best = int(np.argmin(payout))
+        rows.append((exp, float(P[best, 0]), float(payout[best]), float(g["open_interest"].sum())))
+    return pd.DataFrame(rows, columns=["expiry", "max_pain", "payout_usd", "open_interest"])

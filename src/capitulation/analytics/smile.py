@@ -14,7 +14,8 @@ that delta:
 
 A target delta outside the quoted range is NaN (never extrapolated). Quotes with neither a bid
 (`bid_iv` NaN) nor open interest are skipped: nobody bids or holds them, so their mark IV is the venue's
-extrapolated surface, not a price.
+extrapolated surface, not a price. The term structure is the per-expiry rows (atm_iv, rrD, bfD against
+t_years) and their constant maturities (`constant_maturity`, default 1/7/30/90 days).
 """
 
 from __future__ import annotations

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+from plotly.colors import qualitative
 from plotly.subplots import make_subplots
 
-from capitulation.analytics.gex import gex_by_strike
-from capitulation.analytics.smile import latest, risk_reversals, with_call_delta
+from capitulation.analytics.gex import gamma_flip, gex_by_strike, gex_profile
+from capitulation.analytics.smile import constant_maturity, latest, risk_reversals, with_call_delta
 from capitulation.report.model import Report
 from capitulation.signals.common import BTC, closes
 from capitulation.snapshot import Snapshot
@@ -39,15 +41,36 @@ def smile(snap: Snapshot, max_expiries: int = 6) -> go.Figure | None:
 
 
 def risk_reversal_term(snap: Snapshot) -> go.Figure | None:
-    """10/15/25-delta risk reversals (vol points) across expiries of the latest chain."""
+    """10/15/25-delta risk reversals (vol points) across expiries of the latest chain (lines), with the
+    constant maturities 1/7/30/90 days interpolated in total variance (diamonds)."""
     q = snap.get("option_quotes")
     if q is None:
         return None
     rr = risk_reversals(q)
+    cm = constant_maturity(rr)
     days = rr["t_years"] * 365
     fig = go.Figure()
-    for d in (10, 15, 25):
-        fig.add_trace(go.Scatter(x=days, y=rr[f"rr{d}"] * 100, mode="lines+markers", name=f"RR{d}"))
+    for d, color in zip((10, 15, 25), qualitative.Plotly, strict=False):
+        fig.add_trace(
+            go.Scatter(
+                x=days,
+                y=rr[f"rr{d}"] * 100,
+                mode="lines+markers",
+                name=f"RR{d}",
+                legendgroup=f"rr{d}",
+                line_color=color,
+            )
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=cm["days"],
+                y=cm[f"rr{d}"] * 100,
+                mode="markers",
+                marker=dict(symbol="diamond-open", size=12, color=color),
+                name=f"RR{d} constant maturity",
+                legendgroup=f"rr{d}",
+            )
+        )
     fig.add_hline(y=0, line_color="grey")
     fig.update_layout(title="Risk reversals (call IV - put IV) by expiry", **LAYOUT)
     fig.update_xaxes(title="days to expiry", type="log")
@@ -70,8 +93,31 @@ def gex_strikes(snap: Snapshot, window: float = 0.3) -> go.Figure | None:
         ]
     )
     fig.add_vline(x=g.spot, line_dash="dot", annotation_text="spot")
-    fig.update_layout(title="Dealer gamma by strike (dealers long calls, short puts)", barmode="relative", **LAYOUT)
+    fig.update_layout(title=f"Dealer gamma by strike ({g.dealer})", barmode="relative", **LAYOUT)
     fig.update_xaxes(title="strike (USD)")
+    fig.update_yaxes(title="USD millions per 1% move")
+    return fig
+
+
+def gex_profile_chart(snap: Snapshot, window: float = 0.2, points: int = 201) -> go.Figure | None:
+    """Total dealer GEX (USD per 1 % move, classic positioning) re-priced over spot x (1 -/+ window),
+    sticky strike and sticky delta, with the gamma flip (sticky strike) and spot marked."""
+    q = snap.get("option_quotes")
+    if q is None:
+        return None
+    g = gex_by_strike(q)
+    spots = g.spot * np.linspace(1 - window, 1 + window, points)
+    profiles = {sticky: gex_profile(q, spots, sticky=sticky) for sticky in ("strike", "delta")}
+    fig = go.Figure(
+        [go.Scatter(x=p["spot"], y=p["gex_usd"] / 1e6, mode="lines", name=f"sticky {k}") for k, p in profiles.items()]
+    )
+    flip = gamma_flip(profiles["strike"], near=g.spot)
+    fig.add_hline(y=0, line_color="grey")
+    fig.add_vline(x=g.spot, line_dash="dot", annotation_text="spot")
+    if np.isfinite(flip):
+        fig.add_vline(x=flip, line_color="red", annotation_text=f"flip ${flip:,.0f}", annotation_position="bottom")
+    fig.update_layout(title=f"Dealer gamma profile ({g.dealer})", **LAYOUT)
+    fig.update_xaxes(title="spot (USD)")
     fig.update_yaxes(title="USD millions per 1% move")
     return fig
 
@@ -133,6 +179,7 @@ def all_figures(rep: Report, snap: Snapshot) -> dict[str, go.Figure]:
         "smile": smile(snap),
         "risk_reversals": risk_reversal_term(snap),
         "gex": gex_strikes(snap),
+        "gex_profile": gex_profile_chart(snap),
         "oi_vs_price": oi_vs_price(snap),
     }
     return {k: v for k, v in figs.items() if v is not None}

@@ -1,4 +1,4 @@
-"""Deribit BTC option chains recorded as CSV -> the `option_quotes` table.
+"""Deribit BTC option chains recorded as CSV -> the `option_quotes` table; recorded trades -> a trades frame.
 
 Reads the files in shared/data/deribit_options (columns `[date,] instrument_name, expiry_name, expiry_date,
 strike, type, volume, open_interest, rho, theta, vega, gamma, delta, bid_iv, ask_iv, mark_iv`).
@@ -6,20 +6,33 @@ Deribit's conventions die here:
 
 * IVs are percent -> fraction; `bid_iv == 0` / `ask_iv == 0` mean no quote -> NaN; `ask_iv == 999` is
   Deribit's cap (the ask is above the highest vol it reports) -> NaN;
-* `type` call/put -> 'C'/'P'; expiry = `expiry_date` at 08:00 UTC; `date` is naive UTC;
-* greeks go to `venue_*` unchanged: delta and gamma per 1 BTC contract (Black-76, USD option, not
-  adjusted for the inverse payoff), vega USD per 1 vol point, theta USD per calendar day;
-* options pay in BTC (inverse), one contract = 1 BTC, prices are quoted in BTC.
+* `type` call/put -> 'C'/'P'; expiry = `expiry_date` at 08:00 UTC (Deribit's settlement); `date` is
+  naive UTC; time to expiry is ACT/365, t = (expiry - quote time) in seconds / (365 x 86400), exact to
+  the second (recorded times are whole minutes);
+* greeks go to `venue_*` unchanged: Black-76 greeks of the USD option (not adjusted for the inverse
+  payoff) - delta and gamma per 1 BTC contract, vega USD per 1 vol point, theta USD per calendar day
+  (tests/analytics/test_deribit_validation.py checks each against ours);
+* options pay in BTC (inverse): premium_usd = premium_btc x underlying; one contract = 1 BTC.
 
 The files record neither the underlying (forward) nor the index price nor any premium. Derived columns:
 
 * `underlying_price` (the forward of each timestamp and expiry): each instrument's venue delta and mark
   IV give the forward at which Black-76 reproduces that delta (`black76.forward_from_delta`, t ACT/365
   from the quote time to expiry); the median over instruments with call-equivalent delta in [0.15, 0.85]
-  (put: delta + 1) is used;
+  (put: delta + 1) is used. Put-call parity cannot be used: it needs premiums, which are not recorded.
+  Deltas carry 5 decimals and the venue computed them ~0.45 h after the file's hourly label (see
+  `implied_capture_time`); still, Black-76 at this forward reproduces the venue's deltas to a median
+  2e-5, and the nearest expiry's forward at 24 Jan 00:00 is 0.09 % from the BTC-USD close of 23 Jan
+  (tests/sources/test_deribit.py);
 * `mark_usd`, `bid_usd`, `ask_usd`: undiscounted Black-76 at that forward with mark/bid/ask IV;
   `mark`, `bid`, `ask` (BTC) = USD price / forward;
 * `index_price` is NaN (not recorded).
+
+`read_trades_json` reads a public/get_last_trades_by_* JSON-RPC response into the trades frame that
+`analytics.gex` signs dealer positions with: timestamp (UTC), instrument, direction ('buy'/'sell', the
+taker's side), amount (contracts: the `contracts` field, else `amount`, which for options is in BTC = 1
+contract; for perpetuals and inverse futures `amount` is USD, so there `contracts` is needed), price
+(the instrument's quote currency: BTC for options), trade_id.
 """
 
 from __future__ import annotations
@@ -34,6 +47,7 @@ from capitulation import tables
 from capitulation.analytics import black76
 from capitulation.errors import DataError, SourceError
 from capitulation.snapshot import Provenance, utc
+from capitulation.sources._files import read_json
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +116,49 @@ def read_chain_csv(path: str | Path, timestamp: str | pd.Timestamp | None = None
     df = _with_forward_and_prices(df)
     out = tables.validate("option_quotes", df[tables.spec("option_quotes").names])
     return out, _provenance(path, out, dropped=int((~live).sum()))
+
+
+def read_trades_json(path: str | Path) -> tuple[pd.DataFrame, Provenance]:
+    """Trades from a Deribit public/get_last_trades_by_* response (`result.trades`), oldest first.
+
+    Columns: timestamp (UTC, from milliseconds), instrument, direction, amount (contracts), price,
+    trade_id. `SourceError` when the file cannot be read; `DataError` for a payload without trades or a
+    trade missing a field.
+    """
+    path = Path(path)
+    doc = read_json(path)
+    result = doc.get("result") if isinstance(doc, dict) else None
+    trades = result.get("trades") if isinstance(result, dict) else None
+    if not isinstance(trades, list) or not trades:
+        raise DataError(f"{path.name}: no result.trades list in the Deribit response")
+    need = ("timestamp", "instrument_name", "direction", "amount", "price", "trade_id")
+    for i, tr in enumerate(trades):
+        missing = [k for k in need if not isinstance(tr, dict) or k not in tr]
+        if missing:
+            raise DataError(f"{path.name}, trade {i}: missing field(s) {', '.join(missing)}")
+    raw = pd.DataFrame(trades)
+    size = raw["contracts"].fillna(raw["amount"]) if "contracts" in raw.columns else raw["amount"]
+    ms = pd.to_numeric(raw["timestamp"], errors="coerce")
+    if ms.isna().any():
+        raise DataError(f"{path.name}: trade timestamps must be milliseconds since 1970 (UTC)")
+    df = pd.DataFrame(
+        {
+            "timestamp": pd.to_datetime(ms, unit="ms", utc=True),
+            "instrument": raw["instrument_name"].astype("string"),
+            "direction": raw["direction"].astype("string"),
+            "amount": pd.to_numeric(size, errors="coerce").astype(float),
+            "price": pd.to_numeric(raw["price"], errors="coerce").astype(float),
+            "trade_id": raw["trade_id"].astype("string"),
+        }
+    )
+    if df["amount"].isna().any() or not df["direction"].isin(["buy", "sell"]).all():
+        raise DataError(f"{path.name}: every trade needs a numeric amount and direction 'buy' or 'sell'")
+    df = df.sort_values("timestamp", kind="stable").reset_index(drop=True)
+    notes = (
+        "Deribit public trades: direction is the taker's side; amount = `contracts` if given, else `amount` "
+        f"(options: BTC = contracts). {len(df)} trade(s), {df['instrument'].nunique()} instrument(s)."
+    )
+    return df, Provenance(source=str(path), retrieved_at=df["timestamp"].max().isoformat(), notes=notes)
 
 
 def implied_capture_time(path: str | Path) -> pd.Timestamp:

@@ -54,7 +54,8 @@ def render(rep: Report, snap: Snapshot) -> str:
         f"<tr><td>{escape(t.name)}</td><td>{t.rows:,}</td><td>{t.latest:%Y-%m-%d %H:%M}</td>"
         f"<td>{t.age_days:.1f} d</td>"
         f"<td title='{escape(t.source)}'>{escape(short_source(t.source))}</td><td>{escape(t.licence)}</td>"
-        f"<td>{'synthetic' if t.synthetic else 'real'}</td><td class=small>{escape(t.notes)}</td></tr>"
+        f"<td>{'synthetic' if t.synthetic else 'real'}</td>"
+        f"<td class=small><details><summary>notes</summary>{escape(t.notes)}</details></td></tr>"
         for t in rep.tables
     ) + "".join(
         f"<tr><td>{escape(n)}</td><td>0</td><td>absent</td><td></td><td></td><td></td><td></td>"

@@ -237,9 +237,15 @@ def _first_bad(mask: np.ndarray | pd.Series) -> int:
     return int(np.flatnonzero(np.asarray(mask))[0])
 
 
+_TIME = pd.DatetimeTZDtype("ns", "UTC")
+
+
 def _coerce(table: str, col: Column, s: pd.Series) -> pd.Series:
+    """`s` as the column's dtype; a column already of that dtype only has its values checked."""
     where = f"table {table!r}, column {col.name!r}"
     if col.kind == "time":
+        if s.dtype == _TIME:
+            return s
         try:
             out = pd.to_datetime(s, utc=True, errors="coerce", format="mixed")
         except (TypeError, ValueError) as exc:
@@ -248,18 +254,21 @@ def _coerce(table: str, col: Column, s: pd.Series) -> pd.Series:
         if bad.any():
             i = _first_bad(bad)
             raise DataError(f"{where}, row {i}: malformed time {s.iloc[i]!r}")
-        return out.astype("datetime64[ns, UTC]")
+        return out.astype(_TIME)
     if col.kind in ("float", "int"):
-        if s.dtype == bool or pd.api.types.is_bool_dtype(s):
+        if pd.api.types.is_bool_dtype(s):
             raise DataError(f"{where}: expected numbers, got booleans")
-        out = pd.to_numeric(s, errors="coerce").astype("float64")
-        bad = out.isna() & s.notna() & ~s.astype(str).str.lower().isin(["nan", "none", ""])
-        if bad.any():
-            i = _first_bad(bad)
-            raise DataError(f"{where}, row {i}: malformed number {s.iloc[i]!r}")
-        if np.isinf(out.to_numpy()).any():
-            i = _first_bad(np.isinf(out.to_numpy()))
-            raise DataError(f"{where}, row {i}: infinite value")
+        if pd.api.types.is_numeric_dtype(s):
+            out = s.astype("float64")
+        else:
+            out = pd.to_numeric(s, errors="coerce").astype("float64")
+            bad = out.isna() & s.notna() & ~s.astype(str).str.lower().isin(["nan", "none", ""])
+            if bad.any():
+                i = _first_bad(bad)
+                raise DataError(f"{where}, row {i}: malformed number {s.iloc[i]!r}")
+        inf = np.isinf(out.to_numpy())
+        if inf.any():
+            raise DataError(f"{where}, row {_first_bad(inf)}: infinite value")
         if col.kind == "int":
             frac = out.notna() & (out % 1 != 0)
             if frac.any():
@@ -267,7 +276,8 @@ def _coerce(table: str, col: Column, s: pd.Series) -> pd.Series:
                 raise DataError(f"{where}, row {i}: expected an integer, got {s.iloc[i]!r}")
             return out.astype("Int64")
         return out
-    # str
+    if isinstance(s.dtype, pd.StringDtype):
+        return s if s.dtype == "string" else s.astype("string")
     nonstr = s.notna().to_numpy() & ~np.array([isinstance(v, str) for v in s], dtype=bool)
     if nonstr.any():
         i = _first_bad(nonstr)

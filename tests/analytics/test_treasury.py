@@ -1,8 +1,18 @@
-"""The seed commentary's Strategy (MSTR) mNAV, computed right: inputs as printed, and the reconciliation."""
+"""Treasury valuation: the seed commentary's MSTR mNAV computed right, partial inputs, convertibles in and out
+of the money, matured notes, and the stress ordering. Numbers other than the seed's are synthetic."""
 
+import pandas as pd
 import pytest
 
-from capitulation.analytics.treasury import mnav
+from capitulation.analytics.treasury import (
+    SEED_PUBLISHED,
+    dilute,
+    live_instruments,
+    mnav,
+    seed_as_printed,
+    seed_reconciled,
+    stress_order,
+)
 from capitulation.errors import DataError
 
 SEED = dict(btc_held=713_502, btc_price=66_044, share_price=106.99, shares=289.34e6)
@@ -48,3 +58,94 @@ def test_non_positive_inputs_are_rejected(field, value):
 def test_negative_debt_is_rejected():
     with pytest.raises(DataError, match="debt"):
         mnav(**SEED, debt=-1.0)
+
+
+def test_seed_functions_give_the_printed_and_the_reconciled_figures():
+    printed, reconciled = seed_as_printed(), seed_reconciled()
+    assert printed.btc_nav_usd == pytest.approx(47.12e9, abs=0.005e9)
+    assert printed.enterprise_value_usd == pytest.approx(31.77e9, abs=0.005e9)
+    assert printed.mnav_ev == pytest.approx(0.674, abs=0.0005)
+    assert reconciled.enterprise_value_usd == pytest.approx(39.12e9, abs=0.005e9)
+    assert reconciled.mnav_ev == pytest.approx(0.830, abs=0.0005)
+    # the published figures are the reconciled ones with a decimal slipped: 47.12 / 10 = 4.71, 39.12 / 10 = 3.91
+    assert reconciled.btc_nav_usd / 10 == pytest.approx(SEED_PUBLISHED["btc_nav_usd"], abs=0.005e9)
+    assert reconciled.enterprise_value_usd / 10 == pytest.approx(SEED_PUBLISHED["enterprise_value_usd"], abs=0.001e9)
+
+
+def test_cost_basis_and_annual_charges_are_reported_against_nav():
+    # synthetic: 100 BTC at 50,000 = 5.0M NAV; bought at 40,000 -> 4.0M at cost, +1.0M unrealised
+    m = mnav(btc_held=100, btc_price=50_000, avg_cost=40_000, annual_interest=50_000, annual_dividends=100_000)
+    assert m.btc_nav_at_cost_usd == pytest.approx(4e6)
+    assert m.unrealised_pnl_usd == pytest.approx(1e6)
+    assert m.interest_to_nav == pytest.approx(0.01)  # 50k / 5M
+    assert m.dividends_to_nav == pytest.approx(0.02)
+
+
+def test_unknown_share_price_or_stack_leaves_only_those_outputs_empty():
+    no_price = mnav(btc_held=100, btc_price=50_000, shares=1e5, debt=1e6, preferred=0.0, cash=0.0)
+    assert no_price.market_cap_usd is None and no_price.mnav_ev is None and no_price.mnav_mcap is None
+    assert no_price.stress_btc_price == pytest.approx(10_000)  # 1M of debt over 100 BTC
+    assert no_price.btc_per_share == pytest.approx(1e-3)
+    no_stack = mnav(btc_held=100, btc_price=50_000, share_price=10, shares=1e5, debt=None, preferred=None, cash=None)
+    assert no_stack.mnav_mcap == pytest.approx(0.2)  # 1M / 5M
+    assert no_stack.enterprise_value_usd is None and no_stack.stress_btc_price is None and no_stack.leverage is None
+
+
+def _instruments(rows: list[tuple]) -> pd.DataFrame:
+    """Synthetic instruments: (kind, face USD, strike USD/share, potential shares, issued, expiration, coupon)."""
+    df = pd.DataFrame(
+        rows, columns=["kind", "face_value_usd", "strike_usd", "potential_shares", "issued", "expiration", "coupon"]
+    )
+    for c in ("issued", "expiration"):
+        df[c] = pd.to_datetime(df[c], utc=True)
+    return df.assign(ticker="SYN")
+
+
+def test_convertible_is_debt_out_of_the_money_and_shares_in_the_money():
+    # synthetic: 1M shares, debt 30M = two notes of 10M (strike 20) and 20M (strike 50), warrant 100k at 15,
+    # RSUs 10k; cash 5M
+    inst = _instruments(
+        [
+            ("convertible", 10e6, 20.0, 500_000, "2024-01-01", "2030-01-01", 0.01),
+            ("convertible", 20e6, 50.0, 400_000, "2024-01-01", "2030-01-01", 0.02),
+            ("warrant", None, 15.0, 100_000, None, None, None),
+            ("rsu", None, 0.0, 10_000, None, None, None),
+        ]
+    )
+    at_30 = dilute(shares=1e6, debt=30e6, preferred=0.0, cash=5e6, share_price=30.0, instruments=inst)
+    # the 20-strike note converts: +500k shares, debt 30M - 10M; warrant exercised: +100k shares, +1.5M cash
+    assert at_30.shares == pytest.approx(1e6 + 500_000 + 100_000 + 10_000)
+    assert at_30.debt == pytest.approx(20e6)
+    assert at_30.cash == pytest.approx(5e6 + 15.0 * 100_000)
+    assert at_30.convertible_face_usd == pytest.approx(20e6)
+    assert at_30.annual_coupon_usd == pytest.approx(20e6 * 0.02)  # only the note still in debt pays
+    at_10 = dilute(shares=1e6, debt=30e6, preferred=0.0, cash=5e6, share_price=10.0, instruments=inst)
+    assert at_10.shares == pytest.approx(1e6 + 10_000) and at_10.debt == pytest.approx(30e6)
+    assert at_10.annual_coupon_usd == pytest.approx(10e6 * 0.01 + 20e6 * 0.02)
+    assert at_10.converted == ()
+
+
+def test_matured_and_not_yet_issued_instruments_drop_out():
+    inst = _instruments(
+        [
+            ("convertible", 650e6, 39.8, 16_331_658, "2020-12-11", "2025-12-15", None),  # matured before as_of
+            ("convertible", 800e6, 149.77, 5_341_600, "2024-03-08", "2030-03-15", None),
+            ("convertible", 100e6, 10.0, 1_000_000, "2026-03-01", "2031-03-01", None),  # issued after as_of
+        ]
+    )
+    live = live_instruments(inst, pd.Timestamp("2026-02-05T23:59:59Z"))
+    assert list(live["strike_usd"]) == [149.77]
+    d = dilute(shares=1e6, debt=800e6, preferred=0.0, cash=0.0, share_price=106.99, instruments=live)
+    assert d.debt == pytest.approx(800e6) and d.annual_coupon_usd is None  # coupon unknown
+
+
+def test_stress_order_puts_the_most_levered_first_and_unknowns_last():
+    t = pd.DataFrame(
+        {
+            "ticker": ["A", "B", "C", "D"],
+            "leverage": [0.1, 0.5, None, 0.1],
+            "mnav_ev": [1.2, 0.9, None, 0.8],
+            "mnav_mcap": [1.0, 0.5, 0.7, 0.6],
+        }
+    )
+    assert list(stress_order(t)["ticker"]) == ["B", "D", "A", "C"]

@@ -1,11 +1,10 @@
-"""Signals 4, 5, 7 and 8: decisions on synthetic inputs, figures on the recorded data."""
+"""Signals 4, 5 and 7: decisions on synthetic inputs, figures on the recorded data (signal 8: test_bottom_range)."""
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from capitulation.analytics.mining import shutdown_price
-from capitulation.signals import bottom_range, hedging, liquidity_levels, sector_rotation, treasury
+from capitulation.signals import hedging, liquidity_levels, sector_rotation
 from capitulation.signals.base import Status
 from synthetic import daily, perps, snapshot
 
@@ -65,18 +64,3 @@ def test_hedging_prices_the_put_when_the_chain_is_fresh(recorded_full):
     v = hedging.evaluate(recorded_full.upto("2026-01-24T23:59:59Z"))
     cost = v.metric("atm_put_cost").value
     assert 0.01 < cost < 0.10  # 30-day ATM put on BTC: a few percent of notional
-
-
-def test_bottom_range_floors_are_the_fleet_shutdown_prices(default_snapshot):
-    v = bottom_range.evaluate(default_snapshot, [treasury.evaluate(default_snapshot)])
-    hashrate = v.metric("network_hashrate_ehs").value
-    fees = v.metric("fees_btc_per_block").value
-    s21 = shutdown_price(hashrate_ehs=hashrate, efficiency_jth=17.5, power_usd_kwh=0.06, fees_btc_per_block=fees)
-    assert any(lv.price == pytest.approx(s21.shutdown_price_usd) for lv in v.levels)
-    assert 700 < hashrate < 1300  # EH/s in early 2026
-    assert v.status is Status.HOLDS  # $62.7k sits inside the band of rig breakevens
-
-
-def test_bottom_range_without_network_data_is_not_enough_data():
-    snap = snapshot("2026-02-05T23:59:59Z", daily_prices=daily("BTC-USD", [60_000.0]))
-    assert bottom_range.evaluate(snap).status is Status.NOT_ENOUGH_DATA

@@ -1,4 +1,5 @@
-"""Signal 6: MSTR's mNAV from the recorded capital stack, and the decision at mNAV = 1."""
+"""Signal 6: MSTR's mNAV from the recorded capital stack, the decision at mNAV = 1, and the company table
+(partial rows, bad rows, convertibles, user rows)."""
 
 import pandas as pd
 import pytest
@@ -9,13 +10,14 @@ from capitulation.signals.base import Status
 from synthetic import daily, snapshot
 
 
-def _stack(btc: float, shares: float, debt: float, pref: float, cash: float) -> pd.DataFrame:
+def _stack(btc: float, shares: float, debt: float, pref: float, cash: float, ticker: str = "MSTR") -> pd.DataFrame:
+    """One synthetic `treasury_companies` row as of 2026-02-02."""
     return pd.DataFrame(
         {
             "as_of": ["2026-02-02"],
             "published": ["2026-02-02"],
             "name": ["Synthetic Co"],
-            "ticker": ["MSTR"],
+            "ticker": [ticker],
             "btc_held": [btc],
             "avg_cost_usd": [None],
             "shares_basic": [shares],
@@ -37,6 +39,7 @@ def test_below_one_holds_and_the_levels_are_the_breakevens():
     assert v.status is Status.HOLDS
     assert v.metric("mnav_ev").value == pytest.approx(53 / 60)
     assert {round(lv.price) for lv in v.levels} == {53_000, 15_000}
+    assert all(lv.why for lv in v.levels)
 
 
 def test_recorded_mstr_mnav_on_2026_02_05_matches_the_formula(default_snapshot):
@@ -55,7 +58,18 @@ def test_recorded_mstr_mnav_on_2026_02_05_matches_the_formula(default_snapshot):
     )
     assert v.metric("mnav_ev").value == pytest.approx(ref.mnav_ev, rel=1e-12)
     assert row["btc_held"] == 713_502  # the 8-K of 2026-02-02
-    assert 0.5 < v.metric("mnav_ev").value < 1.5
+    # by hand: NAV 713,502 x 62,702.10 = 44.738B; cap 106.99 x 296.30M = 31.702B; EV = 31.702 + 8.174 + 6.607
+    # - 2.250 = 44.233B -> mNAV (EV) 0.9887, (market cap) 0.7086; mNAV = 1 at 44.233B / 713,502 = 61,994
+    assert v.metric("mnav_ev").value == pytest.approx(0.9887, abs=1e-4)
+    assert v.metric("mnav_mcap").value == pytest.approx(0.7086, abs=1e-4)
+    assert v.metric("mnav1_btc_price").value == pytest.approx(61_994, abs=1)
+    assert v.metric("stress_btc_price").value == pytest.approx((8_173_903_000 + 6_607_000_000) / 713_502, rel=1e-12)
+    assert v.status is Status.HOLDS
+    # MARA: 6.73 x 378,184,353 / (52,850 x 62,702.10) = 0.768 on market cap; DJT 4.2; NAKA and ASST excluded
+    assert v.metric("dats_priced").value == 3 and v.metric("dats_below_mnav1_mcap").value == 2
+    assert any("MARA: mNAV (market cap) 0.77" in e for e in v.evidence)
+    assert v.metric("avg_cost_usd").value == pytest.approx(76_047.87, abs=0.01)
+    assert {lv.label for lv in v.levels} >= {"MSTR average cost", "MSTR mNAV = 1 at today's share price"}
 
 
 def test_missing_share_price_is_not_enough_data():
@@ -65,3 +79,87 @@ def test_missing_share_price_is_not_enough_data():
         treasury_companies=_stack(1_000, 1e6, 0, 0, 0),
     )
     assert treasury.evaluate(snap).status is Status.NOT_ENOUGH_DATA
+
+
+def _prices(**closes: float) -> pd.DataFrame:
+    return pd.concat([daily(sym, [px] * 3) for sym, px in closes.items()], ignore_index=True)
+
+
+def test_company_table_keeps_every_company_and_says_what_is_missing():
+    # synthetic: A complete; B no share price; C zero shares; D no BTC; E no capital stack figure at all
+    rows = pd.concat(
+        [
+            _stack(1_000, 1e6, 10e6, 5e6, 2e6, "A"),
+            _stack(500, 1e6, 0, 0, 0, "B"),
+            _stack(200, 0, 0, 0, 0, "C"),
+            _stack(0, 1e6, 0, 0, 0, "D"),
+            _stack(100, 1e6, None, None, None, "E"),
+        ],
+        ignore_index=True,
+    )
+    px = _prices(**{"BTC-USD": 60_000.0, "A": 40.0, "C": 1.0, "D": 1.0, "E": 3.0})
+    t = treasury.company_table(snapshot("2026-02-05T23:59:59Z", daily_prices=px, treasury_companies=rows))
+    t = t.set_index("ticker")
+    assert t.loc["A", "status"] == "complete" and t.loc["A", "mnav_ev"] == pytest.approx(53 / 60)
+    assert t.loc["B", "status"] == "partial" and t.loc["B", "missing"] == "share price"
+    assert t.loc["B", "stress_btc_price"] == 0.0 and t.loc["B", "btc_nav_usd"] == pytest.approx(30e6)
+    assert t.loc["C", "status"] == "not enough data" and "shares must be a positive number" in t.loc["C", "note"]
+    assert t.loc["D", "status"] == "not enough data" and "btc_held" in t.loc["D", "note"]
+    assert t.loc["E", "missing"] == "capital stack" and t.loc["E", "mnav_mcap"] == pytest.approx(3e6 / 6e6)
+    assert pd.isna(t.loc["E", "mnav_ev"])
+    assert t.index[0] == "A"  # leverage (10 + 5) / 60 = 0.25 beats B's 0
+
+
+def test_in_the_money_convertible_becomes_shares_and_user_charges_count():
+    # synthetic: 1,000 BTC at 60,000; 1M shares at 40; debt 10M is one note convertible at 25 into 400k shares
+    inst = pd.DataFrame(
+        {
+            "ticker": ["MSTR"],
+            "kind": ["convertible"],
+            "face_value_usd": [10e6],
+            "strike_usd": [25.0],
+            "potential_shares": [400_000.0],
+            "issued": pd.to_datetime(["2025-01-01"], utc=True),
+            "expiration": pd.to_datetime(["2030-01-01"], utc=True),
+            "coupon": [0.01],
+            "source": ["synthetic"],
+        }
+    )
+    charges = pd.DataFrame(
+        {
+            "ticker": ["MSTR"],
+            "as_of": pd.to_datetime(["2026-01-01"], utc=True),
+            "annual_interest_usd": [float("nan")],
+            "annual_preferred_dividends_usd": [600_000.0],
+            "source": ["synthetic"],
+        }
+    )
+    px = _prices(**{"BTC-USD": 60_000.0, "MSTR": 40.0})
+    snap = snapshot("2026-02-05T23:59:59Z", daily_prices=px, treasury_companies=_stack(1_000, 1e6, 10e6, 5e6, 2e6))
+    r = treasury.company_table(snap, instruments=inst, charges=charges).iloc[0]
+    # in the money: 1.4M shares x 40 = 56M; EV = 56 + 0 + 5 - 2 = 59M -> mNAV 59 / 60
+    assert r["shares_mnav"] == 1.4e6 and r["mnav_ev"] == pytest.approx(59 / 60)
+    assert "convertible at $25.00 -> 400,000 shares" in r["converted"]
+    assert r["annual_interest_usd"] == 0.0  # no note left in debt, and debt is now 0
+    assert r["dividends_to_nav"] == pytest.approx(600_000 / 60e6)
+    out = treasury.company_table(snap, instruments=inst.assign(strike_usd=50.0)).iloc[0]
+    assert out["shares_mnav"] == 1e6 and out["annual_interest_usd"] == pytest.approx(100_000)  # 10M x 1 %
+
+
+def test_user_rows_win_when_newer_and_public(default_snapshot):
+    extra = _stack(720_000, 300e6, 8e9, 7e9, 2e9)
+    extra["source"] = "synthetic user row"
+    t = treasury.company_table(default_snapshot, extra_rows=extra).set_index("ticker")
+    assert t.loc["MSTR", "btc_held"] == 720_000 and t.loc["MSTR", "source"] == "synthetic user row"
+    later = extra.assign(published=pd.Timestamp("2026-03-01", tz="UTC"))
+    t = treasury.company_table(default_snapshot, extra_rows=later).set_index("ticker")
+    assert t.loc["MSTR", "btc_held"] == 713_502  # not yet public on 2026-02-05
+
+
+def test_price_basis_mismatch_drops_the_market_cap_not_the_row(default_snapshot):
+    t = treasury.company_table(default_snapshot).set_index("ticker")
+    assert "price basis" in t.loc["NAKA", "missing"] and pd.isna(t.loc["NAKA", "mnav_mcap"])
+    assert t.loc["NAKA", "btc_held"] == 5_398
+    th = treasury.Thresholds(price_basis=())
+    naka = treasury.company_table(default_snapshot, th).set_index("ticker").loc["NAKA"]
+    assert naka["mnav_mcap"] > 10  # 10.24 x 511.6M shares against 5,398 BTC: the split-adjusted price is 40x

@@ -9,7 +9,14 @@ import pytest
 
 from capitulation.errors import DataError, SourceError
 from capitulation.snapshot import utc
-from capitulation.sources.treasuries import read_mstr_8k_summary, read_numerical_snapshot
+from capitulation.sources.treasuries import (
+    attach_coupons,
+    mstr_average_cost,
+    read_dilutive_instruments,
+    read_mstr_8k_summary,
+    read_numerical_snapshot,
+    read_stack_file,
+)
 
 
 @pytest.fixture(scope="module")
@@ -33,8 +40,42 @@ def test_latest_8k_before_the_capitulation_day(mstr):
     assert r["debt_usd"] == 8_173_903_000
     assert r["preferred_usd"] == 5_890_000_000 + 717_000_000  # baseline proceeds + STRE (2025-11-13)
     assert r["cash_usd"] == 2_250_000_000
-    assert math.isnan(r["avg_cost_usd"]) and math.isnan(r["share_price_usd"])
+    assert math.isnan(r["share_price_usd"])
     assert "UNDERCOUNT" in prov.notes and "PROCEEDS, not notional" in prov.notes
+
+
+def test_mstr_average_cost_rolls_forward_from_the_aggregate_line(mstr):
+    df, prov = mstr
+    # btc-events.json took the 2025-12-22 8-K's aggregate line for a purchase: 671,268 BTC (= that 8-K's
+    # holdings) at 74,972 USD/BTC. Rolled forward with the later purchases (BTC x USD/BTC):
+    #   + 1,229 x 88,568 (12-29) + 3 x 88,210 (01-05) + 1,283 x 88,210 (01-05, holdings change the events miss)
+    #   + 13,627 x 91,519 + 22,305 x 95,284 + 2,932 x 90,061 + 855 x 87,974
+    cost = 671_268 * 74_972 + 1_229 * 88_568 + 1_286 * 88_210
+    cost += 13_627 * 91_519 + 22_305 * 95_284 + 2_932 * 90_061 + 855 * 87_974
+    assert cost == 54_260_308_283  # USD, for 713,502 BTC
+    assert row(df, "2026-02-02")["avg_cost_usd"] == pytest.approx(cost / 713_502, rel=1e-12)  # 76,047.87
+    assert row(df, "2025-12-22")["avg_cost_usd"] == 74_972
+    assert math.isnan(row(df, "2025-12-15")["avg_cost_usd"])  # before the anchor: unknown, no look-ahead
+    assert "1,283 BTC to 2026-01-05 not in the events, priced at 88,210 USD/BTC" in prov.notes
+
+
+def test_average_cost_is_unknown_without_an_anchor_or_after_an_unpriced_change(tmp_path: Path):
+    # synthetic holdings and events
+    held = pd.DataFrame({"date": pd.to_datetime(["2025-01-06", "2025-01-13", "2025-01-20"], utc=True)})
+    held["btc"] = [1_000.0, 1_100.0, 1_300.0]
+    events = pd.DataFrame(
+        {
+            "date": pd.to_datetime(["2025-01-06", "2025-01-13"], utc=True),
+            "btc": [1_000.0, 100.0],
+            "price_usd": [50e3, 60e3],
+        }
+    )
+    avg, notes = mstr_average_cost(held, events)
+    assert avg.iloc[0] == 50e3
+    assert avg.iloc[1] == pytest.approx((1_000 * 50e3 + 100 * 60e3) / 1_100)
+    assert math.isnan(avg.iloc[2]) and "cost unknown from 2025-01-20" in notes[-1]  # +200 BTC, no event
+    none, _ = mstr_average_cost(held, events.assign(btc=[999.0, 100.0]))
+    assert none.isna().all()
 
 
 def test_one_row_per_filing_with_holdings_and_cash_known_only_after_disclosure(mstr):
@@ -126,3 +167,53 @@ def test_bom_json_is_read_and_missing_file_is_a_source_error(tmp_path: Path):
     assert df.empty
     with pytest.raises(SourceError, match=r"absent\.json"):
         read_numerical_snapshot(tmp_path / "absent.json")
+
+
+def test_instruments_keep_conversion_prices_and_maturities(shared_data: Path):
+    inst = read_dilutive_instruments(shared_data / "treasury_companies" / "numerical-snapshot.json")
+    mstr = inst[(inst["ticker"] == "MSTR") & (inst["kind"] == "convertible")].set_index("expiration")
+    assert len(mstr) == 8  # includes the notes redeemed in 2025
+    note_2030 = mstr.loc[utc("2030-03-15")]
+    assert (note_2030["face_value_usd"], note_2030["strike_usd"], note_2030["potential_shares"]) == (
+        800_000_000,
+        149.77,
+        5_341_600,
+    )
+    assert mstr.loc[utc("2025-12-15"), "strike_usd"] == 39.8
+    assert "BMNR" not in set(inst["ticker"])  # an ETH treasury
+    assert inst["coupon"].isna().all()
+
+
+def test_bundled_stack_file_names_a_source_for_every_coupon_and_matches_recorded_notes(shared_data: Path):
+    sf = read_stack_file()
+    assert sf.companies.empty and sf.charges.empty  # only commented examples
+    assert len(sf.coupons) == 6 and sf.coupons["source"].str.contains("Convertible Senior Notes").all()
+    inst = attach_coupons(
+        read_dilutive_instruments(shared_data / "treasury_companies" / "numerical-snapshot.json"), sf.coupons
+    )
+    mstr = inst[(inst["ticker"] == "MSTR") & inst["coupon"].notna()]
+    # 1.01B x 0.625% + 0.8B x 0.625% + 0.60375B x 0.875% + 0.8B x 2.25% (+ 3.0B and 2.0B at 0%) = 34.595M USD a year
+    assert (mstr["face_value_usd"] * mstr["coupon"]).sum() == pytest.approx(34_595_312.5, rel=1e-12)
+
+
+def test_stack_file_rows_are_checked_and_a_coupon_must_match_a_note(tmp_path: Path):
+    f = tmp_path / "stack.toml"
+    f.write_text(
+        '[[company]]\nticker = "SYN"\nas_of = "2026-01-31"\nsource = "synthetic"\nbtc_held = 10\ndebt_usd = 5\n'
+        '[[coupon]]\nticker = "SYN"\nexpiration = "2030-01-01"\ncoupon = 0.01\nsource = "synthetic"\n'
+    )
+    sf = read_stack_file(f)
+    r = sf.companies.iloc[0]
+    assert (r["ticker"], r["btc_held"], r["debt_usd"], r["published"]) == ("SYN", 10, 5, utc("2026-01-31"))
+    assert r["source"] == "stack.toml: synthetic" and math.isnan(r["cash_usd"])
+    inst = pd.DataFrame(
+        {"ticker": ["SYN"], "kind": ["convertible"], "expiration": [utc("2031-01-01")], "coupon": [float("nan")]}
+    )
+    with pytest.raises(DataError, match="SYN 2030-01-01"):
+        attach_coupons(inst, sf.coupons)
+    f.write_text('[[company]]\nticker = "SYN"\nas_of = "2026-01-31"\nbtc_held = 10\n')
+    with pytest.raises(DataError, match="company entry 0: missing source"):
+        read_stack_file(f)
+    f.write_text("[[company]\n")
+    with pytest.raises(DataError, match="not valid TOML"):
+        read_stack_file(f)

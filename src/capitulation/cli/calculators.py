@@ -1,78 +1,474 @@
-"""Calculators that need no snapshot: `mnav` and `mining`."""
+"""Cost-floor calculators: `mnav` (one company, the seed preset, or every recorded treasury company) and
+`mining` (one rig, or the rig catalogue with an electricity sweep, the halving and the history)."""
 
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Annotated
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
+import pandas as pd
 import typer
+from rich import box
+from rich.table import Table
 
-from capitulation.cli.common import JsonOpt, app, clean, console, handled, print_json
+from capitulation.cli.common import (
+    AsOfOpt,
+    DataOpt,
+    JsonOpt,
+    app,
+    clean,
+    console,
+    fail,
+    handled,
+    load_snapshot,
+    print_json,
+)
+from capitulation.errors import DataError
+from capitulation.signals.common import usd
+
+if TYPE_CHECKING:
+    from capitulation.analytics.mining import NetworkState
+    from capitulation.snapshot import Snapshot
+
+StackOpt = Annotated[
+    Path | None,
+    typer.Option("--stack", help="capital-stack TOML of hand-entered facts (default: the bundled treasuries.toml)"),
+]
+
+
+def records(df: pd.DataFrame) -> list[dict[str, object]]:
+    """Rows as JSON-ready dicts: times in ISO format, NaN/NaT as None."""
+    out = df.copy()
+    for c in out.columns:
+        if pd.api.types.is_datetime64_any_dtype(out[c]):
+            out[c] = out[c].map(lambda t: None if pd.isna(t) else t.isoformat())
+    return [clean({k: (None if _missing(v) else v) for k, v in r.items()}) for r in out.to_dict("records")]
+
+
+def _missing(v: object) -> bool:
+    return v is None or (not isinstance(v, str | tuple | list) and bool(pd.isna(v)))
+
+
+def _usd(x: object) -> str:
+    return "-" if _missing(x) else usd(x)
+
+
+def _num(x: object, fmt: str) -> str:
+    return "-" if _missing(x) else format(x, fmt)
+
+
+def _company_table(snap: Snapshot, data: Path, stack: Path | None) -> tuple[pd.DataFrame, str]:
+    """The treasury table of `snap` with the recorded instruments and the capital-stack file merged."""
+    from capitulation.signals.treasury import company_table
+    from capitulation.sources.treasuries import (
+        BUNDLED_STACK_FILE,
+        attach_coupons,
+        read_stack_file,
+        recorded_instruments,
+    )
+
+    sf = read_stack_file(stack or BUNDLED_STACK_FILE)
+    inst = recorded_instruments(data)
+    if inst is not None:
+        inst = attach_coupons(inst, sf.coupons)
+    table = company_table(snap, instruments=inst, charges=sf.charges, extra_rows=sf.companies)
+    return table, sf.provenance.source
+
+
+COLUMNS = [
+    "ticker",
+    "name",
+    "status",
+    "missing",
+    "note",
+    "as_of",
+    "source",
+    "btc_held",
+    "avg_cost_usd",
+    "shares_basic",
+    "shares_mnav",
+    "share_price_usd",
+    "share_price_date",
+    "debt_usd",
+    "preferred_usd",
+    "cash_usd",
+    "converted",
+    "btc_price_usd",
+    "btc_price_date",
+    "btc_nav_usd",
+    "btc_nav_at_cost_usd",
+    "market_cap_usd",
+    "enterprise_value_usd",
+    "mnav_ev",
+    "mnav_mcap",
+    "btc_per_share",
+    "mnav1_btc_price",
+    "stress_btc_price",
+    "leverage",
+    "unrealised_pnl_usd",
+    "annual_interest_usd",
+    "annual_preferred_dividends_usd",
+    "interest_to_nav",
+    "dividends_to_nav",
+]
+"""The JSON fields of one company: USD unless named (BTC, shares, a ratio, a fraction)."""
+
+
+def _seed(data: Path | None, stack: Path | None) -> dict[str, object]:
+    from capitulation.analytics import treasury as tr
+
+    real = None
+    if data is not None:
+        table, stack_file = _company_table(load_snapshot(data, None, tr.SEED_DATE), data, stack)
+        real = records(table[table["ticker"] == "MSTR"][COLUMNS])[0] | {"stack_file": stack_file}
+    return {
+        "date": tr.SEED_DATE,
+        "inputs": tr.SEED_INPUTS,
+        "as_printed": tr.SEED_AS_PRINTED | clean(asdict(tr.seed_as_printed())),
+        "published": tr.SEED_PUBLISHED,
+        "reconciled": tr.SEED_RECONCILED | clean(asdict(tr.seed_reconciled())),
+        "reading": "the printed EV ($3.9126B) and mNAV (0.832) follow from debt $8.22B and cash $54M (EV $39.12B, "
+        "mNAV 0.830): the text slipped a decimal place in NAV, EV, debt and cash. It also valued the bitcoin "
+        "at cost ($66,044), while its own mNAV definition uses spot.",
+        "mstr_recorded": real,
+        "mstr_recorded_note": "MSTR on 2026-02-05 at the BTC close, from the recorded capital stack"
+        if real
+        else "pass --data DIR for MSTR's mNAV on 2026-02-05 from the recorded capital stack",
+    }
+
+
+def _print_seed(out: dict[str, object]) -> None:
+    p, r, pub = out["as_printed"], out["reconciled"], out["published"]
+    t = Table(title=f"Seed commentary, MSTR on {out['date']}", box=box.SIMPLE)
+    for c in ("", "BTC price", "debt", "cash", "BTC NAV", "EV", "mNAV (EV)"):
+        t.add_column(c, justify="right")
+    t.add_row(
+        "as printed",
+        "$66,044",
+        _usd(p["debt"]),
+        _usd(p["cash"]),
+        _usd(p["btc_nav_usd"]),
+        _usd(p["enterprise_value_usd"]),
+        f"{p['mnav_ev']:.3f}",
+    )
+    t.add_row(
+        "published",
+        "",
+        "",
+        "",
+        _usd(pub["btc_nav_usd"]),
+        _usd(pub["enterprise_value_usd"]),
+        f"{pub['mnav_ev']:.3f}",
+    )
+    t.add_row(
+        "reconciled",
+        "$66,044",
+        _usd(r["debt"]),
+        _usd(r["cash"]),
+        _usd(r["btc_nav_usd"]),
+        _usd(r["enterprise_value_usd"]),
+        f"{r['mnav_ev']:.3f}",
+    )
+    m = out["mstr_recorded"]
+    if m:
+        t.add_row(
+            "recorded, at spot",
+            f"${m['btc_price_usd']:,.0f}",
+            _usd(m["debt_usd"]),
+            _usd(m["cash_usd"]),
+            _usd(m["btc_nav_usd"]),
+            _usd(m["enterprise_value_usd"]),
+            _num(m["mnav_ev"], ".3f"),
+        )
+    console.print(t)
+    console.print(out["reading"])
+    if m:
+        console.print(
+            f"recorded: {m['btc_held']:,.0f} BTC ({m['as_of'][:10]}, {m['source']}), "
+            f"{m['shares_mnav'] / 1e6:,.2f}M shares at ${m['share_price_usd']:,.2f}, preferred "
+            f"{_usd(m['preferred_usd'])}; mNAV (market cap) {m['mnav_mcap']:.3f}; average cost "
+            f"${_num(m['avg_cost_usd'], ',.0f')}"
+        )
+    else:
+        console.print(out["mstr_recorded_note"])
+
+
+def _print_table(table: pd.DataFrame, stack_file: str) -> None:
+    btc, day = table["btc_price_usd"].iloc[0], table["btc_price_date"].iloc[0]
+    t = Table(title=f"Treasury companies at BTC ${btc:,.0f} ({day:%Y-%m-%d}), most stressed first", box=box.SIMPLE)
+    for c in ("ticker", "BTC", "as of", "mNAV EV", "mNAV mcap", "claims/NAV", "stress line", "mNAV=1 at"):
+        t.add_column(c, justify="right")
+    t.add_column("missing")
+    for r in table.itertuples():
+        t.add_row(
+            r.ticker,
+            _num(r.btc_held, ",.0f"),
+            f"{r.as_of:%Y-%m-%d}",
+            _num(r.mnav_ev, ".3f"),
+            _num(r.mnav_mcap, ".3f"),
+            _num(r.leverage, ".1%"),
+            "-" if _missing(r.stress_btc_price) else f"${r.stress_btc_price:,.0f}",
+            "-" if _missing(r.mnav1_btc_price) else f"${r.mnav1_btc_price:,.0f}",
+            r.missing,
+        )
+    console.print(t)
+    for r in table[table["missing"].str.contains("price basis|input", na=False)].itertuples():
+        console.print(f"{r.ticker}: {r.note}")
+    console.print(
+        "claims/NAV = (debt + preferred) / BTC NAV; stress line: BTC price where BTC NAV = debt + preferred. "
+        f"Sources and the full note per company in --json; capital-stack file: {stack_file}"
+    )
 
 
 @app.command()
 def mnav(
-    btc: Annotated[float, typer.Option(help="BTC held")],
-    btc_price: Annotated[float, typer.Option(help="BTC price, USD")],
-    share_price: Annotated[float, typer.Option(help="share price, USD")],
-    shares: Annotated[float, typer.Option(help="shares outstanding")],
+    btc: Annotated[float | None, typer.Option(help="BTC held")] = None,
+    btc_price: Annotated[float | None, typer.Option(help="BTC price, USD")] = None,
+    share_price: Annotated[float | None, typer.Option(help="share price, USD")] = None,
+    shares: Annotated[float | None, typer.Option(help="shares outstanding")] = None,
     debt: Annotated[float, typer.Option(help="debt, USD notional")] = 0.0,
     cash: Annotated[float, typer.Option(help="cash, USD")] = 0.0,
     preferred: Annotated[float, typer.Option(help="preferred stock, USD notional")] = 0.0,
     avg_cost: Annotated[float | None, typer.Option(help="average BTC cost, USD")] = None,
+    preset: Annotated[str | None, typer.Option(help="'seed': the seed commentary's MSTR example three ways")] = None,
+    data: DataOpt = None,
+    as_of: AsOfOpt = None,
+    stack: StackOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """mNAV of a treasury company: BTC NAV, EV = cap + debt + preferred - cash, mNAV = EV / NAV."""
+    """mNAV of treasury companies: EV = cap + debt + preferred - cash, mNAV = EV / BTC NAV.
+
+    With --btc/--btc-price/--share-price/--shares: one company. With --preset seed: the seed example as
+    printed, as published and reconciled (+ MSTR on 2026-02-05 from the recorded data with --data; --as-of
+    does not apply). With --data only:
+    every recorded treasury company at the BTC close of --as-of (default 2026-02-05), most stressed first.
+    """
     from capitulation.analytics.treasury import mnav as compute
 
-    with handled():
-        m = compute(
-            btc_held=btc,
-            btc_price=btc_price,
-            share_price=share_price,
-            shares=shares,
-            debt=debt,
-            preferred=preferred,
-            cash=cash,
-            avg_cost=avg_cost,
-        )
-    if as_json:
-        print_json(clean(asdict(m)))
+    flags = {"--btc": btc, "--btc-price": btc_price, "--share-price": share_price, "--shares": shares}
+    if preset is not None:
+        if preset != "seed":
+            fail(f"unknown preset {preset!r}: the only preset is 'seed'")
+        with handled():
+            out = _seed(data, stack)
+        if as_json:
+            print_json(out)
+        else:
+            _print_seed(out)
         return
-    console.print(
-        f"BTC NAV ${m.btc_nav_usd / 1e9:,.2f}B  market cap ${m.market_cap_usd / 1e9:,.2f}B  "
-        f"EV ${m.enterprise_value_usd / 1e9:,.2f}B\n"
-        f"mNAV (EV) {m.mnav_ev:.3f}   mNAV (market cap) {m.mnav_mcap:.3f}   BTC/share {m.btc_per_share:.6f}\n"
-        f"mNAV = 1 at BTC ${m.mnav1_btc_price:,.0f}; BTC NAV = debt + preferred at ${m.stress_btc_price:,.0f}"
-    )
+    if any(v is not None for v in flags.values()):
+        absent = [k for k, v in flags.items() if v is None]
+        if absent:
+            fail(f"the calculator needs {', '.join(absent)}")
+        with handled():
+            m = compute(
+                btc_held=btc,
+                btc_price=btc_price,
+                share_price=share_price,
+                shares=shares,
+                debt=debt,
+                preferred=preferred,
+                cash=cash,
+                avg_cost=avg_cost,
+            )
+        if as_json:
+            print_json(clean(asdict(m)))
+            return
+        console.print(
+            f"BTC NAV ${m.btc_nav_usd / 1e9:,.2f}B  market cap ${m.market_cap_usd / 1e9:,.2f}B  "
+            f"EV ${m.enterprise_value_usd / 1e9:,.2f}B\n"
+            f"mNAV (EV) {m.mnav_ev:.3f}   mNAV (market cap) {m.mnav_mcap:.3f}   BTC/share {m.btc_per_share:.6f}\n"
+            f"mNAV = 1 at BTC ${m.mnav1_btc_price:,.0f}; BTC NAV = debt + preferred at ${m.stress_btc_price:,.0f}"
+        )
+        return
+    if data is None:
+        fail("pass --btc/--btc-price/--share-price/--shares, --preset seed, or --data DIR for the recorded companies")
+    with handled():
+        table, stack_file = _company_table(load_snapshot(data, None, as_of), data, stack)
+    if as_json:
+        print_json(
+            {
+                "btc_price_usd": float(table["btc_price_usd"].iloc[0]),
+                "btc_price_date": table["btc_price_date"].iloc[0].isoformat(),
+                "sorted_by": "stress: (debt + preferred) / BTC NAV, highest first, then mNAV lowest first",
+                "stack_file": stack_file,
+                "companies": records(table[COLUMNS]),
+            }
+        )
+    else:
+        _print_table(table, stack_file)
+
+
+def _state(
+    data: Path | None, as_of: str | None, overrides: dict[str, float | None]
+) -> tuple[NetworkState, Snapshot | None]:
+    """The network state from the recorded `btc_network` (with --data) or the flags; flags win."""
+    from capitulation.analytics.mining import NetworkState, network_state
+
+    snap = None
+    if data is not None:
+        snap = load_snapshot(data, None, as_of)
+        net = snap.get("btc_network")
+        if net is None:
+            raise DataError(f"no btc_network table under {data}")
+        state = network_state(net)
+    elif overrides["hashrate_ehs"] is None:
+        fail("pass --hashrate-ehs, or --data DIR for the recorded network state")
+    else:
+        # without recorded data: no fees, and the subsidy since the April 2024 halving (3.125 BTC)
+        state = NetworkState(pd.NaT, overrides["hashrate_ehs"], None, 0.0, 3.125, 0)
+    given = {k: v for k, v in overrides.items() if v is not None}
+    return NetworkState(**(asdict(state) | given)), snap
 
 
 @app.command()
 def mining(
-    hashrate_ehs: Annotated[float, typer.Option(help="network hashrate, EH/s")],
-    efficiency_jth: Annotated[float, typer.Option(help="rig efficiency, J/TH")],
-    power_usd_kwh: Annotated[float, typer.Option(help="electricity, USD per kWh")],
-    fees_btc_per_block: Annotated[float, typer.Option(help="fees per block, BTC")] = 0.0,
-    subsidy_btc: Annotated[float, typer.Option(help="block subsidy, BTC")] = 3.125,
+    hashrate_ehs: Annotated[float | None, typer.Option(help="network hashrate, EH/s")] = None,
+    efficiency_jth: Annotated[
+        float | None, typer.Option(help="one rig's efficiency, J/TH (else: the catalogue)")
+    ] = None,
+    power_usd_kwh: Annotated[float, typer.Option(help="electricity, USD per kWh")] = 0.06,
+    fees_btc_per_block: Annotated[
+        float | None, typer.Option(help="fees per block, BTC (default 0, or recorded)")
+    ] = None,
+    subsidy_btc: Annotated[float | None, typer.Option(help="block subsidy, BTC (default 3.125, or recorded)")] = None,
     rig_ths: Annotated[float | None, typer.Option(help="rig hashrate, TH/s (for its power draw)")] = None,
+    btc_price: Annotated[float | None, typer.Option(help="BTC price for hashprice and margins, USD")] = None,
+    data: DataOpt = None,
+    as_of: AsOfOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Miner shutdown price: the BTC price where a rig's revenue equals its power cost."""
-    from capitulation.analytics.mining import shutdown_price
+    """Miner shutdown price: the BTC price where a rig's revenue equals its power cost.
 
+    With --efficiency-jth: that rig. Without: every rig of the catalogue, an electricity sweep and the next
+    halving; with --data also the recorded network state, hashprice at the BTC close and the breakeven history.
+    """
+    from capitulation.analytics import mining as mi
+    from capitulation.signals.common import BTC, closes, spot
+
+    overrides = {"hashrate_ehs": hashrate_ehs, "fees_btc_per_block": fees_btc_per_block, "subsidy_btc": subsidy_btc}
     with handled():
-        e = shutdown_price(
-            hashrate_ehs=hashrate_ehs,
-            efficiency_jth=efficiency_jth,
-            power_usd_kwh=power_usd_kwh,
-            fees_btc_per_block=fees_btc_per_block,
-            subsidy_btc=subsidy_btc,
-            rig_hashrate_ths=rig_ths,
+        state, snap = _state(data, as_of, overrides)
+        price = btc_price if btc_price is not None or snap is None else spot(snap)
+        if efficiency_jth is not None:
+            e = mi.shutdown_price(
+                hashrate_ehs=state.hashrate_ehs,
+                efficiency_jth=efficiency_jth,
+                power_usd_kwh=power_usd_kwh,
+                fees_btc_per_block=state.fees_btc_per_block,
+                subsidy_btc=state.subsidy_btc,
+                rig_hashrate_ths=rig_ths,
+            )
+        else:
+            econ = mi.catalogue_at(state, power_usd_kwh, btc_price=price)
+            bands = mi.class_bands(econ)
+            sweep = mi.electricity_sweep(
+                mi.CATALOGUE,
+                hashrate_ehs=state.hashrate_ehs,
+                fees_btc_per_block=state.fees_btc_per_block,
+                subsidy_btc=state.subsidy_btc,
+            )
+            halving = mi.next_halving(state, power_usd_kwh)
+            history = None
+            if snap is not None:
+                hist = mi.breakeven_history(snap.tables["btc_network"], closes(snap, BTC), power_usd_kwh)
+                history = hist.resample("ME").last().tail(24)
+    hashprice = None if price is None else state.hashprice_usd_per_th_day(price)
+    if efficiency_jth is not None:
+        if as_json:
+            print_json(clean(asdict(e) | {"btc_price_usd": price, "hashprice_usd_per_th_day": hashprice}))
+            return
+        console.print(
+            f"shutdown price ${e.shutdown_price_usd:,.0f} per BTC  (revenue {e.revenue_btc_per_th_day:.3e} BTC/TH/day, "
+            f"power cost ${e.power_cost_usd_per_th_day:.4f}/TH/day)"
         )
-    if as_json:
-        print_json(clean(asdict(e)))
         return
+    network = clean(asdict(state) | {"date": None if pd.isna(state.date) else state.date.isoformat()})
+    if as_json:
+        print_json(
+            {
+                "network": network,
+                "network_source": "recorded btc_network (flags override)" if snap is not None else "flags",
+                "power_usd_kwh": power_usd_kwh,
+                "btc_price_usd": price,
+                "hashprice_usd_per_th_day": hashprice,
+                "rigs": records(econ),
+                "class_bands": records(bands),
+                "electricity_sweep_usd": {
+                    rig: {f"{p:.2f}": v for p, v in row.items()} for rig, row in sweep.to_dict("index").items()
+                },
+                "next_halving": {
+                    "subsidy_btc": state.subsidy_btc / 2,
+                    "assumes": "hashrate and fees as today",
+                    "rigs": records(halving),
+                },
+                "breakeven_history_monthly": None if history is None else records(history.reset_index()),
+            }
+        )
+        return
+    _print_mining(state, network, power_usd_kwh, price, hashprice, econ, sweep, halving, history)
+
+
+def _print_mining(
+    state: NetworkState,
+    network: dict[str, object],
+    power: float,
+    price: float | None,
+    hashprice: float | None,
+    econ: pd.DataFrame,
+    sweep: pd.DataFrame,
+    halving: pd.DataFrame,
+    history: pd.DataFrame | None,
+) -> None:
+    when = f" ({state.window_days}-day mean to {network['date'][:10]})" if network["date"] else ""
     console.print(
-        f"shutdown price ${e.shutdown_price_usd:,.0f} per BTC  (revenue {e.revenue_btc_per_th_day:.3e} BTC/TH/day, "
-        f"power cost ${e.power_cost_usd_per_th_day:.4f}/TH/day)"
+        f"network {state.hashrate_ehs:,.0f} EH/s{when}, fees {state.fees_btc_per_block:.4f} BTC/block, subsidy "
+        f"{state.subsidy_btc:g} BTC"
+        + (
+            ""
+            if hashprice is None
+            else f"; hashprice ${hashprice:.4f} per TH/s per day (${hashprice * 1e3:,.2f}/PH/day) at BTC ${price:,.0f}"
+        )
     )
+    t = Table(title=f"Shutdown price per rig at ${power}/kWh (power only)", box=box.SIMPLE)
+    for c in ("rig", "TH/s", "W", "J/TH", "shutdown USD/BTC", "class"):
+        t.add_column(c, justify="right" if c not in ("rig", "class") else "left")
+    for r in econ.itertuples():
+        t.add_row(
+            r.rig,
+            f"{r.hashrate_ths:g}",
+            f"{r.power_w:,.0f}",
+            f"{r.efficiency_jth:g}",
+            f"${r.shutdown_price_usd:,.0f}",
+            r.rig_class,
+        )
+    console.print(t)
+    s = Table(title="Electricity sweep: shutdown USD/BTC", box=box.SIMPLE)
+    s.add_column("rig")
+    for p in sweep.columns:
+        s.add_column(f"${p:.2f}", justify="right")
+    for rig, row in sweep.iterrows():
+        s.add_row(str(rig), *(f"${v / 1e3:,.1f}k" for v in row))
+    console.print(s)
+    console.print(
+        f"next halving (subsidy {state.subsidy_btc / 2:g} BTC, hashrate and fees as today): "
+        + ", ".join(
+            f"{r.rig} ${r.now_usd / 1e3:,.1f}k -> ${r.after_halving_usd / 1e3:,.1f}k" for r in halving.itertuples()
+        )
+    )
+    if history is not None:
+        h = Table(title=f"Breakeven of today's rigs over time at ${power}/kWh (month ends)", box=box.SIMPLE)
+        for c in ("month", "BTC close", "EH/s", "hashprice $/TH/d", "S21 XP", "S21", "S19 XP"):
+            h.add_column(c, justify="right")
+        for d, r in history.iterrows():
+            h.add_row(
+                f"{d:%Y-%m}",
+                _num(r["btc_close"], ",.0f"),
+                f"{r['hashrate_ehs']:,.0f}",
+                _num(r["hashprice_usd_per_th_day"], ".4f"),
+                f"${r['Antminer S21 XP']:,.0f}",
+                f"${r['Antminer S21']:,.0f}",
+                f"${r['Antminer S19 XP']:,.0f}",
+            )
+        console.print(h)

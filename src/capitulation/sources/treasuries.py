@@ -1,16 +1,21 @@
 """Digital-asset-treasury companies (`treasury_companies`) from the dat-tracker-next recorded files.
 
 * `8k-summary.json` (Strategy/MSTR): one row per 8-K filing date that reports btcHoldings
-  (`read_mstr_8k_summary`);
+  (`read_mstr_8k_summary`), with the average cost rolled forward from the purchase events beside it;
 * `numerical-snapshot.json`: per-company quarter-end holdings and shares (`earnings`, status
   'reported' only) and the tracker's latest capital stack (`companies`), BTC companies only
-  (`read_numerical_snapshot`).
+  (`read_numerical_snapshot`); its `dilutiveInstruments` (convertibles with conversion prices, warrants,
+  options, RSUs) are read by `read_dilutive_instruments` (not a table: whether they count as shares
+  depends on the share price of the day);
+* a user-editable TOML file (`read_stack_file`, bundled: capitulation/data/treasuries.toml) of hand-entered
+  public facts: extra company rows, convertible coupons and annual charges, each with as_of and source.
 
-avg_cost_usd is left NaN everywhere. The purchase-event list (btc-events-clean.json) cannot support an
-average cost: it misses whole buying periods (no 2020-12..2021 or 2025-04..05 events; its btcAcquired
-sums to ~553k BTC against 713,502 BTC held on 2026-02-02), repeats the 2020-08-11 purchase on
-2020-09-15, and its totalSpentUsd switches from USD to US$ millions in June 2025 with some values
-truncated (2025-08-04: 21,021 BTC 'for 2').
+avg_cost_usd: only MSTR, and only from the first 8-K whose aggregate holdings line the purchase-event
+parser took for a purchase (see `mstr_average_cost`). The purchase-event list (btc-events*.json) cannot
+support a cost from its sums: it misses whole buying periods (no 2020-12..2021 or 2025-04..05 events; its
+btcAcquired sums to ~553k BTC against 713,502 BTC held on 2026-02-02), repeats the 2020-08-11 purchase
+on 2020-09-15, and its totalSpentUsd switches from USD to US$ millions in June 2025 with some values
+truncated (2025-08-04: 21,021 BTC 'for 2'). Its avgPriceUsd is USD per BTC throughout.
 
 sec-shares-data.json is not used: its share counts are XBRL weighted averages filed as comparative
 periods (dates a year before the filing, split-adjusted and unadjusted counts mixed, e.g. MSTR
@@ -20,6 +25,8 @@ periods (dates a year before the filing, split-adjusted and unadjusted counts mi
 from __future__ import annotations
 
 import logging
+import tomllib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from capitulation import tables
-from capitulation.errors import DataError
+from capitulation.errors import DataError, SourceError
 from capitulation.snapshot import Provenance
 from capitulation.sources._files import provenance, read_json
 
@@ -77,7 +84,72 @@ def _isolated_dips(held: pd.Series, before: float) -> pd.Series:
     return (held < prev * (1 - DIP_TOLERANCE)) & (held < nxt * (1 - DIP_TOLERANCE))
 
 
-def read_mstr_8k_summary(path: str | Path, *, licence: str = "unstated") -> tuple[pd.DataFrame, Provenance]:
+EVENTS_FILE = "btc-events.json"
+"""The raw purchase-event file beside 8k-summary.json. The 'clean' variant drops the one row the average
+cost is anchored on (2025-12-22: the aggregate line, 671,268 BTC at 74,972 USD/BTC, read as a purchase)."""
+
+
+def read_purchase_events(path: str | Path) -> pd.DataFrame:
+    """MSTR purchase events (`btc-events*.json`): date (filing, UTC), btc (btcAcquired, BTC) and
+    price_usd (avgPriceUsd, USD per BTC); records without both numbers are skipped."""
+    p = Path(path)
+    doc = read_json(p)
+    if not isinstance(doc, list):
+        raise DataError(f"{p}: expected a JSON list of purchase events")
+    rows = []
+    for i, rec in enumerate(doc):
+        where = f"record {i}"
+        if not isinstance(rec, dict):
+            raise DataError(f"{p}: {where}: expected an object")
+        btc, price = _num(rec, "btcAcquired", p, where), _num(rec, "avgPriceUsd", p, where)
+        if np.isfinite(btc) and np.isfinite(price) and btc > 0 and price > 0:
+            rows.append((_date(rec, "filingDate", p, where), btc, price))
+    return pd.DataFrame(rows, columns=["date", "btc", "price_usd"])
+
+
+def mstr_average_cost(held: pd.DataFrame, events: pd.DataFrame) -> tuple[pd.Series, list[str]]:
+    """Average cost (USD per BTC) of each 8-K holdings row (`held`: date, btc), NaN where unknown.
+
+    Anchor: the latest event whose btcAcquired equals the 8-K holdings of the same filing date - the
+    parser read the aggregate line ('N BTC acquired at ~P per bitcoin') as a purchase, so P is the
+    average cost of all N then. Later rows roll forward: cost += sum(events' btc x price) between the two
+    filings, and any holdings increase the events do not explain is priced at the last event price in that
+    window (named in the returned notes). A window it cannot price (no event, or events above the increase)
+    leaves the cost unknown from there on.
+    """
+    avg = pd.Series(np.nan, index=held.index)
+    notes: list[str] = []
+    same = events.merge(held, on="date", suffixes=("_event", "_held"))
+    anchor = same[same["btc_event"] == same["btc_held"]]
+    if anchor.empty:
+        return avg, notes
+    a = anchor.iloc[-1]
+    notes.append(
+        f"anchored on the {a['date']:%Y-%m-%d} aggregate line: {a['btc_held']:,.0f} BTC at "
+        f"{a['price_usd']:,.0f} USD/BTC"
+    )
+    start = int(held.index[held["date"] == a["date"]][-1])
+    cost, prev_date, prev_btc = a["btc_held"] * a["price_usd"], a["date"], a["btc_held"]
+    avg[start] = a["price_usd"]
+    for i in held.index[held.index > start]:
+        date, btc = held.at[i, "date"], held.at[i, "btc"]
+        window = events[(events["date"] > prev_date) & (events["date"] <= date)]
+        rest = btc - prev_btc - window["btc"].sum()
+        if rest < 0 or (rest > 0 and window.empty):
+            notes.append(f"cost unknown from {date:%Y-%m-%d}: holdings change not matched by the events")
+            break
+        cost += float((window["btc"] * window["price_usd"]).sum())
+        if rest > 0:
+            last = float(window["price_usd"].iloc[-1])
+            cost += rest * last
+            notes.append(f"{rest:,.0f} BTC to {date:%Y-%m-%d} not in the events, priced at {last:,.0f} USD/BTC")
+        avg[i], prev_date, prev_btc = cost / btc, date, btc
+    return avg, notes
+
+
+def read_mstr_8k_summary(
+    path: str | Path, *, events: str | Path | None = None, licence: str = "unstated"
+) -> tuple[pd.DataFrame, Provenance]:
     """Strategy (MSTR) rows from `8k-summary.json`: one per filing date with btcHoldings.
 
     as_of = filing date; shares_basic / shares_diluted = the 10-Q baseline's basic / diluted shares +
@@ -85,9 +157,12 @@ def read_mstr_8k_summary(path: str | Path, *, licence: str = "unstated") -> tupl
     `calculated` block shows a gap to the company's count from ATM sales before the weekly format,
     stock compensation and exercises); debt_usd = baseline totalDebt; preferred_usd = baseline
     preferredProceeds + later `preferredIssued.usdEquiv` (proceeds, not notional); cash_usd = the latest
-    usdReserve disclosed up to that date (NaN before the first); share_price_usd and avg_cost_usd NaN.
+    usdReserve disclosed up to that date (NaN before the first); share_price_usd NaN; avg_cost_usd from
+    `mstr_average_cost` over the purchase events in `events` (default: `EVENTS_FILE` beside `path`, when
+    present; NaN without it).
     """
     p = Path(path)
+    ev_path = p.parent / EVENTS_FILE if events is None else Path(events)
     doc = read_json(p)
     if not isinstance(doc, dict):
         raise DataError(f"{p}: expected a JSON object")
@@ -136,6 +211,10 @@ def read_mstr_8k_summary(path: str | Path, *, licence: str = "unstated") -> tupl
     if dropped:
         log.warning("%s: dropped isolated holdings dip(s) as parse errors: %s", p, ", ".join(dropped))
     held = held[~dip].reset_index(drop=True)
+    if events is not None or ev_path.is_file():
+        avg, cost_notes = mstr_average_cost(held[["date", "btc"]], read_purchase_events(ev_path))
+    else:
+        avg, cost_notes = pd.Series(np.nan, index=held.index), [f"{ev_path.name} absent"]
     out = pd.DataFrame(
         {
             "as_of": held["date"],
@@ -143,7 +222,7 @@ def read_mstr_8k_summary(path: str | Path, *, licence: str = "unstated") -> tupl
             "name": NAMES["MSTR"],
             "ticker": "MSTR",
             "btc_held": held["btc"],
-            "avg_cost_usd": np.nan,
+            "avg_cost_usd": avg,
             "shares_basic": b_basic + held["atm_cum"],
             "shares_diluted": b_dil + held["atm_cum"],
             "share_price_usd": np.nan,
@@ -164,7 +243,11 @@ def read_mstr_8k_summary(path: str | Path, *, licence: str = "unstated") -> tupl
         + "; some 8-K ATM periods overlap (2025-12-01 'Nov 17-30' and 2025-12-08 'Nov 24-30'). "
         "debt_usd = baseline totalDebt; preferred_usd = baseline preferredProceeds + later preferred "
         "issues' usdEquiv: PROCEEDS, not notional; cash_usd = latest usdReserve disclosed (NaN before "
-        "the first, 2025-12-01). avg_cost_usd NaN: the purchase-event file is incomplete and mixes units. "
+        "the first, 2025-12-01). avg_cost_usd from the purchase events ("
+        + ev_path.name
+        + "): "
+        + "; ".join(cost_notes)
+        + " (NaN before the anchor). "
         + (f"Dropped isolated holdings dip(s) as parse errors: {', '.join(dropped)}." if dropped else "")
     )
     return out, provenance(p, out["published"], licence, note)
@@ -284,3 +367,173 @@ def _row(
         "cash_usd": cash,
         "source": source,
     }
+
+
+INSTRUMENT_KINDS = frozenset({"convertible", "preferred", "warrant", "option", "rsu", "free_shares"})
+INSTRUMENT_COLUMNS = [
+    "ticker",
+    "kind",
+    "face_value_usd",
+    "strike_usd",
+    "potential_shares",
+    "issued",
+    "expiration",
+    "coupon",
+    "source",
+]
+"""Dilutive instruments: face_value_usd (USD notional), strike_usd (conversion or exercise price, USD per
+share), potential_shares (shares if converted or exercised), issued / expiration (UTC, NaT unknown),
+coupon (annual, a fraction; NaN unknown)."""
+
+
+def _opt_date(rec: dict[str, Any], key: str, path: Path, where: str) -> pd.Timestamp:
+    return pd.NaT if rec.get(key) in (None, "") else _date(rec, key, path, where)
+
+
+def read_dilutive_instruments(path: str | Path) -> pd.DataFrame:
+    """`dilutiveInstruments` of the BTC companies in `numerical-snapshot.json` (see `INSTRUMENT_COLUMNS`).
+
+    Every listed instrument is kept, matured or redeemed ones included (MSTR's 2025 notes): select the
+    live ones for a date with `analytics.treasury.live_instruments`. coupon is NaN (the file has none).
+    An unknown `type` raises `DataError`.
+    """
+    p = Path(path)
+    doc = read_json(p)
+    comps = doc.get("companies") if isinstance(doc, dict) else None
+    insts = doc.get("dilutiveInstruments") if isinstance(doc, dict) else None
+    if not isinstance(comps, dict) or not isinstance(insts, dict):
+        raise DataError(f"{p}: missing field 'companies' or 'dilutiveInstruments'")
+    btc = {t for t, c in comps.items() if isinstance(c, dict) and c.get("asset") == "BTC"}
+    rows = []
+    for ticker in sorted(btc & set(insts)):
+        for i, rec in enumerate(insts[ticker]):
+            where = f"dilutiveInstruments.{ticker} record {i}"
+            if not isinstance(rec, dict) or rec.get("type") not in INSTRUMENT_KINDS:
+                raise DataError(f"{p}: {where}: unknown instrument {rec!r}")
+            rows.append(
+                {
+                    "ticker": ticker,
+                    "kind": rec["type"],
+                    "face_value_usd": _num(rec, "faceValue", p, where),
+                    "strike_usd": _num(rec, "strikePrice", p, where),
+                    "potential_shares": _num(rec, "potentialShares", p, where),
+                    "issued": _opt_date(rec, "issuedDate", p, where),
+                    "expiration": _opt_date(rec, "expiration", p, where),
+                    "coupon": np.nan,
+                    "source": f"{p.name} dilutiveInstruments",
+                }
+            )
+    out = pd.DataFrame(rows, columns=INSTRUMENT_COLUMNS)
+    return out.astype({"issued": "datetime64[ns, UTC]", "expiration": "datetime64[ns, UTC]"})
+
+
+def recorded_instruments(data_dir: str | Path) -> pd.DataFrame | None:
+    """The instrument list of a recorded-data folder (treasury_companies/numerical-snapshot.json), None
+    when the file is absent."""
+    p = Path(data_dir) / "treasury_companies" / "numerical-snapshot.json"
+    return read_dilutive_instruments(p) if p.is_file() else None
+
+
+def attach_coupons(instruments: pd.DataFrame, coupons: pd.DataFrame) -> pd.DataFrame:
+    """`instruments` with `coupon` filled from `coupons` (ticker, expiration, coupon) for the convertibles
+    they name; a coupon naming no recorded convertible raises `DataError` (a typo would go unseen)."""
+    conv = instruments["kind"] == "convertible"
+    keys = set(zip(instruments.loc[conv, "ticker"], instruments.loc[conv, "expiration"], strict=True))
+    pairs = list(zip(coupons["ticker"], coupons["expiration"], strict=True))
+    unmatched = [f"{t} {e:%Y-%m-%d}" for t, e in pairs if (t, e) not in keys]
+    if unmatched:
+        raise DataError(f"coupon(s) for no recorded convertible: {', '.join(unmatched)}")
+    rate = {(t, e): c for t, e, c in zip(coupons["ticker"], coupons["expiration"], coupons["coupon"], strict=True)}
+    found = [rate.get((t, e), np.nan) for t, e in zip(instruments["ticker"], instruments["expiration"], strict=True)]
+    return instruments.assign(coupon=np.where(conv, found, instruments["coupon"]))
+
+
+@dataclass(frozen=True)
+class StackFile:
+    """The user-editable capital-stack file: extra `treasury_companies` rows, convertible coupons
+    (ticker, expiration, coupon as a fraction, source) and annual charges (ticker, as_of,
+    annual_interest_usd, annual_preferred_dividends_usd in USD per year, source)."""
+
+    companies: pd.DataFrame
+    coupons: pd.DataFrame
+    charges: pd.DataFrame
+    provenance: Provenance
+
+
+BUNDLED_STACK_FILE = Path(__file__).resolve().parents[1] / "data" / "treasuries.toml"
+
+_COMPANY_MONEY = ("avg_cost_usd", "shares_basic", "shares_diluted", "share_price_usd", "debt_usd")
+_COMPANY_MONEY += ("preferred_usd", "cash_usd")
+
+
+def _entries(doc: dict[str, Any], key: str, path: Path, required: tuple[str, ...]) -> list[dict[str, Any]]:
+    items = doc.get(key, [])
+    if not isinstance(items, list):
+        raise DataError(f"{path}: [[{key}]] must be an array of tables")
+    for i, e in enumerate(items):
+        missing = [k for k in required if k not in e]
+        if missing:
+            raise DataError(f"{path}: {key} entry {i}: missing {', '.join(missing)}")
+    return items
+
+
+def _day(v: object, path: Path, where: str) -> pd.Timestamp:
+    t = pd.to_datetime(str(v), errors="coerce", utc=True)
+    if pd.isna(t):
+        raise DataError(f"{path}: {where}: malformed date {v!r}")
+    return t
+
+
+def read_stack_file(path: str | Path = BUNDLED_STACK_FILE) -> StackFile:
+    """Read the capital-stack TOML (format in the bundled file's header). Every entry needs `source`;
+    company and charge entries need `as_of` (a company row is public from `published`, default as_of)."""
+    p = Path(path)
+    if not p.is_file():
+        raise SourceError(f"file not found: {p}")
+    try:
+        doc = tomllib.loads(p.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise DataError(f"{p}: not valid TOML ({exc})") from None
+    companies = []
+    for i, e in enumerate(_entries(doc, "company", p, ("ticker", "as_of", "btc_held", "source"))):
+        where = f"company entry {i}"
+        as_of = _day(e["as_of"], p, where)
+        row = {
+            "as_of": as_of,
+            "published": _day(e.get("published", e["as_of"]), p, where),
+            "name": str(e.get("name", NAMES.get(e["ticker"], e["ticker"]))),
+            "ticker": str(e["ticker"]),
+            "btc_held": _num(e, "btc_held", p, where, required=True),
+            "source": f"{p.name}: {e['source']}",
+        }
+        companies.append(row | {k: _num(e, k, p, where) for k in _COMPANY_MONEY})
+    coupons = [
+        {
+            "ticker": str(e["ticker"]),
+            "expiration": _day(e["expiration"], p, f"coupon entry {i}"),
+            "coupon": _num(e, "coupon", p, f"coupon entry {i}", required=True),
+            "source": str(e["source"]),
+        }
+        for i, e in enumerate(_entries(doc, "coupon", p, ("ticker", "expiration", "coupon", "source")))
+    ]
+    charges = [
+        {
+            "ticker": str(e["ticker"]),
+            "as_of": _day(e["as_of"], p, f"charges entry {i}"),
+            "annual_interest_usd": _num(e, "annual_interest_usd", p, f"charges entry {i}"),
+            "annual_preferred_dividends_usd": _num(e, "annual_preferred_dividends_usd", p, f"charges entry {i}"),
+            "source": str(e["source"]),
+        }
+        for i, e in enumerate(_entries(doc, "charges", p, ("ticker", "as_of", "source")))
+    ]
+    comp_df = tables.validate("treasury_companies", pd.DataFrame(companies, columns=tables.TREASURY_COMPANIES.names))
+    coup_df = pd.DataFrame(coupons, columns=["ticker", "expiration", "coupon", "source"])
+    charge_cols = ["ticker", "as_of", "annual_interest_usd", "annual_preferred_dividends_usd", "source"]
+    prov = Provenance(
+        source=str(p),
+        retrieved_at=pd.Timestamp(p.stat().st_mtime, unit="s", tz="UTC").isoformat(),
+        licence="user file",
+        notes=f"hand-entered public facts: {len(companies)} company row(s), {len(coupons)} coupon(s), "
+        f"{len(charges)} annual charge(s); each entry names its source",
+    )
+    return StackFile(comp_df, coup_df, pd.DataFrame(charges, columns=charge_cols), prov)

@@ -1,0 +1,64 @@
+"""`levels`: one ranked ladder around spot of every level the signals produce (cost floors, options
+levels, liquidation clusters), each with its source, distance from spot and why it matters."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich import box
+from rich.table import Table
+
+from capitulation.cli.common import AsOfOpt, DataOpt, JsonOpt, app, console, fail, handled, load_snapshot, print_json
+
+
+@app.command()
+def levels(
+    data: DataOpt = None,
+    snapshot: Annotated[Path | None, typer.Option("--snapshot", help="a snapshot folder")] = None,
+    as_of: AsOfOpt = None,
+    within: Annotated[float, typer.Option(help="keep levels within this fraction of spot (0.5 = +/-50 %)")] = 0.5,
+    as_json: JsonOpt = False,
+) -> None:
+    """The levels map: cost floors, options levels and liquidation clusters around spot, highest first."""
+    from capitulation.analytics.levels import group, ladder, why
+    from capitulation.signals import evaluate_all
+    from capitulation.signals.common import spot
+
+    with handled():
+        snap = load_snapshot(data, snapshot, as_of)
+        verdicts = evaluate_all(snap)
+    s = spot(snap)
+    if s is None:
+        fail("no BTC price in the snapshot: no spot to place the levels around")
+    rows = [
+        {
+            "price_usd": lv.price,
+            "distance_pct": d * 100.0,
+            "label": lv.label,
+            "group": group(lv),
+            "source": lv.signal,
+            "tables": list(lv.tables),
+            "why": why(lv),
+        }
+        for lv, d in ladder([lv for v in verdicts for lv in v.levels], s, within)
+    ]
+    if as_json:
+        print_json({"as_of": snap.as_of.isoformat(), "spot_usd": s, "within": within, "levels": rows})
+        return
+    t = Table(title=f"Levels around spot ${s:,.0f} ({snap.as_of:%Y-%m-%d %H:%M} UTC), highest first", box=box.SIMPLE)
+    for c in ("price", "vs spot", "level", "group", "source", "why it matters"):
+        t.add_column(c, justify="right" if c in ("price", "vs spot") else "left")
+    above = [r for r in rows if r["price_usd"] >= s]
+    below = [r for r in rows if r["price_usd"] < s]
+    for r in above:
+        t.add_row(
+            f"${r['price_usd']:,.0f}", f"{r['distance_pct']:+.1f}%", r["label"], r["group"], r["source"], r["why"]
+        )
+    t.add_row(f"${s:,.0f}", "spot", "", "", "", "", style="bold")
+    for r in below:
+        t.add_row(
+            f"${r['price_usd']:,.0f}", f"{r['distance_pct']:+.1f}%", r["label"], r["group"], r["source"], r["why"]
+        )
+    console.print(t)

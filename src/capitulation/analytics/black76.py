@@ -1,4 +1,5 @@
-"""Black-76 on numpy arrays: price, greeks, implied vol, and the forward implied by a delta.
+"""Black-76 on numpy arrays: price, greeks, implied vol (with a reason when there is none), and the forward
+implied by a delta. The loops are numba-compiled (cached on disk) in `_black76_kernel`.
 
 Undiscounted (r = 0): prices are forward premiums, which is how crypto venues (Deribit) quote them.
 All functions broadcast their array arguments and return float arrays (0-d for scalar input).
@@ -7,74 +8,101 @@ All functions broadcast their array arguments and return float arrays (0-d for s
     call = F N(d1) - K N(d2),   put = K N(-d2) - F N(-d1)
 
 Units: F and K in USD (or any one currency; prices come out in it), `t_years` in years (ACT/365 by the
-callers), `vol` a fraction per sqrt(year) (0.55 = 55 vol points).
+callers), `vol` a fraction per sqrt(year) (0.55 = 55 vol points). Greeks are per 1.00 of vol (not per vol
+point) and per calendar day where time is involved.
 
-Invalid input (F <= 0, K <= 0, t_years <= 0, vol <= 0, or NaN) gives NaN, never a number.
+Invalid input (F <= 0, K <= 0, t_years <= 0, vol <= 0, NaN or infinite) gives NaN, never a number.
 """
 
 from __future__ import annotations
 
+from enum import IntEnum
+from typing import NamedTuple
+
 import numpy as np
 import numpy.typing as npt
-from scipy.special import ndtr, ndtri
+from scipy.special import ndtri
+
+from capitulation.analytics import _black76_kernel as _k
 
 ArrayLike = npt.ArrayLike
 FloatArray = npt.NDArray[np.float64]
 
-DAYS_PER_YEAR = 365.0
-_SQRT_2PI = np.sqrt(2.0 * np.pi)
-_MAX_ITER = 100
-_REL_TOL = 1e-14
+DAYS_PER_YEAR = _k.DAYS_PER_YEAR
+PARALLEL_MIN = 16_384  # options; below this price and greeks run on one thread (start-up costs more)
+PARALLEL_MIN_IV = 512  # implied vol costs ~200 ns an option: threads pay off from a few hundred
 
 
-def _pdf(x: FloatArray) -> FloatArray:
-    return np.exp(-0.5 * x * x) / _SQRT_2PI
+class IvReason(IntEnum):
+    """Why `implied_vol_with_reason` returned NaN (OK when it returned a vol)."""
+
+    OK = _k.OK
+    BAD_INPUT = _k.BAD_INPUT  # a NaN or infinite input, F <= 0 or K <= 0
+    EXPIRED = _k.EXPIRED  # t_years <= 0
+    BELOW_INTRINSIC = _k.BELOW_INTRINSIC  # price < intrinsic value (negative prices included)
+    NO_TIME_VALUE = _k.NO_TIME_VALUE  # price == intrinsic: every small vol fits (e.g. an underflowed 0 quote)
+    ABOVE_UPPER_BOUND = _k.ABOVE_UPPER_BOUND  # price >= F (call) or >= K (put): no finite vol fits
+    VOL_UNDERFLOW = _k.VOL_UNDERFLOW  # the vol that fits is below ~1e-300: near the money, time value < ~1e-300 F
 
 
-def _inputs(F: ArrayLike, K: ArrayLike, t_years: ArrayLike, vol: ArrayLike) -> tuple[FloatArray, ...]:
-    """Broadcast to float arrays; every invalid element of F, K, t, vol is set to NaN."""
-    F, K, t, v = np.broadcast_arrays(*(np.asarray(a, dtype=float) for a in (F, K, t_years, vol)))
-    bad = ~((F > 0) & (K > 0) & (t > 0) & (v > 0) & np.isfinite(F) & np.isfinite(K) & np.isfinite(t))
-    bad |= ~np.isfinite(v)
-    F, K, t, v = (np.where(bad, np.nan, a) for a in (F, K, t, v))
-    return F, K, t, v
+class Greeks(NamedTuple):
+    """Black-76 sensitivities of the undiscounted premium, each an array shaped like the inputs."""
+
+    delta: FloatArray  # dV/dF per 1 underlying unit: call N(d1), put -N(-d1)
+    gamma: FloatArray  # d2V/dF2 = n(d1) / (F vol sqrt(t)), per USD of F
+    vega: FloatArray  # dV/dvol = F n(d1) sqrt(t), USD per 1.00 vol (divide by 100 per vol point)
+    theta: FloatArray  # dV/d(calendar day) = -F n(d1) vol / (2 sqrt(t)) / 365, USD per day
+    vanna: FloatArray  # d delta / dvol = -n(d1) d2 / vol, per 1.00 vol
+    volga: FloatArray  # d2V/dvol2 = vega d1 d2 / vol, USD per (1.00 vol)^2
+    charm: FloatArray  # d delta / d(calendar day) = n(d1) d2 / (2 t) / 365, per day
 
 
-def _d1(F: FloatArray, K: FloatArray, t: FloatArray, vol: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """d1 and the total standard deviation s = vol sqrt(t)."""
-    s = vol * np.sqrt(t)
-    return np.log(F / K) / s + 0.5 * s, s
+def _flat(args: tuple[ArrayLike, ...], dtypes: tuple[type, ...]) -> tuple[tuple[int, ...], list[np.ndarray]]:
+    """The broadcast shape and each argument as a contiguous writeable 1-d array of that size, or of size 1
+    (which the kernels broadcast with stride 0, so scalars are never copied out). One array type keeps the
+    kernels at one compiled signature (read-only arrays would compile, and cache, another).
+
+    Outputs are separate n-arrays: an allocator recycles an 8 MB block, but maps (and the kernel then
+    page-faults through) a fresh one for each 56 MB 7 x n block, which doubled the time for 1M options."""
+    arrays = [np.asarray(a, dtype=d) for a, d in zip(args, dtypes, strict=True)]
+    shape = np.broadcast_shapes(*(a.shape for a in arrays))
+    flat = []
+    for a in arrays:
+        if a.size != 1 and a.shape != shape:
+            a = np.broadcast_to(a, shape)
+        a = np.ascontiguousarray(a).reshape(-1 if a.size != 1 else 1)
+        flat.append(a if a.flags.writeable else a.copy())
+    return shape, flat
 
 
-def _otm_price(F: FloatArray, K: FloatArray, s: FloatArray) -> FloatArray:
-    """Price of the out-of-the-money option (call if K >= F, put if K < F) at total std dev s."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        d1 = np.log(F / K) / s + 0.5 * s
-    d2 = d1 - s
-    call = F * ndtr(d1) - K * ndtr(d2)
-    put = K * ndtr(-d2) - F * ndtr(-d1)
-    return np.where(K >= F, call, put)
+_F4 = (float, float, float, float, bool)
 
 
 def price(F: ArrayLike, K: ArrayLike, t_years: ArrayLike, vol: ArrayLike, is_call: ArrayLike) -> FloatArray:
     """Undiscounted Black-76 premium, in the currency of F and K.
 
-    call = F N(d1) - K N(d2), put = K N(-d2) - F N(-d1). Computed as the out-of-the-money option plus
-    intrinsic value (put-call parity C - P = F - K), which keeps the small time value of deep in-the-money
-    options accurate.
+    call = F N(d1) - K N(d2), put = K N(-d2) - F N(-d1). Computed as sqrt(F K) b(x, vol sqrt(t)) for the
+    out-of-the-money option (see `_black76_kernel`) plus intrinsic value (put-call parity C - P = F - K),
+    so deep out-of-the-money premiums keep their relative precision (~1e-15) down to underflow.
     """
-    F, K, t, v, c = np.broadcast_arrays(*_inputs(F, K, t_years, vol), np.asarray(is_call, dtype=bool))
-    otm = _otm_price(F, K, v * np.sqrt(t))
-    intrinsic = np.where(c, np.maximum(F - K, 0.0), np.maximum(K - F, 0.0))
-    return otm + intrinsic
+    shape, flat = _flat((F, K, t_years, vol, is_call), _F4)
+    out = np.empty(int(np.prod(shape)))
+    (_k.price_parallel if out.size >= PARALLEL_MIN else _k.price_serial)(*flat, out)
+    return out.reshape(shape)
+
+
+def greeks(F: ArrayLike, K: ArrayLike, t_years: ArrayLike, vol: ArrayLike, is_call: ArrayLike = True) -> Greeks:
+    """All seven sensitivities in one pass (one log, one exp and one erfc per option); see `Greeks`."""
+    shape, flat = _flat((F, K, t_years, vol, is_call), _F4)
+    n = int(np.prod(shape))
+    out = tuple(np.empty(n) for _ in Greeks._fields)  # 7 arrays, not one 7 x n block: see `_flat`'s note
+    (_k.greeks_parallel if n >= PARALLEL_MIN else _k.greeks_serial)(*flat, out)
+    return Greeks(*(a.reshape(shape) for a in out))
 
 
 def delta(F: ArrayLike, K: ArrayLike, t_years: ArrayLike, vol: ArrayLike, is_call: ArrayLike) -> FloatArray:
-    """dPrice/dF per 1 underlying unit: call N(d1), put N(d1) - 1 (undiscounted, forward delta)."""
-    F, K, t, v = _inputs(F, K, t_years, vol)
-    d1, _ = _d1(F, K, t, v)
-    n = ndtr(d1)
-    return np.where(np.asarray(is_call, dtype=bool), n, n - 1.0)
+    """dPrice/dF per 1 underlying unit: call N(d1), put N(d1) - 1 = -N(-d1) (undiscounted, forward delta)."""
+    return greeks(F, K, t_years, vol, is_call).delta
 
 
 def gamma(F: ArrayLike, K: ArrayLike, t_years: ArrayLike, vol: ArrayLike) -> FloatArray:
@@ -82,9 +110,7 @@ def gamma(F: ArrayLike, K: ArrayLike, t_years: ArrayLike, vol: ArrayLike) -> Flo
 
     Same for calls and puts.
     """
-    F, K, t, v = _inputs(F, K, t_years, vol)
-    d1, s = _d1(F, K, t, v)
-    return _pdf(d1) / (F * s)
+    return greeks(F, K, t_years, vol).gamma
 
 
 def vega(F: ArrayLike, K: ArrayLike, t_years: ArrayLike, vol: ArrayLike) -> FloatArray:
@@ -92,9 +118,7 @@ def vega(F: ArrayLike, K: ArrayLike, t_years: ArrayLike, vol: ArrayLike) -> Floa
 
     Per 1 vol point (the venue convention, e.g. Deribit's `vega`) divide by 100. Same for calls and puts.
     """
-    F, K, t, v = _inputs(F, K, t_years, vol)
-    d1, _ = _d1(F, K, t, v)
-    return F * _pdf(d1) * np.sqrt(t)
+    return greeks(F, K, t_years, vol).vega
 
 
 def theta(F: ArrayLike, K: ArrayLike, t_years: ArrayLike, vol: ArrayLike) -> FloatArray:
@@ -103,68 +127,56 @@ def theta(F: ArrayLike, K: ArrayLike, t_years: ArrayLike, vol: ArrayLike) -> Flo
     This is dPrice/d(calendar time) with F held fixed (r = 0, so calls and puts decay alike); the per-year
     value is 365 times this.
     """
-    F, K, t, v = _inputs(F, K, t_years, vol)
-    d1, _ = _d1(F, K, t, v)
-    return -F * _pdf(d1) * v / (2.0 * np.sqrt(t)) / DAYS_PER_YEAR
+    return greeks(F, K, t_years, vol).theta
+
+
+def vanna(F: ArrayLike, K: ArrayLike, t_years: ArrayLike, vol: ArrayLike) -> FloatArray:
+    """d delta/dvol = d vega/dF = -n(d1) d2 / vol, per 1.00 of vol. Same for calls and puts."""
+    return greeks(F, K, t_years, vol).vanna
+
+
+def volga(F: ArrayLike, K: ArrayLike, t_years: ArrayLike, vol: ArrayLike) -> FloatArray:
+    """d2Price/dvol2 = vega d1 d2 / vol, in price currency per (1.00 vol)^2. Same for calls and puts.
+
+    (QuantLib's BlackCalculator.volga divides by vol sqrt(t) instead of vol: it is this times 1/sqrt(t).)
+    """
+    return greeks(F, K, t_years, vol).volga
+
+
+def charm(F: ArrayLike, K: ArrayLike, t_years: ArrayLike, vol: ArrayLike) -> FloatArray:
+    """d delta/d(calendar time) with F fixed = n(d1) d2 / (2 t) / 365, per calendar day.
+
+    Same for calls and puts; an out-of-the-money option's delta drifts toward 0 (toward -1 or 1 in the money).
+    """
+    return greeks(F, K, t_years, vol).charm
+
+
+def implied_vol_with_reason(
+    price: ArrayLike, F: ArrayLike, K: ArrayLike, t_years: ArrayLike, is_call: ArrayLike
+) -> tuple[FloatArray, npt.NDArray[np.int8]]:
+    """The vol (fraction) at which the undiscounted Black-76 premium equals `price`, and an `IvReason` code.
+
+    The time value (price minus intrinsic) is matched by the out-of-the-money option of the strike in
+    Jaeckel's normalised coordinates (see `_black76_kernel`): a table-and-asymptotics initial guess within
+    ~5 %, then two Householder steps of order 3. Re-pricing error is below 1e-12 relative (typically 1e-15)
+    for strikes 0.2F..5F, expiries 1 hour..3 years and vols 5 %..300 %.
+
+    NaN with a reason, never a stand-in number, when no positive finite vol gives the price: below
+    intrinsic, equal to intrinsic (no time value: a deep out-of-the-money short-dated quote that rounded or
+    underflowed to 0 is such a case), at or above the upper bound (F for a call, K for a put), expired
+    (t_years <= 0), a bad input (NaN or infinite, F or K <= 0), or a vol that would itself underflow
+    (vol sqrt(t) < 1e-300). Far out-of-the-money premiums down to the smallest subnormal are solved.
+    """
+    shape, flat = _flat((price, F, K, t_years, is_call), _F4)
+    iv = np.empty(int(np.prod(shape)))
+    reason = np.empty(iv.size, dtype=np.int8)
+    (_k.iv_parallel if iv.size >= PARALLEL_MIN_IV else _k.iv_serial)(*flat, iv, reason)
+    return iv.reshape(shape), reason.reshape(shape)
 
 
 def implied_vol(price: ArrayLike, F: ArrayLike, K: ArrayLike, t_years: ArrayLike, is_call: ArrayLike) -> FloatArray:
-    """The vol (fraction) at which the undiscounted Black-76 premium equals `price`.
-
-    The time value (price minus intrinsic) is matched by the out-of-the-money option of the strike, solving
-    for s = vol sqrt(t) with Newton steps inside a shrinking bracket [lo, hi] (bisection when a step leaves
-    it). Newton works on ln(price) below the inflection point s* = sqrt(2 |ln(F/K)|), where the price is
-    convex in s, and on the price above it. Re-pricing error is ~1e-14 relative where the time value is
-    not lost in rounding.
-
-    NaN when the price is at or below intrinsic (no positive vol matches), at or above the upper bound
-    (F for a call, K for a put), when t_years <= 0, when F or K <= 0, or when an input is NaN.
-    """
-    F, K, t, p = (np.asarray(a, dtype=float) for a in (F, K, t_years, price))
-    F, K, t, p, c = np.broadcast_arrays(F, K, t, p, np.asarray(is_call, dtype=bool))
-    intrinsic = np.where(c, np.maximum(F - K, 0.0), np.maximum(K - F, 0.0))
-    tv = p - intrinsic
-    upper = np.where(K >= F, F, K)  # the out-of-the-money option is worth less than this at any vol
-    ok = (F > 0) & (K > 0) & (t > 0) & np.isfinite(F) & np.isfinite(K) & np.isfinite(t) & np.isfinite(p)
-    ok &= (tv > 0) & (tv < upper)
-    s = _solve_std_dev(F[ok], K[ok], tv[ok])
-    out = np.full(F.shape, np.nan)
-    out[ok] = s / np.sqrt(t[ok])
-    return out
-
-
-def _solve_std_dev(F: FloatArray, K: FloatArray, target: FloatArray) -> FloatArray:
-    """s > 0 with _otm_price(F, K, s) == target, for 0 < target < the bound (vectorised)."""
-    x = np.log(F / K)
-    s_infl = np.sqrt(2.0 * np.abs(x))
-    # At the money (x = 0) the price is F (2 N(s/2) - 1), solved exactly; elsewhere start at the inflection.
-    atm = 2.0 * ndtri(np.clip(0.5 * (target / F + 1.0), 0.0, 1.0))
-    s = np.where(x == 0.0, atm, s_infl)
-    lo = np.zeros_like(s)
-    hi = np.full_like(s, np.inf)
-    active = np.ones(s.shape, dtype=bool)
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        use_log = target < _otm_price(F, K, s_infl)
-        for _ in range(_MAX_ITER):
-            if not active.any():
-                break
-            i = np.flatnonzero(active)
-            si, Fi, Ki, ti = s[i], F[i], K[i], target[i]
-            p = _otm_price(Fi, Ki, si)
-            done = np.abs(p - ti) <= _REL_TOL * ti
-            above = p > ti
-            hi[i] = np.where(above, si, hi[i])
-            lo[i] = np.where(above, lo[i], si)
-            dpds = Fi * _pdf(x[i] / si + 0.5 * si)
-            step = np.where(use_log[i], (np.log(p) - np.log(ti)) * p / dpds, (p - ti) / dpds)
-            nxt = si - step
-            mid = np.where(np.isfinite(hi[i]), 0.5 * (lo[i] + hi[i]), 2.0 * si)
-            inside = np.isfinite(nxt) & (nxt > lo[i]) & (nxt < hi[i])
-            nxt = np.where(inside, nxt, mid)
-            collapsed = np.isfinite(hi[i]) & ((hi[i] - lo[i]) <= 4 * np.finfo(float).eps * hi[i])
-            s[i] = np.where(done | collapsed, si, nxt)
-            active[i] = ~(done | collapsed)
-    return s
+    """`implied_vol_with_reason` without the reasons: NaN where there is no vol."""
+    return implied_vol_with_reason(price, F, K, t_years, is_call)[0]
 
 
 def forward_from_delta(K: ArrayLike, t_years: ArrayLike, vol: ArrayLike, call_delta: ArrayLike) -> FloatArray:
@@ -173,9 +185,8 @@ def forward_from_delta(K: ArrayLike, t_years: ArrayLike, vol: ArrayLike, call_de
     F = K exp(vol sqrt(t) N^-1(delta) - vol^2 t / 2). For a put use its call-equivalent delta,
     put delta + 1. NaN when call_delta is not strictly inside (0, 1) or K, t_years, vol are invalid.
     """
-    one = np.ones_like(np.asarray(K, dtype=float))
-    _, K, t, v = _inputs(one, K, t_years, vol)
-    d = np.asarray(call_delta, dtype=float)
-    d = np.where((d > 0) & (d < 1), d, np.nan)
-    s = v * np.sqrt(t)
-    return K * np.exp(s * ndtri(d) - 0.5 * s * s)
+    K, t, v, d = np.broadcast_arrays(*(np.asarray(a, dtype=float) for a in (K, t_years, vol, call_delta)))
+    ok = (K > 0) & (t > 0) & (v > 0) & np.isfinite(K) & np.isfinite(t) & np.isfinite(v) & (d > 0) & (d < 1)
+    s = np.where(ok, v * np.sqrt(np.where(ok, t, 1.0)), np.nan)
+    with np.errstate(invalid="ignore"):
+        return np.where(ok, K * np.exp(s * ndtri(np.where(ok, d, 0.5)) - 0.5 * s * s), np.nan)

@@ -22,6 +22,10 @@ def test_every_figure_has_data(figures):
         "oi_vs_price",
         "funding",
         "liquidation_density",
+        "correlations",
+        "drawdowns",
+        "sectors",
+        "hedge_desk",
     }
     for key, fig in figures.items():
         assert any(len(t.y) for t in fig.data if t.y is not None), key

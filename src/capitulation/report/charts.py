@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from capitulation.report import leverage_charts, options_charts
+from capitulation.report import leverage_charts, markets_charts, options_charts
 from capitulation.report.model import Report
 from capitulation.report.style import LAYOUT
 from capitulation.snapshot import Snapshot
@@ -49,5 +49,9 @@ def all_figures(rep: Report, snap: Snapshot) -> dict[str, go.Figure]:
         "oi_vs_price": leverage_charts.oi_vs_price(snap),
         "funding": leverage_charts.funding(snap),
         "liquidation_density": leverage_charts.liquidation_density(snap),
+        "correlations": markets_charts.correlation_heatmap(snap),
+        "drawdowns": markets_charts.drawdown_chart(snap),
+        "sectors": markets_charts.sector_bars(snap),
+        "hedge_desk": markets_charts.hedge_desk(snap),
     }
     return {k: v for k, v in figs.items() if v is not None}

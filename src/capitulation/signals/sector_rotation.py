@@ -1,23 +1,44 @@
-"""Signal 5, sector rotation: is crypto leadership narrow (a few sectors beating BTC while the rest bleed)?"""
+"""Signal 5, sector rotation: is crypto leadership narrow (a few sectors beating BTC while the rest bleed)?
+
+The sector table (`sectors`) ranks monthly-rebalanced equal-weight baskets (`analytics.sectors`) by their
+return relative to BTC over 7/30/90 days. BTC is the return panel's own BTC perp when the panel has it
+(same OKX 16:00-UTC candles as the baskets), otherwise BTC-USD's daily closes. The thesis names five hot
+sectors; the table says which of them the recorded data covers, and a sector without data is "not enough
+data", never a zero.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from capitulation.analytics.sectors import basket_log_returns, relative_strength
+import numpy as np
+import pandas as pd
+
+from capitulation.analytics.sectors import basket_log_returns, constituents, relative_strength
 from capitulation.signals.base import Metric, Status, Verdict, not_enough_data
 from capitulation.signals.common import BTC, age_days, closes, pct
 from capitulation.snapshot import Snapshot
 
 SIGNAL, TITLE = "sector_rotation", "Sector rotation"
-# The sectors the thesis names, and the source labels that stand for them (None: not covered).
-NAMED_SECTORS: dict[str, str | None] = {
-    "prediction markets": None,
-    "RWA": None,
-    "L2": "eth_scaling",
-    "GameFi": "metaverse_gaming",
-    "SocialFi": None,
+DAYS = (7, 30, 90)
+PANEL_BTC = "BTC"
+# The sectors the thesis names: the source label that stands for each (None: not covered) and why.
+NAMED_SECTORS: dict[str, tuple[str | None, str]] = {
+    "prediction markets": (None, "no prediction-market label in the quantbai taxonomy or the CoinGecko board"),
+    "RWA": (
+        None,
+        "not in the quantbai taxonomy; the CoinGecko board snapshots (2026-05..08, not read) have an 'rwa' "
+        "sector of one coin, ONDO",
+    ),
+    "L2": ("eth_scaling", "quantbai eth_scaling (Ethereum layer 2s)"),
+    "GameFi": ("metaverse_gaming", "quantbai metaverse_gaming"),
+    "SocialFi": (None, "no SocialFi label in either recorded sector source"),
 }
+EXCLUDED = {"OTHER": "quantbai's residual bucket of near-dead chains, not a sector"}
+WEIGHTING = (
+    "equal weight, fixed constituents rebalanced monthly: the return panel has no market caps, and the "
+    "only recorded caps (CoinGecko, from 2026-05-15, 50 of 232 symbols) would be look-ahead before then"
+)
 
 
 @dataclass(frozen=True)
@@ -26,34 +47,96 @@ class Thresholds:
     max_age_days: float = 3.0
 
 
-def evaluate(snap: Snapshot, th: Thresholds = Thresholds()) -> Verdict:
+@dataclass(frozen=True)
+class Sectors:
+    """Ranked sectors (index: label; return_Nd, vs_btc_Nd, rank_Nd, members), BTC's own returns, the
+    thesis-sector coverage (one row per named sector) and where the numbers come from."""
+
+    table: pd.DataFrame
+    btc: dict[int, float]
+    end: pd.Timestamp
+    benchmark: str
+    coverage: pd.DataFrame
+    tables: tuple[str, ...]  # the snapshot tables the figures come from
+
+
+def sectors(snap: Snapshot, th: Thresholds = Thresholds()) -> Sectors | str:
+    """The sector table for `snap`, or why there is none."""
     sr = snap.get("sector_returns")
+    if sr is None:
+        return "no sector returns"
     age = age_days(snap, "sector_returns")
-    btc = closes(snap, BTC)
-    if sr is None or btc.empty:
-        return not_enough_data(SIGNAL, TITLE, snap.as_of, "no sector returns or BTC prices")
     if age is not None and age > th.max_age_days:
-        return not_enough_data(SIGNAL, TITLE, snap.as_of, f"sector returns are {age:.0f} days old")
-    rs = relative_strength(basket_log_returns(sr), btc).dropna(subset=["vs_btc_30d"])
+        return f"sector returns are {age:.0f} days old (latest {sr['date'].max():%Y-%m-%d})"
+    panel_btc = sr[sr["symbol"] == PANEL_BTC].set_index("date")["log_return"].sort_index()
+    if not panel_btc.empty:
+        btc, benchmark = panel_btc, "BTC perp in the same return panel (same OKX candles as the baskets)"
+        used: tuple[str, ...] = ("sector_returns",)
+    else:
+        px = closes(snap, BTC)
+        if px.empty:
+            return "no BTC returns (neither in the sector panel nor BTC-USD closes)"
+        btc, benchmark = np.log(px).diff().dropna(), "BTC-USD daily closes (UTC days; the panel has no BTC)"
+        used = ("sector_returns", "daily_prices")
+    kept = sr[~sr["sector"].isin(list(EXCLUDED))]
+    table, btc_ret = relative_strength(basket_log_returns(kept), btc, DAYS)
+    table["members"] = constituents(kept).reindex(table.index)
+    end = sr["date"].max()
+    rows = []
+    for name, (label, note) in NAMED_SECTORS.items():
+        r = table.loc[label] if label is not None and label in table.index else None
+        covered = r is not None and bool(np.isfinite(r["vs_btc_30d"]))
+        row: dict[str, object] = {
+            "sector": name,
+            "label": label,
+            "status": "covered" if covered else "not enough data",
+            "members": None if r is None else r["members"],
+            "note": note,
+        }
+        for d in DAYS:
+            row[f"vs_btc_{d}d"] = None if r is None or not np.isfinite(r[f"vs_btc_{d}d"]) else float(r[f"vs_btc_{d}d"])
+        rows.append(row)
+    return Sectors(table, btc_ret, end, benchmark, pd.DataFrame(rows), used)
+
+
+def evaluate(snap: Snapshot, th: Thresholds = Thresholds()) -> Verdict:
+    sec = sectors(snap, th)
+    if isinstance(sec, str):
+        return not_enough_data(SIGNAL, TITLE, snap.as_of, sec)
+    rs = sec.table.dropna(subset=["vs_btc_30d"])
     if rs.empty:
         return not_enough_data(SIGNAL, TITLE, snap.as_of, "no sector with 30 days of returns")
-    t = ("sector_returns", "daily_prices")
+    t = sec.tables
     leaders = rs[rs["vs_btc_30d"] > 0]
-    metrics = [Metric(f"{s}_vs_btc_30d", float(r.vs_btc_30d), "fraction", t) for s, r in rs.iterrows()]
-    metrics.append(Metric("sectors_beating_btc_30d", float(len(leaders)), "count", t))
+    metrics = [
+        Metric(f"{s}_vs_btc_{d}d", float(r[f"vs_btc_{d}d"]), "fraction", t) for s, r in rs.iterrows() for d in DAYS
+    ]
+    metrics += [
+        Metric("sectors_beating_btc_30d", float(len(leaders)), "count", t),
+        Metric("btc_return_30d", sec.btc[30], "fraction", t),
+    ]
     evidence = [
-        f"{s}: 30d {pct(r.return_30d)}, vs BTC {pct(r.vs_btc_30d)}; 7d vs BTC {pct(r.vs_btc_7d)}"
+        f"#{int(r.rank_30d)} {s} ({int(r.members) if pd.notna(r.members) else '?'} coins): vs BTC "
+        + ", ".join(f"{d}d {pct(r[f'vs_btc_{d}d'])}" if pd.notna(r[f"vs_btc_{d}d"]) else f"{d}d n/a" for d in DAYS)
         for s, r in rs.iterrows()
     ]
-    covered = {k: v for k, v in NAMED_SECTORS.items() if v is not None and v in rs.index}
-    missing = [k for k in NAMED_SECTORS if k not in covered]
+    cov = sec.coverage
+    covered = cov[cov["status"] == "covered"]
     evidence.append(
         "thesis sectors covered: "
-        + (", ".join(f"{k} ({v})" for k, v in covered.items()) or "none")
-        + f"; not enough data for: {', '.join(missing)}"
+        + (", ".join(f"{r.sector} ({r.label})" for r in covered.itertuples()) or "none")
+        + f"; not enough data for: {', '.join(cov.loc[cov['status'] != 'covered', 'sector']) or 'none'}"
     )
+    evidence += [
+        f"BTC over 7/30/90d: {', '.join(pct(sec.btc[d]) for d in DAYS)} ({sec.benchmark}); to {sec.end:%Y-%m-%d}",
+        f"baskets: {WEIGHTING}; left out: " + "; ".join(f"{k} ({v})" for k, v in EXCLUDED.items()),
+    ]
     holds = 0 < len(leaders) <= th.max_leaders
-    top = ", ".join(f"{s} {pct(r.vs_btc_30d)}" for s, r in rs.head(2).iterrows())
-    headline = f"{len(leaders)} of {len(rs)} sectors beat BTC over 30d; leaders: {top}"
+    if leaders.empty:
+        best = rs.iloc[0]
+        headline = f"no sector beats BTC over 30d; closest: {rs.index[0]} {pct(best.vs_btc_30d)}"
+    else:
+        named = ", ".join(f"{s} {pct(r.vs_btc_30d)}" for s, r in leaders.head(3).iterrows())
+        headline = f"{len(leaders)} of {len(rs)} sectors beat BTC over 30d; leading: {named}"
     status = Status.HOLDS if holds else Status.DOES_NOT_HOLD
     return Verdict(SIGNAL, TITLE, status, headline, snap.as_of, tuple(metrics), tuple(evidence))

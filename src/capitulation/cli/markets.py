@@ -1,0 +1,300 @@
+"""Markets commands: `crossasset` (stocks, metals, ETFs and flows against BTC), `sectors` (crypto sector
+baskets against BTC) and `hedge` (the hedge desk for a long BTC position)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Any
+
+import pandas as pd
+import typer
+from rich import box
+from rich.table import Table
+
+from capitulation.cli.common import (
+    AsOfOpt,
+    DataOpt,
+    JsonOpt,
+    app,
+    clean,
+    console,
+    fail,
+    handled,
+    load_snapshot,
+    print_json,
+)
+from capitulation.errors import DataError
+from capitulation.signals import cross_asset, hedging, sector_rotation
+from capitulation.signals.base import Verdict
+from capitulation.signals.common import BTC, pct, usd
+
+SnapOpt = Annotated[Path | None, typer.Option("--snapshot", help="a snapshot folder instead of --data")]
+HORIZON_UNITS = {"d": 1, "w": 7}
+
+
+def parse_horizon(text: str) -> int:
+    """'30d' -> 30, '4w' -> 28, '30' -> 30 (days); `DataError` for anything else."""
+    m = re.fullmatch(r"\s*(\d+)\s*([dw]?)\s*", text.lower())
+    if m is None or int(m.group(1)) < 1:
+        raise DataError(f"--horizon must be a whole number of days or weeks such as 30d or 4w, got {text!r}")
+    return int(m.group(1)) * HORIZON_UNITS.get(m.group(2), 1)
+
+
+def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows as plain dicts: timestamps in ISO UTC, missing values None."""
+    rows = df.astype(object).where(df.notna(), None).to_dict("records")
+    return [{k: (v.isoformat() if isinstance(v, pd.Timestamp) else v) for k, v in r.items()} for r in rows]
+
+
+def _print_verdict(v: Verdict) -> None:
+    console.print(f"[bold]{v.title}[/bold]: {v.status.value} - {v.headline}", highlight=False)
+    for line in v.evidence:
+        console.print(f"   - {line}", highlight=False)
+
+
+def _p(x: float | None) -> str:
+    return "-" if x is None or pd.isna(x) else pct(x)
+
+
+def _f(x: float | None, fmt: str = ".2f") -> str:
+    return "-" if x is None or pd.isna(x) else format(x, fmt)
+
+
+@app.command()
+def crossasset(data: DataOpt = None, snapshot: SnapOpt = None, as_of: AsOfOpt = None, as_json: JsonOpt = False) -> None:
+    """BTC against stocks, metals, bonds, the dollar and the spot ETFs: drawdowns from the ATH and the 90-day
+    high, relative drawdown, 30/90-day correlation and beta, and spot-ETF flows over 5/20/60 days."""
+    with handled():
+        snap = load_snapshot(data, snapshot, as_of)
+        ca = cross_asset.cross_asset(snap)
+        verdict = cross_asset.evaluate(snap)
+    if isinstance(ca, str):
+        fail(f"cross-asset: {ca}")
+    tab = ca.table.rename_axis("symbol").reset_index()
+    flows = ca.flows
+    doc = {
+        "as_of": snap.as_of.isoformat(),
+        "alignment": cross_asset.ALIGNMENT,
+        "units": "drawdowns and returns are fractions; rel_drawdown_90d = asset's 90d drawdown minus BTC's "
+        "(fraction points); corr/beta over the last N common trading days (beta = BTC return per unit return "
+        "of the asset); NaN (null) below N returns",
+        "windows_trading_days": list(cross_asset.WINDOWS),
+        "assets": _records(tab),
+        "left_out_stale": {s: d.isoformat() for s, d in ca.stale.items()},
+        "etf_flows": None
+        if flows is None
+        else {
+            "last_date": flows.last_date.isoformat(),
+            "age_days": flows.age_days,
+            "fresh": flows.fresh,
+            "sums_usd": {f"{d}d": v for d, v in flows.sums.items()},
+            "note": "net flows of all US spot BTC ETFs (Farside), summed over the last N trading days to last_date"
+            + ("" if flows.fresh else "; STALE: the recorded flows end long before as_of"),
+        },
+        "verdict": verdict.as_dict(),
+    }
+    if as_json:
+        print_json(clean(doc))
+        return
+    t = Table(title=f"Cross-asset, as of {snap.as_of:%Y-%m-%d %H:%M} UTC", box=box.SIMPLE_HEAD)
+    cols = ("asset", "group", "close", "from ATH", "from 90d high", "vs BTC (pts)", "30d")
+    for c in (*cols, "corr 30d", "beta 30d", "corr 90d", "beta 90d"):
+        t.add_column(c, justify="left" if c in ("asset", "group") else "right", no_wrap=True)
+    for r in ca.table.itertuples():
+        is_btc = r.Index == BTC
+        t.add_row(
+            r.Index,
+            r.group,
+            f"{r.close:,.2f}",
+            pct(r.drawdown_ath),
+            pct(r.drawdown_90d),
+            "" if is_btc else _p(r.rel_drawdown_90d),
+            _p(r.return_30d),
+            "" if is_btc else _f(r.corr_30d, "+.2f"),
+            "" if is_btc else _f(r.beta_30d),
+            "" if is_btc else _f(r.corr_90d, "+.2f"),
+            "" if is_btc else _f(r.beta_90d),
+        )
+    console.print(t)
+    if flows is not None:
+        sums = "; ".join(f"{d} trading days {usd(v)}" for d, v in flows.sums.items())
+        state = "" if flows.fresh else f" [STALE: {flows.age_days:.0f} days before as_of]"
+        console.print(f"spot ETF net flows to {flows.last_date:%Y-%m-%d}{state}: {sums}", highlight=False)
+    _print_verdict(verdict)
+
+
+@app.command()
+def sectors(data: DataOpt = None, snapshot: SnapOpt = None, as_of: AsOfOpt = None, as_json: JsonOpt = False) -> None:
+    """Crypto sector baskets ranked by return relative to BTC over 7/30/90 days, with which of the thesis
+    sectors (prediction markets, RWA, L2, GameFi, SocialFi) the data covers."""
+    with handled():
+        snap = load_snapshot(data, snapshot, as_of)
+        sec = sector_rotation.sectors(snap)
+        verdict = sector_rotation.evaluate(snap)
+    if isinstance(sec, str):
+        fail(f"sectors: {sec}")
+    days = sector_rotation.DAYS
+    doc = {
+        "as_of": snap.as_of.isoformat(),
+        "data_to": sec.end.isoformat(),
+        "benchmark": sec.benchmark,
+        "weighting": sector_rotation.WEIGHTING,
+        "units": "returns are fractions; vs_btc = (1 + sector) / (1 + BTC) - 1; rank 1 = strongest; null = not "
+        "enough data (under 90% of the window's days)",
+        "btc_return": {f"{d}d": sec.btc[d] for d in days},
+        "ranking": _records(sec.table.rename_axis("sector").reset_index()),
+        "thesis_coverage": _records(sec.coverage),
+        "left_out": sector_rotation.EXCLUDED,
+        "verdict": verdict.as_dict(),
+    }
+    if as_json:
+        print_json(clean(doc))
+        return
+    t = Table(title=f"Sectors vs BTC to {sec.end:%Y-%m-%d} ({sec.benchmark})", box=box.SIMPLE_HEAD)
+    for c in ("#", "sector", "coins", *(f"{d}d" for d in days), *(f"vs BTC {d}d" for d in days)):
+        t.add_column(c, justify="left" if c == "sector" else "right", no_wrap=True)
+    for s, r in sec.table.iterrows():
+        t.add_row(
+            _f(r.rank_30d, ".0f"),
+            str(s),
+            _f(r.members, ".0f"),
+            *(_p(r[f"return_{d}d"]) for d in days),
+            *(_p(r[f"vs_btc_{d}d"]) for d in days),
+        )
+    t.add_row("", "BTC", "", *(_p(sec.btc[d]) for d in days), "", "", "")
+    console.print(t)
+    for r in sec.coverage.itertuples():
+        figures = ", ".join(f"{d}d {_p(getattr(r, f'vs_btc_{d}d'))}" for d in days)
+        console.print(
+            f"{r.sector}: {r.status} - {r.note}" + (f"; vs BTC {figures}" if pd.notna(r.label) else ""), highlight=False
+        )
+    _print_verdict(verdict)
+
+
+@app.command()
+def hedge(
+    data: DataOpt = None,
+    snapshot: SnapOpt = None,
+    as_of: AsOfOpt = None,
+    as_json: JsonOpt = False,
+    notional: Annotated[float, typer.Option(help="long BTC exposure to hedge, USD")] = 1e6,
+    horizon: Annotated[str, typer.Option(help="hedge horizon: days or weeks, e.g. 30d or 4w")] = "30d",
+    delta: Annotated[float, typer.Option(help="put delta (absolute) for the protective put; ATM is also shown")] = 0.25,
+    margin: Annotated[float, typer.Option(help="initial margin of the perp short, fraction of notional")] = 0.10,
+    proxy: Annotated[list[str] | None, typer.Option(help="proxy to short (repeat); default MSTR, QQQ, GLD")] = None,
+) -> None:
+    """The hedge desk for a long BTC position: protective puts (chain IV at a delta, skew included), a perp
+    short (funding carry, liquidation distance) and proxy shorts (hedge ratio, rho^2 calm vs stress)."""
+    with handled():
+        days = parse_horizon(horizon)
+        snap = load_snapshot(data, snapshot, as_of)
+        proxies = tuple(p.upper() for p in proxy) if proxy else hedging.PROXIES
+        d = hedging.desk(snap, notional, days, delta, margin, proxies)
+        fam = hedging.families(d)
+        verdict = hedging.evaluate(snap)
+    doc = {
+        "as_of": snap.as_of.isoformat(),
+        "notional_usd": d.notional_usd,
+        "horizon_days": d.horizon_days,
+        "spot_usd": d.spot_usd,
+        "spot_date": d.spot_date.isoformat(),
+        "units": "costs are fractions of notional over the horizon (negative = income) and annualised "
+        "(x 365 / days); effectiveness = rho^2 of daily returns (share of BTC variance removed); hedge_usd = "
+        "size of the hedge; proxies' hedge ratio = USD short per USD of BTC",
+        "stress_definition": f"returns inside the BTC declines of {hedging.Thresholds().stress_drawdown:.0%}+ "
+        f"(event study, peak..trough) since {d.lookback_start:%Y-%m-%d}; calm = all other returns since then",
+        "stress_windows": [
+            {
+                "peak": s.peak_date.isoformat(),
+                "trough": s.trough_date.isoformat(),
+                "depth": s.depth,
+                "confirmed": s.confirmed,
+            }
+            for s in d.windows
+        ],
+        "families": _records(fam),
+        "puts": d.puts if isinstance(d.puts, str) else _puts_doc(d.puts),
+        "perp_short": d.perp if isinstance(d.perp, str) else _perp_doc(d.perp),
+        "hedges": _records(d.hedges),
+        "episodes": _records(d.episodes),
+        "verdict_note": "signal 7 at its defaults (30 days, MSTR, QQQ and GLD), whatever the options above",
+        "verdict": verdict.as_dict(),
+    }
+    if as_json:
+        print_json(clean(doc))
+        return
+    console.print(
+        f"[bold]hedge desk[/bold]: long {usd(d.notional_usd)} of BTC at {usd(d.spot_usd)} "
+        f"({d.spot_date:%Y-%m-%d}), horizon {d.horizon_days} days; as of {snap.as_of:%Y-%m-%d %H:%M} UTC",
+        highlight=False,
+    )
+    t = Table(box=box.SIMPLE_HEAD, title="Hedge families: cost and effectiveness (rho^2), calm vs stress")
+    for c in ("family", "instrument", "cost", "a year", "cost USD", "hedge USD", "rho^2 calm", "rho^2 stress"):
+        t.add_column(c, justify="left" if c in ("family", "instrument") else "right")
+    for r in fam.itertuples():
+        t.add_row(
+            r.family,
+            r.instrument,
+            _p(r.cost_horizon),
+            _p(r.cost_annualised),
+            _f(r.cost_usd, "+,.0f"),
+            _f(r.hedge_usd, ",.0f"),
+            _f(r.effectiveness_calm) + ("" if pd.isna(r.n_calm) else f" (n={r.n_calm:.0f})"),
+            _f(r.effectiveness_stress) + ("" if pd.isna(r.n_stress) else f" (n={r.n_stress:.0f})"),
+        )
+    console.print(t)
+    for r in fam.itertuples():
+        console.print(f"   {r.family} {r.instrument}: {r.note}", highlight=False)
+    _print_verdict(verdict)
+
+
+def _puts_doc(p: hedging.Puts) -> dict[str, Any]:
+    return {
+        "chain_time": p.chain_time.isoformat(),
+        "chain_age_days": p.age_days,
+        "fresh": p.fresh,
+        "note": "IV from the latest chain at or before as_of"
+        + ("" if p.fresh else "; STALE: pass --as-of the chain's date for a current price"),
+        "unpriced_put_deltas": [-x for x in p.unpriced],
+        "quotes": [
+            {
+                "put_delta": -q.delta,
+                "days": q.days,
+                "iv": q.vol,
+                "atm_iv": q.atm_vol,
+                "strike_over_forward": q.moneyness,
+                "strike_usd": q.strike_usd,
+                "forward_usd": q.forward_usd,
+                "cost": q.cost,
+                "cost_annualised": q.annualised,
+                "cost_at_atm_iv": q.cost_at_atm_vol,
+                "skew_cost": q.skew_cost,
+                "max_loss": q.max_loss,
+            }
+            for q in p.quotes
+        ],
+    }
+
+
+def _perp_doc(p: hedging.PerpShort) -> dict[str, Any]:
+    return {
+        "venue": p.venue,
+        "funding_from": p.funding_from.isoformat(),
+        "funding_to": p.funding_to.isoformat(),
+        "fresh": p.fresh,
+        "funding_mean_per_interval": p.mean_rate,
+        "funding_interval_h": p.interval_h,
+        "sign": "shorts receive positive funding: carry > 0 is income for the hedge",
+        "carry_annualised": p.carry_annualised,
+        "carry_horizon": p.carry_horizon,
+        "carry_calm_annualised": p.carry_calm_annualised,
+        "carry_stress_annualised": p.carry_stress_annualised,
+        "margin": p.margin,
+        "liquidation_price_usd": p.liq_price_usd,
+        "liquidation_distance": p.liq_distance,
+        "liquidation_reached_share": p.breach_share,
+        "liquidation_reached_windows": p.breach_windows,
+        "liquidation_note": "share of past horizon windows (lookback) in which a BTC daily close rose beyond "
+        "the distance; intraday highs are not recorded, so this understates it",
+    }

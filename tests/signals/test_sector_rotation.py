@@ -1,0 +1,70 @@
+"""Signal 5: narrow leadership on synthetic baskets; on the recorded data, the ranking, the benchmark and which
+thesis sectors the data covers (a sector without data is 'not enough data', never zero)."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from capitulation.signals import sector_rotation
+from capitulation.signals.base import Status
+from synthetic import daily, snapshot
+
+
+def _sectors(daily_log_returns: dict[str, float], end: str = "2026-02-05") -> pd.DataFrame:
+    days = pd.date_range(end=end, periods=40, freq="D", tz="UTC")
+    rows = [(d, f"{s}{i}", s, r) for d in days for s, r in daily_log_returns.items() for i in range(3)]
+    return pd.DataFrame(rows, columns=["date", "symbol", "sector", "log_return"])  # synthetic
+
+
+def test_one_sector_beating_a_flat_btc_is_narrow_leadership():
+    sr = _sectors({"rwa_like": 0.01, "meme": -0.02, "defi": -0.01})
+    snap = snapshot("2026-02-05T23:59:59Z", sector_returns=sr, daily_prices=daily("BTC-USD", [100.0] * 60))
+    v = sector_rotation.evaluate(snap)
+    assert v.status is Status.HOLDS
+    # every member moves alike, so the basket's 30-day return is exp(30 x 0.01) - 1 whatever the weights
+    assert v.metric("rwa_like_vs_btc_30d").value == pytest.approx(math.exp(0.30) - 1)
+    assert "leading: rwa_like +35.0%" in v.headline
+    assert "not enough data for: prediction markets, RWA, L2, GameFi, SocialFi" in v.evidence[-3]
+    assert v.metric("btc_return_30d").tables == ("sector_returns", "daily_prices")  # BTC-USD closes as benchmark
+
+
+def test_broad_strength_is_not_narrow():
+    sr = _sectors({"a": 0.01, "b": 0.02, "c": 0.03})
+    snap = snapshot("2026-02-05T23:59:59Z", sector_returns=sr, daily_prices=daily("BTC-USD", [100.0] * 60))
+    assert sector_rotation.evaluate(snap).status is Status.DOES_NOT_HOLD
+
+
+def test_stale_sector_returns_are_not_enough_data():
+    sr = _sectors({"a": 0.01}, end="2026-01-20")
+    snap = snapshot("2026-02-05T23:59:59Z", sector_returns=sr, daily_prices=daily("BTC-USD", [100.0] * 60))
+    v = sector_rotation.evaluate(snap)
+    assert v.status is Status.NOT_ENOUGH_DATA and "17 days old (latest 2026-01-20)" in v.headline
+
+
+def test_recorded_ranking_and_coverage(default_snapshot):
+    sec = sector_rotation.sectors(default_snapshot)
+    assert sec.end == pd.Timestamp("2026-02-05", tz="UTC")
+    assert "BTC perp in the same return panel" in sec.benchmark and sec.tables == ("sector_returns",)
+    # BTC's own 30-day return from the panel's BTC log returns, summed by hand
+    sr = default_snapshot.tables["sector_returns"]
+    btc = sr[(sr["symbol"] == "BTC") & (sr["date"] > "2026-01-06")]["log_return"]
+    assert len(btc) == 30 and sec.btc[30] == pytest.approx(math.expm1(btc.sum()), rel=1e-12)
+    tab = sec.table
+    assert "OTHER" not in tab.index and len(tab) == 12
+    assert list(tab["rank_30d"]) == list(range(1, 13))  # sorted by 30-day strength
+    assert tab.index[0] == "metaverse_gaming" and tab.loc["metaverse_gaming", "vs_btc_30d"] < 0
+    assert np.isnan(tab.loc["privacy", "vs_btc_90d"])  # 3 members, not all listed 90 days: not enough data
+    cov = sec.coverage.set_index("sector")
+    assert list(cov["status"]) == ["not enough data", "not enough data", "covered", "covered", "not enough data"]
+    assert cov.loc["L2", "label"] == "eth_scaling" and cov.loc["GameFi", "members"] == 18
+    assert cov.loc["RWA", ["members", "vs_btc_7d", "vs_btc_30d", "vs_btc_90d"]].isna().all()  # never a zero
+
+
+def test_recorded_verdict_names_no_leader_as_of_february_5(default_snapshot):
+    v = sector_rotation.evaluate(default_snapshot)
+    assert v.status is Status.DOES_NOT_HOLD
+    assert v.headline == "no sector beats BTC over 30d; closest: metaverse_gaming -0.7%"
+    assert v.metric("sectors_beating_btc_30d").value == 0
+    assert "thesis sectors covered: L2 (eth_scaling), GameFi (metaverse_gaming)" in v.evidence[-3]

@@ -1,6 +1,5 @@
 """Signal 4 on synthetic inputs (signals 5 and 7: test_sector_rotation, test_hedging; 8: test_bottom_range)."""
 
-
 from capitulation.signals import liquidity_levels
 from capitulation.signals.base import Status
 from synthetic import perps, snapshot

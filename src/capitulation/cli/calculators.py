@@ -58,7 +58,7 @@ def _num(x: object, fmt: str) -> str:
     return "-" if _missing(x) else format(x, fmt)
 
 
-def _company_table(snap: Snapshot, data: Path, stack: Path | None) -> tuple[pd.DataFrame, str]:
+def treasury_table(snap: Snapshot, data: Path, stack: Path | None) -> tuple[pd.DataFrame, str]:
     """The treasury table of `snap` with the recorded instruments and the capital-stack file merged."""
     from capitulation.signals.treasury import company_table
     from capitulation.sources.treasuries import (
@@ -120,7 +120,7 @@ def _seed(data: Path | None, stack: Path | None) -> dict[str, object]:
 
     real = None
     if data is not None:
-        table, stack_file = _company_table(load_snapshot(data, None, tr.SEED_DATE), data, stack)
+        table, stack_file = treasury_table(load_snapshot(data, None, tr.SEED_DATE), data, stack)
         real = records(table[table["ticker"] == "MSTR"][COLUMNS])[0] | {"stack_file": stack_file}
     return {
         "date": tr.SEED_DATE,
@@ -285,7 +285,7 @@ def mnav(
     if data is None:
         fail("pass --btc/--btc-price/--share-price/--shares, --preset seed, or --data DIR for the recorded companies")
     with handled():
-        table, stack_file = _company_table(load_snapshot(data, None, as_of), data, stack)
+        table, stack_file = treasury_table(load_snapshot(data, None, as_of), data, stack)
     if as_json:
         print_json(
             {

@@ -1,0 +1,41 @@
+"""The dashboard's pages, one small module each; `render_page` picks one by URL path."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from dash import html
+from dash.development.base_component import Component
+
+from capitulation.dashboard.components import guarded, message
+from capitulation.dashboard.pages import cost_floors, history, leverage, markets, options, overview
+from capitulation.dashboard.state import LiveState
+
+
+@dataclass(frozen=True)
+class Page:
+    key: str
+    path: str
+    name: str
+    render: Callable[[LiveState], Sequence[Component]]
+
+
+PAGES = (
+    Page("overview", "/", "Overview", overview.layout),
+    Page("options", "/options", "Options", options.layout),
+    Page("leverage", "/leverage", "Leverage", leverage.layout),
+    Page("cost-floors", "/cost-floors", "Cost floors", cost_floors.layout),
+    Page("markets", "/markets", "Cross-asset and sectors", markets.layout),
+    Page("history", "/history", "History", history.layout),
+)
+
+
+def render_page(state: LiveState, pathname: str | None) -> html.Div:
+    """The page at `pathname` in a div with id `page-<key>`; a message for an unknown path."""
+    page = next((p for p in PAGES if p.path == (pathname or "/")), None)
+    if page is None:
+        known = ", ".join(p.path for p in PAGES)
+        return html.Div(message(f"no page at {pathname}; pages: {known}"), id="page-unknown")
+    body = html.Div(guarded(page.render)(state), className="page-body")
+    return html.Div([html.H2(page.name, className="page-title"), body], id=f"page-{page.key}")

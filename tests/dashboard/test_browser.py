@@ -1,0 +1,183 @@
+"""The dashboard in a real browser: headless Debian Chromium driven by Playwright against
+`capitulation dashboard --data ../shared/data`, started as its own process on a free loopback port.
+
+Every page loads with charts that have data and no console errors; the eight verdict cards show their
+statuses; the dealer-model selector and the electricity slider redraw their charts. A screenshot of each
+page goes to test-artifacts/, the measured load times to test-artifacts/timings.json (and stdout).
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from capitulation.dashboard.pages import PAGES
+from capitulation.signals import evaluate_all
+from capitulation.store import HistoryStore
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+FIRST_PAGE_S, PAGE_SWITCH_S, START_TIMEOUT_S = 3.0, 1.0, 120.0
+
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM} (CI installs Debian's chromium with apt-get)"
+)
+
+CHARTS_DRAWN = """key => {
+    const graphs = [...document.querySelectorAll(`#page-${key} .js-plotly-plot`)];
+    return graphs.every(g => g.data && g.data.length && g.querySelector('.main-svg'));
+}"""
+CHART_POINTS = """key => [...document.querySelectorAll(`#page-${key} .js-plotly-plot`)].map(g => [
+    g.closest('[id^=fig-]').id,
+    g._fullData.reduce((n, t) => n + (t._length ?? (t.cells ? t.cells.values.length : (t.z || []).length)), 0)])"""
+"""Per chart: its id and the number of data points plotly drew (table cells and heatmap rows included)."""
+
+
+@dataclass
+class Session:
+    page: Page
+    url: str
+    timings: dict[str, object]
+    console_errors: list[str] = field(default_factory=list)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_listening(proc: subprocess.Popen, port: int, log: Path) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"dashboard exited with {proc.returncode}:\n{log.read_text()}")
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.02)
+    pytest.fail(f"dashboard not listening after {START_TIMEOUT_S:.0f} s:\n{log.read_text()}")
+
+
+@pytest.fixture(scope="module")
+def session(shared_data, recorded_full, default_snapshot, tmp_path_factory) -> Iterator[Session]:
+    """Browser up first, then the server; the first page is timed from the moment the server listens."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    tmp = tmp_path_factory.mktemp("dashboard")
+    store = HistoryStore(tmp / "db")
+    for snap in (recorded_full.upto("2026-01-31"), default_snapshot):  # two real runs for the History page
+        store.write_verdicts(evaluate_all(snap))
+    ARTIFACTS.mkdir(exist_ok=True)
+    port, log = free_port(), tmp / "server.log"
+    cmd = [sys.executable, "-m", "capitulation", "dashboard", "--data", str(shared_data), "--db", str(store.root)]
+    with sync_api.sync_playwright() as pw, open(log, "w") as out:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        page = browser.new_page(viewport={"width": 1300, "height": 900})
+        launched = time.perf_counter()
+        proc = subprocess.Popen([*cmd, "--port", str(port)], stdout=out, stderr=subprocess.STDOUT)
+        try:
+            wait_listening(proc, port, log)
+            listening = time.perf_counter()
+            s = Session(page, f"http://127.0.0.1:{port}", {"browser": f"Chromium {browser.version}"})
+            page.on("console", lambda m: s.console_errors.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: s.console_errors.append(str(e)))
+            page.goto(s.url + "/")
+            page.locator("#page-overview .card").nth(7).wait_for(state="visible")
+            visible = time.perf_counter()
+            page.wait_for_function(CHARTS_DRAWN, arg="overview")
+            s.timings |= {
+                "server_start_to_listening_s": round(listening - launched, 3),
+                "first_page_visible_s": round(visible - listening, 3),
+                "first_page_charts_drawn_s": round(time.perf_counter() - listening, 3),
+            }
+            yield s
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            browser.close()
+
+
+def test_first_page_is_visible_within_3_s_of_the_server_start(session):
+    print(f"\nfirst page visible {session.timings['first_page_visible_s']:.2f} s after the server listens")
+    assert session.timings["first_page_visible_s"] < FIRST_PAGE_S
+
+
+def test_the_eight_verdict_cards_show_their_statuses(session, default_snapshot):
+    cards = session.page.locator("#page-overview .card")
+    expected = [(f"card-{v.signal}", v.status.value) for v in evaluate_all(default_snapshot)]
+    shown = [(cards.nth(i).get_attribute("id"), cards.nth(i).locator(".status").inner_text()) for i in range(8)]
+    assert shown == expected
+    assert cards.count() == 8
+
+
+def test_every_page_loads_with_charts_that_have_data_and_no_console_errors(session):
+    page, switches = session.page, {}
+    for p in [*PAGES[1:], PAGES[0]]:  # from the overview through every page and back
+        start = time.perf_counter()
+        page.click(f"#nav-{p.key}")
+        page.wait_for_selector(f"#page-{p.key}")
+        page.wait_for_function(CHARTS_DRAWN, arg=p.key)
+        switches[p.key] = round(time.perf_counter() - start, 3)
+        assert not page.locator(".message.error").count(), page.locator(".message.error").all_inner_texts()
+        points = page.evaluate(CHART_POINTS, p.key)
+        assert points, f"{p.key}: no chart"
+        assert all(n > 0 for _, n in points), f"{p.key}: a chart without data: {points}"
+        assert "Traceback" not in page.content()
+        page.screenshot(path=ARTIFACTS / f"dashboard-{p.key}.png", full_page=True)
+    session.timings["page_switch_s"] = switches
+    (ARTIFACTS / "timings.json").write_text(json.dumps(session.timings, indent=2) + "\n")
+    print(f"\npage switches (s): {switches}")
+    assert session.console_errors == []
+    assert max(switches.values()) < PAGE_SWITCH_S, switches
+
+
+def test_the_dealer_model_selector_changes_the_gex_profile(session):
+    page = session.page
+    page.click("#nav-options")
+    profile = """() => {
+        const g = document.querySelector('#fig-gex_dealer_profile .js-plotly-plot');
+        return g && g._fullData && g._fullData.length ? Array.from(g._fullData[0].y) : null;
+    }"""
+    page.wait_for_function(profile)
+    classic = page.evaluate(profile)
+    page.get_by_text("short_all: dealers short all open interest").click()
+    page.wait_for_function("() => document.getElementById('gex-facts').innerText.startsWith('short_all')")
+    page.wait_for_function(profile)
+    short = page.evaluate(profile)
+    assert len(short) == len(classic) == 201
+    assert max(short) < 0 < max(classic)  # short all open interest: dealers short gamma at every spot
+    assert "gamma flip -" in page.locator("#gex-facts").inner_text()
+    assert session.console_errors == []
+
+
+def test_the_electricity_slider_reprices_the_rigs(session):
+    page = session.page
+    page.click("#nav-cost-floors")
+    page.locator("#power [role=slider]").press("End")  # the slider's maximum, $0.10/kWh
+    page.wait_for_function("() => document.querySelector('#fig-miners .gtitle').textContent.includes('$0.100/kWh')")
+    assert "$103,715" in page.locator("#miner-table").inner_text()  # S19 XP: $62,229 at $0.06 x 0.10 / 0.06
+    assert session.console_errors == []
+
+
+def test_an_unknown_page_is_a_message_not_a_stack_trace(session):
+    page = session.page
+    page.goto(session.url + "/nowhere")
+    assert "no page at /nowhere" in page.locator("#page-unknown").inner_text()
+    assert "Traceback" not in page.content()

@@ -1,0 +1,323 @@
+"""The dashboard's pages and callbacks as plain functions, on the recorded real data (and one hostile snapshot)."""
+
+from __future__ import annotations
+
+import dataclasses
+import socket
+from collections.abc import Iterator
+
+import dash
+import pandas as pd
+import pytest
+from dash import dcc, html
+from dash.development.base_component import Component
+from typer.testing import CliRunner
+
+from capitulation.analytics.mining import catalogue_at
+from capitulation.cli import app as cli
+from capitulation.cli.dashboard import is_loopback
+from capitulation.dashboard import create_app
+from capitulation.dashboard.app import on_tick
+from capitulation.dashboard.components import guarded, status_line
+from capitulation.dashboard.pages import PAGES, cost_floors, options, render_page
+from capitulation.dashboard.state import LiveState
+from capitulation.errors import CapitulationError, SourceError
+from capitulation.signals import evaluate_all
+from capitulation.snapshot import Provenance, Snapshot
+from capitulation.store import HistoryStore
+
+EVIL = "<img src=x onerror=alert(1)>"
+
+
+def nodes(c: object) -> Iterator[Component]:
+    """Every component in a tree (lists of components included)."""
+    if isinstance(c, list | tuple):
+        for k in c:
+            yield from nodes(k)
+    elif isinstance(c, Component):
+        yield c
+        yield from nodes(getattr(c, "children", None))
+
+
+def texts(c: object) -> list[str]:
+    """Every string child in a tree."""
+    out = []
+    for n in nodes(c):
+        kids = getattr(n, "children", None)
+        out += [k for k in (kids if isinstance(kids, list | tuple) else [kids]) if isinstance(k, str)]
+    return out
+
+
+def errors(c: object) -> list[str]:
+    return [n.children for n in nodes(c) if "message error" in (getattr(n, "className", None) or "")]
+
+
+def find(c: object, cid: str) -> Component:
+    return next(n for n in nodes(c) if getattr(n, "id", None) == cid)
+
+
+@pytest.fixture(scope="module")
+def state(default_snapshot, tmp_path_factory) -> LiveState:
+    s = LiveState(lambda: default_snapshot, HistoryStore(tmp_path_factory.mktemp("db")))
+    assert s.reload() and s.error is None
+    return s
+
+
+def test_every_page_renders_with_its_id_and_no_error(state):
+    for page in PAGES:
+        out = render_page(state, page.path)
+        assert out.id == f"page-{page.key}"
+        assert errors(out) == [], page.key
+
+
+def test_an_unknown_path_says_which_pages_exist(state):
+    out = render_page(state, "/nowhere")
+    assert "no page at /nowhere" in errors(out)[0] and "/cost-floors" in errors(out)[0]
+
+
+def test_overview_shows_the_eight_verdict_cards_with_their_status(state):
+    out = render_page(state, "/")
+    cards = [n for n in nodes(out) if str(getattr(n, "id", "")).startswith("card-")]
+    verdicts = state.view.report.verdicts
+    assert [c.id for c in cards] == [f"card-{v.signal}" for v in verdicts]
+    assert [getattr(c, "data-status") for c in cards] == [v.status.value for v in verdicts]
+    # on 2026-02-05: MSTR at mNAV (EV) 0.99 holds; the option chain is 12 days old
+    assert getattr(find(out, "card-treasury"), "data-status") == "holds"
+    assert getattr(find(out, "card-options_stress"), "data-status") == "not enough data"
+    card = texts(find(out, "card-options_stress"))
+    assert any("oldest input option_quotes, 12.5 days before" in t for t in card)
+    assert find(out, "fig-levels").figure.data
+
+
+def test_dealer_selector_changes_the_gex_profile(state):
+    classic = options.gex_panel(state, "classic", "strike")
+    short = options.gex_panel(state, "short_all", "strike")
+    y_classic = classic[0].figure.data[0].y
+    y_short = short[0].figure.data[0].y
+    assert len(y_classic) == len(y_short) == 201
+    assert max(y_short) < 0 < max(y_classic)  # short all open interest: dealers short gamma everywhere
+    assert "gamma flip $88,826" in classic[1].children  # the chain of 2026-01-24, spot about $89k
+    assert "gamma flip -" in short[1].children
+    assert "short_all: dealers short all open interest" in short[1].children
+
+
+def test_an_unknown_dealer_model_is_a_message_not_a_crash(state):
+    assert "unknown dealer model 'trades'" in errors(options.gex_panel(state, "trades", "strike"))[0]
+
+
+def test_electricity_slider_reprices_every_rig_from_analytics_mining(state):
+    low, high = (cost_floors.miner_panel(state, p) for p in (0.03, 0.06))
+    y_low, y_high = low[0].figure.data[0].y, high[0].figure.data[0].y
+    expected = catalogue_at(state.view.network, 0.06)["shutdown_price_usd"]
+    assert list(y_high) == pytest.approx(list(expected))
+    assert [h / lo for h, lo in zip(y_high, y_low, strict=True)] == pytest.approx([2.0] * 6)  # linear in USD/kWh
+    rows = texts(find(high, "miner-table"))
+    assert "Antminer S21" in rows and "$50,652" in rows  # the S21 breakeven signal 8 quotes at $0.06/kWh
+
+
+def test_electricity_outside_the_slider_range_is_refused(state):
+    assert "within $0.03-$0.1/kWh" in errors(cost_floors.miner_panel(state, 0.5))[0]
+
+
+def test_cost_floors_lists_treasury_companies_most_stressed_first(state):
+    out = render_page(state, "/cost-floors")
+    first_row = find(out, "mnav").children[1].children[0]
+    assert [td.children for td in first_row.children][:3] == ["MSTR", "Strategy", "complete"]
+
+
+def test_leverage_page_shows_the_event_study_newest_first(state):
+    out = render_page(state, "/leverage")
+    body = find(out, "event-study").children[1].children
+    assert len(body) == len(state.view.study.table)
+    assert body[0].children[1].children == "2026-02-05 (open)"  # the drawdown still running on the as_of day
+
+
+def test_markets_page_shows_the_reports_market_figures_and_each_verdict(state):
+    out = render_page(state, "/markets")
+    keys = [k for k in state.view.figures if k.startswith(("cross", "corr", "drawdown", "sector", "hedg"))]
+    for k in keys:
+        assert find(out, f"fig-{k}").figure.data
+    for signal in ("cross_asset", "sector_rotation", "hedging"):
+        assert find(out, f"section-{signal}")
+
+
+def test_without_market_figures_the_verdicts_metrics_are_tables(state, tmp_path):
+    bare = LiveState(state.loader, HistoryStore(tmp_path))
+    bare.view = dataclasses.replace(state.view, figures={})
+    out = render_page(bare, "/markets")
+    rows = find(out, "metrics-cross_asset").children[1].children
+    cross = next(v for v in state.view.report.verdicts if v.signal == "cross_asset")
+    assert len(rows) == len(cross.metrics)
+    assert rows[0].children[0].children == cross.metrics[0].name
+
+
+def test_refresh_keeps_the_last_good_data_when_loading_fails(default_snapshot, tmp_path):
+    calls = []
+
+    def loader() -> Snapshot:
+        calls.append(1)
+        if len(calls) > 1:
+            raise SourceError("deribit: HTTP 503")
+        return default_snapshot
+
+    s = LiveState(loader, HistoryStore(tmp_path), refresh_s=300)
+    assert s.reload()
+    shown = s.view
+    assert s.refresh() is False and len(calls) == 1  # within half the interval: no reload
+    assert s.reload() is False
+    assert s.view is shown and s.error == "deribit: HTTP 503"
+    line = " ".join(texts(status_line(s)))
+    assert "data as of 2026-02-05 23:59 UTC" in line
+    assert "deribit: HTTP 503; showing the last good data" in line
+    assert errors(render_page(s, "/options")) == []
+
+
+def test_a_new_view_is_built_only_for_a_new_as_of(recorded_full, default_snapshot, tmp_path):
+    snaps = [default_snapshot, default_snapshot, recorded_full.upto("2026-02-04")]
+    s = LiveState(lambda: snaps.pop(0), HistoryStore(tmp_path))
+    assert s.reload()
+    first = s.view
+    _, version = on_tick(s)  # refreshed within half the interval: skipped
+    assert version is dash.no_update
+    assert s.reload() is False and s.view is first  # same as_of: the report is not recomputed
+    assert s.reload() is True and s.version() == "2026-02-04T00:00:00+00:00"
+
+
+def test_unexpected_errors_become_a_message_without_a_traceback():
+    def boom() -> None:
+        raise ValueError("bad value")
+
+    def data() -> None:
+        raise SourceError("mempool.space: timed out")
+
+    assert guarded(boom)().children == "unexpected ValueError: bad value (details in the server log)"
+    assert guarded(data)().children == "mempool.space: timed out"
+
+
+def test_before_any_good_load_pages_say_why_and_history_still_works(tmp_path):
+    def loader() -> Snapshot:
+        raise SourceError("no network")
+
+    s = LiveState(loader, HistoryStore(tmp_path))
+    assert s.reload() is False
+    assert errors(render_page(s, "/")) == ["no data loaded yet: no network"]
+    assert errors(render_page(s, "/history")) == []
+
+
+def test_history_explains_how_to_fill_an_empty_store(state):
+    msg = " ".join(texts(render_page(state, "/history")))
+    assert "holds no verdicts yet" in msg and "capitulation report --data ../shared/data --db" in msg
+
+
+def test_history_plots_each_stored_run(recorded_full, default_snapshot, tmp_path):
+    store = HistoryStore(tmp_path)
+    for snap in (recorded_full.upto("2026-01-31"), default_snapshot):
+        store.write_verdicts(evaluate_all(snap))
+    s = LiveState(lambda: default_snapshot, store)
+    out = render_page(s, "/history")
+    fig = find(out, "fig-history").figure
+    assert sum(len(t.x) for t in fig.data) == 16  # eight signals x two runs
+    assert "2 stored run(s)" in " ".join(texts(out))
+
+
+def hostile_snapshot() -> Snapshot:
+    """Text fields carrying markup, as a hostile data file or endpoint could; made-up numbers, labelled synthetic."""
+    prov = Provenance(source=f"synthetic {EVIL}", retrieved_at="2026-02-05", notes=EVIL, synthetic=True)
+    days = pd.date_range(end="2026-02-05", periods=5, freq="D", tz="UTC")
+    prices = pd.DataFrame(
+        {"date": list(days) * 2, "symbol": ["BTC-USD"] * 5 + ["MSTR"] * 5, "open": None, "high": None, "low": None}
+        | {"close": [60_000.0] * 5 + [100.0] * 5, "volume": None}
+    )
+    tr = pd.DataFrame(
+        {"as_of": ["2026-02-02"], "published": ["2026-02-02"], "name": [EVIL], "ticker": ["MSTR"], "btc_held": [1e3]}
+        | {"avg_cost_usd": [None], "shares_basic": [1e6], "shares_diluted": [None], "share_price_usd": [None]}
+        | {"debt_usd": [0.0], "preferred_usd": [0.0], "cash_usd": [0.0], "source": [EVIL]}
+    )
+    return Snapshot(
+        "2026-02-05T23:59:59Z",
+        {"daily_prices": prices, "treasury_companies": tr},
+        {"daily_prices": prov, "treasury_companies": prov},
+    )
+
+
+def test_strings_from_the_data_reach_the_page_only_as_text(tmp_path):
+    s = LiveState(hostile_snapshot, HistoryStore(tmp_path))
+    assert s.reload()
+    for page in PAGES:
+        out = render_page(s, page.path)
+        for n in nodes(out):
+            assert not isinstance(n, dcc.Markdown | html.Iframe | html.Script)
+            assert not getattr(n, "dangerously_allow_html", False)
+    cost = texts(render_page(s, "/cost-floors"))
+    assert EVIL in cost  # the company name, shown as text (React escapes it)
+
+
+def test_pages_without_their_tables_say_what_is_missing(tmp_path):
+    s = LiveState(hostile_snapshot, HistoryStore(tmp_path))
+    assert s.reload()
+    assert "no option chain in this snapshot" in " ".join(texts(render_page(s, "/options")))
+    lev = " ".join(texts(render_page(s, "/leverage")))
+    assert "no perp_metrics in this snapshot" in lev and "no event study" in lev
+
+
+def test_create_app_serves_its_javascript_locally_and_wires_the_callbacks(default_snapshot, tmp_path):
+    web = create_app(lambda: default_snapshot, HistoryStore(tmp_path), refresh_s=60)
+    assert web.config.serve_locally is True
+    assert {"page.children", "gex-profile.children", "miners.children"} <= set(web.callback_map)
+    shell = web.layout()
+    assert [find(shell, f"nav-{p.key}").href for p in PAGES] == [p.path for p in PAGES]
+    assert find(shell, "tick").interval == 60_000
+    assert "data as of 2026-02-05 23:59 UTC, BTC $62,702" in " ".join(texts(shell))
+
+
+def test_create_app_fails_with_a_clear_message_when_nothing_loads(tmp_path):
+    def loader() -> Snapshot:
+        raise SourceError("no recorded data under /nowhere")
+
+    with pytest.raises(CapitulationError, match="cannot load the snapshot: no recorded data under /nowhere"):
+        create_app(loader, HistoryStore(tmp_path))
+
+
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [
+        ("127.0.0.1", True),
+        ("127.0.0.2", True),
+        ("::1", True),
+        ("localhost", True),
+        ("0.0.0.0", False),
+        ("192.168.1.5", False),
+        ("example.org", False),
+    ],
+)
+def test_only_loopback_hosts_count_as_local(host, loopback):
+    assert is_loopback(host) is loopback
+
+
+def test_dashboard_command_refuses_a_remote_host_without_allow_remote(shared_data):
+    res = CliRunner().invoke(cli, ["dashboard", "--data", str(shared_data), "--host", "0.0.0.0"])
+    assert res.exit_code == 2 and "--allow-remote" in res.output and "Traceback" not in res.output
+
+
+def test_dashboard_command_warns_when_serving_beyond_this_machine(shared_data, tmp_path, monkeypatch):
+    served = []
+    monkeypatch.setattr(dash.Dash, "run", lambda self, **kw: served.append(kw))
+    args = ["dashboard", "--data", str(shared_data), "--db", str(tmp_path), "--host", "0.0.0.0", "--allow-remote"]
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 0, res.output
+    assert "warning: serving on 0.0.0.0:8050" in res.output
+    assert served == [{"host": "0.0.0.0", "port": 8050, "debug": False}]
+
+
+def test_dashboard_command_fails_at_once_on_a_busy_port(shared_data):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        res = CliRunner().invoke(cli, ["dashboard", "--data", str(shared_data), "--port", str(port)])
+    assert res.exit_code == 2 and f"cannot serve on 127.0.0.1:{port}" in res.output
+
+
+def test_dashboard_command_needs_data():
+    res = CliRunner().invoke(cli, ["dashboard"])
+    assert res.exit_code == 2 and "--data DIR" in res.output

@@ -44,8 +44,10 @@ def metric_text(m: Metric) -> str:
         return "n/a"
     if unit == "USD":
         return usd(v)
+    if unit.startswith("USD short per"):  # a hedge ratio, not money
+        return f"{v:.3g} {unit}"
     if unit.startswith("USD"):
-        return f"${v:,.0f}{unit[3:]}"
+        return (usd(v) if abs(v) >= 1 else f"${v:.4g}") + unit[3:]
     if unit.startswith("fraction (vol points"):
         return f"{v * 100:+.2f} vol points"
     if unit.startswith("fraction"):

@@ -441,3 +441,29 @@ def greeks_parallel(F: Arr, K: Arr, t: Arr, vol: Arr, call: Arr, out: tuple) -> 
     sF, sK, st, sv, sc = _stride(F), _stride(K), _stride(t), _stride(vol), _stride(call)
     for i in prange(out[0].size):
         _greeks_one(F[i * sF], K[i * sK], t[i * st], vol[i * sv], call[i * sc], out, i)
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _gamma_one(F: float, K: float, t: float, vol: float) -> float:
+    """n(d1) / (F vol sqrt(t)), NaN if invalid."""
+    if not _valid(F, K, t, vol):
+        return np.nan
+    s = vol * math.sqrt(t)
+    d1 = math.log(F / K) / s + 0.5 * s
+    return INV_SQRT_2PI * math.exp(-0.5 * d1 * d1) / (F * s)
+
+
+@njit(cache=True, parallel=True, error_model="numpy")
+def dollar_gamma_profile(F: Arr, K: Arr, t: Arr, vol: Arr, weight: Arr, ratio: Arr, out: Arr) -> None:
+    """out[j] = sum_i weight[i] gamma(F[i] ratio[j], K[i], t[i], vol[i]) (F[i] ratio[j])^2 over valid i.
+
+    Sticky strike: each option keeps its vol while every forward moves by ratio[j]. Threads over j.
+    """
+    for j in prange(ratio.size):
+        acc = 0.0
+        for i in range(F.size):
+            f = F[i] * ratio[j]
+            g = _gamma_one(f, K[i], t[i], vol[i])
+            if g == g:
+                acc += weight[i] * g * f * f
+        out[j] = acc

@@ -45,6 +45,7 @@ import numpy as np
 import pandas as pd
 
 from capitulation.analytics import black76
+from capitulation.analytics._black76_kernel import dollar_gamma_profile
 from capitulation.analytics.smile import latest, with_call_delta
 from capitulation.errors import DataError
 
@@ -236,12 +237,21 @@ def gex_profile(
     q = _priced(quotes, "gex_profile", dealer, trades)
     S = np.asarray(spots, dtype=float)[:, None]
     if sticky == "strike":
-        iv = None
+        total = np.empty(len(S))
+        size = q["dealer_contracts"].to_numpy(dtype=float) * q["contract_size"].to_numpy(dtype=float)
+        dollar_gamma_profile(
+            q["underlying_price"].to_numpy(dtype=float),
+            q["strike"].to_numpy(dtype=float),
+            q["t_years"].to_numpy(dtype=float),
+            q["mark_iv"].to_numpy(dtype=float),
+            size * MOVE,
+            np.ascontiguousarray(S[:, 0] / s0),
+            total,
+        )
     elif sticky == "delta":
-        iv = _sticky_delta_iv(quotes, q, S, s0)
+        total = np.nansum(_gex(q, S, s0, _sticky_delta_iv(quotes, q, S, s0)), axis=1)
     else:
         raise ValueError(f"sticky must be 'strike' or 'delta', got {sticky!r}")
-    total = _gex(q, S, s0, iv).sum(axis=1)
     return pd.DataFrame({"spot": S[:, 0], "gex_usd": total})
 
 

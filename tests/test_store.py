@@ -79,3 +79,61 @@ def test_empty_store_has_empty_history(tmp_path):
     assert HistoryStore(tmp_path / "none").history().empty
     with pytest.raises(StoreError, match="empty"):
         HistoryStore(tmp_path / "none").load("2026-02-05")
+
+
+WRITER = """
+import sys
+import pandas as pd
+from capitulation.snapshot import Provenance, Snapshot
+from capitulation.store import HistoryStore
+
+prov = Provenance(source="synthetic writer", retrieved_at="2026-02-05", synthetic=True)
+store = HistoryStore(sys.argv[1])
+days = pd.date_range("2020-01-01", periods=200_000, freq="min", tz="UTC")
+for k in range(1000):
+    prices = pd.DataFrame({"date": days, "symbol": "BTC-USD", "open": None, "high": None, "low": None,
+                           "close": float(k), "volume": None})
+    flows = pd.DataFrame({"date": days[:1], "fund": ["IBIT"], "flow_usd": [float(k)]})
+    snap = Snapshot(pd.Timestamp("2026-01-01", tz="UTC") + pd.Timedelta(hours=k),
+                    {"daily_prices": prices, "etf_flows": flows}, {"daily_prices": prov, "etf_flows": prov})
+    store.write(snap)
+    print(k, flush=True)
+"""
+
+
+def test_a_killed_writer_leaves_only_whole_snapshots(tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-c", WRITER, str(tmp_path)], stdout=subprocess.PIPE, text=True)
+    written = [proc.stdout.readline() for _ in range(3)]  # three snapshots committed, the fourth under way
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert all(line.strip() for line in written)
+    store = HistoryStore(tmp_path)
+    hist = store.history()
+    assert len(hist) >= 3 and (hist["tables"] == 2).all()
+    for as_of in hist["as_of"]:
+        snap = store.load(as_of)  # every committed snapshot reads back whole
+        k = float(snap.tables["etf_flows"]["flow_usd"].iloc[0])
+        assert (snap.tables["daily_prices"]["close"] == k).all()
+        assert len(snap.tables["daily_prices"]) == 200_000
+
+
+def test_a_reader_during_writes_sees_only_committed_snapshots(tmp_path):
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-c", WRITER, str(tmp_path)], stdout=subprocess.PIPE, text=True)
+    try:
+        proc.stdout.readline()
+        store = HistoryStore(tmp_path)
+        for _ in range(5):  # read while the other process keeps writing
+            hist = store.history()
+            assert (hist["tables"] == 2).all()
+            snap = store.load(hist["as_of"].iloc[-1])
+            assert set(snap.tables) == {"daily_prices", "etf_flows"}
+    finally:
+        proc.kill()
+        proc.wait(timeout=30)

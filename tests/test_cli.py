@@ -205,3 +205,20 @@ def test_snapshot_naming_an_unknown_table_is_rejected(tmp_path):
     res = run("report", "--snapshot", str(snap), "--db", str(tmp_path / "db"))
     assert res.exit_code == 2 and "unknown table 'quotes'" in res.output
     assert not (tmp_path / "db").exists()
+
+
+def test_history_shows_one_signal_over_time(shared_data, tmp_path):
+    db = tmp_path / "db"
+    for day in ("2026-01-24", "2026-02-05"):
+        assert run("report", "--data", str(shared_data), "--as-of", day, "--db", str(db), "--json").exit_code == 0
+    res = run("history", "--db", str(db), "--signal", "options_stress", "--json")
+    assert res.exit_code == 0, res.output
+    rows = json.loads(res.stdout)
+    assert [r["as_of"][:10] for r in rows] == ["2026-01-24", "2026-02-05"]
+    assert rows[-1]["status"] == "not enough data"  # the chain is 12 days old by then
+    since = json.loads(
+        run("history", "--db", str(db), "--signal", "options_stress", "--since", "2026-02-01", "--json").stdout
+    )
+    assert len(since) == 1
+    bad = run("history", "--db", str(db), "--signal", "nope")
+    assert bad.exit_code == 2 and "unknown signal" in bad.output

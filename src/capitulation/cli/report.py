@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
+import pandas as pd
 import typer
 
 from capitulation.cli.common import (
@@ -15,6 +16,7 @@ from capitulation.cli.common import (
     app,
     clean,
     console,
+    fail,
     handled,
     load_snapshot,
     print_json,
@@ -71,15 +73,42 @@ def save_snapshot(
 
 
 @app.command()
-def history(db: DbOpt = None, as_json: JsonOpt = False) -> None:
-    """List the snapshots in the history store."""
+def history(
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+    signal: Annotated[str | None, typer.Option(help="one signal's verdicts over time, e.g. leverage_flush")] = None,
+    since: Annotated[str | None, typer.Option(help="only snapshots at or after this date (UTC)")] = None,
+) -> None:
+    """List the snapshots in the history store, or one signal's verdicts over time (--signal)."""
     from rich.table import Table
 
+    from capitulation.signals import ALL_SIGNALS
+    from capitulation.snapshot import utc
     from capitulation.store import HistoryStore
 
     with handled():
+        if signal is not None and signal not in ALL_SIGNALS:
+            fail(f"unknown signal {signal!r}; one of: {', '.join(ALL_SIGNALS)}")
         hs = HistoryStore(db)
-        h = hs.history()
+        h = hs.history() if signal is None else hs.verdict_history(signal)
+        if since is not None and not h.empty:
+            h = h[pd.to_datetime(h["as_of"], utc=True) >= utc(since)]
+    if signal is not None:
+        rows = (
+            []
+            if h.empty
+            else [{"as_of": str(r.as_of), "status": r.status, "headline": r.headline} for r in h.itertuples()]
+        )
+        if as_json:
+            print_json(rows)
+            return
+        t = Table(title=f"{signal} in {hs.root}")
+        for c in ("as_of", "status", "headline"):
+            t.add_column(c)
+        for r in rows:
+            t.add_row(r["as_of"], r["status"], r["headline"])
+        console.print(t if rows else f"no verdicts of {signal} stored in {hs.root}")
+        return
     if as_json:
         print_json(
             [

@@ -15,7 +15,7 @@ from capitulation.signals import (
 from capitulation.signals.base import Metric, Status, Verdict
 from capitulation.snapshot import Snapshot
 
-__all__ = ["Metric", "Status", "Verdict", "evaluate_all"]
+__all__ = ["ALL_SIGNALS", "Metric", "Status", "Verdict", "evaluate_all"]
 
 # Signals 1-7 read the snapshot only; signal 8 merges their levels into one map.
 INDEPENDENT = (
@@ -27,6 +27,9 @@ INDEPENDENT = (
     treasury,
     hedging,
 )
+
+
+ALL_SIGNALS = tuple(m.SIGNAL for m in (*INDEPENDENT, bottom_range))
 
 
 def evaluate_all(snap: Snapshot) -> list[Verdict]:

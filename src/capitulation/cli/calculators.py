@@ -23,6 +23,7 @@ from capitulation.cli.common import (
     handled,
     load_snapshot,
     print_json,
+    records,
 )
 from capitulation.errors import DataError
 from capitulation.signals.common import usd
@@ -35,15 +36,6 @@ StackOpt = Annotated[
     Path | None,
     typer.Option("--stack", help="capital-stack TOML of hand-entered facts (default: the bundled treasuries.toml)"),
 ]
-
-
-def records(df: pd.DataFrame) -> list[dict[str, object]]:
-    """Rows as JSON-ready dicts: times in ISO format, NaN/NaT as None."""
-    out = df.copy()
-    for c in out.columns:
-        if pd.api.types.is_datetime64_any_dtype(out[c]):
-            out[c] = out[c].map(lambda t: None if pd.isna(t) else t.isoformat())
-    return [clean({k: (None if _missing(v) else v) for k, v in r.items()}) for r in out.to_dict("records")]
 
 
 def _missing(v: object) -> bool:

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, NoReturn
 
+import pandas as pd
 import typer
 from rich.console import Console
 
@@ -33,6 +34,7 @@ log = logging.getLogger("capitulation")
 DataOpt = Annotated[Path | None, typer.Option("--data", help="folder of recorded data, e.g. ../shared/data")]
 DbOpt = Annotated[Path | None, typer.Option("--db", help="history store folder (default: user data dir)")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="print machine-readable JSON instead of tables")]
+SnapshotOpt = Annotated[Path | None, typer.Option("--snapshot", help="a snapshot folder instead of --data")]
 AsOfOpt = Annotated[
     str | None, typer.Option("--as-of", help="run as of this date/time (UTC); a bare date means its end")
 ]
@@ -87,3 +89,9 @@ def handled() -> Iterator[None]:
 def main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="log progress to stderr")] = False) -> None:
     # Data-quality notes also live in each table's provenance (shown in the report); -v shows them as logged.
     logging.basicConfig(level=logging.INFO if verbose else logging.ERROR, format="%(levelname)s %(message)s")
+
+
+def records(df: pd.DataFrame) -> list[dict[str, object]]:
+    """Rows as JSON-ready dicts: times in ISO format, NaN/NaT as None."""
+    rows = df.astype(object).where(df.notna(), None).to_dict("records")
+    return [clean({k: (v.isoformat() if isinstance(v, pd.Timestamp) else v) for k, v in r.items()}) for r in rows]

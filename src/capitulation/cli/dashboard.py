@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from capitulation.cli.common import AsOfOpt, DataOpt, DbOpt, app, fail, handled, load_snapshot
+from capitulation.cli.common import AsOfOpt, DataOpt, DbOpt, SnapshotOpt, app, fail, handled, load_snapshot
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -48,7 +48,7 @@ def _companies(data: Path, snap: Snapshot) -> pd.DataFrame:
 @app.command()
 def dashboard(
     data: DataOpt = None,
-    snapshot: Annotated[Path | None, typer.Option("--snapshot", help="a snapshot folder to show")] = None,
+    snapshot: SnapshotOpt = None,
     as_of: AsOfOpt = None,
     db: DbOpt = None,
     host: Annotated[str, typer.Option(help="interface to serve on (loopback unless --allow-remote)")] = "127.0.0.1",

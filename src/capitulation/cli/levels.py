@@ -3,20 +3,30 @@ levels, liquidation clusters), each with its source, distance from spot and why 
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich import box
 from rich.table import Table
 
-from capitulation.cli.common import AsOfOpt, DataOpt, JsonOpt, app, console, fail, handled, load_snapshot, print_json
+from capitulation.cli.common import (
+    AsOfOpt,
+    DataOpt,
+    JsonOpt,
+    SnapshotOpt,
+    app,
+    console,
+    fail,
+    handled,
+    load_snapshot,
+    print_json,
+)
 
 
 @app.command()
 def levels(
     data: DataOpt = None,
-    snapshot: Annotated[Path | None, typer.Option("--snapshot", help="a snapshot folder")] = None,
+    snapshot: SnapshotOpt = None,
     as_of: AsOfOpt = None,
     within: Annotated[float, typer.Option(help="keep levels within this fraction of spot (0.5 = +/-50 %)")] = 0.5,
     as_json: JsonOpt = False,

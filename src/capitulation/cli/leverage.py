@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import pandas as pd
@@ -15,6 +14,7 @@ from capitulation.cli.common import (
     AsOfOpt,
     DataOpt,
     JsonOpt,
+    SnapshotOpt,
     app,
     clean,
     console,
@@ -22,19 +22,12 @@ from capitulation.cli.common import (
     handled,
     load_snapshot,
     print_json,
+    records,
 )
 from capitulation.errors import DataError
 from capitulation.signals import leverage_flush, liquidity_levels
 from capitulation.signals.common import pct, spot, usd
 from capitulation.snapshot import Snapshot
-
-SnapOpt = Annotated[Path | None, typer.Option("--snapshot", help="a snapshot folder instead of --data")]
-
-
-def _records(df: pd.DataFrame) -> list[dict[str, object]]:
-    return [
-        {k: (v.isoformat() if isinstance(v, pd.Timestamp) else v) for k, v in r.items()} for r in df.to_dict("records")
-    ]
 
 
 def _market_cap(snap: Snapshot) -> float | None:
@@ -50,7 +43,7 @@ def _market_cap(snap: Snapshot) -> float | None:
 
 @app.command()
 def leverage(
-    data: DataOpt = None, snapshot: SnapOpt = None, as_of: AsOfOpt = None, as_json: JsonOpt = False, top: int = 5
+    data: DataOpt = None, snapshot: SnapshotOpt = None, as_of: AsOfOpt = None, as_json: JsonOpt = False, top: int = 5
 ) -> None:
     """Perp OI by venue, OI-weighted funding, the flush ratio and the largest liquidation clusters."""
     with handled():
@@ -66,7 +59,7 @@ def leverage(
     fresh = venues[venues["fresh"]]
     doc = {
         "as_of": snap.as_of.isoformat(),
-        "venues": _records(venues),
+        "venues": records(venues),
         "aggregate": {
             "venues": list(fresh["venue"] + " " + fresh["symbol"]),
             "oi_btc": float(fresh["oi_btc"].sum()) if not fresh.empty else None,
@@ -83,8 +76,8 @@ def leverage(
         else {
             "model_venue": lm.venue,
             "spot": lm.spot,
-            "below": _records(lm.longs[lm.longs["price"] < lm.spot].head(top)),
-            "above": _records(lm.shorts[lm.shorts["price"] > lm.spot].head(top)),
+            "below": records(lm.longs[lm.longs["price"] < lm.spot].head(top)),
+            "above": records(lm.shorts[lm.shorts["price"] > lm.spot].head(top)),
         },
         "verdicts": [flush.as_dict(), liq.as_dict()],
     }
@@ -121,7 +114,7 @@ def leverage(
 @app.command()
 def events(
     data: DataOpt = None,
-    snapshot: SnapOpt = None,
+    snapshot: SnapshotOpt = None,
     as_of: AsOfOpt = None,
     as_json: JsonOpt = False,
     threshold: Annotated[float, typer.Option(help="drawdown size, fraction")] = 0.2,
@@ -139,7 +132,7 @@ def events(
         "drawdown_threshold": threshold,
         "flush_definition": "OI in BTC at the trough (lowest within 3 days after it) at least 15% below its "
         "highest level during the decline",
-        "declines": _records(tab.astype({"flush": object}).where(tab.notna(), None)),
+        "declines": records(tab.astype({"flush": object}).where(tab.notna(), None)),
         "declines_with_oi_data": study.known,
         "declines_ending_in_flush": study.flushes,
         "flush_share": share,

@@ -4,7 +4,6 @@ baskets against BTC) and `hedge` (the hedge desk for a long BTC position)."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Annotated, Any
 
 import pandas as pd
@@ -16,6 +15,7 @@ from capitulation.cli.common import (
     AsOfOpt,
     DataOpt,
     JsonOpt,
+    SnapshotOpt,
     app,
     clean,
     console,
@@ -23,13 +23,13 @@ from capitulation.cli.common import (
     handled,
     load_snapshot,
     print_json,
+    records,
 )
 from capitulation.errors import DataError
 from capitulation.signals import cross_asset, hedging, sector_rotation
 from capitulation.signals.base import Verdict
 from capitulation.signals.common import BTC, pct, usd
 
-SnapOpt = Annotated[Path | None, typer.Option("--snapshot", help="a snapshot folder instead of --data")]
 HORIZON_UNITS = {"d": 1, "w": 7}
 
 
@@ -39,12 +39,6 @@ def parse_horizon(text: str) -> int:
     if m is None or int(m.group(1)) < 1:
         raise DataError(f"--horizon must be a whole number of days or weeks such as 30d or 4w, got {text!r}")
     return int(m.group(1)) * HORIZON_UNITS.get(m.group(2), 1)
-
-
-def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
-    """Rows as plain dicts: timestamps in ISO UTC, missing values None."""
-    rows = df.astype(object).where(df.notna(), None).to_dict("records")
-    return [{k: (v.isoformat() if isinstance(v, pd.Timestamp) else v) for k, v in r.items()} for r in rows]
 
 
 def _print_verdict(v: Verdict) -> None:
@@ -62,7 +56,9 @@ def _f(x: float | None, fmt: str = ".2f") -> str:
 
 
 @app.command()
-def crossasset(data: DataOpt = None, snapshot: SnapOpt = None, as_of: AsOfOpt = None, as_json: JsonOpt = False) -> None:
+def crossasset(
+    data: DataOpt = None, snapshot: SnapshotOpt = None, as_of: AsOfOpt = None, as_json: JsonOpt = False
+) -> None:
     """BTC against stocks, metals, bonds, the dollar and the spot ETFs: drawdowns from the ATH and the 90-day
     high, relative drawdown, 30/90-day correlation and beta, and spot-ETF flows over 5/20/60 days."""
     with handled():
@@ -80,7 +76,7 @@ def crossasset(data: DataOpt = None, snapshot: SnapOpt = None, as_of: AsOfOpt = 
         "(fraction points); corr/beta over the last N common trading days (beta = BTC return per unit return "
         "of the asset); NaN (null) below N returns",
         "windows_trading_days": list(cross_asset.WINDOWS),
-        "assets": _records(tab),
+        "assets": records(tab),
         "left_out_stale": {s: d.isoformat() for s, d in ca.stale.items()},
         "etf_flows": None
         if flows is None
@@ -125,7 +121,9 @@ def crossasset(data: DataOpt = None, snapshot: SnapOpt = None, as_of: AsOfOpt = 
 
 
 @app.command()
-def sectors(data: DataOpt = None, snapshot: SnapOpt = None, as_of: AsOfOpt = None, as_json: JsonOpt = False) -> None:
+def sectors(
+    data: DataOpt = None, snapshot: SnapshotOpt = None, as_of: AsOfOpt = None, as_json: JsonOpt = False
+) -> None:
     """Crypto sector baskets ranked by return relative to BTC over 7/30/90 days, with which of the thesis
     sectors (prediction markets, RWA, L2, GameFi, SocialFi) the data covers."""
     with handled():
@@ -143,8 +141,8 @@ def sectors(data: DataOpt = None, snapshot: SnapOpt = None, as_of: AsOfOpt = Non
         "units": "returns are fractions; vs_btc = (1 + sector) / (1 + BTC) - 1; rank 1 = strongest; null = not "
         "enough data (under 90% of the window's days)",
         "btc_return": {f"{d}d": sec.btc[d] for d in days},
-        "ranking": _records(sec.table.rename_axis("sector").reset_index()),
-        "thesis_coverage": _records(sec.coverage),
+        "ranking": records(sec.table.rename_axis("sector").reset_index()),
+        "thesis_coverage": records(sec.coverage),
         "left_out": sector_rotation.EXCLUDED,
         "verdict": verdict.as_dict(),
     }
@@ -175,7 +173,7 @@ def sectors(data: DataOpt = None, snapshot: SnapOpt = None, as_of: AsOfOpt = Non
 @app.command()
 def hedge(
     data: DataOpt = None,
-    snapshot: SnapOpt = None,
+    snapshot: SnapshotOpt = None,
     as_of: AsOfOpt = None,
     as_json: JsonOpt = False,
     notional: Annotated[float, typer.Option(help="long BTC exposure to hedge, USD")] = 1e6,
@@ -213,11 +211,11 @@ def hedge(
             }
             for s in d.windows
         ],
-        "families": _records(fam),
+        "families": records(fam),
         "puts": d.puts if isinstance(d.puts, str) else _puts_doc(d.puts),
         "perp_short": d.perp if isinstance(d.perp, str) else _perp_doc(d.perp),
-        "hedges": _records(d.hedges),
-        "episodes": _records(d.episodes),
+        "hedges": records(d.hedges),
+        "episodes": records(d.episodes),
         "verdict_note": "signal 7 at its defaults (30 days, MSTR, QQQ and GLD), whatever the options above",
         "verdict": verdict.as_dict(),
     }

@@ -15,6 +15,7 @@ from capitulation.cli.common import (
     AsOfOpt,
     DataOpt,
     JsonOpt,
+    SnapshotOpt,
     app,
     clean,
     console,
@@ -36,7 +37,7 @@ STICKY = ("strike", "delta")
 @app.command()
 def options(
     data: DataOpt = None,
-    snapshot: Annotated[Path | None, typer.Option("--snapshot", help="a snapshot folder")] = None,
+    snapshot: SnapshotOpt = None,
     as_of: AsOfOpt = None,
     expiry: Annotated[
         str | None, typer.Option("--expiry", help="one expiry (date, UTC) for smile, GEX, walls, max pain")

@@ -13,6 +13,7 @@ from capitulation.cli.common import (
     DataOpt,
     DbOpt,
     JsonOpt,
+    SnapshotOpt,
     app,
     clean,
     console,
@@ -26,7 +27,7 @@ from capitulation.cli.common import (
 @app.command()
 def report(
     data: DataOpt = None,
-    snapshot: Annotated[Path | None, typer.Option("--snapshot", help="a snapshot folder to report on")] = None,
+    snapshot: SnapshotOpt = None,
     as_of: AsOfOpt = None,
     as_json: JsonOpt = False,
     html: Annotated[Path | None, typer.Option("--html", help="also write a self-contained HTML report")] = None,

@@ -11,7 +11,8 @@ order; tardis.dev names its daily files by date, so name order is time order). E
   in issue 7): timestamp, local_timestamp and expiration are microseconds since 1970 UTC; prices
   (last/bid/ask/mark) are BTC per contract of 1 BTC; IVs are percent; underlying_price is the USD forward
   the venue priced that expiry with; greeks are Deribit's (delta and gamma per BTC, vega USD per vol point,
-  theta USD per calendar day). Only exchange `deribit` is accepted: other venues quote in other units;
+  theta USD per calendar day). Only exchange `deribit` is accepted (other venues quote in other units),
+  and only BTC options (symbols BTC-...) are kept: a daily file holds ETH, SOL, ... options too;
 * the `option_quotes` table itself (Parquet with exactly its columns), taken as is after validation;
 * a recorded Deribit chain CSV with an `instrument_name` column (shared/data/deribit_options), read by
   `sources.deribit.read_chain_csv`.
@@ -36,6 +37,7 @@ from capitulation.sources.deribit import ASK_IV_CAP, read_chain_csv
 log = logging.getLogger(__name__)
 
 SUFFIXES = (".csv", ".csv.gz", ".parquet")
+UNDERLYING = "BTC"  # Deribit's daily files hold every currency's options; BTC ones are kept
 TARDIS_COLUMNS = (
     "exchange",
     "symbol",
@@ -111,7 +113,7 @@ def read_chain(path: str | Path) -> pd.DataFrame:
         return read_chain_csv(path)[0]
     if cols == set(tables.spec("option_quotes").names):
         return tables.validate("option_quotes", raw)
-    if "strike_price" in cols and "expiration" in cols:
+    if cols & {"exchange", "strike_price", "expiration"}:  # tardis-like: name what is missing
         return from_tardis(raw, path.name)
     raise DataError(f"{path.name}: not an option chain (neither the tardis options_chain layout nor option_quotes)")
 
@@ -126,6 +128,12 @@ def from_tardis(raw: pd.DataFrame, name: str = "tardis") -> pd.DataFrame:
     venue = raw["exchange"].astype("string").str.lower()
     if not (venue == "deribit").all():
         raise DataError(f"{name}: only exchange 'deribit' is supported, got {venue[venue != 'deribit'].iloc[0]!r}")
+    btc = raw["symbol"].astype("string").str.startswith(f"{UNDERLYING}-").fillna(False)
+    if not btc.all():
+        log.info("%s: kept %d BTC option row(s) of %d", name, int(btc.sum()), len(raw))
+        raw = raw[btc.to_numpy()].reset_index(drop=True)
+        if raw.empty:
+            raise DataError(f"{name}: no {UNDERLYING} options (symbols {UNDERLYING}-...)")
     num = {c: _numbers(raw[c], c, name) for c in _NEEDED if c not in ("exchange", "symbol", "type")}
     kind = raw["type"].astype("string").str.strip().str.lower().map(_TYPES)
     if kind.isna().any():
@@ -139,7 +147,7 @@ def from_tardis(raw: pd.DataFrame, name: str = "tardis") -> pd.DataFrame:
             "timestamp": _micros(num["timestamp"], "timestamp", name),
             "venue": "deribit",
             "instrument": raw["symbol"].astype("string"),
-            "underlying": raw["symbol"].astype("string").str.split("-").str[0],
+            "underlying": UNDERLYING,
             "expiry": _micros(num["expiration"], "expiration", name),
             "strike": num["strike_price"],
             "option_type": kind,

@@ -32,7 +32,7 @@ from tqdm import tqdm
 
 from capitulation.analytics import gex, smile
 from capitulation.backfill.chains import chain_files, read_chain
-from capitulation.errors import DataError
+from capitulation.errors import DataError, StoreError
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -123,12 +123,12 @@ def backfill(
     """Metrics of every snapshot under `path` (a chain file or a folder of daily files).
 
     Without `client`, files run one after another here; with one, one Dask task per file. `progress`
-    shows a tqdm bar over files (on stderr). Errors of the package (`SourceError`, `DataError`) propagate
-    as raised, also from Dask workers.
+    shows a tqdm bar over files on stderr when it is a terminal, cleared when done. The package's errors
+    (`SourceError`, `DataError`) propagate as raised, also from Dask workers.
     """
     parse_every(every)
     files = chain_files(path)
-    bar = tqdm(total=len(files), unit="file", desc="backfill", disable=not progress)
+    bar = tqdm(total=len(files), unit="file", desc="backfill", leave=False, disable=None if progress else True)
     with bar:
         if client is None:
             parts = []
@@ -166,16 +166,17 @@ def dask_client(scheduler: str | None = None, workers: int = 2) -> Iterator[Clie
 
 def write_parquet(metrics: pd.DataFrame, out: str | Path) -> Path:
     """Write metrics to `out`/backfill_<first>_<last>.parquet atomically (temp file + rename); its path."""
-    folder = Path(out)
-    folder.mkdir(parents=True, exist_ok=True)
     if metrics.empty:
         raise DataError("no snapshot to write")
-    t = metrics["timestamp"]
+    t, folder = metrics["timestamp"], Path(out)
     target = folder / f"backfill_{t.min():%Y%m%dT%H%M}_{t.max():%Y%m%dT%H%M}.parquet"
     tmp = folder / f".{target.name}.{os.getpid()}.tmp"
     try:
+        folder.mkdir(parents=True, exist_ok=True)
         metrics.to_parquet(tmp, index=False)
         os.replace(tmp, target)
+    except OSError as exc:
+        raise StoreError(f"cannot write {target}: {exc.strerror or exc}") from None
     finally:
         tmp.unlink(missing_ok=True)
     return target

@@ -1,0 +1,97 @@
+"""`backfill`: skew and dealer-gamma metrics per snapshot of historical option chains, on Dask or not."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich import box
+from rich.table import Table
+
+from capitulation.cli.common import JsonOpt, app, clean, console, fail, handled, print_json, records
+
+SHOWN = 5  # latest snapshots printed as a table
+
+
+@app.command()
+def backfill(
+    path: Annotated[Path, typer.Argument(help="a chain file or a folder of daily files (tardis CSV/Parquet)")],
+    out: Annotated[Path, typer.Option("--out", help="folder for the metrics Parquet file")] = Path("backfill"),
+    scheduler: Annotated[
+        str | None, typer.Option("--scheduler", help="Dask scheduler address, e.g. tcp://host:8786")
+    ] = None,
+    workers: Annotated[
+        int,
+        typer.Option("--workers", help="local Dask worker processes (not with --scheduler); 0 runs in this process"),
+    ] = 2,
+    every: Annotated[str, typer.Option("--every", help="snapshot interval, dividing a day (e.g. 1h, 15min)")] = "1h",
+    as_json: JsonOpt = False,
+) -> None:
+    """Per snapshot: ATM vol and 15/25-delta risk reversals at 1 and 7 days, total dealer GEX (classic
+    model), gamma flip and call/put walls; written as Parquet under --out. One Dask task per file, on a
+    local cluster of --workers processes or the --scheduler given; --workers 0 runs without Dask."""
+    from capitulation.backfill import run
+
+    if workers < 0:
+        fail(f"--workers must be 0 or more, got {workers}")
+    with handled():
+        run.parse_every(every)
+        run.chain_files(path)  # bad input fails before a cluster starts
+        t0 = time.perf_counter()
+        if scheduler is None and workers == 0:
+            res = run.backfill(path, every, progress=not as_json)
+            mode = "single process"
+        else:
+            import distributed  # its import sets its loggers to INFO: make them as quiet as -v says
+
+            logging.getLogger(distributed.__name__).setLevel(logging.getLogger().level)
+            with run.dask_client(scheduler, workers) as client:
+                res = run.backfill(path, every, client, progress=not as_json)
+            mode = f"dask {scheduler}" if scheduler else f"dask local, {workers} workers"
+        secs = time.perf_counter() - t0
+        written = run.write_parquet(res.metrics, out)
+    summary = {
+        "input": str(path),
+        "output": str(written),
+        "mode": mode,
+        "files": res.files,
+        "quote_rows": res.quote_rows,
+        "snapshots": len(res.metrics),
+        "seconds": secs,
+        "units": "vols and risk reversals are fractions (0.01 = 1 vol point); GEX USD per 1% move; USD levels",
+        "snapshots_latest": records(res.metrics.tail(SHOWN)),
+    }
+    if as_json:
+        print_json(clean(summary))
+    else:
+        _render(summary)
+
+
+def _render(s: dict[str, Any]) -> None:
+    console.print(
+        f"{s['snapshots']} snapshot(s) from {s['quote_rows']:,} quotes in {s['files']} file(s), "
+        f"{s['mode']}, {s['seconds']:.1f} s -> {s['output']}"
+    )
+    t = Table(box=box.SIMPLE, pad_edge=False, padding=(0, 0, 0, 1), title=f"Latest {SHOWN} snapshots")
+    for col in ("MM-DD UTC", "ATM 7d", "RR25 1d", "RR25 7d", "GEX $/1%", "flip", "call wall", "put wall"):
+        t.add_column(col, justify="right", no_wrap=True)
+    for r in s["snapshots_latest"]:
+        t.add_row(
+            r["timestamp"][5:16].replace("T", " "),
+            _num(r["atm_iv_7d"], 100, ".1f"),
+            _num(r["rr25_1d"], 100, "+.1f"),
+            _num(r["rr25_7d"], 100, "+.1f"),
+            _num(r["gex_usd_per_1pct"], 1e-6, "+,.1f", "M"),
+            _num(r["gamma_flip"], 1, ",.0f"),
+            _num(r["call_wall"], 1, ",.0f"),
+            _num(r["put_wall"], 1, ",.0f"),
+        )
+    console.print(t)
+    console.print("vols in vol points; GEX in USD millions per 1 % move (dealers long calls, short puts)")
+
+
+def _num(x: float | None, scale: float, fmt: str, suffix: str = "") -> str:
+    return "-" if x is None else f"{x * scale:{fmt}}{suffix}"

@@ -1,0 +1,201 @@
+"""The backfill on the recorded real chain: Dask equals one process, the metrics equal the `options` analytics,
+the tardis reader equals the recorded-chain reader, and bad input exits 2 with one line.
+
+No tardis.dev sample is recorded, so the real Deribit chain (full_data_sample.csv: 37 hourly snapshots,
+2026-01-23 01:00 to 2026-01-24 13:00 UTC) is converted into the tardis `options_chain` layout with
+`backfill.to_tardis` (times in microseconds, IVs in percent, BTC premiums) and written to a temporary
+folder, one file per UTC day, as tardis names them. Nothing converted is committed.
+"""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from capitulation.backfill import backfill, dask_client, from_tardis, read_chain, to_tardis, write_parquet
+from capitulation.cli import app
+from capitulation.errors import DataError, SourceError
+from capitulation.signals.options_stress import summarize
+from capitulation.sources.deribit import read_chain_csv
+
+RTOL = 1e-12
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def sample(shared_data):
+    return shared_data / "deribit_options" / "full_data_sample.csv"
+
+
+@pytest.fixture(scope="module")
+def quotes(sample):
+    return read_chain_csv(sample)[0]
+
+
+@pytest.fixture(scope="module")
+def tardis_days(quotes, tmp_path_factory):
+    """The real chain in the tardis layout, one CSV per UTC day (2 files)."""
+    folder = tmp_path_factory.mktemp("tardis")
+    for day, part in to_tardis(quotes).groupby(quotes["timestamp"].dt.strftime("%Y-%m-%d")):
+        part.to_csv(folder / f"deribit_options_chain_{day}_OPTIONS.csv", index=False)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def single(sample):
+    return backfill(sample).metrics
+
+
+@pytest.fixture(scope="module")
+def client():
+    with dask_client(workers=2) as c:
+        yield c
+
+
+def test_dask_two_workers_equal_one_process_on_the_real_chain(sample, single, client):
+    res = backfill(sample, client=client)
+    assert len(client.scheduler_info()["workers"]) == 2
+    assert (res.files, res.quote_rows, len(res.metrics)) == (1, 24_562, 37)
+    pd.testing.assert_frame_equal(res.metrics, single, check_exact=False, rtol=RTOL, atol=0)
+
+
+def test_dask_one_task_per_day_file_equals_one_process_and_the_recorded_reader(tardis_days, single, client):
+    on_dask = backfill(tardis_days, client=client)
+    alone = backfill(tardis_days)
+    assert on_dask.files == 2 and on_dask.quote_rows == 24_562
+    pd.testing.assert_frame_equal(on_dask.metrics, alone.metrics, check_exact=False, rtol=RTOL, atol=0)
+    # the tardis round trip (IV x 100 / 100, BTC x forward) moves the numbers by rounding only
+    pd.testing.assert_frame_equal(alone.metrics, single, check_exact=False, rtol=1e-9, atol=1e-12)
+
+
+def test_last_snapshot_equals_the_options_summary_of_that_chain(quotes, single):
+    s = summarize(quotes)
+    cm = s.term.set_index("days")
+    last = single.iloc[-1]
+    assert last["timestamp"] == pd.Timestamp("2026-01-24T13:00Z") == s.timestamp
+    assert last["n_quotes"] == (quotes["timestamp"] == s.timestamp).sum() == 654
+    assert last["spot"] == s.spot
+    assert last["atm_iv_7d"] == cm.loc[7, "atm_iv"]
+    for n in (1, 7):
+        for d in (15, 25):
+            assert last[f"rr{d}_{n}d"] == cm.loc[n, f"rr{d}"]
+    assert last["gex_usd_per_1pct"] == s.gex.total_usd
+    assert (last["gamma_flip"], last["call_wall"], last["put_wall"]) == (s.flip, s.walls.call_wall, s.walls.put_wall)
+    # the numbers themselves: puts over calls at one week, dealers long gamma, flip below spot
+    assert last["rr25_7d"] == pytest.approx(-0.0427, abs=1e-4)
+    assert last["gex_usd_per_1pct"] > 0 and last["gamma_flip"] < last["spot"]
+
+
+def test_every_snapshot_equals_the_summary_of_its_own_chain(quotes, single):
+    first = quotes[quotes["timestamp"] == quotes["timestamp"].min()]
+    s = summarize(first)
+    row = single.iloc[0]
+    assert row["timestamp"] == pd.Timestamp("2026-01-23T01:00Z") and row["n_quotes"] == len(first) == 682
+    assert row["rr25_1d"] == s.term.set_index("days").loc[1, "rr25"]
+    assert row["gamma_flip"] == s.flip
+
+
+@pytest.mark.parametrize("fmt", ["csv", "csv.gz", "parquet"])
+def test_tardis_reader_gives_the_recorded_option_quotes(quotes, tmp_path, fmt):
+    path = tmp_path / f"chain.{fmt}"
+    raw = to_tardis(quotes)
+    raw.to_parquet(path) if fmt == "parquet" else raw.to_csv(path, index=False)
+    got = read_chain(path)
+    assert got["volume"].isna().all()  # not in the tardis layout
+    pd.testing.assert_frame_equal(
+        got.drop(columns="volume"), quotes.drop(columns="volume"), check_exact=False, rtol=1e-12, atol=1e-15
+    )
+
+
+def test_option_quotes_parquet_is_read_as_is(quotes, tmp_path):
+    quotes.to_parquet(tmp_path / "quotes.parquet")
+    pd.testing.assert_frame_equal(read_chain(tmp_path / "quotes.parquet"), quotes)
+
+
+def test_tardis_conventions_percent_iv_no_quote_zero_and_btc_premiums(quotes):
+    row = to_tardis(quotes.iloc[[1]])  # BTC-13FEB26-100000-P at 2026-01-23 01:00, bid_iv 31.78 %
+    assert row["timestamp"].iloc[0] == 1_769_130_000_000_000  # microseconds
+    assert row["expiration"].iloc[0] == 1_770_969_600_000_000  # 2026-02-13 08:00 UTC
+    got = from_tardis(row.assign(bid_iv=0.0))
+    assert np.isnan(got["bid_iv"].iloc[0])  # Deribit: 0 = no bid
+    assert got["mark_iv"].iloc[0] == pytest.approx(0.3624, abs=1e-12)
+    assert got["mark_usd"].iloc[0] == pytest.approx(row["mark_price"].iloc[0] * row["underlying_price"].iloc[0])
+
+
+def test_a_daily_bucket_is_each_instruments_latest_quote_at_the_days_last_time(sample, single):
+    day = backfill(sample, every="1D").metrics
+    assert list(day["timestamp"]) == [pd.Timestamp("2026-01-23T23:00Z"), pd.Timestamp("2026-01-24T13:00Z")]
+    hourly = single.set_index("timestamp").loc[day["timestamp"]].reset_index()
+    # every instrument still listed at the day's last hour was quoted then, so the chains coincide
+    pd.testing.assert_frame_equal(day, hourly)
+
+
+def test_metrics_are_written_atomically_as_parquet(single, tmp_path):
+    path = write_parquet(single, tmp_path / "out")
+    assert path.name == "backfill_20260123T0100_20260124T1300.parquet"
+    assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temp file left
+    pd.testing.assert_frame_equal(pd.read_parquet(path), single)
+
+
+def test_cli_single_process_json_and_parquet(sample, single, tmp_path):
+    res = runner.invoke(app, ["backfill", str(sample), "--out", str(tmp_path), "--workers", "0", "--json"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    assert (out["mode"], out["snapshots"], out["quote_rows"]) == ("single process", 37, 24_562)
+    assert out["snapshots_latest"][-1]["timestamp"] == "2026-01-24T13:00:00+00:00"
+    pd.testing.assert_frame_equal(pd.read_parquet(out["output"]), single)
+
+
+def test_cli_on_a_scheduler_address_equals_one_process(tardis_days, single, client, tmp_path):
+    address = client.scheduler.address
+    res = runner.invoke(app, ["backfill", str(tardis_days), "--out", str(tmp_path), "--scheduler", address, "--json"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["mode"] == f"dask {address}"
+    got = pd.read_parquet(next(tmp_path.glob("*.parquet")))
+    pd.testing.assert_frame_equal(got, single, check_exact=False, rtol=1e-9, atol=1e-12)
+
+
+def test_a_task_error_on_a_worker_reaches_the_caller_as_raised(tmp_path, client):
+    (tmp_path / "day.csv").write_text("exchange,symbol,timestamp\nderibit,BTC-X,1\n")
+    with pytest.raises(DataError, match="missing tardis options_chain column"):
+        backfill(tmp_path, client=client)
+
+
+def _malformed(tmp_path, quotes):
+    bad = to_tardis(quotes.iloc[:3]).astype({"strike_price": object})
+    bad.loc[2, "strike_price"] = "1e5x"
+    bad.to_csv(tmp_path / "day.csv", index=False)
+    return tmp_path
+
+
+def _ragged(tmp_path, quotes):
+    """A tardis file whose 4th data line has more fields than the header (a truncated download spliced)."""
+    text = to_tardis(quotes.iloc[:3]).to_csv(index=False) + "deribit," * 30 + "\n"
+    (tmp_path / "day.csv").write_text(text)
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    ("make", "every", "message"),
+    [
+        (lambda p, q: p / "missing", "1h", "backfill input not found"),
+        (lambda p, q: p, "1h", "no option chain files"),
+        (_ragged, "1h", "cannot read option chain file"),
+        (_malformed, "1h", "column 'strike_price', row 2: malformed number '1e5x'"),
+        (lambda p, q: (to_tardis(q.iloc[:3]).assign(exchange="okex").to_csv(p / "d.csv")) or p, "1h", "only exchange"),
+        (lambda p, q: (p / "x.csv").write_text("a,b\n1,2\n") and p, "1h", "not an option chain"),
+        (lambda p, q: p, "7min", "--every must be positive and divide one day"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(tmp_path, quotes, make, every, message):
+    path = make(tmp_path, quotes)
+    res = runner.invoke(app, ["backfill", str(path), "--every", every, "--workers", "0", "--out", str(tmp_path / "o")])
+    assert res.exit_code == 2
+    assert res.output.count("\n") == 1 and message in res.output, res.output
+
+
+def test_a_missing_input_is_a_source_error():
+    with pytest.raises(SourceError):
+        backfill("/nonexistent/chains")

@@ -32,7 +32,7 @@ import pandas as pd
 
 from capitulation import tables
 from capitulation.errors import DataError, SourceError
-from capitulation.sources.deribit import ASK_IV_CAP, read_chain_csv
+from capitulation.sources.deribit import iv_fractions, read_chain_csv
 
 log = logging.getLogger(__name__)
 
@@ -154,9 +154,7 @@ def from_tardis(raw: pd.DataFrame, name: str = "tardis") -> pd.DataFrame:
             "quote_currency": "BTC",
             **prices,
             **{f"{side}_usd": prices[side] * F for side in ("bid", "ask", "mark")},
-            "bid_iv": num["bid_iv"].where(num["bid_iv"] > 0) / 100.0,
-            "ask_iv": num["ask_iv"].where((num["ask_iv"] > 0) & (num["ask_iv"] < ASK_IV_CAP)) / 100.0,
-            "mark_iv": num["mark_iv"] / 100.0,
+            **iv_fractions(num["bid_iv"], num["ask_iv"], num["mark_iv"]),
             "open_interest": num["open_interest"],
             "contract_size": 1.0,
             "volume": np.nan,

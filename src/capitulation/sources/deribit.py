@@ -60,6 +60,15 @@ _REQUIRED = ("instrument_name", "expiry_date", "type", *_NUMERIC)
 _TYPES = {"call": "C", "put": "P"}
 
 
+def iv_fractions(bid_pct: pd.Series, ask_pct: pd.Series, mark_pct: pd.Series) -> dict[str, pd.Series]:
+    """Deribit's IVs (percent) as fractions: a 0 bid/ask IV means no quote, an ask at the 999 cap too."""
+    return {
+        "bid_iv": bid_pct.where(bid_pct > 0) / 100.0,
+        "ask_iv": ask_pct.where((ask_pct > 0) & (ask_pct < ASK_IV_CAP)) / 100.0,
+        "mark_iv": mark_pct / 100.0,
+    }
+
+
 def read_chain_csv(path: str | Path, timestamp: str | pd.Timestamp | None = None) -> tuple[pd.DataFrame, Provenance]:
     """Read a recorded Deribit chain CSV into the `option_quotes` table, with its provenance.
 
@@ -96,9 +105,7 @@ def read_chain_csv(path: str | Path, timestamp: str | pd.Timestamp | None = None
             "strike": num["strike"],
             "option_type": kind,
             "quote_currency": "BTC",
-            "bid_iv": num["bid_iv"].where(num["bid_iv"] > 0) / 100.0,
-            "ask_iv": num["ask_iv"].where((num["ask_iv"] > 0) & (num["ask_iv"] < ASK_IV_CAP)) / 100.0,
-            "mark_iv": num["mark_iv"] / 100.0,
+            **iv_fractions(num["bid_iv"], num["ask_iv"], num["mark_iv"]),
             "open_interest": num["open_interest"],
             "contract_size": 1.0,
             "volume": num["volume"],

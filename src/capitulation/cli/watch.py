@@ -1,0 +1,100 @@
+"""`watch`: a live snapshot and its verdicts into the history store every interval, one line per cycle.
+
+The only state is the store, whose writes are idempotent: after a kill, running `watch` again continues.
+`sources` and `sleep` are module-level so tests can replay recorded sources without waiting; the clock is
+`capitulation.sources.live.utc_now`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Callable, Mapping
+from typing import Annotated, Any
+
+import pandas as pd
+import typer
+
+from capitulation.cli.common import DbOpt, JsonOpt, app, clean, fail, handled
+from capitulation.errors import SourceError
+from capitulation.sources import live
+from capitulation.store import HistoryStore
+
+sources: Callable[[], Mapping[str, live.Fetcher]] = live.default_fetchers
+sleep: Callable[[float], None] = time.sleep
+
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+
+def parse_every(text: str) -> pd.Timedelta:
+    """'30s', '5m', '1h', '1d' -> a positive interval; `ValueError` otherwise."""
+    m = re.fullmatch(r"\s*(\d+)\s*([smhd])\s*", text)
+    if m is None or int(m[1]) == 0:
+        raise ValueError(f"--every must be a positive whole number of s, m, h or d (e.g. 5m), got {text!r}")
+    return pd.Timedelta(**{_UNITS[m[2]]: int(m[1])})
+
+
+@app.command()
+def watch(
+    every: Annotated[str, typer.Option("--every", help="interval between cycles: 30s, 5m, 1h, 1d")] = "5m",
+    cycles: Annotated[int | None, typer.Option("--cycles", help="stop after N cycles (default: until Ctrl-C)")] = None,
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Fetch the live sources every --every, store each snapshot and its eight verdicts, print one line per
+    cycle. A failing source is marked stale and the rest stored; a cycle where all fail stores nothing."""
+    from capitulation.signals import evaluate_all
+
+    try:
+        period = parse_every(every)
+    except ValueError as exc:
+        fail(str(exc))
+    if cycles is not None and cycles < 1:
+        fail(f"--cycles must be 1 or more, got {cycles}")
+    store = HistoryStore(db)
+    done = 0
+    try:
+        while cycles is None or done < cycles:
+            start = live.utc_now()
+            try:
+                res = live.live_snapshot(sources())
+            except SourceError as exc:
+                _emit({"as_of": start, "error": str(exc), "tables_stored": 0}, as_json)
+            else:
+                snap = res.snapshot
+                with handled():
+                    written = store.write(snap)
+                    store.write_verdicts(evaluate_all(snap))
+                line = {
+                    "as_of": snap.as_of,
+                    "tables": sorted(snap.tables),
+                    "tables_stored": written,
+                    "sources": [
+                        {"name": s.name, "state": s.state, "rows": s.rows, "message": s.message} for s in res.statuses
+                    ],
+                }
+                _emit(line, as_json)
+            done += 1
+            if cycles is None or done < cycles:
+                sleep(max((start + period - live.utc_now()).total_seconds(), 0.0))
+    except KeyboardInterrupt:
+        if not as_json:
+            typer.echo(f"stopped after {done} cycle(s)")
+
+
+def _emit(line: dict[str, Any], as_json: bool) -> None:
+    """One cycle: a JSON object on one line, or a plain line."""
+    if as_json:
+        typer.echo(json.dumps(clean(line), default=str, allow_nan=False))
+        return
+    as_of = f"{line['as_of']:%Y-%m-%d %H:%M:%S} UTC"
+    if "error" in line:
+        typer.echo(f"{as_of}  nothing stored: {line['error']}")
+        return
+    srcs = ", ".join(
+        f"{s['name']} ok ({s['rows']} rows)" if s["state"] == "ok" else f"{s['name']} STALE ({s['message']})"
+        for s in line["sources"]
+    )
+    stored = f"stored {line['tables_stored']} of {len(line['tables'])} table(s)"
+    typer.echo(f"{as_of}  {stored}  {srcs}")

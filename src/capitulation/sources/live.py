@@ -1,0 +1,101 @@
+"""A live snapshot: every source fetched concurrently, one status per source, failures left out.
+
+A source is a fetcher returning one standard table and its provenance, keyed by the table's name. A fetcher
+that raises (or returns a table that breaks the table's contract, or no rows) is marked stale with its error
+and its table is left out; the others are kept. Only when every source fails is there no snapshot
+(`SourceError`). A full snapshot costs about the slowest source.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Literal
+
+import pandas as pd
+
+from capitulation import tables
+from capitulation.errors import CapitulationError, SourceError
+from capitulation.snapshot import Provenance, Snapshot, utc
+
+log = logging.getLogger(__name__)
+
+Fetcher = Callable[[], tuple[pd.DataFrame, Provenance]]
+
+
+@dataclass(frozen=True)
+class SourceStatus:
+    """How one source's fetch went: 'ok' (its table is in the snapshot) or 'stale' (left out; `message`
+    says why), with the rows it gave."""
+
+    name: str
+    state: Literal["ok", "stale"]
+    message: str = ""
+    rows: int = 0
+
+
+@dataclass(frozen=True)
+class LiveResult:
+    """The snapshot of the sources that answered, and one status per source asked (in the order asked)."""
+
+    snapshot: Snapshot
+    statuses: tuple[SourceStatus, ...]
+
+
+def utc_now() -> pd.Timestamp:
+    """The current time, tz-aware UTC (the clock of live snapshots; tests replace it)."""
+    return pd.Timestamp.now(tz="UTC")
+
+
+def live_snapshot(fetchers: Mapping[str, Fetcher], now: str | pd.Timestamp | None = None) -> LiveResult:
+    """Run every fetcher concurrently; a Snapshot at `now` of the tables that came back.
+
+    `fetchers`: standard table name -> fetcher. `now`: the snapshot's as_of (UTC; naive is UTC); None: the
+    time once every source has answered, so no row is stamped after it. `SourceError` when every source fails.
+    """
+    if not fetchers:
+        raise SourceError("no live source to fetch")
+    with ThreadPoolExecutor(max_workers=len(fetchers)) as pool:
+        futures = {name: pool.submit(_fetch, name, fetch) for name, fetch in fetchers.items()}
+        fetched = {name: f.result() for name, f in futures.items()}
+    statuses = tuple(status for _, status in fetched.values())
+    parts = {name: part for name, (part, _) in fetched.items() if part is not None}
+    if not parts:
+        raise SourceError("every source failed: " + "; ".join(f"{s.name}: {s.message}" for s in statuses))
+    as_of = utc_now() if now is None else utc(now)
+    snap = Snapshot(as_of, {n: df for n, (df, _) in parts.items()}, {n: p for n, (_, p) in parts.items()})
+    return LiveResult(snap, statuses)
+
+
+def default_fetchers() -> dict[str, Fetcher]:
+    """The live sources built so far: perpetual swaps through ccxt (`perp_metrics`).
+
+    Not built yet, so not fetched live: Deribit options, Yahoo (yfinance), mempool.space and CoinGecko.
+    """
+    return {tables.PERP_METRICS.name: _perps}
+
+
+def _perps() -> tuple[pd.DataFrame, Provenance]:
+    """`perp_metrics` from every default venue; `SourceError` when no venue gave a row."""
+    from capitulation.sources.perps import fetch_perps
+
+    fetch = fetch_perps()
+    if fetch.table.empty:
+        raise SourceError("no venue answered: " + "; ".join(f"{s.venue}: {s.message}" for s in fetch.statuses))
+    return fetch.to_snapshot_part()
+
+
+def _fetch(name: str, fetch: Fetcher) -> tuple[tuple[pd.DataFrame, Provenance] | None, SourceStatus]:
+    """One source: its validated table and provenance, or None and a stale status saying why."""
+    try:
+        df, prov = fetch()
+        df = tables.validate(name, df)
+        if df.empty:
+            raise SourceError("no rows")
+    except Exception as exc:  # any failure of one source must leave the others standing
+        msg = str(exc) if isinstance(exc, CapitulationError) else f"{type(exc).__name__}: {exc}"
+        log.warning("live source %s is stale: %s", name, msg)
+        return None, SourceStatus(name, "stale", msg)
+    return (df, prov), SourceStatus(name, "ok", rows=len(df))

@@ -1,0 +1,221 @@
+"""`capitulation watch`: live sources replayed offline, a fake clock, three cycles -> three stored snapshots.
+
+Sources, both read from ../shared/data (nothing invented, no network):
+
+* `perp_metrics`: the real ccxt binanceusdm client whose `requests` session answers from the recorded Binance
+  bodies in api_fixtures/binance (Binance API-documentation examples: DOC EXAMPLE, not market data of a real
+  day); its BTC perpetual is given to ccxt with Binance's published contract size (1 BTC), not market data;
+* `btc_network`: the recorded hashrate/difficulty table of the bundled snapshot, served as if fetched.
+
+The clock is a synthetic test clock that only moves when `watch` sleeps.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from http import HTTPStatus
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pandas as pd
+import pytest
+import requests
+from requests.adapters import BaseAdapter
+from typer.testing import CliRunner
+
+from capitulation.cli import app
+from capitulation.cli import watch as watch_cmd
+from capitulation.errors import SourceError
+from capitulation.snapshot import Provenance
+from capitulation.sources import live, perps
+from capitulation.sources.http import Backoff
+from capitulation.store import HistoryStore
+
+runner = CliRunner()
+START = pd.Timestamp("2026-10-01T00:00:00Z")  # synthetic test clock, after every recorded row
+
+BINANCE = {  # URL path -> recorded DOC EXAMPLE body
+    "/fapi/v1/openInterest": "binance/http_futures_market_open_interest.json",
+    "/futures/data/openInterestHist": "binance/http_futures_market_open_interest_historical.json",
+    "/fapi/v1/fundingRate": "binance/http_futures_market_funding_rate.json",
+    "/fapi/v1/premiumIndex": "binance/http_futures_market_premium_index.json",
+}
+
+
+class Replay(BaseAdapter):
+    """A `requests` transport answering each known URL path with (status, body); any other URL fails."""
+
+    def __init__(self, bodies: Mapping[str, tuple[int, str]]) -> None:
+        super().__init__()
+        self.bodies = bodies
+
+    def send(self, request: requests.PreparedRequest, **kwargs: object) -> requests.Response:
+        url = str(request.url)
+        path = urlsplit(url).path
+        if path not in self.bodies:
+            raise AssertionError(f"unrecorded request: {url}")
+        status, body = self.bodies[path]
+        response = requests.Response()
+        response.status_code, response._content, response.url, response.request = status, body.encode(), url, request
+        response.reason = HTTPStatus(status).phrase
+        response.headers["Content-Type"] = "application/json"
+        return response
+
+    def close(self) -> None:
+        pass
+
+
+def binance_source(shared_data: Path, status: int = 200) -> live.Fetcher:
+    """`perp_metrics` through ccxt's binanceusdm, every endpoint answered from the recording (or `status`)."""
+    bodies = {path: (status, (shared_data / "api_fixtures" / rel).read_text()) for path, rel in BINANCE.items()}
+
+    def fetch() -> tuple[pd.DataFrame, Provenance]:
+        ex = perps.exchange("binanceusdm")
+        ex.session.mount("https://", Replay(bodies))
+        ex.set_markets([binance_perpetual()])
+        no_wait = Backoff(attempts=1, sleep=lambda s: None)
+        return perps.fetch_perps(["binanceusdm"], exchanges={"binanceusdm": ex}, backoff=no_wait).to_snapshot_part()
+
+    return fetch
+
+
+def binance_perpetual() -> dict:
+    """BTCUSDT as ccxt describes it, with Binance's published contract size (1 BTC per contract)."""
+    return {
+        "id": "BTCUSDT",
+        "symbol": "BTC/USDT:USDT",
+        "base": "BTC",
+        "quote": "USDT",
+        "settle": "USDT",
+        "baseId": "BTC",
+        "quoteId": "USDT",
+        "settleId": "USDT",
+        "type": "swap",
+        "spot": False,
+        "margin": False,
+        "swap": True,
+        "future": False,
+        "option": False,
+        "contract": True,
+        "linear": True,
+        "inverse": False,
+        "contractSize": 1.0,
+        "active": True,
+        "info": {},
+    }
+
+
+def network_source(recorded_full) -> live.Fetcher:
+    return lambda: (recorded_full.tables["btc_network"], recorded_full.provenance["btc_network"])
+
+
+def raising(msg: str) -> live.Fetcher:
+    def fetch() -> tuple[pd.DataFrame, Provenance]:
+        raise SourceError(msg)
+
+    return fetch
+
+
+class Clock:
+    """Synthetic test clock: `sleep` records the wait and moves the time on by it."""
+
+    def __init__(self) -> None:
+        self.now = START
+        self.waits: list[float] = []
+
+    def sleep(self, seconds: float) -> None:
+        self.waits.append(seconds)
+        self.now += pd.Timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def clock(monkeypatch) -> Clock:
+    c = Clock()
+    monkeypatch.setattr(live, "utc_now", lambda: c.now)
+    monkeypatch.setattr(watch_cmd, "sleep", c.sleep)
+    return c
+
+
+def run_watch(monkeypatch, cycles: list[dict[str, live.Fetcher]], *args: str):
+    """`watch` whose n-th cycle fetches `cycles[n]`."""
+    plan = iter(cycles)
+    monkeypatch.setattr(watch_cmd, "sources", lambda: next(plan))
+    return runner.invoke(app, ["watch", "--cycles", str(len(cycles)), *args])
+
+
+def test_three_cycles_store_three_snapshots_five_minutes_apart(
+    monkeypatch, clock, shared_data, recorded_full, tmp_path
+):
+    both = {"perp_metrics": binance_source(shared_data), "btc_network": network_source(recorded_full)}
+    res = run_watch(monkeypatch, [both] * 3, "--every", "5m", "--db", str(tmp_path))
+    assert res.exit_code == 0, res.output
+    hist = HistoryStore(tmp_path).history()
+    assert list(pd.to_datetime(hist["as_of"], utc=True)) == [START + pd.Timedelta(minutes=m) for m in (0, 5, 10)]
+    assert list(hist["table_names"]) == ["btc_network, perp_metrics"] * 3
+    assert clock.waits == [300.0, 300.0]  # no sleep after the last cycle
+    assert len(HistoryStore(tmp_path).verdict_history()) == 3 * 8
+    lines = res.stdout.splitlines()
+    assert len(lines) == 3
+    assert "stored 2 of 2 table(s)" in lines[0] and "perp_metrics ok (5 rows)" in lines[0]  # 5 DOC EXAMPLE rows
+    stored = HistoryStore(tmp_path).load(START)
+    assert stored.tables["perp_metrics"]["mark_price"].max() == pytest.approx(11793.63104562)  # premiumIndex
+
+
+def test_a_failing_source_is_stale_and_the_others_are_stored(monkeypatch, clock, shared_data, recorded_full, tmp_path):
+    sick = {"perp_metrics": raising("binanceusdm: HTTP 503"), "btc_network": network_source(recorded_full)}
+    res = run_watch(monkeypatch, [sick], "--db", str(tmp_path), "--json")
+    assert res.exit_code == 0, res.output
+    line = json.loads(res.stdout)
+    assert line["tables"] == ["btc_network"] and line["tables_stored"] == 1
+    assert line["sources"] == [
+        {"name": "perp_metrics", "state": "stale", "rows": 0, "message": "binanceusdm: HTTP 503"},
+        {"name": "btc_network", "state": "ok", "rows": len(recorded_full.tables["btc_network"]), "message": ""},
+    ]
+    assert list(HistoryStore(tmp_path).history()["table_names"]) == ["btc_network"]
+
+
+def test_a_cycle_where_every_source_fails_stores_nothing_and_the_loop_goes_on(
+    monkeypatch, clock, shared_data, recorded_full, tmp_path
+):
+    down = {"perp_metrics": binance_source(shared_data, status=500), "btc_network": raising("mempool.space: timeout")}
+    up = {"perp_metrics": binance_source(shared_data), "btc_network": network_source(recorded_full)}
+    res = run_watch(monkeypatch, [down, up], "--every", "1m", "--db", str(tmp_path))
+    assert res.exit_code == 0, res.output
+    first, second = res.stdout.splitlines()
+    assert "nothing stored: every source failed: perp_metrics: no rows; btc_network: mempool.space: timeout" in first
+    assert "stored 2 of 2 table(s)" in second
+    assert list(pd.to_datetime(HistoryStore(tmp_path).history()["as_of"], utc=True)) == [
+        START + pd.Timedelta(minutes=1)
+    ]
+
+
+def test_a_restart_at_a_stored_time_stores_nothing_twice(monkeypatch, clock, recorded_full, tmp_path):
+    net = {"btc_network": network_source(recorded_full)}
+    for _ in range(2):  # killed after one cycle, then started again at the same (synthetic) time
+        assert run_watch(monkeypatch, [net], "--db", str(tmp_path)).exit_code == 0
+    assert len(HistoryStore(tmp_path).history()) == 1
+
+
+def test_ctrl_c_stops_cleanly(monkeypatch, clock, recorded_full, tmp_path):
+    def interrupt(seconds: float) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(watch_cmd, "sleep", interrupt)
+    monkeypatch.setattr(watch_cmd, "sources", lambda: {"btc_network": network_source(recorded_full)})
+    res = runner.invoke(app, ["watch", "--db", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    assert "stopped after 1 cycle(s)" in res.stdout
+    assert len(HistoryStore(tmp_path).history()) == 1
+
+
+@pytest.mark.parametrize("every", ["5x", "0m", "m", "-5m", "1.5h"])
+def test_bad_every_is_a_one_line_error(every, monkeypatch, tmp_path):
+    monkeypatch.setattr(watch_cmd, "sources", lambda: pytest.fail("no source may be fetched"))
+    res = runner.invoke(app, ["watch", "--every", every, "--cycles", "1", "--db", str(tmp_path)])
+    assert res.exit_code == 2
+    assert res.output.strip().count("\n") == 0 and "--every" in res.output
+
+
+def test_default_fetchers_are_the_sources_built_so_far() -> None:
+    assert list(live.default_fetchers()) == ["perp_metrics"]

@@ -13,15 +13,10 @@ The clock is a synthetic test clock that only moves when `watch` sleeps.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from http import HTTPStatus
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pandas as pd
 import pytest
-import requests
-from requests.adapters import BaseAdapter
 from typer.testing import CliRunner
 
 from capitulation.cli import app
@@ -31,6 +26,7 @@ from capitulation.snapshot import Provenance
 from capitulation.sources import live, perps
 from capitulation.sources.http import Backoff
 from capitulation.store import HistoryStore
+from replay import Replay, linear_perpetual
 
 runner = CliRunner()
 START = pd.Timestamp("2026-10-01T00:00:00Z")  # synthetic test clock, after every recorded row
@@ -43,67 +39,18 @@ BINANCE = {  # URL path -> recorded DOC EXAMPLE body
 }
 
 
-class Replay(BaseAdapter):
-    """A `requests` transport answering each known URL path with (status, body); any other URL fails."""
-
-    def __init__(self, bodies: Mapping[str, tuple[int, str]]) -> None:
-        super().__init__()
-        self.bodies = bodies
-
-    def send(self, request: requests.PreparedRequest, **kwargs: object) -> requests.Response:
-        url = str(request.url)
-        path = urlsplit(url).path
-        if path not in self.bodies:
-            raise AssertionError(f"unrecorded request: {url}")
-        status, body = self.bodies[path]
-        response = requests.Response()
-        response.status_code, response._content, response.url, response.request = status, body.encode(), url, request
-        response.reason = HTTPStatus(status).phrase
-        response.headers["Content-Type"] = "application/json"
-        return response
-
-    def close(self) -> None:
-        pass
-
-
 def binance_source(shared_data: Path, status: int = 200) -> live.Fetcher:
     """`perp_metrics` through ccxt's binanceusdm, every endpoint answered from the recording (or `status`)."""
     bodies = {path: (status, (shared_data / "api_fixtures" / rel).read_text()) for path, rel in BINANCE.items()}
 
     def fetch() -> tuple[pd.DataFrame, Provenance]:
         ex = perps.exchange("binanceusdm")
-        ex.session.mount("https://", Replay(bodies))
-        ex.set_markets([binance_perpetual()])
+        ex.session.mount("https://", Replay({path: [answer] for path, answer in bodies.items()}))
+        ex.set_markets([linear_perpetual("BTCUSDT", 1.0)])  # Binance's published contract size
         no_wait = Backoff(attempts=1, sleep=lambda s: None)
         return perps.fetch_perps(["binanceusdm"], exchanges={"binanceusdm": ex}, backoff=no_wait).to_snapshot_part()
 
     return fetch
-
-
-def binance_perpetual() -> dict:
-    """BTCUSDT as ccxt describes it, with Binance's published contract size (1 BTC per contract)."""
-    return {
-        "id": "BTCUSDT",
-        "symbol": "BTC/USDT:USDT",
-        "base": "BTC",
-        "quote": "USDT",
-        "settle": "USDT",
-        "baseId": "BTC",
-        "quoteId": "USDT",
-        "settleId": "USDT",
-        "type": "swap",
-        "spot": False,
-        "margin": False,
-        "swap": True,
-        "future": False,
-        "option": False,
-        "contract": True,
-        "linear": True,
-        "inverse": False,
-        "contractSize": 1.0,
-        "active": True,
-        "info": {},
-    }
 
 
 def network_source(recorded_full) -> live.Fetcher:

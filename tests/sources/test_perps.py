@@ -22,9 +22,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from http import HTTPStatus
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
 
 import ccxt
 import numpy as np
@@ -33,49 +31,13 @@ import pytest
 import requests
 from hypothesis import given
 from hypothesis import strategies as st
-from requests.adapters import BaseAdapter
 
 from capitulation import tables
 from capitulation.errors import DataError, SourceError
 from capitulation.snapshot import Snapshot
 from capitulation.sources import perps
 from capitulation.sources.http import Backoff
-
-Answer = tuple[int, str] | Exception
-
-
-class Replay(BaseAdapter):
-    """A `requests` transport answering each URL path from a script: (HTTP status, body) or an exception
-    to raise. A path's answers are used in order and the last one repeats; an unscripted path fails the
-    test (nothing may reach the network)."""
-
-    def __init__(self, script: Mapping[str, Sequence[Answer]]) -> None:
-        super().__init__()
-        self.script = {path: list(answers) for path, answers in script.items()}
-        self.seen: list[str] = []
-
-    def send(self, request: requests.PreparedRequest, **kwargs: object) -> requests.Response:
-        url = str(request.url)
-        path = urlsplit(url).path
-        self.seen.append(url)
-        if path not in self.script:
-            raise AssertionError(f"unrecorded request: {url}")
-        answers = self.script[path]
-        answer = answers.pop(0) if len(answers) > 1 else answers[0]
-        if isinstance(answer, Exception):
-            raise answer
-        status, body = answer
-        response = requests.Response()
-        response.status_code, response._content, response.url, response.request = status, body.encode(), url, request
-        response.reason = HTTPStatus(status).phrase
-        response.headers["Content-Type"] = "application/json"
-        return response
-
-    def close(self) -> None:
-        pass
-
-    def queries(self, path: str) -> list[dict[str, list[str]]]:
-        return [parse_qs(urlsplit(u).query) for u in self.seen if urlsplit(u).path == path]
+from replay import Answer, Replay, linear_perpetual
 
 
 def _client(venue: str, script: Mapping[str, Sequence[Answer]]) -> tuple[ccxt.Exchange, Replay]:
@@ -83,32 +45,6 @@ def _client(venue: str, script: Mapping[str, Sequence[Answer]]) -> tuple[ccxt.Ex
     replay = Replay(script)
     ex.session.mount("https://", replay)
     return ex, replay
-
-
-def _linear_market(venue_id: str, contract_size: float | None) -> dict:
-    """A linear BTC/USDT perpetual as ccxt describes it; `contract_size` from the venue's contract spec."""
-    return {
-        "id": venue_id,
-        "symbol": "BTC/USDT:USDT",
-        "base": "BTC",
-        "quote": "USDT",
-        "settle": "USDT",
-        "baseId": "BTC",
-        "quoteId": "USDT",
-        "settleId": "USDT",
-        "type": "swap",
-        "spot": False,
-        "margin": False,
-        "swap": True,
-        "future": False,
-        "option": False,
-        "contract": True,
-        "linear": True,
-        "inverse": False,
-        "contractSize": contract_size,
-        "active": True,
-        "info": {},
-    }
 
 
 # ---- recorded bodies -------------------------------------------------------------------------------------
@@ -138,7 +74,7 @@ def binance_script(shared_data: Path) -> dict[str, list[Answer]]:
 
 def _binance(script: Mapping[str, Sequence[Answer]], contract_size: float | None = 1.0) -> tuple[ccxt.Exchange, Replay]:
     ex, replay = _client("binanceusdm", script)
-    ex.set_markets([_linear_market("BTCUSDT", contract_size)])
+    ex.set_markets([linear_perpetual("BTCUSDT", contract_size)])
     return ex, replay
 
 
@@ -234,7 +170,7 @@ def test_okx_realized_funding_and_mark_price(shared_data: Path) -> None:
             "/api/v5/public/mark-price": [(200, _read(shared_data, "okx/http_get_mark_price.json"))],
         },
     )
-    ex.set_markets([_linear_market("BTC-USDT-SWAP", 0.01)])
+    ex.set_markets([linear_perpetual("BTC-USDT-SWAP", 0.01)])
 
     funding = perps.read_funding_history(ex)
     assert list(funding["timestamp"]) == [pd.Timestamp("2023-12-31T16:00Z"), pd.Timestamp("2024-01-01T00:00Z")]
@@ -262,7 +198,7 @@ def test_bybit_funding_history_and_ticker_mark(shared_data: Path) -> None:
             "/v5/market/tickers": [(200, rest)],
         },
     )
-    ex.set_markets([_linear_market("BTCUSDT", 1.0)])
+    ex.set_markets([linear_perpetual("BTCUSDT", 1.0)])
 
     funding = perps.read_funding_history(ex)
     assert list(funding["timestamp"]) == [pd.Timestamp("2024-03-08T00:00Z"), pd.Timestamp("2024-03-08T08:00Z")]
@@ -333,7 +269,7 @@ def test_a_429_then_success_is_retried_with_backoff(binance_script) -> None:
 def test_a_venue_rate_limited_for_good_is_reported_and_the_others_counted(binance_script) -> None:
     binance, _ = _binance(binance_script)
     okx, okx_replay = _client("okx", {OKX_OI: [(429, "Too Many Requests")]})
-    okx.set_markets([_linear_market("BTC-USDT-SWAP", 0.01)])
+    okx.set_markets([linear_perpetual("BTC-USDT-SWAP", 0.01)])
     backoff, waits = _no_wait()
 
     got = perps.fetch_perps(["binanceusdm", "okx"], exchanges={"binanceusdm": binance, "okx": okx}, backoff=backoff)
@@ -417,7 +353,7 @@ def test_clients_use_public_endpoints_with_the_rate_limiter_on() -> None:
 def test_snapshot_part_names_ccxt_the_venues_and_the_methods(binance_script) -> None:
     binance, _ = _binance(binance_script)
     okx, _ = _client("okx", {OKX_OI: [(429, "Too Many Requests")]})
-    okx.set_markets([_linear_market("BTC-USDT-SWAP", 0.01)])
+    okx.set_markets([linear_perpetual("BTC-USDT-SWAP", 0.01)])
     backoff, _ = _no_wait()
     got = perps.fetch_perps(["binanceusdm", "okx"], exchanges={"binanceusdm": binance, "okx": okx}, backoff=backoff)
 

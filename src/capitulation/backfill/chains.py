@@ -32,7 +32,7 @@ import pandas as pd
 
 from capitulation import tables
 from capitulation.errors import DataError, SourceError
-from capitulation.sources.deribit import iv_fractions, read_chain_csv
+from capitulation.sources.deribit import drop_expired, iv_fractions, read_chain_csv, venue_greeks
 
 log = logging.getLogger(__name__)
 
@@ -160,16 +160,10 @@ def from_tardis(raw: pd.DataFrame, name: str = "tardis") -> pd.DataFrame:
             "volume": np.nan,
             "underlying_price": F,
             "index_price": np.nan,
-            "venue_delta": num["delta"],
-            "venue_gamma": num["gamma"],
-            "venue_vega": num["vega"],
-            "venue_theta": num["theta"],
+            **venue_greeks(num),
         }
     )
-    live = df["expiry"] > df["timestamp"]
-    if not live.all():
-        log.info("%s: dropped %d expired row(s) (expiry <= quote time)", name, int((~live).sum()))
-    return tables.validate("option_quotes", df[live])
+    return tables.validate("option_quotes", drop_expired(df, name))
 
 
 def to_tardis(quotes: pd.DataFrame) -> pd.DataFrame:

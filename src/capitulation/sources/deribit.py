@@ -38,6 +38,7 @@ contract; for perpetuals and inverse futures `amount` is USD, so there `contract
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -67,6 +68,19 @@ def iv_fractions(bid_pct: pd.Series, ask_pct: pd.Series, mark_pct: pd.Series) ->
         "ask_iv": ask_pct.where((ask_pct > 0) & (ask_pct < ASK_IV_CAP)) / 100.0,
         "mark_iv": mark_pct / 100.0,
     }
+
+
+def venue_greeks(num: Mapping[str, pd.Series]) -> dict[str, pd.Series]:
+    """Deribit's published greeks (delta, gamma per 1 BTC; vega, theta in USD) as the venue_* columns."""
+    return {f"venue_{g}": num[g] for g in ("delta", "gamma", "vega", "theta")}
+
+
+def drop_expired(df: pd.DataFrame, name: str) -> pd.DataFrame:
+    """Rows whose expiry is after their quote time (expired ones dropped and counted in the log)."""
+    live = df["expiry"] > df["timestamp"]
+    if not live.all():
+        log.info("%s: dropped %d expired row(s) (expiry <= quote time)", name, int((~live).sum()))
+    return df[live].reset_index(drop=True)
 
 
 def read_chain_csv(path: str | Path, timestamp: str | pd.Timestamp | None = None) -> tuple[pd.DataFrame, Provenance]:
@@ -110,19 +124,14 @@ def read_chain_csv(path: str | Path, timestamp: str | pd.Timestamp | None = None
             "contract_size": 1.0,
             "volume": num["volume"],
             "index_price": np.nan,
-            "venue_delta": num["delta"],
-            "venue_gamma": num["gamma"],
-            "venue_vega": num["vega"],
-            "venue_theta": num["theta"],
+            **venue_greeks(num),
         }
     )
-    live = df["expiry"] > df["timestamp"]
-    if not live.all():
-        log.info("%s: dropped %d expired row(s) (expiry <= quote time)", path.name, int((~live).sum()))
-    df = df[live].reset_index(drop=True)
+    quoted = len(df)
+    df = drop_expired(df, path.name)
     df = _with_forward_and_prices(df)
     out = tables.validate("option_quotes", df[tables.spec("option_quotes").names])
-    return out, _provenance(path, out, dropped=int((~live).sum()))
+    return out, _provenance(path, out, dropped=quoted - len(df))
 
 
 def read_trades_json(path: str | Path) -> tuple[pd.DataFrame, Provenance]:

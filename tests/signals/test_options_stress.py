@@ -26,7 +26,14 @@ def test_as_of_the_chain_day_the_verdict_uses_constant_maturity_rr(recorded_full
     assert (v.status is Status.HOLDS) == holds
     flip, spot = v.metric("gamma_flip").value, v.metric("chain_spot").value
     assert abs(flip / spot - 1) < 0.2
-    assert {lv.label.split(" (")[0] for lv in v.levels} == {"gamma flip", "call wall", "put wall"}
+    assert {lv.label.split(" (")[0].split(",")[0] for lv in v.levels} == {
+        "gamma flip",
+        "call wall",
+        "put wall",
+        "max pain",
+    }
+    pain = next(lv for lv in v.levels if lv.label.startswith("max pain"))
+    assert pain.price == 90_000.0  # the 25 Jan expiry's max-pain strike on the recorded chain
 
 
 def test_the_verdict_names_its_dealer_model_and_reports_rr15_and_hedge_flow(recorded_full):

@@ -180,6 +180,16 @@ def evaluate(snap: Snapshot, th: Thresholds = Thresholds()) -> Verdict:
         Level(flip, "gamma flip (dealer GEX = 0)", SIGNAL, t),
         Level(w.call_wall, "call wall (largest call GEX)", SIGNAL, t),
         Level(w.put_wall, "put wall (largest put GEX)", SIGNAL, t),
+        *(
+            Level(
+                float(r.max_pain),
+                f"max pain, {r.expiry:%d %b} expiry",
+                SIGNAL,
+                t,
+                "the settlement price that pays option holders least; expiries tend to pin near it",
+            )
+            for r in s.max_pain.head(1).itertuples()
+        ),
     )
     if age > th.max_age_days:
         return Verdict(

@@ -137,3 +137,20 @@ def test_a_reader_during_writes_sees_only_committed_snapshots(tmp_path):
     finally:
         proc.kill()
         proc.wait(timeout=30)
+
+
+def test_verdict_history_carries_each_verdicts_key_metric(tmp_path):
+    from capitulation.signals.base import Metric
+
+    store = HistoryStore(tmp_path)
+    v = Verdict(
+        "leverage_flush",
+        "Leverage flush",
+        Status.HOLDS,
+        "h",
+        pd.Timestamp("2026-02-05", tz="UTC"),
+        metrics=(Metric("flush_ratio_btc", 0.62, "fraction", ("perp_metrics",)),),
+    )
+    store.write_verdicts([v])
+    row = store.verdict_history("leverage_flush").iloc[0]
+    assert (row.key_metric, row.key_value, row.key_unit) == ("flush_ratio_btc", 0.62, "fraction")

@@ -148,11 +148,15 @@ class HistoryStore:
         return out if not out.empty else pd.DataFrame(columns=["as_of", "tables", "rows", "table_names"])
 
     def verdict_history(self, signal: str | None = None) -> pd.DataFrame:
-        """Each stored verdict (latest write per as_of and signal), oldest first."""
+        """Each stored verdict (one per as_of and signal), oldest first, with its key metric: the first one
+        the signal lists (name, value, unit; None when it gave none)."""
         where = "" if signal is None else f"WHERE signal = '{_sql_str(signal)}'"
         return self._query_files(
             VERDICTS,
-            f"SELECT snapshot_as_of AS as_of, signal, status, headline FROM t {where} "
+            "SELECT snapshot_as_of AS as_of, signal, status, headline, "
+            "json_extract_string(verdict_json, '$.metrics[0].name') AS key_metric, "
+            "TRY_CAST(json_extract_string(verdict_json, '$.metrics[0].value') AS DOUBLE) AS key_value, "
+            f"json_extract_string(verdict_json, '$.metrics[0].unit') AS key_unit FROM t {where} "
             "QUALIFY row_number() OVER (PARTITION BY snapshot_as_of, signal ORDER BY headline) = 1 "
             "ORDER BY as_of, signal",
         )

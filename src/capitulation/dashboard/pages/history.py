@@ -1,4 +1,4 @@
-"""History: each signal's status over the runs stored in the history store (read on every visit, so runs
+"""History: each signal's status and key metric over the runs stored in the history store (read on every visit, so runs
 that `capitulation report` or `watch` commit meanwhile appear; uncommitted writes are invisible)."""
 
 from __future__ import annotations
@@ -11,6 +11,13 @@ from capitulation.dashboard.components import graph, message, table
 from capitulation.dashboard.state import LiveState
 
 LATEST_RUNS = 3  # runs listed in the table; the chart shows them all
+
+
+def _key(name: object, value: object, unit: object) -> str:
+    """'flush_ratio_btc = 0.3624 fraction', or '' when the verdict listed no metric."""
+    if not isinstance(name, str) or value is None or value != value:
+        return ""
+    return f"{name} = {value:.4g} {unit or ''}".rstrip()
 
 
 def layout(state: LiveState) -> list[Component]:
@@ -31,8 +38,17 @@ def layout(state: LiveState) -> list[Component]:
         graph("history", dfig.status_history(hist)),
         html.H3(f"Verdicts of the latest {LATEST_RUNS} runs"),
         table(
-            ("as of", "signal", "status", "headline"),
-            [(f"{r.as_of:%Y-%m-%d %H:%M}", r.signal, r.status, r.headline) for r in latest.itertuples()],
+            ("as of", "signal", "status", "key metric", "headline"),
+            [
+                (
+                    f"{r.as_of:%Y-%m-%d %H:%M}",
+                    r.signal,
+                    r.status,
+                    _key(r.key_metric, r.key_value, r.key_unit),
+                    r.headline,
+                )
+                for r in latest.itertuples()
+            ],
             "history-table",
         ),
     ]

@@ -28,3 +28,13 @@ def default_snapshot(recorded_full):
     from capitulation.sources.recorded import DEFAULT_AS_OF
 
     return recorded_full.upto(DEFAULT_AS_OF)
+
+
+@pytest.fixture
+def http(tmp_path):
+    """An empty tape replayed through vcrpy for this test (`replay.HttpReplay`): a request with no recorded
+    answer fails, nothing reaches the network. Its `folder` also replays Yahoo frames (`folder/yahoo`)."""
+    from replay import replayed
+
+    with replayed(tmp_path / "tape") as replay:
+        yield replay

@@ -1,53 +1,73 @@
-"""Offline HTTP replay for the live-source tests: a `requests` transport that answers from recorded bodies.
+"""Offline HTTP replay for the live-source tests, through vcrpy (record mode 'none').
 
-Mounted on a ccxt client's `requests` session, so ccxt's own URL building, status handling and parsing run as
-they do live; nothing reaches the network.
+The `http` fixture (conftest) opens an empty tape with `capitulation.sources.tape.replaying`, so tests run
+the product's own replay path; `HttpReplay.script` appends recorded answers to its cassette. vcrpy patches
+the HTTP stack underneath `requests` (ccxt's sync transport), so ccxt's own URL building, status handling
+and parsing run as they do live, and a request with no recorded answer fails the test: nothing reaches the
+network. Answers match on method and URL path (the host is a placeholder); each is played once, in order.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from http import HTTPStatus
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-import requests
-from requests.adapters import BaseAdapter
+from vcr.cassette import Cassette
+from vcr.request import Request
 
-Answer = tuple[int, str] | Exception
+from capitulation.sources import tape
+
+Answer = tuple[int, str]
+MATCH_ON = ("method", "path")
+REPEATS = 8  # the last answer of a path is recorded this many times, so retries keep getting it
 
 
-class Replay(BaseAdapter):
-    """A `requests` transport answering each URL path from a script: (HTTP status, body) or an exception
-    to raise. A path's answers are used in order and the last one repeats; an unscripted path fails the
-    test (nothing may reach the network)."""
+class HttpReplay:
+    """Recorded (HTTP status, body) answers by URL path, played back by vcrpy; `seen` lists the URLs asked."""
 
-    def __init__(self, script: Mapping[str, Sequence[Answer]]) -> None:
-        super().__init__()
-        self.script = {path: list(answers) for path, answers in script.items()}
+    def __init__(self, cassette: Cassette, folder: Path) -> None:
+        self.cassette, self.folder = cassette, folder
         self.seen: list[str] = []
+        play = cassette.play_response
 
-    def send(self, request: requests.PreparedRequest, **kwargs: object) -> requests.Response:
-        url = str(request.url)
-        path = urlsplit(url).path
-        self.seen.append(url)
-        if path not in self.script:
-            raise AssertionError(f"unrecorded request: {url}")
-        answers = self.script[path]
-        answer = answers.pop(0) if len(answers) > 1 else answers[0]
-        if isinstance(answer, Exception):
-            raise answer
-        status, body = answer
-        response = requests.Response()
-        response.status_code, response._content, response.url, response.request = status, body.encode(), url, request
-        response.reason = HTTPStatus(status).phrase
-        response.headers["Content-Type"] = "application/json"
-        return response
+        def played(request: Request) -> dict:
+            self.seen.append(request.uri)
+            return play(request)
 
-    def close(self) -> None:
-        pass
+        cassette.play_response = played  # type: ignore[method-assign]
+        cassette.rewound = True  # vcrpy plays back only a cassette it loaded; this one is filled in memory
+
+    def script(self, answers: Mapping[str, Sequence[Answer]], method: str = "GET") -> HttpReplay:
+        """Record each path's answers in order (the last one `REPEATS` times)."""
+        for path, seq in answers.items():
+            for status, body in [*seq, *[seq[-1]] * (REPEATS - 1)]:
+                self.cassette.append(
+                    Request(method, f"https://replay.invalid{path}", None, {}), _response(status, body)
+                )
+        return self
 
     def queries(self, path: str) -> list[dict[str, list[str]]]:
+        """The query parameters of each request made to `path`, in order."""
         return [parse_qs(urlsplit(u).query) for u in self.seen if urlsplit(u).path == path]
+
+
+@contextmanager
+def replayed(folder: Path, answers: Mapping[str, Sequence[Answer]] | None = None) -> Iterator[HttpReplay]:
+    """A new tape in `folder` replayed through the product's `tape.replaying`, holding `answers`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with tape.replaying(folder, match_on=MATCH_ON) as cassette:
+        yield HttpReplay(cassette, folder).script(answers or {})
+
+
+def _response(status: int, body: str) -> dict:
+    return {
+        "status": {"code": status, "message": HTTPStatus(status).phrase},
+        "headers": {"Content-Type": ["application/json"]},
+        "body": {"string": body.encode()},
+    }
 
 
 def linear_perpetual(venue_id: str, contract_size: float | None) -> dict:

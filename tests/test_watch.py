@@ -13,6 +13,7 @@ The clock is a synthetic test clock that only moves when `watch` sleeps.
 from __future__ import annotations
 
 import json
+import uuid
 from pathlib import Path
 
 import pandas as pd
@@ -26,7 +27,7 @@ from capitulation.snapshot import Provenance
 from capitulation.sources import live, perps
 from capitulation.sources.http import Backoff
 from capitulation.store import HistoryStore
-from replay import Replay, linear_perpetual
+from replay import linear_perpetual, replayed
 
 runner = CliRunner()
 START = pd.Timestamp("2026-10-01T00:00:00Z")  # synthetic test clock, after every recorded row
@@ -39,16 +40,18 @@ BINANCE = {  # URL path -> recorded DOC EXAMPLE body
 }
 
 
-def binance_source(shared_data: Path, status: int = 200) -> live.Fetcher:
-    """`perp_metrics` through ccxt's binanceusdm, every endpoint answered from the recording (or `status`)."""
-    bodies = {path: (status, (shared_data / "api_fixtures" / rel).read_text()) for path, rel in BINANCE.items()}
+def binance_source(shared_data: Path, tapes: Path, status: int = 200) -> live.Fetcher:
+    """`perp_metrics` through ccxt's binanceusdm, every endpoint answered from the recording (or `status`) by a
+    new vcrpy tape under `tapes` for each call."""
+    bodies = {path: [(status, (shared_data / "api_fixtures" / rel).read_text())] for path, rel in BINANCE.items()}
 
     def fetch() -> tuple[pd.DataFrame, Provenance]:
         ex = perps.exchange("binanceusdm")
-        ex.session.mount("https://", Replay({path: [answer] for path, answer in bodies.items()}))
         ex.set_markets([linear_perpetual("BTCUSDT", 1.0)])  # Binance's published contract size
         no_wait = Backoff(attempts=1, sleep=lambda s: None)
-        return perps.fetch_perps(["binanceusdm"], exchanges={"binanceusdm": ex}, backoff=no_wait).to_snapshot_part()
+        with replayed(tapes / uuid.uuid4().hex, bodies):
+            fetched = perps.fetch_perps(["binanceusdm"], exchanges={"binanceusdm": ex}, backoff=no_wait)
+        return fetched.to_snapshot_part()
 
     return fetch
 
@@ -94,7 +97,10 @@ def run_watch(monkeypatch, cycles: list[dict[str, live.Fetcher]], *args: str):
 def test_three_cycles_store_three_snapshots_five_minutes_apart(
     monkeypatch, clock, shared_data, recorded_full, tmp_path
 ):
-    both = {"perp_metrics": binance_source(shared_data), "btc_network": network_source(recorded_full)}
+    both = {
+        "perp_metrics": binance_source(shared_data, tmp_path / "tapes"),
+        "btc_network": network_source(recorded_full),
+    }
     res = run_watch(monkeypatch, [both] * 3, "--every", "5m", "--db", str(tmp_path))
     assert res.exit_code == 0, res.output
     hist = HistoryStore(tmp_path).history()
@@ -125,8 +131,11 @@ def test_a_failing_source_is_stale_and_the_others_are_stored(monkeypatch, clock,
 def test_a_cycle_where_every_source_fails_stores_nothing_and_the_loop_goes_on(
     monkeypatch, clock, shared_data, recorded_full, tmp_path
 ):
-    down = {"perp_metrics": binance_source(shared_data, status=500), "btc_network": raising("mempool.space: timeout")}
-    up = {"perp_metrics": binance_source(shared_data), "btc_network": network_source(recorded_full)}
+    down = {
+        "perp_metrics": binance_source(shared_data, tmp_path / "tapes", status=500),
+        "btc_network": raising("mempool.space: timeout"),
+    }
+    up = {"perp_metrics": binance_source(shared_data, tmp_path / "tapes"), "btc_network": network_source(recorded_full)}
     res = run_watch(monkeypatch, [down, up], "--every", "1m", "--db", str(tmp_path))
     assert res.exit_code == 0, res.output
     first, second = res.stdout.splitlines()

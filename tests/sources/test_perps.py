@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from unittest import mock
 
 import ccxt
 import numpy as np
@@ -37,14 +38,11 @@ from capitulation.errors import DataError, SourceError
 from capitulation.snapshot import Snapshot
 from capitulation.sources import perps
 from capitulation.sources.http import Backoff
-from replay import Answer, Replay, linear_perpetual
+from replay import Answer, HttpReplay, linear_perpetual
 
 
-def _client(venue: str, script: Mapping[str, Sequence[Answer]]) -> tuple[ccxt.Exchange, Replay]:
-    ex = perps.exchange(venue)
-    replay = Replay(script)
-    ex.session.mount("https://", replay)
-    return ex, replay
+def _client(http: HttpReplay, venue: str, script: Mapping[str, Sequence[Answer]]) -> tuple[ccxt.Exchange, HttpReplay]:
+    return perps.exchange(venue), http.script(script)
 
 
 # ---- recorded bodies -------------------------------------------------------------------------------------
@@ -72,16 +70,20 @@ def binance_script(shared_data: Path) -> dict[str, list[Answer]]:
     }
 
 
-def _binance(script: Mapping[str, Sequence[Answer]], contract_size: float | None = 1.0) -> tuple[ccxt.Exchange, Replay]:
-    ex, replay = _client("binanceusdm", script)
+def _binance(
+    http: HttpReplay, script: Mapping[str, Sequence[Answer]], contract_size: float | None = 1.0
+) -> tuple[ccxt.Exchange, HttpReplay]:
+    ex, replay = _client(http, "binanceusdm", script)
     ex.set_markets([linear_perpetual("BTCUSDT", contract_size)])
     return ex, replay
 
 
-def _deribit(shared_data: Path, script: Mapping[str, Sequence[Answer]]) -> tuple[ccxt.Exchange, Replay]:
+def _deribit(
+    http: HttpReplay, shared_data: Path, script: Mapping[str, Sequence[Answer]]
+) -> tuple[ccxt.Exchange, HttpReplay]:
     """Deribit with its BTC-PERPETUAL market parsed by ccxt from the recorded instrument list."""
     instruments = (200, _read(shared_data, "deribit/http_get_instruments.json"))
-    ex, replay = _client("deribit", {"/api/v2/public/get_instruments": [instruments], **script})
+    ex, replay = _client(http, "deribit", {"/api/v2/public/get_instruments": [instruments], **script})
     ex.set_markets(ex.fetch_markets())
     return ex, replay
 
@@ -132,8 +134,8 @@ def _assert_binance_rows(table: pd.DataFrame) -> None:
 # ---- the real parsing path, venue by venue ----------------------------------------------------------------
 
 
-def test_binance_doc_examples_become_normalised_perp_rows(binance_script) -> None:
-    ex, replay = _binance(binance_script)
+def test_binance_doc_examples_become_normalised_perp_rows(http: HttpReplay, binance_script) -> None:
+    ex, replay = _binance(http, binance_script)
     got = perps.fetch_perps(["binanceusdm"], exchanges={"binanceusdm": ex})
 
     pd.testing.assert_frame_equal(got.table, tables.validate("perp_metrics", got.table))
@@ -149,19 +151,20 @@ def test_binance_doc_examples_become_normalised_perp_rows(binance_script) -> Non
     assert replay.queries(BINANCE_FUNDING) == [{"symbol": ["BTCUSDT"], "limit": ["1000"]}]
 
 
-def test_since_is_sent_to_the_histories_in_ms(binance_script) -> None:
-    ex, replay = _binance(binance_script)
+def test_since_is_sent_to_the_histories_in_ms(http: HttpReplay, binance_script) -> None:
+    ex, replay = _binance(http, binance_script)
     perps.fetch_perps(["binanceusdm"], exchanges={"binanceusdm": ex}, since="2019-10-09")
     assert replay.queries(BINANCE_FUNDING)[0]["startTime"] == ["1570579200000"]
     assert replay.queries(BINANCE_OI_HIST)[0]["startTime"] == ["1570579200000"]
 
 
-def test_okx_realized_funding_and_mark_price(shared_data: Path) -> None:
+def test_okx_realized_funding_and_mark_price(http: HttpReplay, shared_data: Path) -> None:
     # okx/http_get_funding_rate_history.json (plausible real capture): realizedRate 0.00015 at 1704067200000
     # (2024-01-01T00:00Z) and -0.00002 at 1704038400000; ccxt reads realizedRate, the settled rate, not the
     # unrounded fundingRate (0.0001515032, -0.0000236017).
     # okx/http_get_mark_price.json (real capture): markPx 84660.1 at ts 1744590349506.
     ex, replay = _client(
+        http,
         "okx",
         {
             "/api/v5/public/funding-rate-history": [
@@ -184,7 +187,7 @@ def test_okx_realized_funding_and_mark_price(shared_data: Path) -> None:
     assert replay.queries("/api/v5/public/mark-price") == [{"instId": ["BTC-USDT-SWAP"]}]
 
 
-def test_bybit_funding_history_and_ticker_mark(shared_data: Path) -> None:
+def test_bybit_funding_history_and_ticker_mark(http: HttpReplay, shared_data: Path) -> None:
     # bybit/http_get_funding_history.json (probably hand-edited docs example): 0.0001 at 1709884800000
     # (2024-03-08T08:00Z) and 0.00015 at 1709856000000, newest first in the body.
     # bybit/ws_ticker_linear.json (DOC EXAMPLE): markPrice 17217.33; the list item carries no time, so the
@@ -192,6 +195,7 @@ def test_bybit_funding_history_and_ticker_mark(shared_data: Path) -> None:
     ticker = json.loads(_read(shared_data, "bybit/ws_ticker_linear.json"))
     rest = json.dumps({"retCode": 0, "retMsg": "OK", "result": {"category": "linear", "list": [ticker["data"]]}})
     ex, replay = _client(
+        http,
         "bybit",
         {
             "/v5/market/funding/history": [(200, _read(shared_data, "bybit/http_get_funding_history.json"))],
@@ -210,9 +214,9 @@ def test_bybit_funding_history_and_ticker_mark(shared_data: Path) -> None:
     assert replay.queries("/v5/market/tickers") == [{"symbol": ["BTCUSDT"], "category": ["linear"]}]
 
 
-def test_deribit_inverse_market_and_ticker_mark(shared_data: Path) -> None:
+def test_deribit_inverse_market_and_ticker_mark(http: HttpReplay, shared_data: Path) -> None:
     # deribit/ws_ticker.json (real capture, 2025-12-12): mark_price 92281.78 at timestamp 1765541474086.
-    ex, _ = _deribit(shared_data, {DERIBIT_TICKER: [(200, _reenvelope_deribit_ticker(shared_data))]})
+    ex, _ = _deribit(http, shared_data, {DERIBIT_TICKER: [(200, _reenvelope_deribit_ticker(shared_data))]})
     market = ex.market(perps.VENUES["deribit"].symbol)
     assert (market["id"], market["inverse"], market["contractSize"]) == ("BTC-PERPETUAL", True, 10.0)
     assert perps.read_mark_price(ex, pd.Timestamp("2030-01-01T00:00Z")) == (
@@ -255,9 +259,9 @@ def test_unknown_price_leaves_the_side_that_needs_it_unknown() -> None:
 # ---- bad input: a clear status per venue, the other venues still counted ------------------------------------
 
 
-def test_a_429_then_success_is_retried_with_backoff(binance_script) -> None:
+def test_a_429_then_success_is_retried_with_backoff(http: HttpReplay, binance_script) -> None:
     script = {**binance_script, BINANCE_MARK: [(429, "Too Many Requests"), *binance_script[BINANCE_MARK]]}
-    ex, replay = _binance(script)
+    ex, replay = _binance(http, script)
     backoff, waits = _no_wait()
     got = perps.fetch_perps(["binanceusdm"], exchanges={"binanceusdm": ex}, backoff=backoff)
     assert waits == [1.0]
@@ -266,9 +270,9 @@ def test_a_429_then_success_is_retried_with_backoff(binance_script) -> None:
     _assert_binance_rows(got.table)
 
 
-def test_a_venue_rate_limited_for_good_is_reported_and_the_others_counted(binance_script) -> None:
-    binance, _ = _binance(binance_script)
-    okx, okx_replay = _client("okx", {OKX_OI: [(429, "Too Many Requests")]})
+def test_a_venue_rate_limited_for_good_is_reported_and_the_others_counted(http: HttpReplay, binance_script) -> None:
+    binance, _ = _binance(http, binance_script)
+    okx, okx_replay = _client(http, "okx", {OKX_OI: [(429, "Too Many Requests")]})
     okx.set_markets([linear_perpetual("BTC-USDT-SWAP", 0.01)])
     backoff, waits = _no_wait()
 
@@ -279,16 +283,17 @@ def test_a_venue_rate_limited_for_good_is_reported_and_the_others_counted(binanc
     assert status.message.startswith("open interest now: rate limited: okx fetchOpenInterest refused 4 time(s)")
     assert status.message.endswith("not asked: open-interest history, funding history")
     assert waits == [1.0, 2.0, 4.0]  # bounded: 4 tries, then the venue is left alone
-    assert len(okx_replay.seen) == 4
+    assert len(okx_replay.queries(OKX_OI)) == 4
     assert got.status("binanceusdm").state == "ok"
     assert set(got.table["venue"]) == {"binanceusdm"}
     _assert_binance_rows(got.table)
 
 
-def test_a_venue_down_is_reported_and_the_others_counted(shared_data: Path, binance_script) -> None:
-    binance, _ = _binance(binance_script)
-    refused = requests.ConnectionError("connection refused")
-    deribit, _ = _deribit(shared_data, {"/api/v2/public/get_book_summary_by_instrument": [refused]})
+def test_a_venue_down_is_reported_and_the_others_counted(http: HttpReplay, shared_data: Path, binance_script) -> None:
+    binance, _ = _binance(http, binance_script)
+    deribit, _ = _deribit(http, shared_data, {})
+    # a refused connection cannot be put on a tape: the session itself raises it, under ccxt as live
+    deribit.session.request = mock.Mock(side_effect=requests.ConnectionError("connection refused"))
     backoff, waits = _no_wait()
 
     got = perps.fetch_perps(
@@ -304,8 +309,8 @@ def test_a_venue_down_is_reported_and_the_others_counted(shared_data: Path, bina
     _assert_binance_rows(got.table)
 
 
-def test_open_interest_without_a_contract_size_is_refused_not_guessed(binance_script) -> None:
-    ex, _ = _binance(binance_script, contract_size=None)
+def test_open_interest_without_a_contract_size_is_refused_not_guessed(http: HttpReplay, binance_script) -> None:
+    ex, _ = _binance(http, binance_script, contract_size=None)
     got = perps.fetch_perps(["binanceusdm"], exchanges={"binanceusdm": ex})
 
     status = got.status("binanceusdm")
@@ -323,8 +328,8 @@ def test_open_interest_without_a_contract_size_is_refused_not_guessed(binance_sc
         perps.read_open_interest_now(ex, got.retrieved_at)
 
 
-def test_an_empty_history_is_reported_and_the_rest_kept(binance_script) -> None:
-    ex, _ = _binance({**binance_script, BINANCE_FUNDING: [(200, "[]")]})  # the venue's answer for no records
+def test_an_empty_history_is_reported_and_the_rest_kept(http: HttpReplay, binance_script) -> None:
+    ex, _ = _binance(http, {**binance_script, BINANCE_FUNDING: [(200, "[]")]})  # the venue's answer for no records
     got = perps.fetch_perps(["binanceusdm"], exchanges={"binanceusdm": ex})
 
     status = got.status("binanceusdm")
@@ -350,9 +355,9 @@ def test_clients_use_public_endpoints_with_the_rate_limiter_on() -> None:
 # ---- towards a snapshot ---------------------------------------------------------------------------------
 
 
-def test_snapshot_part_names_ccxt_the_venues_and_the_methods(binance_script) -> None:
-    binance, _ = _binance(binance_script)
-    okx, _ = _client("okx", {OKX_OI: [(429, "Too Many Requests")]})
+def test_snapshot_part_names_ccxt_the_venues_and_the_methods(http: HttpReplay, binance_script) -> None:
+    binance, _ = _binance(http, binance_script)
+    okx, _ = _client(http, "okx", {OKX_OI: [(429, "Too Many Requests")]})
     okx.set_markets([linear_perpetual("BTC-USDT-SWAP", 0.01)])
     backoff, _ = _no_wait()
     got = perps.fetch_perps(["binanceusdm", "okx"], exchanges={"binanceusdm": binance, "okx": okx}, backoff=backoff)

@@ -1,17 +1,22 @@
-"""Shared helpers for live network sources: a bounded retry with exponential backoff.
+"""Shared helpers for live network sources: a bounded retry with exponential backoff, and a JSON GET.
 
-Each source keeps its own transport (ccxt's `requests` session for the exchanges) so tests can swap it;
-what is shared is the rule for a refused call: wait, try again a bounded number of times, then give up
-and let the source report it.
+Each source keeps its own transport (ccxt's `requests` session for the exchanges, a `requests.Session` for
+the REST providers); what is shared is the rule for a refused call: wait, try again a bounded number of
+times, then give up and let the source report it. Everything goes through `requests`, so a tape
+(`sources.tape`) records and replays it.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
+
+import requests
+
+from capitulation.errors import DataError, SourceError
 
 log = logging.getLogger(__name__)
 
@@ -44,3 +49,60 @@ class Backoff:
                 log.info("%s refused (try %d of %d: %s); retrying in %.3g s", what, k, self.attempts, exc, delay)
                 self.sleep(delay)
         return fn()
+
+
+TIMEOUT_S = 15.0
+RETRY_STATUSES = frozenset({418, 429, 500, 502, 503, 504})
+USER_AGENT = "capitulation (github.com/capitulation; public market data, no API key)"
+
+
+class RetryableHTTPError(SourceError):
+    """An HTTP answer worth asking again: rate limited (418/429) or a server error (5xx)."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def session() -> requests.Session:
+    """A `requests` session for a public REST provider (no credentials, JSON accepted)."""
+    s = requests.Session()
+    s.headers.update({"User-Agent": USER_AGENT, "Accept": "application/json"})
+    return s
+
+
+def get_json(
+    s: requests.Session,
+    url: str,
+    params: Mapping[str, Any] | None = None,
+    *,
+    backoff: Backoff,
+    what: str,
+    timeout_s: float = TIMEOUT_S,
+) -> Any:
+    """GET `url` and decode its JSON body.
+
+    429/418/5xx answers and connection errors or timeouts are retried with `backoff`; the last refusal raises
+    `SourceError` (rate limited / server error / unreachable, naming `what` and the HTTP status). Any other
+    non-2xx answer raises `SourceError` at once; a body that is not JSON raises `DataError`.
+    """
+
+    def once() -> Any:
+        try:
+            r = s.get(url, params=params, timeout=timeout_s)
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            raise RetryableHTTPError(f"unreachable: {what} ({type(exc).__name__}: {exc})", 0) from exc
+        if r.status_code in RETRY_STATUSES:
+            kind = "rate limited" if r.status_code in (418, 429) else "server error"
+            raise RetryableHTTPError(f"{kind}: {what} answered HTTP {r.status_code}", r.status_code)
+        if not r.ok:
+            raise SourceError(f"{what} answered HTTP {r.status_code}: {r.text[:200]!r}")
+        try:
+            return r.json()
+        except ValueError:
+            raise DataError(f"malformed response: {what} is not JSON: {r.text[:80]!r}") from None
+
+    try:
+        return backoff.call(once, lambda exc: isinstance(exc, RetryableHTTPError), what)
+    except RetryableHTTPError as exc:
+        raise SourceError(f"{exc} ({backoff.attempts} tries)") from exc

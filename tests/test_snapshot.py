@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from capitulation.errors import DataError
-from capitulation.snapshot import Provenance, Snapshot, parse_as_of
+from capitulation.snapshot import Provenance, Snapshot, SourceStatus, parse_as_of
 
 PROV = Provenance(source="synthetic test frame", retrieved_at="2026-02-06T00:00:00Z", synthetic=True)
 
@@ -47,10 +47,14 @@ def test_bare_date_means_end_of_that_day():
 
 
 def test_save_and_load_round_trip(tmp_path):
-    snap = synthetic()
+    base = synthetic()
+    stale = SourceStatus("btc_network", "stale", "mempool.space answered HTTP 503")
+    snap = Snapshot(base.as_of, base.tables, base.provenance, (SourceStatus("daily_prices", "ok", rows=3), stale))
     snap.save(tmp_path / "s")
     back = Snapshot.load(tmp_path / "s")
     assert back.as_of == snap.as_of and back.provenance == snap.provenance
+    assert back.sources == snap.sources and back.stale() == ["btc_network"]
+    assert snap.upto("2026-02-04").sources == snap.sources
     pd.testing.assert_frame_equal(back.tables["daily_prices"], snap.tables["daily_prices"])
     with pytest.raises(DataError, match="already exists"):
         snap.save(tmp_path / "s")

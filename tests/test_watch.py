@@ -23,7 +23,7 @@ from typer.testing import CliRunner
 from capitulation.cli import app
 from capitulation.cli import watch as watch_cmd
 from capitulation.errors import SourceError
-from capitulation.snapshot import Provenance
+from capitulation.snapshot import Provenance, SourceStatus
 from capitulation.sources import live, perps
 from capitulation.sources.http import Backoff
 from capitulation.store import HistoryStore
@@ -125,7 +125,12 @@ def test_a_failing_source_is_stale_and_the_others_are_stored(monkeypatch, clock,
         {"name": "perp_metrics", "state": "stale", "rows": 0, "message": "binanceusdm: HTTP 503"},
         {"name": "btc_network", "state": "ok", "rows": len(recorded_full.tables["btc_network"]), "message": ""},
     ]
-    assert list(HistoryStore(tmp_path).history()["table_names"]) == ["btc_network"]
+    hist = HistoryStore(tmp_path).history()
+    assert (list(hist["table_names"]), list(hist["stale"])) == (["btc_network"], ["perp_metrics"])
+    stored = HistoryStore(tmp_path).load(START)  # the statuses are stored with the snapshot
+    assert stored.stale() == ["perp_metrics"]
+    assert stored.sources[0] == SourceStatus("perp_metrics", "stale", "binanceusdm: HTTP 503", 0)
+    assert stored.sources[1].state == "ok" and stored.sources[1].rows == len(recorded_full.tables["btc_network"])
 
 
 def test_a_cycle_where_every_source_fails_stores_nothing_and_the_loop_goes_on(

@@ -1,6 +1,7 @@
 """Snapshot = the standard tables at one `as_of` time, plus the provenance of each table.
 
-On disk a snapshot is a folder: `manifest.json` (as_of, provenance per table) and `<table>.parquet`.
+On disk a snapshot is a folder: `manifest.json` (as_of, provenance per table, the status of each live source
+asked) and `<table>.parquet`.
 Time-series tables hold their history up to `as_of`; `Snapshot.upto` cuts everything after a date so
 the monitor can run as of any past date without look-ahead.
 """
@@ -13,6 +14,7 @@ import tempfile
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import pandas as pd
 
@@ -52,10 +54,25 @@ def parse_as_of(text: str) -> pd.Timestamp:
 
 
 @dataclass(frozen=True)
+class SourceStatus:
+    """How one live source's fetch went: 'ok' (its table is in the snapshot) or 'stale' (left out; `message`
+    says why), with the rows it gave. `name` is the standard table the source fills."""
+
+    name: str
+    state: Literal["ok", "stale"]
+    message: str = ""
+    rows: int = 0
+
+
+@dataclass(frozen=True)
 class Snapshot:
+    """The tables known at `as_of`, each with its provenance; `sources`: the status of each live source asked
+    (empty for a snapshot built from recorded files)."""
+
     as_of: pd.Timestamp
     tables: Mapping[str, pd.DataFrame] = field(default_factory=dict)
     provenance: Mapping[str, Provenance] = field(default_factory=dict)
+    sources: tuple[SourceStatus, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "as_of", utc(self.as_of))
@@ -65,6 +82,11 @@ class Snapshot:
             raise DataError(f"snapshot: table(s) without provenance: {', '.join(missing)}")
         object.__setattr__(self, "tables", checked)
         object.__setattr__(self, "provenance", {k: self.provenance[k] for k in checked})
+        object.__setattr__(self, "sources", tuple(self.sources))
+
+    def stale(self) -> list[str]:
+        """The live sources asked that were left out of this snapshot."""
+        return [s.name for s in self.sources if s.state != "ok"]
 
     def get(self, name: str) -> pd.DataFrame | None:
         """The table, or None when the snapshot has no (or an empty) table of that name."""
@@ -90,7 +112,7 @@ class Snapshot:
             sub = df[tables.spec(name).known_at(df) <= cut]
             if not sub.empty:
                 kept[name] = sub.reset_index(drop=True)
-        return Snapshot(cut, kept, {k: self.provenance[k] for k in kept})
+        return Snapshot(cut, kept, {k: self.provenance[k] for k in kept}, self.sources)
 
     def save(self, path: str | Path) -> Path:
         """Write the snapshot folder atomically (written to a temporary folder, then renamed)."""
@@ -104,6 +126,7 @@ class Snapshot:
         manifest = {
             "as_of": self.as_of.isoformat(),
             "provenance": {k: asdict(v) for k, v in self.provenance.items()},
+            "sources": [asdict(st) for st in self.sources],
         }
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2))
         os.replace(tmp, dest)
@@ -120,6 +143,7 @@ class Snapshot:
             manifest = json.loads(man.read_text())
             as_of = manifest["as_of"]
             prov = {k: Provenance(**v) for k, v in manifest["provenance"].items()}
+            sources = tuple(SourceStatus(**st) for st in manifest.get("sources", []))
         except (json.JSONDecodeError, KeyError, TypeError, UnicodeDecodeError) as exc:
             raise DataError(f"corrupt snapshot manifest {man}: {exc}") from None
         frames = {}
@@ -130,4 +154,4 @@ class Snapshot:
                 frames[name] = pd.read_parquet(f)
             except (OSError, ValueError) as exc:
                 raise DataError(f"corrupt or missing table file {f}: {exc}") from None
-        return cls(as_of, frames, prov)
+        return cls(as_of, frames, prov, sources)

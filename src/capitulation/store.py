@@ -4,6 +4,7 @@ Layout under the store root (hive partitions, one file per (table, source, as_of
 
     table=<name>/as_of_date=<YYYY-MM-DD>/<key>.parquet    rows of a standard table + `snapshot_as_of`
     table=_snapshots/as_of_date=<YYYY-MM-DD>/<key>.parquet  one commit record per stored table
+    table=_sources/as_of_date=<YYYY-MM-DD>/<key>.parquet    the status of each live source asked (ok / stale)
     table=_verdicts/as_of_date=<YYYY-MM-DD>/<key>.parquet   the eight verdicts of a run
 
 Every file is written under a temporary name and renamed (atomic on POSIX), so a crash never leaves a half
@@ -29,9 +30,10 @@ import platformdirs
 from capitulation import tables
 from capitulation.errors import StoreError
 from capitulation.signals.base import Verdict
-from capitulation.snapshot import Provenance, Snapshot, utc
+from capitulation.snapshot import Provenance, Snapshot, SourceStatus, utc
 
 SNAPSHOTS = "_snapshots"
+SOURCES = "_sources"
 VERDICTS = "_verdicts"
 
 
@@ -79,6 +81,12 @@ class HistoryStore:
                 dest = self._dir(name, snap.as_of) / f"{key}.parquet"
                 self._write_atomic(df.assign(snapshot_as_of=snap.as_of), dest)
                 staged.append((name, prov, len(df), dest))
+            if snap.sources:
+                status = pd.DataFrame([asdict(st) for st in snap.sources]).assign(snapshot_as_of=snap.as_of)
+                key = _key(SOURCES, snap.as_of.isoformat(), status.to_json())
+                dest = self._dir(SOURCES, snap.as_of) / f"{key}.parquet"
+                if not dest.exists():
+                    self._write_atomic(status, dest)
             if staged:
                 records = pd.DataFrame(
                     [
@@ -138,14 +146,22 @@ class HistoryStore:
             con.close()
 
     def history(self) -> pd.DataFrame:
-        """One row per stored snapshot: as_of, number of tables, total rows, table names."""
+        """One row per stored snapshot: as_of, number of tables, total rows, table names, and the live sources
+        that were stale (comma-separated; empty when none was, or the snapshot came from recorded files)."""
         out = self._query_files(
             SNAPSHOTS,
             "SELECT snapshot_as_of AS as_of, count(*) AS tables, sum(rows) AS rows, "
             "string_agg(table_name, ', ' ORDER BY table_name) AS table_names, max(written_at) AS written_at "
             "FROM t GROUP BY snapshot_as_of ORDER BY snapshot_as_of",
         )
-        return out if not out.empty else pd.DataFrame(columns=["as_of", "tables", "rows", "table_names"])
+        if out.empty:
+            return pd.DataFrame(columns=["as_of", "tables", "rows", "table_names", "stale"])
+        stale = self._query_files(
+            SOURCES,
+            "SELECT DISTINCT snapshot_as_of AS as_of, name FROM t WHERE state <> 'ok'",
+        )
+        names = stale.groupby("as_of")["name"].agg(lambda n: ", ".join(sorted(n))) if not stale.empty else {}
+        return out.assign(stale=out["as_of"].map(names).fillna(""))
 
     def verdict_history(self, signal: str | None = None) -> pd.DataFrame:
         """Each stored verdict (one per as_of and signal), oldest first, with its key metric: the first one
@@ -176,7 +192,11 @@ class HistoryStore:
             df = pd.read_parquet(path).drop(columns=["snapshot_as_of"])
             frames[rec.table_name] = df[tables.spec(rec.table_name).names]
             prov[rec.table_name] = Provenance(**json.loads(rec.provenance))
-        return Snapshot(cut, frames, prov)
+        status = self._query_files(SOURCES, "SELECT * FROM t")
+        if not status.empty:
+            status = status[pd.to_datetime(status["snapshot_as_of"], utc=True) == cut].drop_duplicates("name")
+        sources = tuple(SourceStatus(r.name, r.state, r.message, int(r.rows)) for r in status.itertuples())
+        return Snapshot(cut, frames, prov, sources)
 
 
 def _sql_str(s: str) -> str:

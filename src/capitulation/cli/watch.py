@@ -58,11 +58,10 @@ def watch(
         while cycles is None or done < cycles:
             start = live.utc_now()
             try:
-                res = live.live_snapshot(sources())
+                snap = live.live_snapshot(sources())
             except SourceError as exc:
                 _emit({"as_of": start, "error": str(exc), "tables_stored": 0}, as_json)
             else:
-                snap = res.snapshot
                 with handled():
                     written = store.write(snap)
                     store.write_verdicts(evaluate_all(snap))
@@ -71,7 +70,7 @@ def watch(
                     "tables": sorted(snap.tables),
                     "tables_stored": written,
                     "sources": [
-                        {"name": s.name, "state": s.state, "rows": s.rows, "message": s.message} for s in res.statuses
+                        {"name": s.name, "state": s.state, "rows": s.rows, "message": s.message} for s in snap.sources
                     ],
                 }
                 _emit(line, as_json)

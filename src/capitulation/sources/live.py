@@ -2,7 +2,8 @@
 
 A source is a fetcher returning one standard table and its provenance, keyed by the table's name. A fetcher
 that raises (or returns a table that breaks the table's contract, or no rows) is marked stale with its error
-and its table is left out; the others are kept. Only when every source fails is there no snapshot
+and its table is left out; the others are kept. The statuses travel with the snapshot (`Snapshot.sources`)
+into its folder and the history store. Only when every source fails is there no snapshot
 (`SourceError`). A full snapshot costs about the slowest source.
 """
 
@@ -11,37 +12,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import Literal
 
 import pandas as pd
 
 from capitulation import tables
 from capitulation.errors import CapitulationError, SourceError
-from capitulation.snapshot import Provenance, Snapshot, utc
+from capitulation.snapshot import Provenance, Snapshot, SourceStatus, utc
 
 log = logging.getLogger(__name__)
 
 Fetcher = Callable[[], tuple[pd.DataFrame, Provenance]]
-
-
-@dataclass(frozen=True)
-class SourceStatus:
-    """How one source's fetch went: 'ok' (its table is in the snapshot) or 'stale' (left out; `message`
-    says why), with the rows it gave."""
-
-    name: str
-    state: Literal["ok", "stale"]
-    message: str = ""
-    rows: int = 0
-
-
-@dataclass(frozen=True)
-class LiveResult:
-    """The snapshot of the sources that answered, and one status per source asked (in the order asked)."""
-
-    snapshot: Snapshot
-    statuses: tuple[SourceStatus, ...]
 
 
 def utc_now() -> pd.Timestamp:
@@ -49,8 +29,9 @@ def utc_now() -> pd.Timestamp:
     return pd.Timestamp.now(tz="UTC")
 
 
-def live_snapshot(fetchers: Mapping[str, Fetcher], now: str | pd.Timestamp | None = None) -> LiveResult:
-    """Run every fetcher concurrently; a Snapshot at `now` of the tables that came back.
+def live_snapshot(fetchers: Mapping[str, Fetcher], now: str | pd.Timestamp | None = None) -> Snapshot:
+    """Run every fetcher concurrently; a Snapshot at `now` of the tables that came back, with one
+    `SourceStatus` per source asked (in the order asked) in `Snapshot.sources`.
 
     `fetchers`: standard table name -> fetcher. `now`: the snapshot's as_of (UTC; naive is UTC); None: the
     time once every source has answered, so no row is stamped after it. `SourceError` when every source fails.
@@ -65,8 +46,7 @@ def live_snapshot(fetchers: Mapping[str, Fetcher], now: str | pd.Timestamp | Non
     if not parts:
         raise SourceError("every source failed: " + "; ".join(f"{s.name}: {s.message}" for s in statuses))
     as_of = utc_now() if now is None else utc(now)
-    snap = Snapshot(as_of, {n: df for n, (df, _) in parts.items()}, {n: p for n, (_, p) in parts.items()})
-    return LiveResult(snap, statuses)
+    return Snapshot(as_of, {n: df for n, (df, _) in parts.items()}, {n: p for n, (_, p) in parts.items()}, statuses)
 
 
 def default_fetchers() -> dict[str, Fetcher]:

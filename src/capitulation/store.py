@@ -83,7 +83,7 @@ class HistoryStore:
                 staged.append((name, prov, len(df), dest))
             if snap.sources:
                 status = pd.DataFrame([asdict(st) for st in snap.sources]).assign(snapshot_as_of=snap.as_of)
-                key = _key(SOURCES, snap.as_of.isoformat(), status.to_json())
+                key = _key(SOURCES, snap.as_of.isoformat(), json.dumps([asdict(st) for st in snap.sources]))
                 dest = self._dir(SOURCES, snap.as_of) / f"{key}.parquet"
                 if not dest.exists():
                     self._write_atomic(status, dest)
@@ -160,8 +160,8 @@ class HistoryStore:
             SOURCES,
             "SELECT DISTINCT snapshot_as_of AS as_of, name FROM t WHERE state <> 'ok'",
         )
-        names = stale.groupby("as_of")["name"].agg(lambda n: ", ".join(sorted(n))) if not stale.empty else {}
-        return out.assign(stale=out["as_of"].map(names).fillna(""))
+        names = {} if stale.empty else stale.groupby("as_of")["name"].agg(lambda n: ", ".join(sorted(n))).to_dict()
+        return out.assign(stale=[names.get(t, "") for t in out["as_of"]])
 
     def verdict_history(self, signal: str | None = None) -> pd.DataFrame:
         """Each stored verdict (one per as_of and signal), oldest first, with its key metric: the first one

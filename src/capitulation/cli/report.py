@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
 
 import pandas as pd
 import typer
+from rich.markup import escape
+from rich.table import Table
 
 from capitulation.cli.common import (
     AsOfOpt,
@@ -22,6 +26,7 @@ from capitulation.cli.common import (
     load_snapshot,
     print_json,
 )
+from capitulation.snapshot import Snapshot
 
 
 @app.command()
@@ -66,11 +71,53 @@ def save_snapshot(
     out: Annotated[Path, typer.Argument(help="new folder to write the snapshot to")],
     data: DataOpt = None,
     as_of: AsOfOpt = None,
+    live_: Annotated[bool, typer.Option("--live", help="fetch the live public sources instead of --data")] = False,
+    record: Annotated[
+        Path | None, typer.Option("--record", help="with --live: also save every raw response to this new folder")
+    ] = None,
+    replay: Annotated[
+        Path | None, typer.Option("--replay", help="fetch the live sources from a folder written by --record")
+    ] = None,
+    as_json: JsonOpt = False,
 ) -> None:
-    """Build a snapshot from recorded data and save it (for `report --snapshot`)."""
+    """Save a snapshot (for `report --snapshot`): from recorded data, or from the live public sources.
+
+    --live fetches every source concurrently (no API key); a source that fails is marked stale and the rest
+    saved. --record DIR saves the raw HTTP responses (a vcrpy cassette) and Yahoo's DataFrames (Parquet) to DIR;
+    --replay DIR builds the same snapshot again from them, offline."""
+    from capitulation.sources import live, tape
+
+    if record is not None and replay is not None:
+        fail("--record and --replay exclude each other: record a live run, or replay a recorded one")
+    if record is not None and not live_:
+        fail("--record needs --live: only live sources are recorded")
+    fetched = live_ or replay is not None
+    if fetched and (data is not None or as_of is not None):
+        fail("--data and --as-of are for recorded data; --live and --replay fetch the sources as of now")
     with handled():
-        path = load_snapshot(data, None, as_of).save(out)
-    typer.echo(f"snapshot written to {path}")
+        if not fetched:
+            snap = load_snapshot(data, None, as_of)
+        else:
+            fetchers = live.default_fetchers()
+            deck = tape.recording(record) if record else tape.replaying(replay) if replay else nullcontext()
+            with deck, console.status(f"fetching {len(fetchers)} live source(s): {', '.join(fetchers)}"):
+                snap = live.live_snapshot(fetchers)
+        path = snap.save(out)
+    if as_json:
+        doc = {"path": str(path), "as_of": snap.as_of, "sources": [asdict(s) for s in snap.sources]}
+        print_json(clean(doc | ({"tape": str(record)} if record else {})))
+        return
+    if snap.sources:
+        _print_sources(snap)
+    typer.echo(f"snapshot written to {path}" + (f"; raw responses recorded in {record}" if record else ""))
+
+
+def _print_sources(snap: Snapshot) -> None:
+    table = Table("source", "state", "rows", "note", title=f"live sources at {snap.as_of:%Y-%m-%d %H:%M:%S} UTC")
+    for s in snap.sources:
+        state = "[green]ok[/]" if s.state == "ok" else "[red]STALE[/]"
+        table.add_row(escape(s.name), state, f"{s.rows:,}", escape(s.message or snap.provenance[s.name].source))
+    console.print(table)
 
 
 @app.command()
@@ -81,8 +128,6 @@ def history(
     since: Annotated[str | None, typer.Option(help="only snapshots at or after this date (UTC)")] = None,
 ) -> None:
     """List the snapshots in the history store, or one signal's verdicts over time (--signal)."""
-    from rich.table import Table
-
     from capitulation.signals import ALL_SIGNALS
     from capitulation.snapshot import utc
     from capitulation.store import HistoryStore
@@ -98,22 +143,39 @@ def history(
         rows = (
             []
             if h.empty
-            else [{"as_of": str(r.as_of), "status": r.status, "headline": r.headline} for r in h.itertuples()]
+            else [
+                {
+                    "as_of": str(r.as_of),
+                    "status": r.status,
+                    "key_metric": r.key_metric,
+                    "key_value": None if pd.isna(r.key_value) else float(r.key_value),
+                    "key_unit": r.key_unit,
+                    "headline": r.headline,
+                }
+                for r in h.itertuples()
+            ]
         )
         if as_json:
             print_json(rows)
             return
         t = Table(title=f"{signal} in {hs.root}")
-        for c in ("as_of", "status", "headline"):
+        for c in ("as_of", "status", "key metric", "headline"):
             t.add_column(c)
         for r in rows:
-            t.add_row(r["as_of"], r["status"], r["headline"])
+            key = "" if r["key_value"] is None else f"{r['key_metric']} = {r['key_value']:,.4g} {r['key_unit'] or ''}"
+            t.add_row(r["as_of"], r["status"], escape(key), escape(r["headline"]))
         console.print(t if rows else f"no verdicts of {signal} stored in {hs.root}")
         return
     if as_json:
         print_json(
             [
-                {"as_of": str(r.as_of), "tables": int(r.tables), "rows": int(r.rows), "table_names": r.table_names}
+                {
+                    "as_of": str(r.as_of),
+                    "tables": int(r.tables),
+                    "rows": int(r.rows),
+                    "table_names": r.table_names,
+                    "stale_sources": r.stale.split(", ") if r.stale else [],
+                }
                 for r in h.itertuples()
             ]
         )
@@ -122,8 +184,8 @@ def history(
         console.print(f"no snapshots stored in {hs.root}")
         return
     t = Table(title=f"History store {hs.root}")
-    for c in ("as_of", "tables", "rows", "table names"):
+    for c in ("as_of", "tables", "rows", "table names", "stale sources"):
         t.add_column(c)
     for r in h.itertuples():
-        t.add_row(f"{r.as_of}", str(r.tables), f"{int(r.rows):,}", r.table_names)
+        t.add_row(f"{r.as_of}", str(r.tables), f"{int(r.rows):,}", r.table_names, r.stale)
     console.print(t)

@@ -6,6 +6,7 @@ Layout under the store root (hive partitions, one file per (table, source, as_of
     table=_snapshots/as_of_date=<YYYY-MM-DD>/<key>.parquet  one commit record per stored table
     table=_sources/as_of_date=<YYYY-MM-DD>/<key>.parquet    the status of each live source asked (ok / stale)
     table=_verdicts/as_of_date=<YYYY-MM-DD>/<key>.parquet   the eight verdicts of a run
+    table=_backfill/as_of_date=<YYYY-MM-DD>/<key>.parquet   `capitulation backfill` metrics, one file per day
 
 Every file is written under a temporary name and renamed (atomic on POSIX), so a crash never leaves a half
 file. A snapshot is committed by its `_snapshots` records, written last: table files without a commit
@@ -35,6 +36,7 @@ from capitulation.snapshot import Provenance, Snapshot, SourceStatus, utc
 SNAPSHOTS = "_snapshots"
 SOURCES = "_sources"
 VERDICTS = "_verdicts"
+BACKFILL = "_backfill"
 
 
 def default_root() -> Path:
@@ -130,6 +132,31 @@ class HistoryStore:
             except OSError as exc:
                 raise StoreError(f"cannot write history store at {self.root}: {exc}") from None
 
+    def write_backfill(self, metrics: pd.DataFrame, source: str) -> int:
+        """Store backfill metrics (one row per snapshot `timestamp`, UTC) one file per UTC day, tagged with the
+        input `source`; idempotent on (source, day, content). Returns the number of days newly written."""
+        written = 0
+        try:
+            for day, rows in metrics.groupby(metrics["timestamp"].dt.floor("D"), sort=True):
+                digest = str(pd.util.hash_pandas_object(rows, index=False).sum())
+                dest = self._dir(BACKFILL, day) / f"{_key(BACKFILL, source, day.isoformat(), digest)}.parquet"
+                if dest.exists():
+                    continue
+                self._write_atomic(rows.assign(source=source, written_at=pd.Timestamp.now(tz="UTC")), dest)
+                written += 1
+        except OSError as exc:
+            raise StoreError(f"cannot write history store at {self.root}: {exc}") from None
+        return written
+
+    def backfill_metrics(self) -> pd.DataFrame:
+        """The stored backfill metrics, one row per snapshot time (the latest written wins), oldest first."""
+        out = self._query_files(
+            BACKFILL,
+            "SELECT * EXCLUDE (written_at) FROM t "
+            "QUALIFY row_number() OVER (PARTITION BY timestamp ORDER BY written_at DESC) = 1 ORDER BY timestamp",
+        )
+        return out.assign(timestamp=pd.to_datetime(out["timestamp"], utc=True)) if not out.empty else out
+
     def _query_files(self, table: str, sql: str) -> pd.DataFrame:
         """Run `sql` over table `table`'s files exposed as view `t`; empty frame if none exist."""
         folder = self.root / f"table={table}"
@@ -138,7 +165,10 @@ class HistoryStore:
         pattern = str(folder / "*" / "*.parquet")
         con = duckdb.connect()
         try:
-            con.execute(f"CREATE VIEW t AS SELECT * FROM read_parquet('{_sql_str(pattern)}', union_by_name=true)")
+            con.execute(
+                f"CREATE VIEW t AS SELECT * FROM read_parquet('{_sql_str(pattern)}', union_by_name=true, "
+                "hive_partitioning=false)"
+            )
             return con.execute(sql).df()
         except duckdb.Error as exc:
             raise StoreError(f"cannot read history store table {table!r} at {self.root}: {exc}") from None

@@ -19,6 +19,7 @@ from capitulation.cli import app
 from capitulation.errors import DataError, SourceError
 from capitulation.signals.options_stress import summarize
 from capitulation.sources.deribit import read_chain_csv
+from capitulation.store import HistoryStore
 
 RTOL = 1e-12
 runner = CliRunner()
@@ -139,18 +140,28 @@ def test_metrics_are_written_atomically_as_parquet(single, tmp_path):
     pd.testing.assert_frame_equal(pd.read_parquet(path), single)
 
 
-def test_cli_single_process_json_and_parquet(sample, single, tmp_path):
-    res = runner.invoke(app, ["backfill", str(sample), "--out", str(tmp_path), "--workers", "0", "--json"])
+def test_cli_single_process_json_parquet_and_store(sample, single, tmp_path):
+    db = tmp_path / "db"
+    args = ["backfill", str(sample), "--out", str(tmp_path), "--workers", "0", "--db", str(db), "--json"]
+    res = runner.invoke(app, args)
     assert res.exit_code == 0, res.output
     out = json.loads(res.stdout)
     assert (out["mode"], out["snapshots"], out["quote_rows"]) == ("single process", 37, 24_562)
     assert out["snapshots_latest"][-1]["timestamp"] == "2026-01-24T13:00:00+00:00"
     pd.testing.assert_frame_equal(pd.read_parquet(out["output"]), single)
+    days = single["timestamp"].dt.floor("D").nunique()
+    assert out["store"] == {"root": str(db), "days_written": days}
+    stored = HistoryStore(db).backfill_metrics()
+    pd.testing.assert_frame_equal(stored.drop(columns="source"), single)
+    assert set(stored["source"]) == {str(sample.resolve())}
+    again = json.loads(runner.invoke(app, args).stdout)  # the same input again is stored once
+    assert again["store"]["days_written"] == 0 and len(HistoryStore(db).backfill_metrics()) == len(single)
 
 
 def test_cli_on_a_scheduler_address_equals_one_process(tardis_days, single, client, tmp_path):
     address = client.scheduler.address
-    res = runner.invoke(app, ["backfill", str(tardis_days), "--out", str(tmp_path), "--scheduler", address, "--json"])
+    args = ["backfill", str(tardis_days), "--out", str(tmp_path), "--scheduler", address, "--no-store", "--json"]
+    res = runner.invoke(app, args)
     assert res.exit_code == 0, res.output
     assert json.loads(res.stdout)["mode"] == f"dask {address}"
     got = pd.read_parquet(next(tmp_path.glob("*.parquet")))
@@ -191,7 +202,8 @@ def _ragged(tmp_path, quotes):
 )
 def test_bad_input_is_one_line_and_exit_2(tmp_path, quotes, make, every, message):
     path = make(tmp_path, quotes)
-    res = runner.invoke(app, ["backfill", str(path), "--every", every, "--workers", "0", "--out", str(tmp_path / "o")])
+    args = ["backfill", str(path), "--every", every, "--workers", "0", "--out", str(tmp_path / "o")]
+    res = runner.invoke(app, [*args, "--db", str(tmp_path / "db")])
     assert res.exit_code == 2
     assert res.output.count("\n") == 1 and message in res.output, res.output
 

@@ -11,7 +11,7 @@ import typer
 from rich import box
 from rich.table import Table
 
-from capitulation.cli.common import JsonOpt, app, clean, console, fail, handled, print_json, records
+from capitulation.cli.common import DbOpt, JsonOpt, app, clean, console, fail, handled, print_json, records
 
 SHOWN = 5  # latest snapshots printed as a table
 
@@ -28,12 +28,16 @@ def backfill(
         typer.Option("--workers", help="local Dask worker processes (not with --scheduler); 0 runs in this process"),
     ] = 2,
     every: Annotated[str, typer.Option("--every", help="snapshot interval, dividing a day (e.g. 1h, 15min)")] = "1h",
+    db: DbOpt = None,
+    store: Annotated[bool, typer.Option(help="also store the metrics in the history store (--db)")] = True,
     as_json: JsonOpt = False,
 ) -> None:
     """Per snapshot: ATM vol and 15/25-delta risk reversals at 1 and 7 days, total dealer GEX (classic
-    model), gamma flip and call/put walls; written as Parquet under --out. One Dask task per file, on a
-    local cluster of --workers processes or the --scheduler given; --workers 0 runs without Dask."""
+    model), gamma flip and call/put walls; written as Parquet under --out and into the history store. One Dask
+    task per file, on a local cluster of --workers processes or the --scheduler given; --workers 0 runs
+    without Dask."""
     from capitulation.backfill import run
+    from capitulation.store import HistoryStore
 
     if workers < 0:
         fail(f"--workers must be 0 or more, got {workers}")
@@ -53,9 +57,12 @@ def backfill(
             mode = f"dask {scheduler}" if scheduler else f"dask local, {workers} workers"
         secs = time.perf_counter() - t0
         written = run.write_parquet(res.metrics, out)
+        hs = HistoryStore(db) if store else None
+        days = hs.write_backfill(res.metrics, str(path.resolve())) if hs is not None else 0
     summary = {
         "input": str(path),
         "output": str(written),
+        "store": None if hs is None else {"root": str(hs.root), "days_written": days},
         "mode": mode,
         "files": res.files,
         "quote_rows": res.quote_rows,
@@ -91,6 +98,8 @@ def _render(s: dict[str, Any]) -> None:
         )
     console.print(t)
     console.print("vols in vol points; GEX in USD millions per 1 % move (dealers long calls, short puts)")
+    if s["store"] is not None:
+        console.print(f"history store {s['store']['root']}: {s['store']['days_written']} new day(s) of metrics")
 
 
 def _num(x: float | None, scale: float, fmt: str, suffix: str = "") -> str:

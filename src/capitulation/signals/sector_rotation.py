@@ -24,16 +24,19 @@ DAYS = (7, 30, 90)
 PANEL_BTC = "BTC"
 # The sectors the thesis names: the source label that stands for each (None: not covered) and why.
 NAMED_SECTORS: dict[str, tuple[str | None, str]] = {
-    "prediction markets": (None, "no prediction-market label in the quantbai taxonomy or the CoinGecko board"),
-    "RWA": (
-        None,
-        "not in the quantbai taxonomy; the CoinGecko board snapshots (2026-05..08, not read) have an 'rwa' "
-        "sector of one coin, ONDO",
+    "prediction markets": (
+        "prediction-markets",
+        "CoinGecko category prediction-markets (live source); no such label in the recorded quantbai taxonomy",
     ),
-    "L2": ("eth_scaling", "quantbai eth_scaling (Ethereum layer 2s)"),
-    "GameFi": ("metaverse_gaming", "quantbai metaverse_gaming"),
-    "SocialFi": (None, "no SocialFi label in either recorded sector source"),
+    "RWA": (
+        "real-world-assets-rwa",
+        "CoinGecko category real-world-assets-rwa (live source); not in the recorded quantbai taxonomy",
+    ),
+    "L2": ("eth_scaling", "quantbai eth_scaling (Ethereum layer 2s); live: CoinGecko layer-2"),
+    "GameFi": ("metaverse_gaming", "quantbai metaverse_gaming; live: CoinGecko gaming"),
+    "SocialFi": ("socialfi", "CoinGecko category socialfi (live source); not in the recorded quantbai taxonomy"),
 }
+"""Thesis sector -> (the `sector` label its rows carry, where the label comes from)."""
 EXCLUDED = {"OTHER": "quantbai's residual bucket of near-dead chains, not a sector"}
 WEIGHTING = (
     "equal weight, fixed constituents rebalanced monthly: the return panel has no market caps, and the "

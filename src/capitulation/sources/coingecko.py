@@ -7,19 +7,19 @@ retries 429/5xx with backoff):
     GET /coins/markets?vs_currency=usd&category=<id>&order=market_cap_desc&per_page=N&page=1
                       &price_change_percentage=24h
 
-Categories and the `sector` label each row gets (`DEFAULT_CATEGORIES`). The label is the one the sector
-rotation signal reads for that thesis sector (`signals.sector_rotation.NAMED_SECTORS`, imported, not
-copied); a thesis sector the signal has no label for yet keeps CoinGecko's category id as its label:
+Categories and the `sector` label each row gets (`DEFAULT_CATEGORIES`): the label the sector rotation
+signal reads for that thesis sector (the recorded quantbai label where the taxonomy has one, else the
+CoinGecko id; a test checks them against the signal's table):
 
 =========================  ==================  =============================================================
 CoinGecko category id      thesis sector       `sector` label
 =========================  ==================  =============================================================
-layer-2                    L2                  the signal's L2 label (eth_scaling); CoinGecko's layer-2 also
-                                               lists a few non-Ethereum L2s
-gaming                     GameFi              the signal's GameFi label (metaverse_gaming)
-real-world-assets-rwa      RWA                 the signal's RWA label, else real-world-assets-rwa
-socialfi                   SocialFi            the signal's SocialFi label, else socialfi
-prediction-markets         prediction markets  the signal's label, else prediction-markets
+layer-2                    L2                  eth_scaling (CoinGecko's layer-2 also lists a few non-Ethereum
+                                               L2s)
+gaming                     GameFi              metaverse_gaming
+real-world-assets-rwa      RWA                 real-world-assets-rwa
+socialfi                   SocialFi            socialfi
+prediction-markets         prediction markets  prediction-markets
 =========================  ==================  =============================================================
 
 Rows and units:
@@ -62,7 +62,6 @@ import requests
 
 from capitulation import tables
 from capitulation.errors import CapitulationError, DataError, SourceError
-from capitulation.signals.sector_rotation import NAMED_SECTORS, PANEL_BTC
 from capitulation.snapshot import Provenance
 from capitulation.sources import http, live
 from capitulation.sources.http import Backoff, get_json
@@ -78,23 +77,14 @@ LICENCE = "CoinGecko API terms (attribution required)"
 # The public API counts calls per minute: wait 5, 10, 20 s before giving a category up (4 tries).
 DEFAULT_BACKOFF = Backoff(attempts=4, first_delay_s=5.0, factor=2.0, max_delay_s=60.0)
 
-CATEGORY_SECTORS: dict[str, str] = {
-    "layer-2": "L2",
-    "gaming": "GameFi",
-    "real-world-assets-rwa": "RWA",
-    "socialfi": "SocialFi",
-    "prediction-markets": "prediction markets",
+BENCHMARK = "BTC"  # the symbol the sector signal reads as its benchmark: never a sector member
+DEFAULT_CATEGORIES: dict[str, str] = {
+    "layer-2": "eth_scaling",
+    "gaming": "metaverse_gaming",
+    "real-world-assets-rwa": "real-world-assets-rwa",
+    "socialfi": "socialfi",
+    "prediction-markets": "prediction-markets",
 }
-"""CoinGecko category id -> the thesis sector it stands for (a key of `sector_rotation.NAMED_SECTORS`)."""
-
-
-def sector_label(category_id: str, thesis_sector: str) -> str:
-    """The `sector` label for a category: the signal's label for `thesis_sector`, else the category id."""
-    label = NAMED_SECTORS[thesis_sector][0]
-    return label if label is not None else category_id
-
-
-DEFAULT_CATEGORIES: dict[str, str] = {cid: sector_label(cid, name) for cid, name in CATEGORY_SECTORS.items()}
 """CoinGecko category id -> `sector` label of its rows."""
 
 
@@ -156,7 +146,8 @@ def fetch_sector_returns(
     rows = pd.concat([c.rows for c in answered if c.rows is not None], ignore_index=True)
     rows = rows.sort_values("market_cap", ascending=False, na_position="last", kind="stable")
     dup = rows.duplicated(["sector", "symbol"])
-    dups = sorted(f"{sec} {sym}" for sec, sym in rows.loc[dup, ["sector", "symbol"]].itertuples(index=False))
+    dups = sorted({f"{sec} {sym}" for sec, sym in rows.loc[dup, ["sector", "symbol"]].itertuples(index=False)})
+    n_dup = int(dup.sum())
     rows = rows[~dup]
     kept = Counter(zip(rows["category"], rows["sector"], strict=True))
     rows = rows.assign(date=retrieved_at.normalize()).sort_values(["sector", "symbol"], ignore_index=True)
@@ -169,7 +160,7 @@ def fetch_sector_returns(
         + (f"; failed: {', '.join(c.category for c in failed)}" if failed else "")
     )
     if dups:
-        notes.append(f"{len(dups)} duplicate symbol(s) in a sector, the larger market cap kept: {', '.join(dups)}")
+        notes.append(f"{n_dup} duplicate listing(s) dropped, the larger market cap kept: {', '.join(dups)}")
     notes.append(
         "date = UTC midnight of the retrieval day; log_return = ln(1 + price_change_percentage_24h / 100), "
         "CoinGecko's rolling 24 h USD change up to each coin's last_updated (the latest return the free API "
@@ -206,8 +197,8 @@ def market_rows(body: Any, category: str, sector: str) -> tuple[pd.DataFrame, Co
     cap = pd.to_numeric(pd.Series([c.get("market_cap") for c in body], dtype=object), errors="coerce")
     lr = log_returns(pct)
     reasons = np.select(
-        [symbol.isna(), symbol == PANEL_BTC, ~np.isfinite(pct), pct <= -100.0],
-        ["no symbol", f"symbol {PANEL_BTC} (the signal's benchmark)", "no 24h change", "24h change <= -100%"],
+        [symbol.isna(), symbol == BENCHMARK, ~np.isfinite(pct), pct <= -100.0],
+        ["no symbol", f"symbol {BENCHMARK} (the signal's benchmark)", "no 24h change", "24h change <= -100%"],
         default="",
     )
     dropped = Counter(r for r in reasons if r)

@@ -32,7 +32,7 @@ import pandas as pd
 
 from capitulation import tables
 from capitulation.errors import DataError, SourceError
-from capitulation.sources.deribit import drop_expired, iv_fractions, read_chain_csv, venue_greeks
+from capitulation.sources.deribit import OPTION_TYPES, drop_expired, iv_fractions, read_chain_csv, venue_greeks
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +84,6 @@ _NEEDED = (
     "vega",
     "theta",
 )
-_TYPES = {"call": "C", "put": "P"}
 
 
 def chain_files(path: str | Path) -> list[Path]:
@@ -135,7 +134,7 @@ def from_tardis(raw: pd.DataFrame, name: str = "tardis") -> pd.DataFrame:
         if raw.empty:
             raise DataError(f"{name}: no {UNDERLYING} options (symbols {UNDERLYING}-...)")
     num = {c: _numbers(raw[c], c, name) for c in _NEEDED if c not in ("exchange", "symbol", "type")}
-    kind = raw["type"].astype("string").str.strip().str.lower().map(_TYPES)
+    kind = raw["type"].astype("string").str.strip().str.lower().map(OPTION_TYPES)
     if kind.isna().any():
         i = int(np.flatnonzero(kind.isna().to_numpy())[0])
         raise DataError(f"{name}, column 'type', row {i}: expected call/put, got {raw['type'].iloc[i]!r}")

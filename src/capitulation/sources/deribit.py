@@ -58,7 +58,7 @@ ASK_IV_CAP = 999.0  # Deribit's reported ceiling for ask IV, percent: not a real
 FORWARD_DELTA_BAND = (0.15, 0.85)  # call-equivalent deltas trusted for the forward
 _NUMERIC = ("strike", "volume", "open_interest", "theta", "vega", "gamma", "delta", "bid_iv", "ask_iv", "mark_iv")
 _REQUIRED = ("instrument_name", "expiry_date", "type", *_NUMERIC)
-_TYPES = {"call": "C", "put": "P"}
+OPTION_TYPES = {"call": "C", "put": "P"}  # Deribit option type -> the table's option_type
 
 
 def iv_fractions(bid_pct: pd.Series, ask_pct: pd.Series, mark_pct: pd.Series) -> dict[str, pd.Series]:
@@ -101,7 +101,7 @@ def read_chain_csv(path: str | Path, timestamp: str | pd.Timestamp | None = None
     times = _quote_times(raw, path, timestamp)
     num = {c: _numbers(raw[c], c, path) for c in _NUMERIC}
     expiry = _expiries(raw["expiry_date"], path)
-    kind = raw["type"].astype("string").str.strip().str.lower().map(_TYPES)
+    kind = raw["type"].astype("string").str.strip().str.lower().map(OPTION_TYPES)
     if kind.isna().any():
         i = int(np.flatnonzero(kind.isna().to_numpy())[0])
         raise DataError(f"{path.name}, column 'type', row {i}: expected call/put, got {raw['type'].iloc[i]!r}")

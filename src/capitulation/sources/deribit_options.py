@@ -68,7 +68,7 @@ from capitulation import tables
 from capitulation.errors import DataError, SourceError
 from capitulation.snapshot import Provenance
 from capitulation.sources import deribit, perps
-from capitulation.sources.deribit import _TYPES as OPTION_TYPES
+from capitulation.sources.deribit import OPTION_TYPES
 from capitulation.sources.http import RETRY_STATUSES, Backoff
 
 log = logging.getLogger(__name__)
@@ -132,10 +132,9 @@ class ParsedChain:
 
     def notes(self) -> str:
         """One line of counts: rows received, kept, dropped by reason, crossed quotes nulled."""
-        why = ", ".join(f"{n} {reason}" for reason, n in sorted(self.dropped.items())) or "none"
         return (
             f"{self.summaries} book summary row(s), {self.instruments} instrument(s); {len(self.table)} row(s) kept; "
-            f"dropped {sum(self.dropped.values())}: {why}; crossed quotes (bid > ask): {self.crossed} row(s) "
+            f"dropped {_counts(self.dropped)}; crossed quotes (bid > ask): {self.crossed} row(s) "
             "kept for the mark with bid/ask nulled."
         )
 
@@ -170,8 +169,10 @@ def fetch_option_chain(
     parsed = parse_chain(summaries, instruments)
     if parsed.dropped or parsed.crossed:
         log.warning("deribit %s options: %s", code, parsed.notes())
-    query = "&".join(f"{k}={v}" for k, v in instrument_params.items())
-    source = f"ccxt {ccxt.__version__} deribit: {SUMMARIES}?currency={code}&kind=option; {INSTRUMENTS}?{query}"
+    asked = ((SUMMARIES, summary_params), (INSTRUMENTS, instrument_params))
+    source = f"ccxt {ccxt.__version__} deribit: " + "; ".join(
+        f"{endpoint}?" + "&".join(f"{k}={v}" for k, v in params.items()) for endpoint, params in asked
+    )
     notes = parsed.notes() + (
         " Live public endpoints through ccxt. Prices in quote_currency (BTC: inverse options); "
         "*_usd = price x underlying_price (the expiry's forward); IVs percent -> fraction (0, the 999 ask cap, "
@@ -202,18 +203,23 @@ def parse_chain(summaries: Sequence[Any], instruments: Sequence[Any]) -> ParsedC
             joined.append({**by_name[name], **row})
         else:
             dropped["instrument " + bad_names[name] if name in bad_names else "not in the live instrument list"] += 1
-    if not joined:
-        raise DataError(f"no option quotes left: all {len(summaries)} book summary row(s) dropped ({dict(dropped)})")
-
-    df = _frame(pd.DataFrame(joined))
-    live = deribit.drop_expired(df, f"deribit {SUMMARIES}")
-    if len(live) < len(df):
-        dropped["expired (expiry <= quote time)"] += len(df) - len(live)
+    live = pd.DataFrame()
+    if joined:
+        df = _frame(pd.DataFrame(joined))
+        live = deribit.drop_expired(df, f"deribit {SUMMARIES}")
+        if len(live) < len(df):
+            dropped["expired (expiry <= quote time)"] += len(df) - len(live)
     if live.empty:
-        raise DataError(f"no option quotes left: all {len(summaries)} book summary row(s) dropped ({dict(dropped)})")
+        raise DataError(f"no option quotes left: all {len(summaries)} book summary row(s) dropped ({_counts(dropped)})")
     live = live.sort_values(["timestamp", "expiry", "strike", "option_type", "instrument"], kind="stable")
     table = tables.validate("option_quotes", live[tables.OPTION_QUOTES.names])
     return ParsedChain(table, dict(dropped), int(live["crossed"].sum()), len(summaries), len(instruments))
+
+
+def _counts(dropped: Mapping[str, int]) -> str:
+    """'N: n1 reason1, n2 reason2' (reasons in alphabetical order), or 'N: none'."""
+    why = ", ".join(f"{n} {reason}" for reason, n in sorted(dropped.items())) or "none"
+    return f"{sum(dropped.values())}: {why}"
 
 
 def _frame(raw: pd.DataFrame) -> pd.DataFrame:
@@ -323,7 +329,8 @@ def _request(backoff: Backoff, endpoint: str, fn: Callable[[], T]) -> T:
             raise SourceError(f"server error: {what} answered HTTP {status} {backoff.attempts} time(s)") from exc
         if isinstance(exc, ccxt.NetworkError) and status is None:
             raise SourceError(f"unreachable: {what} ({detail})") from exc
-        raise SourceError(f"venue error: {what} answered HTTP {status} ({detail})") from exc
+        http = "" if status is None else f" answered HTTP {status}"
+        raise SourceError(f"venue error: {what}{http} ({detail})") from exc
 
 
 def _retryable(exc: Exception) -> bool:

@@ -178,5 +178,11 @@ def test_bad_every_is_a_one_line_error(every, monkeypatch, tmp_path):
     assert res.output.strip().count("\n") == 0 and "--every" in res.output
 
 
-def test_default_fetchers_are_the_sources_built_so_far() -> None:
-    assert list(live.default_fetchers()) == ["perp_metrics"]
+def test_default_fetchers_are_the_five_live_sources() -> None:
+    assert list(live.default_fetchers()) == [
+        "option_quotes",
+        "perp_metrics",
+        "daily_prices",
+        "btc_network",
+        "sector_returns",
+    ]

@@ -50,18 +50,29 @@ def live_snapshot(fetchers: Mapping[str, Fetcher], now: str | pd.Timestamp | Non
 
 
 def default_fetchers() -> dict[str, Fetcher]:
-    """The live sources built so far: perpetual swaps through ccxt (`perp_metrics`).
+    """Every live source, by the standard table it fills; public endpoints only, no API key.
 
-    Not built yet, so not fetched live: Deribit options, Yahoo (yfinance), mempool.space and CoinGecko.
+    option_quotes: Deribit's BTC option chain (book summaries + instruments, ccxt); perp_metrics: BTC
+    perpetuals on Binance USD-M, Bybit, OKX and Deribit (ccxt); daily_prices: Yahoo through yfinance;
+    btc_network: mempool.space; sector_returns: CoinGecko categories. Not fetched live: treasury_companies
+    (filings), etf_flows and vol_index.
     """
-    return {tables.PERP_METRICS.name: _perps}
+    from capitulation.sources import coingecko, deribit_options, mempool, yahoo
+
+    return {
+        tables.OPTION_QUOTES.name: deribit_options.fetch_option_chain,
+        tables.PERP_METRICS.name: _perps,
+        tables.DAILY_PRICES.name: yahoo.fetch_daily_prices,
+        tables.BTC_NETWORK.name: mempool.fetch_network,
+        tables.SECTOR_RETURNS.name: coingecko.fetch_sector_returns,
+    }
 
 
 def _perps() -> tuple[pd.DataFrame, Provenance]:
     """`perp_metrics` from every default venue; `SourceError` when no venue gave a row."""
-    from capitulation.sources.perps import fetch_perps
+    from capitulation.sources import perps
 
-    fetch = fetch_perps()
+    fetch = perps.fetch_perps(perps.DEFAULT_VENUES)
     if fetch.table.empty:
         raise SourceError("no venue answered: " + "; ".join(f"{s.venue}: {s.message}" for s in fetch.statuses))
     return fetch.to_snapshot_part()

@@ -19,6 +19,7 @@ from vcr.cassette import Cassette
 from vcr.request import Request
 
 from capitulation.sources import tape
+from capitulation.sources.http import Backoff
 
 Answer = tuple[int, str]
 MATCH_ON = ("method", "path")
@@ -60,6 +61,12 @@ def replayed(folder: Path, answers: Mapping[str, Sequence[Answer]] | None = None
     folder.mkdir(parents=True, exist_ok=True)
     with tape.replaying(folder, match_on=MATCH_ON) as cassette:
         yield HttpReplay(cassette, folder).script(answers or {})
+
+
+def no_wait() -> tuple[Backoff, list[float]]:
+    """4 tries, waits of 1, 2, 4 s recorded instead of slept."""
+    waits: list[float] = []
+    return Backoff(attempts=4, first_delay_s=1.0, factor=2.0, sleep=waits.append), waits
 
 
 def _response(status: int, body: str) -> dict:

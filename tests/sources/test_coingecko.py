@@ -23,8 +23,7 @@ from capitulation.errors import SourceError
 from capitulation.signals.sector_rotation import NAMED_SECTORS, PANEL_BTC
 from capitulation.snapshot import Provenance
 from capitulation.sources import coingecko, live
-from capitulation.sources.http import Backoff
-from replay import HttpReplay
+from replay import HttpReplay, no_wait
 
 MARKETS = "/api/v3/coins/markets"
 WHAT = "CoinGecko /coins/markets category=layer-2"
@@ -95,19 +94,13 @@ def _clock(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(live, "utc_now", lambda: NOW)
 
 
-def _no_wait() -> tuple[Backoff, list[float]]:
-    """4 tries, waits of 1, 2, 4 s recorded instead of slept."""
-    waits: list[float] = []
-    return Backoff(attempts=4, first_delay_s=1.0, factor=2.0, sleep=waits.append), waits
-
-
 TWO = {"layer-2": "eth_scaling", "gaming": "metaverse_gaming"}
 
 
 def _fetch_two(http: HttpReplay, first: list[tuple[int, str]]) -> tuple[pd.DataFrame, Provenance, list[float]]:
     """layer-2 answered by `first` (in order), then gaming by its healthy GAMING body."""
     http.script({MARKETS: [*first, (200, GAMING)]})
-    backoff, waits = _no_wait()
+    backoff, waits = no_wait()
     df, prov = coingecko.fetch_sector_returns(TWO, backoff=backoff)
     return df, prov, waits
 
@@ -274,7 +267,7 @@ def test_a_category_whose_every_coin_is_dropped_fails(http: HttpReplay) -> None:
 
 def test_every_category_failing_is_a_source_error_naming_each(http: HttpReplay) -> None:
     http.script({MARKETS: [(200, "[]"), (500, "Internal Server Error")]})
-    backoff, _ = _no_wait()
+    backoff, _ = no_wait()
     with pytest.raises(SourceError, match=r"every category failed: layer-2: empty list.*; gaming: server error"):
         coingecko.fetch_sector_returns(TWO, backoff=backoff)
 

@@ -40,7 +40,7 @@ from capitulation.snapshot import Provenance
 from capitulation.sources import deribit_options as opts
 from capitulation.sources import perps
 from capitulation.sources.http import Backoff
-from replay import Answer, HttpReplay
+from replay import Answer, HttpReplay, no_wait
 
 SUMMARY_PATH = "/api/v2/public/get_book_summary_by_currency"
 INSTRUMENTS_PATH = "/api/v2/public/get_instruments"
@@ -93,14 +93,8 @@ def _script(
     return http.script({SUMMARY_PATH: answers(summary), INSTRUMENTS_PATH: answers(instruments)})
 
 
-def _no_wait() -> tuple[Backoff, list[float]]:
-    """4 tries, waits of 1, 2, 4 s recorded instead of slept."""
-    waits: list[float] = []
-    return Backoff(attempts=4, first_delay_s=1.0, factor=2.0, sleep=waits.append), waits
-
-
 def _fetch(backoff: Backoff | None = None) -> tuple[pd.DataFrame, Provenance]:
-    return opts.fetch_option_chain("BTC", exchange=perps.exchange("deribit"), backoff=backoff or _no_wait()[0])
+    return opts.fetch_option_chain("BTC", exchange=perps.exchange("deribit"), backoff=backoff or no_wait()[0])
 
 
 # ---- the recorded bodies through the real ccxt client --------------------------------------------------------
@@ -211,7 +205,7 @@ def test_a_refusal_then_success_is_retried_with_backoff(
     http: HttpReplay, summary_doc, instruments_doc, status: int
 ) -> None:
     replay = _script(http, [(status, "Too Many Requests"), (200, _body(summary_doc))], instruments_doc)
-    backoff, waits = _no_wait()
+    backoff, waits = no_wait()
     table, _ = _fetch(backoff)
     assert waits == [1.0]
     assert len(replay.queries(SUMMARY_PATH)) == 2
@@ -222,7 +216,7 @@ def test_rate_limited_for_good_is_a_source_error(http: HttpReplay, instruments_d
     # Deribit's own answer to too many requests: JSON-RPC error 10028 (ccxt: DDoSProtection), HTTP 429
     refused = _body({"jsonrpc": "2.0", "error": {"message": "too_many_requests", "code": 10028}})
     replay = _script(http, [(429, refused)], instruments_doc)
-    backoff, waits = _no_wait()
+    backoff, waits = no_wait()
     with pytest.raises(SourceError, match=r"rate limited: deribit public/get_book_summary_by_currency refused 4 time"):
         _fetch(backoff)
     assert waits == [1.0, 2.0, 4.0]  # bounded: 4 tries
@@ -231,7 +225,7 @@ def test_rate_limited_for_good_is_a_source_error(http: HttpReplay, instruments_d
 
 def test_a_server_error_for_good_is_a_source_error(http: HttpReplay, summary_doc) -> None:
     replay = _script(http, summary_doc, [(500, "Internal Server Error")])
-    backoff, waits = _no_wait()
+    backoff, waits = no_wait()
     with pytest.raises(SourceError, match=r"server error: deribit public/get_instruments answered HTTP 500 4 time"):
         _fetch(backoff)
     assert waits == [1.0, 2.0, 4.0] and len(replay.queries(INSTRUMENTS_PATH)) == 4
@@ -244,7 +238,7 @@ def test_a_venue_error_is_not_retried(http: HttpReplay, instruments_doc) -> None
         "error": {"message": "Invalid params", "data": {"reason": "invalid currency"}, "code": -32602},
     }
     replay = _script(http, [(400, _body(error))], instruments_doc)
-    backoff, waits = _no_wait()
+    backoff, waits = no_wait()
     with pytest.raises(SourceError, match=r"venue error: deribit public/get_book_summary_by_currency .*HTTP 400"):
         _fetch(backoff)
     assert waits == [] and len(replay.queries(SUMMARY_PATH)) == 1
@@ -254,7 +248,7 @@ def test_an_unreachable_venue_is_a_source_error_without_retries(http: HttpReplay
     ex = perps.exchange("deribit")
     # a refused connection cannot be put on a tape: the session itself raises it, under ccxt as live
     ex.session.request = mock.Mock(side_effect=requests.ConnectionError("connection refused"))
-    backoff, waits = _no_wait()
+    backoff, waits = no_wait()
     with pytest.raises(SourceError, match=r"unreachable: deribit public/get_book_summary_by_currency \(NetworkError"):
         opts.fetch_option_chain(exchange=ex, backoff=backoff)
     assert waits == []

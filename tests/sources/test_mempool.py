@@ -28,7 +28,7 @@ from capitulation.snapshot import Provenance, Snapshot
 from capitulation.sources import http as http_source
 from capitulation.sources import mempool, tape
 from capitulation.sources.http import Backoff
-from replay import HttpReplay
+from replay import HttpReplay, no_wait
 
 HASHRATE, FEES, TIP = mempool.HASHRATE_PATH, mempool.FEES_PATH, mempool.TIP_PATH
 NOW = pd.Timestamp("2025-06-03T12:00Z")
@@ -41,12 +41,6 @@ def _ts(when: str) -> int:
 
 def _day(d: str) -> pd.Timestamp:
     return pd.Timestamp(d, tz="UTC")
-
-
-def _no_wait() -> tuple[Backoff, list[float]]:
-    """4 tries, waits of 1, 2, 4 s recorded instead of slept."""
-    waits: list[float] = []
-    return Backoff(attempts=4, first_delay_s=1.0, factor=2.0, sleep=waits.append), waits
 
 
 # ---- SYNTHETIC bodies (schema from the mempool.space API docs; numbers made up) ---------------------------------
@@ -111,7 +105,7 @@ EXPECTED = pd.DataFrame(
 
 
 def _fetch(backoff: Backoff | None = None, now: pd.Timestamp = NOW) -> tuple[pd.DataFrame, Provenance]:
-    return mempool.fetch_network(backoff=backoff or _no_wait()[0], now=now)
+    return mempool.fetch_network(backoff=backoff or no_wait()[0], now=now)
 
 
 def _assert_rows(got: pd.DataFrame, expected: pd.DataFrame = EXPECTED) -> None:
@@ -164,7 +158,7 @@ def test_subsidy_from_height_halves_at_840000_and_falls_back_to_the_date() -> No
 def test_a_429_then_success_is_retried_with_backoff(http: HttpReplay) -> None:
     script = _script()
     http.script({**script, HASHRATE: [(429, "Too Many Requests"), *script[HASHRATE]]})
-    backoff, waits = _no_wait()
+    backoff, waits = no_wait()
     table, _ = _fetch(backoff)
     assert waits == [1.0]
     assert len(http.queries(HASHRATE)) == 2
@@ -173,7 +167,7 @@ def test_a_429_then_success_is_retried_with_backoff(http: HttpReplay) -> None:
 
 def test_rate_limited_for_good_raises_and_asks_nothing_else(http: HttpReplay) -> None:
     http.script(_script(hashrate=[(429, "Too Many Requests")]))
-    backoff, waits = _no_wait()
+    backoff, waits = no_wait()
     with pytest.raises(SourceError, match=r"rate limited: mempool.space /api/v1/mining/hashrate/3m answered HTTP 429"):
         _fetch(backoff)
     assert waits == [1.0, 2.0, 4.0]  # bounded: 4 tries
@@ -183,7 +177,7 @@ def test_rate_limited_for_good_raises_and_asks_nothing_else(http: HttpReplay) ->
 
 def test_a_server_error_is_retried_then_raised(http: HttpReplay) -> None:
     http.script(_script(hashrate=[(500, "Internal Server Error")]))
-    backoff, waits = _no_wait()
+    backoff, waits = no_wait()
     with pytest.raises(SourceError, match=r"server error: mempool.space /api/v1/mining/hashrate/3m answered HTTP 500"):
         _fetch(backoff)
     assert waits == [1.0, 2.0, 4.0]
@@ -191,7 +185,7 @@ def test_a_server_error_is_retried_then_raised(http: HttpReplay) -> None:
 
 def test_a_client_error_is_not_retried(http: HttpReplay) -> None:
     http.script(_script(hashrate=[(404, "Not Found")]))
-    backoff, waits = _no_wait()
+    backoff, waits = no_wait()
     with pytest.raises(SourceError, match=r"mempool.space /api/v1/mining/hashrate/3m answered HTTP 404"):
         _fetch(backoff)
     assert waits == []
@@ -310,7 +304,7 @@ def test_current_values_of_zero_mean_the_node_was_unavailable(http: HttpReplay) 
 
 def test_the_fee_endpoint_failing_keeps_the_rows_with_nan_fees(http: HttpReplay) -> None:
     http.script(_script(fees=[(500, "Internal Server Error")]))
-    backoff, waits = _no_wait()
+    backoff, waits = no_wait()
     table, prov = _fetch(backoff)
 
     expected = EXPECTED.assign(fees_btc_per_block=np.nan, height=[np.nan, np.nan, np.nan, 899_400])

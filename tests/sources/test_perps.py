@@ -37,8 +37,7 @@ from capitulation import tables
 from capitulation.errors import DataError, SourceError
 from capitulation.snapshot import Snapshot
 from capitulation.sources import perps
-from capitulation.sources.http import Backoff
-from replay import Answer, HttpReplay, linear_perpetual
+from replay import Answer, HttpReplay, linear_perpetual, no_wait
 
 
 def _client(http: HttpReplay, venue: str, script: Mapping[str, Sequence[Answer]]) -> tuple[ccxt.Exchange, HttpReplay]:
@@ -91,12 +90,6 @@ def _deribit(
 def _reenvelope_deribit_ticker(shared_data: Path) -> str:
     push = json.loads(_read(shared_data, "deribit/ws_ticker.json"))
     return json.dumps({"jsonrpc": "2.0", "result": push["params"]["data"]})
-
-
-def _no_wait() -> tuple[Backoff, list[float]]:
-    """4 tries, waits of 1, 2, 4 s recorded instead of slept."""
-    waits: list[float] = []
-    return Backoff(attempts=4, first_delay_s=1.0, factor=2.0, sleep=waits.append), waits
 
 
 BINANCE_ROWS = {
@@ -262,7 +255,7 @@ def test_unknown_price_leaves_the_side_that_needs_it_unknown() -> None:
 def test_a_429_then_success_is_retried_with_backoff(http: HttpReplay, binance_script) -> None:
     script = {**binance_script, BINANCE_MARK: [(429, "Too Many Requests"), *binance_script[BINANCE_MARK]]}
     ex, replay = _binance(http, script)
-    backoff, waits = _no_wait()
+    backoff, waits = no_wait()
     got = perps.fetch_perps(["binanceusdm"], exchanges={"binanceusdm": ex}, backoff=backoff)
     assert waits == [1.0]
     assert len(replay.queries(BINANCE_MARK)) == 2
@@ -274,7 +267,7 @@ def test_a_venue_rate_limited_for_good_is_reported_and_the_others_counted(http: 
     binance, _ = _binance(http, binance_script)
     okx, okx_replay = _client(http, "okx", {OKX_OI: [(429, "Too Many Requests")]})
     okx.set_markets([linear_perpetual("BTC-USDT-SWAP", 0.01)])
-    backoff, waits = _no_wait()
+    backoff, waits = no_wait()
 
     got = perps.fetch_perps(["binanceusdm", "okx"], exchanges={"binanceusdm": binance, "okx": okx}, backoff=backoff)
 
@@ -294,7 +287,7 @@ def test_a_venue_down_is_reported_and_the_others_counted(http: HttpReplay, share
     deribit, _ = _deribit(http, shared_data, {})
     # a refused connection cannot be put on a tape: the session itself raises it, under ccxt as live
     deribit.session.request = mock.Mock(side_effect=requests.ConnectionError("connection refused"))
-    backoff, waits = _no_wait()
+    backoff, waits = no_wait()
 
     got = perps.fetch_perps(
         ["deribit", "binanceusdm"], exchanges={"deribit": deribit, "binanceusdm": binance}, backoff=backoff
@@ -359,7 +352,7 @@ def test_snapshot_part_names_ccxt_the_venues_and_the_methods(http: HttpReplay, b
     binance, _ = _binance(http, binance_script)
     okx, _ = _client(http, "okx", {OKX_OI: [(429, "Too Many Requests")]})
     okx.set_markets([linear_perpetual("BTC-USDT-SWAP", 0.01)])
-    backoff, _ = _no_wait()
+    backoff, _ = no_wait()
     got = perps.fetch_perps(["binanceusdm", "okx"], exchanges={"binanceusdm": binance, "okx": okx}, backoff=backoff)
 
     table, prov = got.to_snapshot_part()

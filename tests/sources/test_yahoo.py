@@ -43,7 +43,7 @@ from yfinance.exceptions import YFRateLimitError
 from capitulation import tables
 from capitulation.errors import DataError, SourceError
 from capitulation.sources import tape, yahoo
-from capitulation.sources.http import Backoff
+from replay import no_wait
 
 # yfinance 1.7 calls DataFrame.sort_index(inplace=True), deprecated by pandas 3.1: not ours to fix.
 pytestmark = pytest.mark.filterwarnings("ignore:The inplace keyword")
@@ -133,12 +133,6 @@ def yahoo_http(monkeypatch: pytest.MonkeyPatch, shared_data: Path) -> ChartServe
     monkeypatch.setattr(yf_cache, "get_tz_cache", yf_cache._TzCacheDummy)
     monkeypatch.setattr(yf_base, "_tz_info_fetch_ctr", 0)  # yfinance's process-wide cap on quoteSummary fallbacks
     return server
-
-
-def _no_wait() -> tuple[Backoff, list[float]]:
-    """4 tries, waits of 1, 2, 4 s recorded instead of slept."""
-    waits: list[float] = []
-    return Backoff(attempts=4, first_delay_s=1.0, factor=2.0, sleep=waits.append), waits
 
 
 def _row(table: pd.DataFrame, symbol: str, day: str) -> pd.Series:
@@ -394,7 +388,7 @@ def test_the_hand_edited_chart_without_timestamps_is_left_out(yahoo_http) -> Non
 
 def test_a_rate_limit_then_success_is_retried_with_backoff(yahoo_http) -> None:
     _serve_three(yahoo_http).serve("QQQ", YFRateLimitError(), yahoo_http.body(QQQ))
-    backoff, waits = _no_wait()
+    backoff, waits = no_wait()
     table, prov = yahoo.fetch_daily_prices(["QQQ", "BTC-USD", "GC=F"], backoff=backoff)
     assert waits == [1.0]
     assert len(yahoo_http.history_requests("QQQ")) == 1  # the refused try died at yfinance's time-zone lookup
@@ -404,7 +398,7 @@ def test_a_rate_limit_then_success_is_retried_with_backoff(yahoo_http) -> None:
 
 def test_a_rate_limit_for_good_leaves_that_ticker_and_the_ones_not_yet_asked(yahoo_http) -> None:
     _serve_three(yahoo_http).serve("QQQ", YFRateLimitError())
-    backoff, waits = _no_wait()
+    backoff, waits = no_wait()
     table, prov = yahoo.fetch_daily_prices(["BTC-USD", "QQQ", "GC=F"], backoff=backoff)
     assert waits == [1.0, 2.0, 4.0]  # bounded: 4 tries
     assert [t for t, _ in yahoo_http.calls].count("QQQ") == 4

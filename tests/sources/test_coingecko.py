@@ -9,7 +9,6 @@ network. All requests share one path, so each test scripts its answers in call o
 
 from __future__ import annotations
 
-import json
 import math
 
 import numpy as np
@@ -18,6 +17,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bodies import GAMING, LAYER2, PREDICTION, RWA, SOCIALFI, body, coin
 from capitulation import tables
 from capitulation.errors import SourceError
 from capitulation.signals.sector_rotation import NAMED_SECTORS, PANEL_BTC
@@ -30,51 +30,6 @@ WHAT = "CoinGecko /coins/markets category=layer-2"
 NOW = pd.Timestamp("2026-03-01T12:34:56Z")  # the fetch's clock (live.utc_now), fixed
 DAY = pd.Timestamp("2026-03-01T00:00Z")  # every row's date: UTC midnight of the retrieval day
 
-
-def coin(cg_id: str, symbol: str, pct: object, market_cap: float | None, price: float = 1.0) -> dict:
-    """One /coins/markets item, SYNTHETIC (schema from the CoinGecko API v3 docs; numbers made up)."""
-    change = None if not isinstance(pct, int | float) else price - price / (1 + pct / 100) if pct > -100 else None
-    return {
-        "id": cg_id,
-        "symbol": symbol,
-        "name": cg_id.title(),
-        "image": f"https://coin-images.coingecko.com/coins/images/1/large/{cg_id}.png",
-        "current_price": price,
-        "market_cap": market_cap,
-        "market_cap_rank": 100,
-        "fully_diluted_valuation": market_cap,
-        "total_volume": 10_000_000.0,
-        "high_24h": price,
-        "low_24h": price,
-        "price_change_24h": change,
-        "price_change_percentage_24h": pct,
-        "market_cap_change_24h": 0.0,
-        "market_cap_change_percentage_24h": 0.0,
-        "circulating_supply": 1_000_000_000.0,
-        "total_supply": 1_000_000_000.0,
-        "max_supply": None,
-        "ath": 10.0,
-        "ath_change_percentage": -90.0,
-        "ath_date": "2024-01-01T00:00:00.000Z",
-        "atl": 0.1,
-        "atl_change_percentage": 900.0,
-        "atl_date": "2023-01-01T00:00:00.000Z",
-        "roi": None,
-        "last_updated": "2026-03-01T12:30:00.000Z",
-        "price_change_percentage_24h_in_currency": pct,
-    }
-
-
-def body(*coins: dict) -> str:
-    return json.dumps(list(coins))
-
-
-# SYNTHETIC (schema from the CoinGecko API v3 docs; numbers made up), one body per default category.
-LAYER2 = body(coin("arbitrum", "arb", -10.0, 1e9), coin("optimism", "op", 25.0, 8e8), coin("mantle", "mnt", 0.0, 5e8))
-GAMING = body(coin("immutable-x", "imx", -50.0, 2e9), coin("axie-infinity", "axs", 100.0, 1e9))
-RWA = body(coin("ondo-finance", "ondo", 10.0, 3e9))
-SOCIALFI = body(coin("cyberconnect", "cyber", -20.0, 1e8))
-PREDICTION = body(coin("polymarket-demo", "poly", 5.0, 4e8))
 
 EXPECTED = {
     # (sector, symbol): log_return = ln(1 + pct / 100), by hand

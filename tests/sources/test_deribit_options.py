@@ -34,6 +34,7 @@ import requests
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bodies import deribit_option_instruments
 from capitulation import tables
 from capitulation.errors import DataError, SourceError
 from capitulation.snapshot import Provenance
@@ -44,7 +45,6 @@ from replay import Answer, HttpReplay, no_wait
 
 SUMMARY_PATH = "/api/v2/public/get_book_summary_by_currency"
 INSTRUMENTS_PATH = "/api/v2/public/get_instruments"
-MAR25_EXPIRY_MS = 1743148800000  # 2025-03-28T08:00:00Z, Deribit's settlement hour
 
 
 def _load(shared_data: Path, name: str) -> dict[str, Any]:
@@ -61,19 +61,7 @@ def summary_doc(shared_data: Path) -> dict[str, Any]:
 def instruments_doc(shared_data: Path) -> dict[str, Any]:
     """The recorded (hand-edited upstream) option instrument, plus two copies of it HAND-EDITED IN THIS TEST
     into the book summary's instruments, BTC-28MAR25-90000-C and -P."""
-    doc = _load(shared_data, "http_get_instruments.json")
-    option = next(r for r in doc["result"] if r["kind"] == "option")  # BTC-27DEC24-100000-C
-    edited = [
-        {
-            **option,
-            "instrument_name": f"BTC-28MAR25-90000-{t[0].upper()}",
-            "strike": 90000.0,
-            "option_type": t,
-            "expiration_timestamp": MAR25_EXPIRY_MS,
-        }
-        for t in ("call", "put")
-    ]
-    return {**doc, "result": [option, *edited]}  # the answer to kind=option: options only
+    return deribit_option_instruments(_load(shared_data, "http_get_instruments.json"))
 
 
 def _body(doc: Any) -> str:

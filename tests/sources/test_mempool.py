@@ -22,6 +22,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bodies import TIP_BODY, fees_body, hashrate_body
 from capitulation import tables
 from capitulation.errors import DataError, SourceError
 from capitulation.snapshot import Provenance, Snapshot
@@ -34,48 +35,8 @@ HASHRATE, FEES, TIP = mempool.HASHRATE_PATH, mempool.FEES_PATH, mempool.TIP_PATH
 NOW = pd.Timestamp("2025-06-03T12:00Z")
 
 
-def _ts(when: str) -> int:
-    """Unix seconds of a UTC time."""
-    return int(pd.Timestamp(when, tz="UTC").timestamp())
-
-
 def _day(d: str) -> pd.Timestamp:
     return pd.Timestamp(d, tz="UTC")
-
-
-# ---- SYNTHETIC bodies (schema from the mempool.space API docs; numbers made up) ---------------------------------
-
-
-def hashrate_body() -> dict:
-    """SYNTHETIC (schema from the mempool.space API docs; numbers made up)."""
-    return {
-        "hashrates": [  # each stamped at the midnight that ends its day
-            {"timestamp": _ts("2025-06-01"), "avgHashrate": 6.0e20},  # day 2025-05-31: 6.0e20 / 1e18 = 600 EH/s
-            {"timestamp": _ts("2025-06-02"), "avgHashrate": 6.5e20},  # day 2025-06-01: 650 EH/s
-            {"timestamp": _ts("2025-06-03"), "avgHashrate": 7.0e20},  # day 2025-06-02: 700 EH/s
-        ],
-        "difficulty": [
-            {"time": _ts("2025-05-18T06:00"), "height": 897_120, "difficulty": 1.0e14, "adjustment": 1.0},
-            {"time": _ts("2025-06-01T10:00"), "height": 899_136, "difficulty": 1.25e14, "adjustment": 1.25},
-        ],
-        "currentHashrate": 8.0e20,  # today (in progress): 800 EH/s
-        "currentDifficulty": 1.25e14,
-    }
-
-
-def fees_body() -> list[dict]:
-    """SYNTHETIC (schema from the mempool.space API docs; numbers made up): 2-hour buckets of per-block fees."""
-    return [
-        {"avgHeight": 898_990, "timestamp": _ts("2025-05-31T19:00"), "avgFees": 2.0e7},
-        {"avgHeight": 899_000, "timestamp": _ts("2025-05-31T23:00"), "avgFees": 3.0e7},
-        # 2025-05-31: (2.0e7 + 3.0e7) / 2 = 2.5e7 sats = 0.25 BTC per block; height max(898,990, 899,000) = 899,000
-        {"avgHeight": 899_150, "timestamp": _ts("2025-06-01T23:00"), "avgFees": 1.0e7},  # 0.10 BTC; 899,150
-        {"avgHeight": 899_300, "timestamp": _ts("2025-06-02T23:00"), "avgFees": 5.0e7},  # 0.50 BTC; 899,300
-        {"avgHeight": 899_350, "timestamp": _ts("2025-06-03T11:00"), "avgFees": 4.0e6},  # today so far: 0.04 BTC
-    ]
-
-
-TIP_BODY = "899400"  # SYNTHETIC (schema from the mempool.space API docs; numbers made up)
 
 
 def _script(**over: list[tuple[int, str]]) -> dict[str, list[tuple[int, str]]]:

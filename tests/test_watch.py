@@ -20,11 +20,22 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from bodies import (
+    GAMING,
+    LAYER2,
+    PREDICTION,
+    RWA,
+    SOCIALFI,
+    TIP_BODY,
+    deribit_option_instruments,
+    fees_body,
+    hashrate_body,
+)
 from capitulation.cli import app
 from capitulation.cli import watch as watch_cmd
 from capitulation.errors import SourceError
 from capitulation.snapshot import Provenance, SourceStatus
-from capitulation.sources import live, perps
+from capitulation.sources import live, mempool, perps
 from capitulation.sources.http import Backoff
 from capitulation.store import HistoryStore
 from replay import linear_perpetual, replayed
@@ -32,6 +43,9 @@ from replay import linear_perpetual, replayed
 runner = CliRunner()
 START = pd.Timestamp("2026-10-01T00:00:00Z")  # synthetic test clock, after every recorded row
 
+DERIBIT_SUMMARY = "/api/v2/public/get_book_summary_by_currency"
+DERIBIT_INSTRUMENTS = "/api/v2/public/get_instruments"
+COINGECKO_MARKETS = "/api/v3/coins/markets"
 BINANCE = {  # URL path -> recorded DOC EXAMPLE body
     "/fapi/v1/openInterest": "binance/http_futures_market_open_interest.json",
     "/futures/data/openInterestHist": "binance/http_futures_market_open_interest_historical.json",
@@ -113,6 +127,62 @@ def test_three_cycles_store_three_snapshots_five_minutes_apart(
     assert "stored 2 of 2 table(s)" in lines[0] and "perp_metrics ok (5 rows)" in lines[0]  # 5 DOC EXAMPLE rows
     stored = HistoryStore(tmp_path).load(START)
     assert stored.tables["perp_metrics"]["mark_price"].max() == pytest.approx(11793.63104562)  # premiumIndex
+
+
+def test_every_default_source_replayed_from_one_tape_for_three_cycles(monkeypatch, clock, http, shared_data, tmp_path):
+    """`watch` with its default sources, each through its real client, all answered by one vcrpy tape (the
+    `http` fixture) for three cycles. Bodies: Binance DOC EXAMPLES and the Deribit SYNTHETIC book summary with
+    instruments HAND-EDITED from a recorded row (../shared/data/api_fixtures), SYNTHETIC mempool.space and
+    CoinGecko bodies (tests/bodies.py). Yahoo has nothing on the tape, so daily_prices is stale every cycle.
+    Perpetuals: Binance only, its market given to ccxt from the published contract spec (1 BTC)."""
+    fixtures = shared_data / "api_fixtures"
+    instruments = json.loads((fixtures / "deribit/http_get_instruments.json").read_text())
+    http.script(
+        {
+            **{path: [(200, (fixtures / rel).read_text())] for path, rel in BINANCE.items()},
+            DERIBIT_SUMMARY: [(200, (fixtures / "deribit/http_get_book_summary_by_currency.json").read_text())],
+            DERIBIT_INSTRUMENTS: [(200, json.dumps(deribit_option_instruments(instruments)))],
+            mempool.HASHRATE_PATH: [(200, json.dumps(hashrate_body()))],
+            mempool.FEES_PATH: [(200, json.dumps(fees_body()))],
+            mempool.TIP_PATH: [(200, TIP_BODY)],
+            COINGECKO_MARKETS: [(200, b) for b in (LAYER2, GAMING, RWA, SOCIALFI, PREDICTION)] * 3,
+        }
+    )
+    make = perps.exchange
+
+    def exchange(venue: str):
+        ex = make(venue)
+        if venue == "binanceusdm":
+            ex.set_markets([linear_perpetual("BTCUSDT", 1.0)])  # Binance's published contract size
+        return ex
+
+    monkeypatch.setattr(perps, "exchange", exchange)
+    monkeypatch.setattr(perps, "DEFAULT_VENUES", ("binanceusdm",))
+
+    res = runner.invoke(app, ["watch", "--cycles", "3", "--every", "5m", "--db", str(tmp_path), "--json"])
+
+    assert res.exit_code == 0, res.output
+    lines = [json.loads(line) for line in res.stdout.splitlines()]
+    assert len(lines) == 3
+    for line in lines:
+        states = {s["name"]: (s["state"], s["rows"]) for s in line["sources"]}
+        assert states == {
+            "option_quotes": ("ok", 2),  # BTC-28MAR25-90000-C and -P
+            "perp_metrics": ("ok", 5),  # the 5 Binance DOC EXAMPLE rows
+            "daily_prices": ("stale", 0),
+            "btc_network": ("ok", 4),  # 3 past days and today
+            "sector_returns": ("ok", 8),  # 3 + 2 + 1 + 1 + 1 coins
+        }
+        assert "not on the tape" in next(s["message"] for s in line["sources"] if s["name"] == "daily_prices")
+        assert line["tables_stored"] == 4
+    hist = HistoryStore(tmp_path).history()
+    assert list(pd.to_datetime(hist["as_of"], utc=True)) == [START + pd.Timedelta(minutes=m) for m in (0, 5, 10)]
+    assert list(hist["stale"]) == ["daily_prices"] * 3
+    assert list(hist["table_names"]) == ["btc_network, option_quotes, perp_metrics, sector_returns"] * 3
+    assert len(HistoryStore(tmp_path).verdict_history()) == 3 * 8
+    stored = HistoryStore(tmp_path).load(START + pd.Timedelta(minutes=10))
+    assert stored.stale() == ["daily_prices"]
+    assert stored.tables["option_quotes"]["mark_usd"].tolist() == pytest.approx([0.042 * 95000.5, 0.038 * 95000.5])
 
 
 def test_a_failing_source_is_stale_and_the_others_are_stored(monkeypatch, clock, shared_data, recorded_full, tmp_path):

@@ -18,6 +18,7 @@ import pandas as pd
 from capitulation import tables
 from capitulation.errors import CapitulationError, SourceError
 from capitulation.snapshot import Provenance, Snapshot, SourceStatus, utc
+from capitulation.sources import tape
 
 log = logging.getLogger(__name__)
 
@@ -33,12 +34,14 @@ def live_snapshot(fetchers: Mapping[str, Fetcher], now: str | pd.Timestamp | Non
     """Run every fetcher concurrently; a Snapshot at `now` of the tables that came back, with one
     `SourceStatus` per source asked (in the order asked) in `Snapshot.sources`.
 
-    `fetchers`: standard table name -> fetcher. `now`: the snapshot's as_of (UTC; naive is UTC); None: the
-    time once every source has answered, so no row is stamped after it. `SourceError` when every source fails.
+    `fetchers`: standard table name -> fetcher; they run one after another while a tape records or replays.
+    `now`: the snapshot's as_of (UTC; naive is UTC); None: the time once every source has answered, so no row
+    is stamped after it. `SourceError` when every source fails.
     """
     if not fetchers:
         raise SourceError("no live source to fetch")
-    with ThreadPoolExecutor(max_workers=len(fetchers)) as pool:
+    workers = 1 if tape.active() else len(fetchers)  # vcrpy is not thread-safe: one at a time under a tape
+    with ThreadPoolExecutor(max_workers=workers) as pool:
         futures = {name: pool.submit(_fetch, name, fetch) for name, fetch in fetchers.items()}
         fetched = {name: f.result() for name, f in futures.items()}
     statuses = tuple(status for _, status in fetched.values())

@@ -9,6 +9,10 @@ A tape is a folder:
 (vcrpy record mode 'none': a request not on the tape fails, nothing reaches the network). Requests match
 on method, scheme, host, port, path and query; a request made twice is answered by its recordings in order.
 Request headers that could carry credentials or cookies are dropped from the tape.
+
+vcrpy patches the HTTP stack process-wide and is not safe for requests made at the same moment from several
+threads (one can slip past the cassette to the network), so while a tape is active `live.live_snapshot`
+asks its sources one after another (`active()`).
 """
 
 from __future__ import annotations
@@ -65,6 +69,11 @@ class FrameTape:
 
 _lock = threading.Lock()
 _frames: FrameTape | None = None  # module-wide, not a contextvar: sources run in worker threads
+
+
+def active() -> bool:
+    """Whether a tape is recording or replaying in this process."""
+    return _frames is not None
 
 
 def frame(key: str, fetch: Callable[[], pd.DataFrame]) -> pd.DataFrame:

@@ -9,9 +9,11 @@ network. Answers match on method and URL path (the host is a placeholder); each 
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -61,6 +63,38 @@ def replayed(folder: Path, answers: Mapping[str, Sequence[Answer]] | None = None
     folder.mkdir(parents=True, exist_ok=True)
     with tape.replaying(folder, match_on=MATCH_ON) as cassette:
         yield HttpReplay(cassette, folder).script(answers or {})
+
+
+class LoopbackServer:
+    """An HTTP server on 127.0.0.1 (a free port, never another interface) answering each path with its body,
+    for the tests that record a tape: only a real server can be recorded."""
+
+    def __init__(self, bodies: Mapping[str, str]) -> None:
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                body = bodies.get(self.path)
+                data = (body or "not found").encode()
+                self.send_response(200 if body is not None else 404)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        self.stopped = False
+
+    def stop(self) -> None:
+        if not self.stopped:
+            self.server.shutdown()
+            self.server.server_close()
+            self.thread.join()
+            self.stopped = True
 
 
 def no_wait() -> tuple[Backoff, list[float]]:

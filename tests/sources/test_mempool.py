@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import json
 import math
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 import numpy as np
@@ -29,7 +27,7 @@ from capitulation.snapshot import Provenance, Snapshot
 from capitulation.sources import http as http_source
 from capitulation.sources import mempool, tape
 from capitulation.sources.http import Backoff
-from replay import HttpReplay, no_wait
+from replay import HttpReplay, LoopbackServer, no_wait
 
 HASHRATE, FEES, TIP = mempool.HASHRATE_PATH, mempool.FEES_PATH, mempool.TIP_PATH
 NOW = pd.Timestamp("2025-06-03T12:00Z")
@@ -304,49 +302,17 @@ def test_stale_data_is_said_in_the_notes(http: HttpReplay) -> None:
 # ---- record with the product's tape, then replay it -----------------------------------------------------------
 
 
-class LocalMempool:
-    """A loopback-only HTTP server (127.0.0.1, a free port) answering the three paths with the SYNTHETIC bodies."""
-
-    def __init__(self) -> None:
-        bodies = {HASHRATE: json.dumps(hashrate_body()), FEES: json.dumps(fees_body()), TIP: TIP_BODY}
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                body = bodies.get(self.path)
-                data = (body or "not found").encode()
-                self.send_response(200 if body is not None else 404)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-        self.stopped = False
-
-    def stop(self) -> None:
-        if not self.stopped:
-            self.server.shutdown()
-            self.server.server_close()
-            self.thread.join()
-            self.stopped = True
-
-
 @pytest.fixture
-def local_mempool() -> Iterator[LocalMempool]:
-    server = LocalMempool()
+def local_mempool() -> Iterator[LoopbackServer]:
+    """The three paths answered with the SYNTHETIC bodies by a loopback-only server."""
+    server = LoopbackServer({HASHRATE: json.dumps(hashrate_body()), FEES: json.dumps(fees_body()), TIP: TIP_BODY})
     try:
         yield server
     finally:
         server.stop()
 
 
-def test_a_recorded_tape_replays_the_same_table_with_the_server_gone(local_mempool: LocalMempool, tmp_path) -> None:
+def test_a_recorded_tape_replays_the_same_table_with_the_server_gone(local_mempool: LoopbackServer, tmp_path) -> None:
     folder, url = tmp_path / "tape", local_mempool.url
     with tape.recording(folder):  # what `--record` does: live requests, written to the tape
         recorded, prov = mempool.fetch_network(base_url=url, session=http_source.session(), now=NOW)

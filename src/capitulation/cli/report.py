@@ -91,6 +91,8 @@ def save_snapshot(
         fail("--record and --replay exclude each other: record a live run, or replay a recorded one")
     if record is not None and not live_:
         fail("--record needs --live: only live sources are recorded")
+    if replay is not None and not replay.is_dir():
+        fail(f"no tape at {replay}: pass a folder written by --record")
     fetched = live_ or replay is not None
     if fetched and (data is not None or as_of is not None):
         fail("--data and --as-of are for recorded data; --live and --replay fetch the sources as of now")

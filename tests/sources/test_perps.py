@@ -364,3 +364,27 @@ def test_snapshot_part_names_ccxt_the_venues_and_the_methods(http: HttpReplay, b
     assert "okx: error, 0 row(s); open interest now: rate limited" in prov.notes
     snap = Snapshot(got.retrieved_at, {"perp_metrics": table}, {"perp_metrics": prov})
     assert len(snap.get("perp_metrics")) == 5
+
+
+@pytest.mark.parametrize(
+    ("answers", "why"),
+    [
+        ([(500, "Internal Server Error")], "funding history: unreachable: binanceusdm fetchFundingRateHistory failed"),
+        (
+            [(200, '[{"symbol": "BTCUSDT", "fundingRate": ')],  # truncated JSON
+            "funding history: malformed response: binanceusdm fetchFundingRateHistory answered a body that is not JSON",
+        ),
+        # schema drift: the rate renamed, as a venue might; the records carry no rate, so none is kept
+        ([(200, '[{"symbol": "BTCUSDT", "rate": "0.0001", "fundingTime": 1570608000000}]')], "funding history: empty"),
+    ],
+    ids=["http-500", "malformed-json", "schema-drift"],
+)
+def test_a_broken_funding_answer_loses_only_that_part(http: HttpReplay, binance_script, answers, why) -> None:
+    ex, _ = _binance(http, {**binance_script, BINANCE_FUNDING: answers})
+    got = perps.fetch_perps(["binanceusdm"], exchanges={"binanceusdm": ex}, backoff=no_wait()[0])
+
+    status = got.status("binanceusdm")
+    assert (status.state, status.rows) == ("partial", 3), status.message
+    assert why in status.message
+    assert got.table["funding_rate"].isna().all()  # nothing invented in place of the lost part
+    assert got.table["oi_btc"].notna().all()  # open interest now and its history kept

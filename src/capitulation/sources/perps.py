@@ -57,6 +57,7 @@ empty; the message says which), 'error' (no rows).
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -342,10 +343,14 @@ def _mark_method(ex: ccxt.Exchange) -> str:
 
 
 def _call(backoff: Backoff, ex: ccxt.Exchange, method: str, fn: Callable[[], T]) -> T:
-    """Run one ccxt call, retrying rate-limit refusals; ccxt errors become `SourceError` / `DataError`."""
+    """Run one ccxt call, retrying rate-limit refusals; ccxt errors become `SourceError` / `DataError`, and so
+    does a body that is not JSON (ccxt would read it as an empty answer)."""
     what = f"{ex.id} {method}"
+    ex.last_http_response = None
     try:
-        return backoff.call(fn, _rate_limited, what)
+        result = backoff.call(fn, _rate_limited, what)
+        _check_json(ex.last_http_response, what)  # ccxt reads a body that is not JSON as an empty answer
+        return result
     except ccxt.BaseError as exc:
         name = f"{type(exc).__name__}: {exc}"
         if _rate_limited(exc):
@@ -355,6 +360,16 @@ def _call(backoff: Backoff, ex: ccxt.Exchange, method: str, fn: Callable[[], T])
         raise SourceError(f"venue error: {what} ({name})") from exc
     except (LookupError, TypeError, ValueError) as exc:
         raise DataError(f"malformed response: {what} ({type(exc).__name__}: {exc})") from exc
+
+
+def _check_json(body: str | None, what: str) -> None:
+    """`DataError` when the last HTTP body of a call was not JSON (None: the call made no request)."""
+    if not body:
+        return
+    try:
+        json.loads(body)
+    except ValueError:
+        raise DataError(f"malformed response: {what} answered a body that is not JSON: {body[:60]!r}") from None
 
 
 def _rate_limited(exc: Exception) -> bool:

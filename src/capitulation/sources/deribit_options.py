@@ -62,7 +62,6 @@ from typing import Any, Literal, TypeVar
 import ccxt
 import numpy as np
 import pandas as pd
-import requests
 
 from capitulation import tables
 from capitulation.errors import DataError, SourceError
@@ -322,7 +321,7 @@ def _request(backoff: Backoff, endpoint: str, fn: Callable[[], T]) -> T:
     try:
         return backoff.call(fn, _retryable, what)
     except ccxt.BaseError as exc:
-        status, detail = _http_status(exc), f"{type(exc).__name__}: {str(exc)[:200]}"
+        status, detail = perps.http_status(exc), f"{type(exc).__name__}: {str(exc)[:200]}"
         if isinstance(exc, ccxt.DDoSProtection) or status in (418, 429):
             raise SourceError(f"rate limited: {what} refused {backoff.attempts} time(s) ({detail})") from exc
         if status is not None and status >= 500:
@@ -335,17 +334,7 @@ def _request(backoff: Backoff, endpoint: str, fn: Callable[[], T]) -> T:
 
 def _retryable(exc: Exception) -> bool:
     """A refusal worth asking again: ccxt's rate-limit family, or an HTTP 418/429/5xx answer."""
-    return isinstance(exc, ccxt.DDoSProtection) or _http_status(exc) in RETRY_STATUSES
-
-
-def _http_status(exc: BaseException) -> int | None:
-    """The HTTP status behind a ccxt error (ccxt raises from inside `requests`' HTTPError), if any."""
-    cause: BaseException | None = exc
-    while cause is not None:
-        if isinstance(cause, requests.HTTPError) and cause.response is not None:
-            return cause.response.status_code
-        cause = cause.__cause__ or cause.__context__
-    return None
+    return isinstance(exc, ccxt.DDoSProtection) or perps.http_status(exc) in RETRY_STATUSES
 
 
 def _result(body: Any, endpoint: str) -> list[Any]:

@@ -375,14 +375,17 @@ def _check_json(body: str | None, what: str) -> None:
 def _rate_limited(exc: Exception) -> bool:
     """A rate-limit refusal: ccxt's `DDoSProtection` family, or an HTTP 418/429 answer whatever ccxt class the
     venue module gave it (ccxt's okx turns a 429 without an OKX error code into `ExchangeNotAvailable`)."""
-    if isinstance(exc, ccxt.DDoSProtection):
-        return True
+    return isinstance(exc, ccxt.DDoSProtection) or http_status(exc) in (418, 429)
+
+
+def http_status(exc: BaseException) -> int | None:
+    """The HTTP status behind a ccxt error (ccxt raises from inside `requests`' HTTPError), if any."""
     cause: BaseException | None = exc
     while cause is not None:
         if isinstance(cause, requests.HTTPError) and cause.response is not None:
-            return cause.response.status_code in (418, 429)
+            return cause.response.status_code
         cause = cause.__cause__ or cause.__context__
-    return False
+    return None
 
 
 def _spec(venue: str) -> VenueSpec:

@@ -388,3 +388,13 @@ def test_a_broken_funding_answer_loses_only_that_part(http: HttpReplay, binance_
     assert why in status.message
     assert got.table["funding_rate"].isna().all()  # nothing invented in place of the lost part
     assert got.table["oi_btc"].notna().all()  # open interest now and its history kept
+
+
+def test_a_500_then_success_is_retried_with_backoff(http: HttpReplay, binance_script) -> None:
+    script = {**binance_script, BINANCE_FUNDING: [(500, "Internal Server Error"), *binance_script[BINANCE_FUNDING]]}
+    ex, replay = _binance(http, script)
+    backoff, waits = no_wait()
+    got = perps.fetch_perps(["binanceusdm"], exchanges={"binanceusdm": ex}, backoff=backoff)
+    assert waits == [1.0] and len(replay.queries(BINANCE_FUNDING)) == 2
+    assert got.status("binanceusdm").state == "ok"
+    _assert_binance_rows(got.table)

@@ -68,7 +68,7 @@ from capitulation.errors import DataError, SourceError
 from capitulation.snapshot import Provenance
 from capitulation.sources import deribit, perps
 from capitulation.sources.deribit import OPTION_TYPES
-from capitulation.sources.http import RETRY_STATUSES, Backoff
+from capitulation.sources.http import Backoff
 
 log = logging.getLogger(__name__)
 
@@ -319,7 +319,7 @@ def _request(backoff: Backoff, endpoint: str, fn: Callable[[], T]) -> T:
     """One ccxt call; 429/418 and 5xx answers retried with `backoff`; ccxt errors become `SourceError`."""
     what = f"deribit {endpoint}"
     try:
-        return backoff.call(fn, _retryable, what)
+        return backoff.call(fn, perps.retryable, what)
     except ccxt.BaseError as exc:
         status, detail = perps.http_status(exc), f"{type(exc).__name__}: {str(exc)[:200]}"
         if isinstance(exc, ccxt.DDoSProtection) or status in (418, 429):
@@ -330,11 +330,6 @@ def _request(backoff: Backoff, endpoint: str, fn: Callable[[], T]) -> T:
             raise SourceError(f"unreachable: {what} ({detail})") from exc
         http = "" if status is None else f" answered HTTP {status}"
         raise SourceError(f"venue error: {what}{http} ({detail})") from exc
-
-
-def _retryable(exc: Exception) -> bool:
-    """A refusal worth asking again: ccxt's rate-limit family, or an HTTP 418/429/5xx answer."""
-    return isinstance(exc, ccxt.DDoSProtection) or perps.http_status(exc) in RETRY_STATUSES
 
 
 def _result(body: Any, endpoint: str) -> list[Any]:

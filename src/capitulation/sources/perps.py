@@ -44,9 +44,10 @@ Venue quirks die here:
 Bad input never stops the other venues, and nothing is stored in its place:
 
 * rate limited (ccxt `DDoSProtection` / `RateLimitExceeded`, or any HTTP 418/429 answer: ccxt's okx maps
-  a bare 429 to `ExchangeNotAvailable`): retried with exponential backoff (`http.Backoff`); still refused
-  -> the venue is left for this run;
-* unreachable (ccxt `NetworkError`: connection, timeout, `ExchangeNotAvailable`): the venue is left;
+  a bare 429 to `ExchangeNotAvailable`) or an HTTP 5xx answer: retried with exponential backoff
+  (`http.Backoff`); still refused -> the venue is left for this run;
+* unreachable (ccxt `NetworkError`: connection, timeout, `ExchangeNotAvailable`, a 5xx that outlasted the
+  retries): the venue is left;
 * a venue error (ccxt `ExchangeError`) or bad data (no contract size, no number, malformed payload): that
   part is dropped, the venue's other parts go on (open interest now needs both the OI and the mark);
 * an empty history: the part is reported empty.
@@ -71,7 +72,7 @@ import requests
 from capitulation import tables
 from capitulation.errors import CapitulationError, DataError, SourceError
 from capitulation.snapshot import Provenance, utc
-from capitulation.sources.http import Backoff
+from capitulation.sources.http import RETRY_STATUSES, Backoff
 
 log = logging.getLogger(__name__)
 
@@ -348,7 +349,7 @@ def _call(backoff: Backoff, ex: ccxt.Exchange, method: str, fn: Callable[[], T])
     what = f"{ex.id} {method}"
     ex.last_http_response = None
     try:
-        result = backoff.call(fn, _rate_limited, what)
+        result = backoff.call(fn, retryable, what)
         _check_json(ex.last_http_response, what)  # ccxt reads a body that is not JSON as an empty answer
         return result
     except ccxt.BaseError as exc:
@@ -376,6 +377,11 @@ def _rate_limited(exc: Exception) -> bool:
     """A rate-limit refusal: ccxt's `DDoSProtection` family, or an HTTP 418/429 answer whatever ccxt class the
     venue module gave it (ccxt's okx turns a 429 without an OKX error code into `ExchangeNotAvailable`)."""
     return isinstance(exc, ccxt.DDoSProtection) or http_status(exc) in (418, 429)
+
+
+def retryable(exc: Exception) -> bool:
+    """A refusal worth asking again: a rate limit (`_rate_limited`) or an HTTP 5xx answer."""
+    return isinstance(exc, ccxt.DDoSProtection) or http_status(exc) in RETRY_STATUSES
 
 
 def http_status(exc: BaseException) -> int | None:

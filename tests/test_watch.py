@@ -35,7 +35,7 @@ from capitulation.cli import app
 from capitulation.cli import watch as watch_cmd
 from capitulation.errors import SourceError
 from capitulation.snapshot import Provenance, SourceStatus
-from capitulation.sources import live, mempool, perps
+from capitulation.sources import http, live, mempool, perps
 from capitulation.sources.http import Backoff
 from capitulation.store import HistoryStore
 from replay import linear_perpetual, replayed
@@ -96,7 +96,7 @@ class Clock:
 @pytest.fixture
 def clock(monkeypatch) -> Clock:
     c = Clock()
-    monkeypatch.setattr(live, "utc_now", lambda: c.now)
+    monkeypatch.setattr(http, "utc_now", lambda: c.now)
     monkeypatch.setattr(watch_cmd, "sleep", c.sleep)
     return c
 

@@ -22,12 +22,13 @@ from capitulation import tables
 from capitulation.errors import SourceError
 from capitulation.signals.sector_rotation import NAMED_SECTORS, PANEL_BTC
 from capitulation.snapshot import Provenance
-from capitulation.sources import coingecko, live
+from capitulation.sources import coingecko
+from capitulation.sources import http as http_source
 from replay import HttpReplay, no_wait
 
 MARKETS = "/api/v3/coins/markets"
 WHAT = "CoinGecko /coins/markets category=layer-2"
-NOW = pd.Timestamp("2026-03-01T12:34:56Z")  # the fetch's clock (live.utc_now), fixed
+NOW = pd.Timestamp("2026-03-01T12:34:56Z")  # the fetch's clock (http.utc_now), fixed
 DAY = pd.Timestamp("2026-03-01T00:00Z")  # every row's date: UTC midnight of the retrieval day
 
 
@@ -46,7 +47,7 @@ EXPECTED = {
 
 @pytest.fixture(autouse=True)
 def _clock(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(live, "utc_now", lambda: NOW)
+    monkeypatch.setattr(http_source, "utc_now", lambda: NOW)
 
 
 TWO = {"layer-2": "eth_scaling", "gaming": "metaverse_gaming"}

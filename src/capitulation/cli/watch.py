@@ -2,7 +2,7 @@
 
 The only state is the store, whose writes are idempotent: after a kill, running `watch` again continues.
 `sources` and `sleep` are module-level so tests can replay recorded sources without waiting; the clock is
-`capitulation.sources.live.utc_now`.
+`capitulation.sources.http.utc_now`.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import typer
 
 from capitulation.cli.common import DbOpt, JsonOpt, app, clean, fail, handled
 from capitulation.errors import SourceError
-from capitulation.sources import live
+from capitulation.sources import http, live
 from capitulation.store import HistoryStore
 
 sources: Callable[[], Mapping[str, live.Fetcher]] = live.default_fetchers
@@ -56,7 +56,7 @@ def watch(
     done = 0
     try:
         while cycles is None or done < cycles:
-            start = live.utc_now()
+            start = http.utc_now()
             try:
                 snap = live.live_snapshot(sources())
             except SourceError as exc:
@@ -76,7 +76,7 @@ def watch(
                 _emit(line, as_json)
             done += 1
             if cycles is None or done < cycles:
-                sleep(max((start + period - live.utc_now()).total_seconds(), 0.0))
+                sleep(max((start + period - http.utc_now()).total_seconds(), 0.0))
     except KeyboardInterrupt:
         if not as_json:
             typer.echo(f"stopped after {done} cycle(s)")

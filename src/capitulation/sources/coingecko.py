@@ -63,7 +63,7 @@ import requests
 from capitulation import tables
 from capitulation.errors import CapitulationError, DataError, SourceError
 from capitulation.snapshot import Provenance
-from capitulation.sources import http, live
+from capitulation.sources import http
 from capitulation.sources.http import Backoff, get_json
 
 log = logging.getLogger(__name__)
@@ -138,7 +138,7 @@ def fetch_sector_returns(
     s = session if session is not None else http.session()
     url = base_url.rstrip("/") + MARKETS
     done = [_fetch_category(s, url, cid, label, per_category, backoff) for cid, label in categories.items()]
-    retrieved_at = live.utc_now()
+    retrieved_at = http.utc_now()
     answered = [c for c in done if c.rows is not None]
     if not answered:
         raise SourceError("CoinGecko: every category failed: " + "; ".join(f"{c.category}: {c.error}" for c in done))

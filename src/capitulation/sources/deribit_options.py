@@ -66,7 +66,7 @@ import pandas as pd
 from capitulation import tables
 from capitulation.errors import DataError, SourceError
 from capitulation.snapshot import Provenance
-from capitulation.sources import deribit, perps
+from capitulation.sources import deribit, http, perps
 from capitulation.sources.deribit import OPTION_TYPES
 from capitulation.sources.http import Backoff
 
@@ -154,7 +154,7 @@ def fetch_option_chain(
     code = currency.upper()
     summary_params = {"currency": code, "kind": "option"}
     instrument_params = {"currency": code, "kind": "option", "expired": "false"}
-    retrieved_at = pd.Timestamp.now(tz="UTC")
+    retrieved_at = http.utc_now()
     summaries = _result(
         _request(backoff, SUMMARIES, lambda: ex.public_get_get_book_summary_by_currency(summary_params)), SUMMARIES
     )
@@ -328,8 +328,8 @@ def _request(backoff: Backoff, endpoint: str, fn: Callable[[], T]) -> T:
             raise SourceError(f"server error: {what} answered HTTP {status} {backoff.attempts} time(s)") from exc
         if isinstance(exc, ccxt.NetworkError) and status is None:
             raise SourceError(f"unreachable: {what} ({detail})") from exc
-        http = "" if status is None else f" answered HTTP {status}"
-        raise SourceError(f"venue error: {what}{http} ({detail})") from exc
+        answered = "" if status is None else f" answered HTTP {status}"
+        raise SourceError(f"venue error: {what}{answered} ({detail})") from exc
 
 
 def _result(body: Any, endpoint: str) -> list[Any]:

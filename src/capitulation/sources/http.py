@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import pandas as pd
 import requests
 
 from capitulation.errors import DataError, SourceError
@@ -49,6 +50,12 @@ class Backoff:
                 log.info("%s refused (try %d of %d: %s); retrying in %.3g s", what, k, self.attempts, exc, delay)
                 self.sleep(delay)
         return fn()
+
+
+def utc_now() -> pd.Timestamp:
+    """The current time, tz-aware UTC: the one clock of live sources (retrieval times, the as_of of a live
+    snapshot, `watch` cycles); tests replace it."""
+    return pd.Timestamp.now(tz="UTC")
 
 
 TIMEOUT_S = 15.0

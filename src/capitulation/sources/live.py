@@ -18,16 +18,11 @@ import pandas as pd
 from capitulation import tables
 from capitulation.errors import CapitulationError, SourceError
 from capitulation.snapshot import Provenance, Snapshot, SourceStatus, utc
-from capitulation.sources import tape
+from capitulation.sources import http, tape
 
 log = logging.getLogger(__name__)
 
 Fetcher = Callable[[], tuple[pd.DataFrame, Provenance]]
-
-
-def utc_now() -> pd.Timestamp:
-    """The current time, tz-aware UTC (the clock of live snapshots; tests replace it)."""
-    return pd.Timestamp.now(tz="UTC")
 
 
 def live_snapshot(fetchers: Mapping[str, Fetcher], now: str | pd.Timestamp | None = None) -> Snapshot:
@@ -48,7 +43,7 @@ def live_snapshot(fetchers: Mapping[str, Fetcher], now: str | pd.Timestamp | Non
     parts = {name: part for name, (part, _) in fetched.items() if part is not None}
     if not parts:
         raise SourceError("every source failed: " + "; ".join(f"{s.name}: {s.message}" for s in statuses))
-    as_of = utc_now() if now is None else utc(now)
+    as_of = http.utc_now() if now is None else utc(now)
     return Snapshot(as_of, {n: df for n, (df, _) in parts.items()}, {n: p for n, (_, p) in parts.items()}, statuses)
 
 

@@ -128,7 +128,7 @@ def fetch_network(
     """
     s = session or http.session()
     base = base_url.rstrip("/")
-    retrieved_at = pd.Timestamp.now(tz="UTC") if now is None else utc(now)
+    retrieved_at = http.utc_now() if now is None else utc(now)
     today = retrieved_at.normalize()
 
     def get(path: str) -> Any:

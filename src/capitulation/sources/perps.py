@@ -72,6 +72,7 @@ import requests
 from capitulation import tables
 from capitulation.errors import CapitulationError, DataError, SourceError
 from capitulation.snapshot import Provenance, utc
+from capitulation.sources import http
 from capitulation.sources.http import RETRY_STATUSES, Backoff
 
 log = logging.getLogger(__name__)
@@ -184,7 +185,7 @@ def fetch_perps(
         if ex.id != venue:
             raise SourceError(f"exchanges[{venue!r}] is a {ex.id!r} client")
     since_ms = None if since is None else int(utc(since).timestamp() * 1000)
-    retrieved_at = pd.Timestamp.now(tz="UTC")
+    retrieved_at = http.utc_now()
     fetched = [_fetch_venue(ex, since_ms, retrieved_at, backoff) for ex in clients]
     table = _merge([rows for rows, _ in fetched])
     statuses = tuple(status for _, status in fetched)

@@ -60,7 +60,7 @@ from yfinance.exceptions import YFRateLimitError
 from capitulation import tables
 from capitulation.errors import CapitulationError, DataError, SourceError
 from capitulation.snapshot import Provenance
-from capitulation.sources import tape
+from capitulation.sources import http, tape
 from capitulation.sources.http import Backoff
 from capitulation.sources.treasuries import BUNDLED_STACK_FILE, read_stack_file
 
@@ -171,7 +171,7 @@ def fetch_daily_prices(
         other = by_symbol.setdefault(table_symbol(t), t)
         if other != t:
             raise SourceError(f"Yahoo tickers {other!r} and {t!r} both give symbol {table_symbol(t)!r}")
-    retrieved_at = pd.Timestamp.now(tz="UTC")
+    retrieved_at = http.utc_now()
     parts: list[pd.DataFrame] = []
     kept: list[str] = []
     failed: list[str] = []

@@ -63,12 +63,17 @@ RETRY_STATUSES = frozenset({418, 429, 500, 502, 503, 504})
 USER_AGENT = "capitulation (github.com/capitulation; public market data, no API key)"
 
 
-class RetryableHTTPError(SourceError):
-    """An HTTP answer worth asking again: rate limited (418/429) or a server error (5xx)."""
+class RefusedError(SourceError):
+    """A request refused: rate limited (HTTP 418/429), a server error (5xx) or unreachable (`status` 0).
+    Raised for each try inside `get_json`'s retries, and once more when they are spent."""
 
     def __init__(self, message: str, status: int) -> None:
         super().__init__(message)
         self.status = status
+
+    @property
+    def rate_limited(self) -> bool:
+        return self.status in (418, 429)
 
 
 def session() -> requests.Session:
@@ -90,7 +95,7 @@ def get_json(
     """GET `url` and decode its JSON body.
 
     429/418/5xx answers and connection errors or timeouts are retried with `backoff`; the last refusal raises
-    `SourceError` (rate limited / server error / unreachable, naming `what` and the HTTP status). Any other
+    `RefusedError` (rate limited / server error / unreachable, naming `what` and the HTTP status). Any other
     non-2xx answer raises `SourceError` at once; a body that is not JSON raises `DataError`.
     """
 
@@ -98,10 +103,10 @@ def get_json(
         try:
             r = s.get(url, params=params, timeout=timeout_s)
         except (requests.ConnectionError, requests.Timeout) as exc:
-            raise RetryableHTTPError(f"unreachable: {what} ({type(exc).__name__}: {exc})", 0) from exc
+            raise RefusedError(f"unreachable: {what} ({type(exc).__name__}: {exc})", 0) from exc
         if r.status_code in RETRY_STATUSES:
             kind = "rate limited" if r.status_code in (418, 429) else "server error"
-            raise RetryableHTTPError(f"{kind}: {what} answered HTTP {r.status_code}", r.status_code)
+            raise RefusedError(f"{kind}: {what} answered HTTP {r.status_code}", r.status_code)
         if not r.ok:
             raise SourceError(f"{what} answered HTTP {r.status_code}: {r.text[:200]!r}")
         try:
@@ -110,6 +115,6 @@ def get_json(
             raise DataError(f"malformed response: {what} is not JSON: {r.text[:80]!r}") from None
 
     try:
-        return backoff.call(once, lambda exc: isinstance(exc, RetryableHTTPError), what)
-    except RetryableHTTPError as exc:
-        raise SourceError(f"{exc} ({backoff.attempts} tries)") from exc
+        return backoff.call(once, lambda exc: isinstance(exc, RefusedError), what)
+    except RefusedError as exc:
+        raise RefusedError(f"{exc} ({backoff.attempts} tries)", exc.status) from exc

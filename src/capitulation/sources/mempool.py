@@ -66,7 +66,7 @@ from capitulation.analytics.mining import subsidy_at_height
 from capitulation.errors import CapitulationError, DataError, SourceError
 from capitulation.snapshot import Provenance, utc
 from capitulation.sources import http
-from capitulation.sources.http import Backoff, RetryableHTTPError
+from capitulation.sources.http import Backoff
 from capitulation.sources.network import subsidy_btc as subsidy_by_date
 
 log = logging.getLogger(__name__)
@@ -152,7 +152,7 @@ def fetch_network(
         except CapitulationError as exc:
             notes.append(f"{path} failed ({exc})")
             log.warning("mempool.space: %s failed: %s", path, exc)
-            refused = _rate_limited(exc)
+            refused = isinstance(exc, http.RefusedError) and exc.rate_limited
 
     fees: FeePart | None = aux.get(FEES_PATH)
     tip: int | None = aux.get(TIP_PATH)
@@ -323,11 +323,6 @@ def _notes(
 
 
 # ---- small checks ---------------------------------------------------------------------------------------------
-
-
-def _rate_limited(exc: Exception) -> bool:
-    cause = exc.__cause__
-    return isinstance(cause, RetryableHTTPError) and cause.status in (418, 429)
 
 
 def _object(body: Any, what: str) -> Mapping[str, Any]:

@@ -157,12 +157,14 @@ class HistoryStore:
         )
         return out.assign(timestamp=pd.to_datetime(out["timestamp"], utc=True)) if not out.empty else out
 
-    def _query_files(self, table: str, sql: str) -> pd.DataFrame:
-        """Run `sql` over table `table`'s files exposed as view `t`; empty frame if none exist."""
-        folder = self.root / f"table={table}"
-        if not any(folder.glob("*/*.parquet")):
+    def _query_files(self, table: str, sql: str, day: pd.Timestamp | None = None) -> pd.DataFrame:
+        """Run `sql` over table `table`'s files (only the `day` partition when given) exposed as view `t`;
+        empty frame if none exist."""
+        folder = self.root / f"table={table}" if day is None else self._dir(table, day)
+        files = "*.parquet" if day is not None else "*/*.parquet"
+        if not any(folder.glob(files)):
             return pd.DataFrame()
-        pattern = str(folder / "*" / "*.parquet")
+        pattern = str(folder / files)
         con = duckdb.connect()
         try:
             con.execute(
@@ -210,10 +212,11 @@ class HistoryStore:
     def load(self, as_of: str | pd.Timestamp) -> Snapshot:
         """Rebuild the committed snapshot stored at exactly `as_of`."""
         cut = utc(as_of)
-        recs = self._query_files(SNAPSHOTS, "SELECT * FROM t")
-        if recs.empty:
+        if not any((self.root / f"table={SNAPSHOTS}").glob("*/*.parquet")):
             raise StoreError(f"history store at {self.root} is empty")
-        recs = recs[pd.to_datetime(recs["snapshot_as_of"], utc=True) == cut]
+        recs = self._query_files(SNAPSHOTS, "SELECT * FROM t", day=cut)  # the day's partition only
+        if not recs.empty:
+            recs = recs[pd.to_datetime(recs["snapshot_as_of"], utc=True) == cut]
         if recs.empty:
             raise StoreError(f"no snapshot stored at {cut.isoformat()} in {self.root}")
         frames, prov = {}, {}
@@ -222,7 +225,7 @@ class HistoryStore:
             df = pd.read_parquet(path).drop(columns=["snapshot_as_of"])
             frames[rec.table_name] = df[tables.spec(rec.table_name).names]
             prov[rec.table_name] = Provenance(**json.loads(rec.provenance))
-        status = self._query_files(SOURCES, "SELECT * FROM t")
+        status = self._query_files(SOURCES, "SELECT * FROM t", day=cut)
         if not status.empty:
             status = status[pd.to_datetime(status["snapshot_as_of"], utc=True) == cut].drop_duplicates("name")
         sources = tuple(SourceStatus(r.name, r.state, r.message, int(r.rows)) for r in status.itertuples())

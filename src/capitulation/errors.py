@@ -5,6 +5,11 @@ class CapitulationError(Exception):
     """Base class of every error capitulation raises on purpose."""
 
 
+def describe(exc: BaseException) -> str:
+    """One line for a failure: the package's own message, else the exception's type and message."""
+    return str(exc) if isinstance(exc, CapitulationError) else f"{type(exc).__name__}: {exc}"
+
+
 class DataError(CapitulationError):
     """Input data is missing, malformed or inconsistent (names the table, column and row when known)."""
 

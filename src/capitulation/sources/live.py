@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pandas as pd
 
 from capitulation import tables
-from capitulation.errors import CapitulationError, SourceError
+from capitulation.errors import SourceError, describe
 from capitulation.snapshot import Provenance, Snapshot, SourceStatus, utc
 from capitulation.sources import http, tape
 
@@ -55,25 +55,15 @@ def default_fetchers() -> dict[str, Fetcher]:
     btc_network: mempool.space; sector_returns: CoinGecko categories. Not fetched live: treasury_companies
     (filings), etf_flows and vol_index.
     """
-    from capitulation.sources import coingecko, deribit_options, mempool, yahoo
+    from capitulation.sources import coingecko, deribit_options, mempool, perps, yahoo
 
     return {
         tables.OPTION_QUOTES.name: deribit_options.fetch_option_chain,
-        tables.PERP_METRICS.name: _perps,
+        tables.PERP_METRICS.name: perps.fetch_perp_metrics,
         tables.DAILY_PRICES.name: yahoo.fetch_daily_prices,
         tables.BTC_NETWORK.name: mempool.fetch_network,
         tables.SECTOR_RETURNS.name: coingecko.fetch_sector_returns,
     }
-
-
-def _perps() -> tuple[pd.DataFrame, Provenance]:
-    """`perp_metrics` from every default venue; `SourceError` when no venue gave a row."""
-    from capitulation.sources import perps
-
-    fetch = perps.fetch_perps(perps.DEFAULT_VENUES)
-    if fetch.table.empty:
-        raise SourceError("no venue answered: " + "; ".join(f"{s.venue}: {s.message}" for s in fetch.statuses))
-    return fetch.to_snapshot_part()
 
 
 def _fetch(name: str, fetch: Fetcher) -> tuple[tuple[pd.DataFrame, Provenance] | None, SourceStatus]:
@@ -84,7 +74,7 @@ def _fetch(name: str, fetch: Fetcher) -> tuple[tuple[pd.DataFrame, Provenance] |
         if df.empty:
             raise SourceError("no rows")
     except Exception as exc:  # any failure of one source must leave the others standing
-        msg = str(exc) if isinstance(exc, CapitulationError) else f"{type(exc).__name__}: {exc}"
+        msg = describe(exc)
         log.warning("live source %s is stale: %s", name, msg)
         return None, SourceStatus(name, "stale", msg)
     return (df, prov), SourceStatus(name, "ok", rows=len(df))

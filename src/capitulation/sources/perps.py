@@ -192,6 +192,15 @@ def fetch_perps(
     return PerpFetch(table, statuses, retrieved_at)
 
 
+def fetch_perp_metrics(venues: Sequence[str] | None = None) -> tuple[pd.DataFrame, Provenance]:
+    """`perp_metrics` of `venues` (None: `DEFAULT_VENUES` as they are when called) and its provenance, the
+    shape of every live source; `SourceError` when no venue gave a row."""
+    fetch = fetch_perps(DEFAULT_VENUES if venues is None else venues)
+    if fetch.table.empty:
+        raise SourceError("no venue answered: " + "; ".join(f"{s.venue}: {s.message}" for s in fetch.statuses))
+    return fetch.to_snapshot_part()
+
+
 def normalise_oi(
     contracts: np.ndarray | float, contract_size: float, price: np.ndarray | float, *, inverse: bool
 ) -> tuple[np.ndarray, np.ndarray]:

@@ -58,7 +58,7 @@ import yfinance as yf
 from yfinance.exceptions import YFRateLimitError
 
 from capitulation import tables
-from capitulation.errors import CapitulationError, DataError, SourceError
+from capitulation.errors import DataError, SourceError, describe
 from capitulation.snapshot import Provenance
 from capitulation.sources import http, tape
 from capitulation.sources.http import Backoff
@@ -181,13 +181,13 @@ def fetch_daily_prices(
         try:
             raw = _raw_frame(ticker, period, backoff)
         except YFRateLimitError as exc:
-            failed.append(f"{label}: rate limited, refused {backoff.attempts} time(s) ({_describe(exc)})")
+            failed.append(f"{label}: rate limited, refused {backoff.attempts} time(s) ({describe(exc)})")
             skipped = tickers[i + 1 :]
             if skipped:
                 failed.append(f"not asked after the rate limit: {', '.join(skipped)}")
             break
         except Exception as exc:  # whatever one ticker raises, the others stand
-            failed.append(f"{label}: {_describe(exc)}")
+            failed.append(f"{label}: {describe(exc)}")
             continue
         try:
             rows, notes = normalise(raw, symbol)
@@ -224,7 +224,3 @@ def _raw_frame(ticker: str, period: str, backoff: Backoff) -> pd.DataFrame:
 
 def _is_index(symbol: str) -> bool:
     return symbol in SYMBOLS.values() or symbol.startswith("^")
-
-
-def _describe(exc: Exception) -> str:
-    return str(exc) if isinstance(exc, CapitulationError) else f"{type(exc).__name__}: {exc}"

@@ -89,3 +89,8 @@ def test_recording_over_an_existing_tape_is_refused(server, tmp_path):
     assert runner.invoke(app, args).exit_code == 0
     again = runner.invoke(app, ["snapshot", str(tmp_path / "b"), *args[2:]])
     assert again.exit_code == 2 and "already holds a tape" in again.output
+
+
+def test_the_cookies_a_server_sets_are_not_kept_on_the_tape():
+    response = {"status": {"code": 200}, "headers": {"Set-Cookie": ["__cf_bm=abc"], "Content-Type": ["json"]}}
+    assert tape.drop_set_cookie(response)["headers"] == {"Content-Type": ["json"]}

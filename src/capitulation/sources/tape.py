@@ -8,7 +8,8 @@ A tape is a folder:
 `recording(folder)` fetches live and writes the tape; `replaying(folder)` answers every request from it
 (vcrpy record mode 'none': a request not on the tape fails, nothing reaches the network). Requests match
 on method, scheme, host, port, path and query; a request made twice is answered by its recordings in order.
-Request headers that could carry credentials or cookies are dropped from the tape.
+Request headers that could carry credentials or cookies, and the cookies responses set, are dropped from
+the tape.
 
 vcrpy patches the HTTP stack process-wide and is not safe for requests made at the same moment from several
 threads (one can slip past the cassette to the network), so while a tape is active `live.live_snapshot`
@@ -35,7 +36,7 @@ from capitulation.errors import SourceError
 HTTP_CASSETTE = "http.json"
 YAHOO_DIR = "yahoo"
 MATCH_ON = ("method", "scheme", "host", "port", "path", "query")
-_SECRET_HEADERS = ("authorization", "cookie", "set-cookie", "x-api-key", "x-cg-pro-api-key", "x-cg-demo-api-key")
+_SECRET_HEADERS = ("authorization", "cookie", "x-api-key", "x-cg-pro-api-key", "x-cg-demo-api-key")
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,14 @@ def http_vcr(mode: Literal["all", "none"], match_on: Sequence[str] = MATCH_ON) -
         match_on=tuple(match_on),
         decode_compressed_response=True,
         filter_headers=list(_SECRET_HEADERS),
+        before_record_response=drop_set_cookie,
     )
+
+
+def drop_set_cookie(response: dict) -> dict:
+    """A recorded response without the cookies the server set (vcrpy's `filter_headers` covers requests only)."""
+    headers = {k: v for k, v in response["headers"].items() if k.lower() != "set-cookie"}
+    return {**response, "headers": headers}
 
 
 @contextmanager

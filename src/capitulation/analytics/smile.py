@@ -79,15 +79,20 @@ def risk_reversals(quotes: pd.DataFrame, deltas: Sequence[float] = DELTAS) -> pd
             "atm_iv": _interp(0.5, x, y),
         }
         for d in deltas:
-            c, p = _interp(d, x, y), _interp(1.0 - d, x, y)
-            row[f"call{_label(d)}_iv"], row[f"put{_label(d)}_iv"] = c, p
-            row[f"rr{_label(d)}"] = c - p
-            row[f"bf{_label(d)}"] = 0.5 * (c + p) - row["atm_iv"]
+            row.update(_wings(_label(d), _interp(d, x, y), _interp(1.0 - d, x, y), row["atm_iv"]))
         rows.append(row)
     cols = ["timestamp", "expiry", "t_years", "forward", "n_quotes", "atm_iv"]
-    for d in deltas:
-        cols += [f"call{_label(d)}_iv", f"put{_label(d)}_iv", f"rr{_label(d)}", f"bf{_label(d)}"]
-    return pd.DataFrame(rows, columns=cols)
+    return pd.DataFrame(rows, columns=cols + [c for d in deltas for c in _wing_columns(_label(d))])
+
+
+def _wings(label: str, call_iv: float, put_iv: float, atm_iv: float) -> dict[str, float]:
+    """callD_iv, putD_iv, rrD = call - put and bfD = (call + put) / 2 - atm for wing label D (fractions)."""
+    values = (call_iv, put_iv, call_iv - put_iv, 0.5 * (call_iv + put_iv) - atm_iv)
+    return dict(zip(_wing_columns(label), values, strict=True))
+
+
+def _wing_columns(label: str) -> list[str]:
+    return [f"call{label}_iv", f"put{label}_iv", f"rr{label}", f"bf{label}"]
 
 
 def _interp(target: float, x: np.ndarray, y: np.ndarray) -> float:
@@ -114,16 +119,12 @@ def constant_maturity(rr_frame: pd.DataFrame, days: Sequence[float] = DAYS) -> p
         for n in days:
             T = n / 365.0
             iv = {v: _total_variance_interp(T, t, g[v].to_numpy(dtype=float)) for v in vols}
-            row: dict[str, object] = {"timestamp": ts, "days": n, "t_years": T, **iv}
+            row: dict[str, object] = {"timestamp": ts, "days": n, "t_years": T, "atm_iv": iv["atm_iv"]}
             for lab in labels:
-                c, p = iv[f"call{lab}_iv"], iv[f"put{lab}_iv"]
-                row[f"rr{lab}"] = c - p
-                row[f"bf{lab}"] = 0.5 * (c + p) - iv["atm_iv"]
+                row.update(_wings(lab, iv[f"call{lab}_iv"], iv[f"put{lab}_iv"], iv["atm_iv"]))
             rows.append(row)
     cols = ["timestamp", "days", "t_years", "atm_iv"]
-    for lab in labels:
-        cols += [f"call{lab}_iv", f"put{lab}_iv", f"rr{lab}", f"bf{lab}"]
-    return pd.DataFrame(rows, columns=cols)
+    return pd.DataFrame(rows, columns=cols + [c for lab in labels for c in _wing_columns(lab)])
 
 
 def _total_variance_interp(T: float, t: np.ndarray, iv: np.ndarray) -> float:

@@ -205,6 +205,89 @@ VOL_INDEX = TableSpec(
     bar_days=1,
 )
 
+ONCHAIN = TableSpec(
+    "onchain",
+    "Whole-market on-chain cost bases per day: realized prices, MVRV, holder supply split and SOPR.",
+    "date",
+    (
+        _c("date", "time", "UTC midnight of the day the figures close"),
+        _c("price_usd", "float", "USD per BTC", "the source's BTC price that its ratios use", null=True),
+        _c("realized_price_usd", "float", "USD per BTC", "realized cap / supply (last-moved prices)", null=True),
+        _c("sth_realized_price_usd", "float", "USD per BTC", "realized price of coins moved in ~155 days", null=True),
+        _c("mvrv", "float", "ratio", "market value / realized value = price / realized price", null=True),
+        _c("sth_mvrv", "float", "ratio", "price / short-term-holder realized price", null=True),
+        _c("lth_supply_btc", "float", "BTC", "supply held by long-term holders (unmoved ~155 days+)", null=True),
+        _c("sth_supply_btc", "float", "BTC", "supply held by short-term holders", null=True),
+        _c("sth_sopr", "float", "ratio", "short-term holders' SOPR (< 1: selling at a loss)", null=True),
+        _c("lth_sopr", "float", "ratio", "long-term holders' spent output profit ratio (SOPR)", null=True),
+        _c("source", "str", "", "which file or endpoint each row's figures came from"),
+    ),
+    bar_days=1,
+)
+
+LIQUIDATIONS = TableSpec(
+    "liquidations",
+    "Observed forced liquidations per day (not model estimates): an all-exchange aggregate or one venue.",
+    "date",
+    (
+        _c("date", "time", "UTC midnight of the day"),
+        _c("venue", "str", "", "'aggregate' for an all-exchange series (e.g. CoinGlass), else an exchange id"),
+        _c("symbol", "str", "", "underlying, e.g. BTC"),
+        _c("long_usd", "float", "USD", "longs liquidated during the day (NaN: not split by side)", null=True),
+        _c("short_usd", "float", "USD", "shorts liquidated during the day (NaN: not split by side)", null=True),
+        _c("total_usd", "float", "USD", "all liquidations during the day (long + short where split)"),
+    ),
+    bar_days=1,
+)
+
+LONG_SHORT_RATIOS = TableSpec(
+    "long_short_ratios",
+    "Long/short ratios of perp traders per day (accounts long / accounts short; positions for the top-trader "
+    "position ratio).",
+    "date",
+    (
+        _c("date", "time", "UTC midnight of the day"),
+        _c("venue", "str", "", "'aggregate' or an exchange id"),
+        _c("symbol", "str", "", "underlying, e.g. BTC"),
+        _c("lsr_global", "float", "ratio", "all accounts: long / short", null=True),
+        _c("lsr_top_accounts", "float", "ratio", "top traders by account: long / short", null=True),
+        _c("lsr_top_positions", "float", "ratio", "top traders by position size: long / short", null=True),
+    ),
+    bar_days=1,
+)
+
+TREASURY_INSTRUMENTS = TableSpec(
+    "treasury_instruments",
+    "Dilutive instruments of treasury companies (convertible notes, convertible preferred, warrants, options, "
+    "RSUs); whether one counts as shares depends on the share price of the day (analytics.treasury.dilute).",
+    "known",
+    (
+        _c("known", "time", "UTC", "when the instrument became public: its issue date, else its source's date"),
+        _c("ticker", "str"),
+        _c("kind", "str", "", "convertible, preferred, warrant, option, rsu or free_shares"),
+        _c("face_value_usd", "float", "USD (notional)", null=True),
+        _c("strike_usd", "float", "USD per share", "conversion or exercise price", null=True),
+        _c("potential_shares", "float", "shares", "shares if converted or exercised", null=True),
+        _c("issued", "time", "UTC", null=True),
+        _c("expiration", "time", "UTC", null=True),
+        _c("coupon", "float", "fraction per year", "annual coupon of a note (NaN: unknown)", null=True),
+        _c("source", "str", "", "filing or file the row came from"),
+    ),
+)
+
+TREASURY_CHARGES = TableSpec(
+    "treasury_charges",
+    "Annual interest and preferred dividends of treasury companies, as of a date.",
+    "as_of",
+    (
+        _c("as_of", "time", "UTC", "date the figures refer to and became public"),
+        _c("ticker", "str"),
+        _c("annual_interest_usd", "float", "USD per year", null=True),
+        _c("annual_preferred_dividends_usd", "float", "USD per year", null=True),
+        _c("source", "str", "", "filing or file the row came from"),
+    ),
+)
+
 TABLES: dict[str, TableSpec] = {
     t.name: t
     for t in (
@@ -216,6 +299,11 @@ TABLES: dict[str, TableSpec] = {
         SECTOR_RETURNS,
         ETF_FLOWS,
         VOL_INDEX,
+        ONCHAIN,
+        LIQUIDATIONS,
+        LONG_SHORT_RATIOS,
+        TREASURY_INSTRUMENTS,
+        TREASURY_CHARGES,
     )
 }
 

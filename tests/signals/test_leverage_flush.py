@@ -15,12 +15,23 @@ def test_a_coin_flush_holds_even_when_usd_oi_barely_moved():
     # synthetic: OI builds 100 -> 200 BTC at $50k, then falls to 120 BTC while price doubles to $100k
     oi = [100.0] * 95 + list(np.linspace(100, 200, 10)) + [120.0]  # 35 days at 8h: enough history
     px = [50_000.0] * 105 + [100_000.0]
-    snap = snapshot("2026-02-05T23:59:59Z", perp_metrics=perps(oi, px), daily_prices=daily("BTC-USD", [1.0] * 30))
+    falling = daily("BTC-USD", [100_000.0] * 29 + [80_000.0])  # BTC-USD 20 % below its 90-day high
+    snap = snapshot("2026-02-05T23:59:59Z", perp_metrics=perps(oi, px), daily_prices=falling)
     v = leverage_flush.evaluate(snap)
     # flush (BTC) = (200 - 120) / (200 - 100) = 0.80; USD OI = 12.0M vs a 10.0M peak: no USD flush at all
     assert v.status is Status.HOLDS
     assert v.metric("flush_ratio_btc").value == pytest.approx(0.80)
     assert v.metric("oi_usd_vs_peak").value == pytest.approx(1.0)
+    assert v.metric("btc_drawdown_90d").value == pytest.approx(-0.20)
+
+
+def test_coin_oi_cut_in_a_rally_is_shorts_covering_not_a_long_flush():
+    oi = [100.0] * 95 + list(np.linspace(100, 200, 10)) + [120.0]
+    rising = daily("BTC-USD", list(np.linspace(60_000, 100_000, 30)))
+    snap = snapshot("2026-02-05T23:59:59Z", perp_metrics=perps(oi, [50_000.0] * 106), daily_prices=rising)
+    v = leverage_flush.evaluate(snap)
+    assert v.metric("flush_ratio_btc").value == pytest.approx(0.80)
+    assert v.status is Status.DOES_NOT_HOLD and v.headline.startswith("OI cut in a rally, not a long flush")
 
 
 def test_a_usd_only_drop_is_not_a_flush():
@@ -65,9 +76,11 @@ def test_a_history_shorter_than_a_month_is_not_enough_data():
 
 
 def test_an_all_exchange_usd_aggregate_is_converted_at_the_close_known_then():
-    # synthetic: 60 daily closes at 23:59:59; USD OI 2e9 flat, then 3e9, then back to 2.2e9, BTC at $40k
+    # synthetic: 60 daily closes at 23:59:59; BTC $50k, then $40k on the last day; OI in BTC 50,000 flat,
+    # then 75,000, then 55,000, reported in USD at each day's close
     days = pd.date_range(end="2026-02-05", periods=60, freq="D", tz="UTC")
-    usd_oi = [2e9] * 40 + [3e9] * 19 + [2.2e9]
+    closes = [50_000.0] * 59 + [40_000.0]
+    usd_oi = [b * c for b, c in zip([50_000.0] * 40 + [75_000.0] * 19 + [55_000.0], closes, strict=True)]
     agg = perps([1.0] * 60, [1.0] * 60).assign(
         timestamp=days + pd.Timedelta(hours=23, minutes=59, seconds=59),
         venue="aggregate",
@@ -76,10 +89,10 @@ def test_an_all_exchange_usd_aggregate_is_converted_at_the_close_known_then():
         oi_btc=np.nan,
         oi_usd=usd_oi,
     )
-    snap = snapshot("2026-02-05T23:59:59Z", perp_metrics=agg, daily_prices=daily("BTC-USD", [40_000.0] * 60))
+    snap = snapshot("2026-02-05T23:59:59Z", perp_metrics=agg, daily_prices=daily("BTC-USD", closes))
     v = leverage_flush.evaluate(snap)
     # in BTC: 50,000 -> 75,000 -> 55,000: (75,000 - 55,000) / (75,000 - 50,000) = 0.8
-    assert v.metric("oi_btc").value == pytest.approx(2.2e9 / 40_000)
+    assert v.metric("oi_btc").value == pytest.approx(55_000.0)
     assert v.metric("flush_ratio_btc").value == pytest.approx(0.8)
     assert v.status is Status.HOLDS
     assert v.evidence[0].startswith("aggregate BTC-CG (USD / BTC close)")

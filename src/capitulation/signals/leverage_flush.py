@@ -5,7 +5,8 @@ BTC count (Binance BTCUSDT, 8h, 2025-08 on), else the all-exchange aggregates in
 close known then (CoinGlass 2020-02..2025-09, the older aggregate 2019-03..2024-11). The verdict holds
 when the share of the BTC-denominated build-up removed (`analytics.leverage.flush_ratio`) reaches the
 threshold the event study sets on the snapshot's own history (confirmed declines only: the open one
-never feeds its own bar). Observed long liquidations (`liquidations`) and funding are the evidence
+never feeds its own bar) while BTC is in a fall (a long flush; coin OI falling in a rally is shorts
+covering). Observed long liquidations (`liquidations`) and funding are the evidence
 beside it: the day's and the 3-day sum against their trailing one-year distribution.
 """
 
@@ -40,6 +41,11 @@ class Thresholds:
     liq_history_days: int = 365  # the trailing year the liquidations are ranked in
     min_liq_days: int = 90  # days of observed liquidations needed before a percentile means anything
     liq_max_age_days: float = 2.0
+    # A long flush happens in a fall: BTC at least 10 % below its 90-day high (a correction by the usual
+    # market definition, as signal 2). Coin OI falling in a rally is shorts covering, not longs flushed: on
+    # the recorded history the flush ratio alone reached the bar at 4 of 15 pre-decline peaks since 2020.
+    min_drawdown: float = 0.10
+    drawdown_days: int = 90
 
 
 @dataclass(frozen=True)
@@ -196,11 +202,25 @@ def evaluate(snap: Snapshot, th: Thresholds = Thresholds()) -> Verdict:
         limit, why = th.fallback, "fallback: fewer than 4 past flushes in the history to set it from data"
     metrics.append(Metric("flush_threshold", limit, "fraction", t))
     evidence.append(f"threshold {limit:.0%}: {why}")
-    holds = bool(f_btc.flush_ratio >= limit)
+    recent = px[px.index > px.index[-1] - pd.Timedelta(days=th.drawdown_days)] if not px.empty else px
+    drawdown = float(recent.iloc[-1] / recent.max() - 1.0) if not recent.empty else np.nan
+    metrics.append(Metric(f"btc_drawdown_{th.drawdown_days}d", drawdown, "fraction", ("daily_prices",)))
+    falling = bool(drawdown <= -th.min_drawdown)
+    evidence.append(
+        f"BTC {pct(drawdown)} from its {th.drawdown_days}-day high: "
+        + ("a fall, where a long flush happens" if falling else f"not {th.min_drawdown:.0%} down: no long flush")
+    )
+    flushed = bool(f_btc.flush_ratio >= limit)
+    holds = flushed and falling
     if np.isnan(f_btc.flush_ratio):
         headline = f"no build-up to flush: BTC OI has not risen above its level of {f_btc.peak_time:%Y-%m-%d}"
     elif holds:
         headline = f"flushed: {f_btc.flush_ratio:.0%} of the BTC OI build-up removed (threshold {limit:.0%})"
+    elif flushed:
+        headline = (
+            f"OI cut in a rally, not a long flush: {f_btc.flush_ratio:.0%} of the BTC OI build-up removed while BTC "
+            f"is {pct(drawdown)} from its {th.drawdown_days}-day high"
+        )
     else:
         headline = (
             f"not flushed: only {f_btc.flush_ratio:.0%} of the BTC OI build-up removed "

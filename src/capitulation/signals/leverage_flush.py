@@ -20,7 +20,7 @@ import pandas as pd
 from capitulation.analytics import events
 from capitulation.analytics.leverage import annualised_funding, flush_ratio, funding_history, oi_vs_price
 from capitulation.signals.base import Metric, Status, Verdict, not_enough_data
-from capitulation.signals.common import BTC, closes, pct, usd
+from capitulation.signals.common import BTC, closes, drawdown, pct, usd
 from capitulation.snapshot import Snapshot
 from capitulation.tables import AGGREGATE
 
@@ -202,12 +202,12 @@ def evaluate(snap: Snapshot, th: Thresholds = Thresholds()) -> Verdict:
         limit, why = th.fallback, "fallback: fewer than 4 past flushes in the history to set it from data"
     metrics.append(Metric("flush_threshold", limit, "fraction", t))
     evidence.append(f"threshold {limit:.0%}: {why}")
-    recent = px[px.index > px.index[-1] - pd.Timedelta(days=th.drawdown_days)] if not px.empty else px
-    drawdown = float(recent.iloc[-1] / recent.max() - 1.0) if not recent.empty else np.nan
-    metrics.append(Metric(f"btc_drawdown_{th.drawdown_days}d", drawdown, "fraction", ("daily_prices",)))
-    falling = bool(drawdown <= -th.min_drawdown)
+    fall = drawdown(snap, th.drawdown_days)
+    fall = np.nan if fall is None else fall
+    metrics.append(Metric(f"btc_drawdown_{th.drawdown_days}d", fall, "fraction", ("daily_prices",)))
+    falling = bool(fall <= -th.min_drawdown)
     evidence.append(
-        f"BTC {pct(drawdown)} from its {th.drawdown_days}-day high: "
+        f"BTC {pct(fall)} from its {th.drawdown_days}-day high: "
         + ("a fall, where a long flush happens" if falling else f"not {th.min_drawdown:.0%} down: no long flush")
     )
     flushed = bool(f_btc.flush_ratio >= limit)
@@ -219,7 +219,7 @@ def evaluate(snap: Snapshot, th: Thresholds = Thresholds()) -> Verdict:
     elif flushed:
         headline = (
             f"OI cut in a rally, not a long flush: {f_btc.flush_ratio:.0%} of the BTC OI build-up removed while BTC "
-            f"is {pct(drawdown)} from its {th.drawdown_days}-day high"
+            f"is {pct(fall)} from its {th.drawdown_days}-day high"
         )
     else:
         headline = (

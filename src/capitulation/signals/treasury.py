@@ -307,16 +307,16 @@ def evaluate(snap: Snapshot, th: Thresholds = Thresholds()) -> Verdict:
     year = hist.series[hist.series.index > snap.as_of - pd.Timedelta(days=th.history_days)]
     lower = float((year < row.mnav_mcap).mean()) if len(year) else None
     metrics = [
-        Metric("mnav", value, "ratio", t),
-        Metric("mnav_ev", row.mnav_ev, "ratio", t),
-        Metric("mnav_mcap", row.mnav_mcap, "ratio", t),
-        Metric("btc_nav_usd", row.btc_nav_usd, "USD", t),
-        Metric("market_cap_usd", row.market_cap_usd, "USD", t),
-        Metric("enterprise_value_usd", row.enterprise_value_usd, "USD", t),
+        Metric("mnav", _opt(value), "ratio", t),
+        Metric("mnav_ev", _opt(row.mnav_ev), "ratio", t),
+        Metric("mnav_mcap", _opt(row.mnav_mcap), "ratio", t),
+        Metric("btc_nav_usd", _opt(row.btc_nav_usd), "USD", t),
+        Metric("market_cap_usd", _opt(row.market_cap_usd), "USD", t),
+        Metric("enterprise_value_usd", _opt(row.enterprise_value_usd), "USD", t),
         Metric("holdings_age_days", float(age), "days", ("treasury_companies",)),
-        Metric("mnav1_btc_price", row.mnav1_btc_price, "USD", t),
-        Metric("stress_btc_price", row.stress_btc_price, "USD", t),
-        Metric("leverage", row.leverage, "fraction", t),
+        Metric("mnav1_btc_price", _opt(row.mnav1_btc_price), "USD", t),
+        Metric("stress_btc_price", _opt(row.stress_btc_price), "USD", t),
+        Metric("leverage", _opt(row.leverage), "fraction", t),
         Metric("mnav_mcap_year_rank", lower, "fraction", t),
         Metric("past_troughs_scored", float(len(hist.troughs)), "drawdowns", t),
         Metric("past_troughs_at_or_below", float(sum(v <= th.mnav for _, v in hist.troughs)), "drawdowns", t),
@@ -332,8 +332,8 @@ def evaluate(snap: Snapshot, th: Thresholds = Thresholds()) -> Verdict:
         if pd.notna(row[name]):
             metrics.append(Metric(name, row[name], "fraction per year", ("treasury_companies", *charge_tables)))
     if pd.notna(row.avg_cost_usd):
-        metrics.append(Metric("avg_cost_usd", row.avg_cost_usd, "USD per BTC", ("treasury_companies",)))
-        metrics.append(Metric("unrealised_pnl_usd", row.unrealised_pnl_usd, "USD", t))
+        metrics.append(Metric("avg_cost_usd", _opt(row.avg_cost_usd), "USD per BTC", ("treasury_companies",)))
+        metrics.append(Metric("unrealised_pnl_usd", _opt(row.unrealised_pnl_usd), "USD", t))
     cost = f"; average cost ${row.avg_cost_usd:,.0f}/BTC" if pd.notna(row.avg_cost_usd) else ""
     dilution = f"; converted: {row.converted}" if row.converted else ""
     evidence = [

@@ -192,7 +192,7 @@ def test_before_capital_stacks_the_verdict_decides_on_market_cap_and_says_ev_is_
     assert v.metric("mnav").value == pytest.approx(hand, rel=1e-12)
     assert v.metric("mnav").value == pytest.approx(0.770, abs=5e-4) and v.metric("mnav_ev").value is None
     assert v.status is Status.HOLDS and "market cap; EV unavailable" in v.headline
-    assert any(e.startswith("EV unavailable (capital stack unknown") for e in v.evidence)
+    assert any(e.startswith("EV unavailable, capital stack unknown") for e in v.evidence)
     assert {lv.label for lv in v.levels} == {"MSTR market cap = BTC NAV"}
     table = treasury.company_table(snap)
     assert table["leverage"].dtype == "float64" and table["leverage"].isna().all()  # sorted without a crash

@@ -124,7 +124,7 @@ def company_table(snap: Snapshot, th: Thresholds = Thresholds()) -> pd.DataFrame
     preferred / cash is (the others count as 0), unknown (no EV) when none is. The live
     `treasury_instruments` convert when in the money (`analytics.treasury.dilute`) and give the coupon
     interest; without them convertibles sit in debt at face (right while out of the money). The latest
-    `treasury_charges` row override that interest and give the preferred dividends. Columns:
+    `treasury_charges` figures override that interest and give the preferred dividends. Columns:
     `TEXT_COLUMNS` (status 'complete', 'partial' or 'not enough data'; missing: short names; note: why;
     converted: what converted), `TIME_COLUMNS` and `NUMBER_COLUMNS` (the inputs, every `Mnav` field,
     shares_mnav = basic + converted shares). `DataError` without a recent BTC close or company row.
@@ -239,7 +239,7 @@ LEVEL_WHY = {
 }
 
 EV_UNAVAILABLE = (
-    "EV unavailable ({why}): the recorded data carries {ticker}'s debt, preferred and cash only from the 8-K "
+    "EV unavailable, {why}: the recorded data carries {ticker}'s debt, preferred and cash only from the 8-K "
     "rows of 2025-10 on (the quarterly holdings before hold BTC and shares only), so mNAV is by market cap, "
     "which leaves out debt + preferred - cash and reads lower than mNAV by EV when those claims exceed cash"
 )
@@ -258,8 +258,8 @@ class History:
 
 def premium_history(snap: Snapshot, th: Thresholds = Thresholds()) -> History:
     """`th.ticker`'s daily mNAV by market cap before as_of and its values at the peak and trough of each
-    confirmed `th.drawdown` BTC drawdown (the last value within 5 days before the date; dates before the
-    history are left out). Days whose share price is on another split basis (`th.price_basis`) are dropped."""
+    confirmed `th.drawdown` BTC drawdown (the last value within `max_price_age_days` before the date; dates
+    before the history are left out). Days whose share price is on another split basis (`th.price_basis`) are dropped."""
     tr, btc, inst = snap.get("treasury_companies"), closes(snap, BTC), snap.get("treasury_instruments")
     known = holdings_known(tr[tr["published"] <= snap.as_of], th.ticker)
     mine = None if inst is None else inst[(inst["ticker"] == th.ticker) & (inst["known"] <= snap.as_of)]
@@ -269,7 +269,8 @@ def premium_history(snap: Snapshot, th: Thresholds = Thresholds()) -> History:
 
     def at(day: pd.Timestamp) -> float | None:
         before = series[series.index <= day]
-        return float(before.iloc[-1]) if len(before) and (day - before.index[-1]).days <= 5 else None
+        fresh = len(before) and (day - before.index[-1]).days <= th.max_price_age_days
+        return float(before.iloc[-1]) if fresh else None
 
     troughs = [(s.trough_date, v) for s in swings if (v := at(s.trough_date)) is not None]
     peaks = [(s.peak_date, v) for s in swings if (v := at(s.peak_date)) is not None]

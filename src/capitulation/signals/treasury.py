@@ -259,7 +259,8 @@ class History:
 def premium_history(snap: Snapshot, th: Thresholds = Thresholds()) -> History:
     """`th.ticker`'s daily mNAV by market cap before as_of and its values at the peak and trough of each
     confirmed `th.drawdown` BTC drawdown (the last value within `max_price_age_days` before the date; dates
-    before the history are left out). Days whose share price is on another split basis (`th.price_basis`) are dropped."""
+    before the history are left out). Days whose share price is on another split basis (`th.price_basis`)
+    are dropped."""
     tr, btc, inst = snap.get("treasury_companies"), closes(snap, BTC), snap.get("treasury_instruments")
     known = holdings_known(tr[tr["published"] <= snap.as_of], th.ticker)
     mine = None if inst is None else inst[(inst["ticker"] == th.ticker) & (inst["known"] <= snap.as_of)]

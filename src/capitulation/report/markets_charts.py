@@ -12,9 +12,10 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from capitulation.analytics.cross_asset import closes, correlation_matrix, drawdown_path
+from capitulation.analytics.hedge_desk import Puts, desk
 from capitulation.errors import DataError
 from capitulation.report.style import LAYOUT
-from capitulation.signals import cross_asset, hedging, sector_rotation
+from capitulation.signals import cross_asset, sector_rotation
 from capitulation.signals.common import BTC
 from capitulation.snapshot import Snapshot
 
@@ -95,10 +96,10 @@ def hedge_desk(snap: Snapshot) -> go.Figure | None:
     """The hedge desk for $1M of BTC over 30 days: each hedge's effectiveness (rho^2) calm vs stress, and the
     cost a year of the puts and the perp short (percent of notional; negative = income)."""
     try:
-        d = hedging.desk(snap)
+        d = desk(snap.tables, snap.as_of)
     except DataError:
         return None
-    fam = hedging.families(d)
+    fam = d.families()
     fig = make_subplots(
         rows=1,
         cols=2,
@@ -129,11 +130,11 @@ def hedge_desk(snap: Snapshot) -> go.Figure | None:
         col=2,
     )
     stale = ""
-    if isinstance(d.puts, hedging.Puts) and not d.puts.fresh:
+    if isinstance(d.puts, Puts) and not d.puts.fresh:
         stale = f"; puts from the STALE chain of {d.puts.chain_time:%Y-%m-%d}"
     fig.update_yaxes(range=[0, 1.1], row=1, col=1)
     fig.update_layout(
-        title=f"Hedge desk: long BTC for {d.horizon_days} days, stress = declines of 20%+ since "
+        title=f"Hedge desk: long BTC for {d.horizon_days} days, stress = declines of {d.stress_drawdown:.0%}+ since "
         f"{d.lookback_start:%Y-%m-%d}{stale}",
         barmode="group",
         **{**LAYOUT, "height": 460},

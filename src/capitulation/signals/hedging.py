@@ -218,9 +218,9 @@ def _line(d: Diversifier, th: Thresholds) -> str:
     return (
         f"{d.symbol} ({DIVERSIFIERS[d.symbol]}) {what}: {pct(d.window_return)} over {d.window_sessions} sessions to "
         f"{d.last_date:%Y-%m-%d} (BTC {pct(d.btc_window_return)} over them) vs fell below {pct(d.fell_below)} "
-        f"(its {th.fell_quantile:.0%} quantile of {d.reference_windows} {th.window_days}-day windows {d.reference_from:%Y-%m-%d}.."
-        f"{d.reference_to:%Y-%m-%d}); rho^2 {d.effectiveness:.2f} over the {th.corr_sessions} sessions from "
-        f"{d.effectiveness_from:%Y-%m-%d} vs {eff}"
+        f"(its {th.fell_quantile:.0%} quantile of {d.reference_windows} {th.window_days}-day windows "
+        f"{d.reference_from:%Y-%m-%d}..{d.reference_to:%Y-%m-%d}); rho^2 {d.effectiveness:.2f} over the "
+        f"{th.corr_sessions} sessions from {d.effectiveness_from:%Y-%m-%d} vs {eff}"
     )
 
 
@@ -283,6 +283,7 @@ def evaluate(snap: Snapshot, th: Thresholds = Thresholds()) -> Verdict:
         status = Status.DOES_NOT_HOLD
         headline = (
             f"not every diversifier failed: {held} did not (no fall beyond its own {th.fell_quantile:.0%} quantile "
-            f"of weeks, no collapse) while BTC fell {pct(st.window_return)} in {days} days ({pct(st.drawdown)} from its high)"
+            f"of weeks, no collapse) while BTC fell {pct(st.window_return)} in {days} days ({pct(st.drawdown)} "
+            "from its high)"
         )
     return Verdict(SIGNAL, TITLE, status, headline, snap.as_of, tuple(metrics), tuple(evidence))

@@ -4,8 +4,9 @@ ends at BTC's drawdown, the sector bars follow the ranking, the hedge desk bars 
 import numpy as np
 import pytest
 
+from capitulation.analytics import hedge_desk
 from capitulation.report import markets_charts
-from capitulation.signals import cross_asset, hedging, sector_rotation
+from capitulation.signals import cross_asset, sector_rotation
 from synthetic import daily, snapshot
 
 
@@ -39,7 +40,7 @@ def test_sector_bars_follow_the_ranking(default_snapshot):
 def test_hedge_desk_bars_are_the_desks_numbers(default_snapshot):
     fig = markets_charts.hedge_desk(default_snapshot)
     _calm, stress, cost = fig.data
-    fam = hedging.families(hedging.desk(default_snapshot))
+    fam = hedge_desk.desk(default_snapshot.tables, default_snapshot.as_of).families()
     assert list(stress.x) == ["perp short", "MSTR", "QQQ", "GLD"]
     assert list(stress.y) == pytest.approx(list(fam["effectiveness_stress"].dropna()))
     assert list(cost.y) == pytest.approx(list(fam["cost_annualised"].dropna() * 100))

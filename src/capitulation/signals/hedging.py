@@ -88,7 +88,7 @@ class Diversifier:
     window_sessions: int
     btc_window_return: float  # BTC over the same sessions (aligned returns)
     fell_below: float  # min(0, fell_quantile of its reference window returns)
-    reference_from: pd.Timestamp
+    reference_from: pd.Timestamp  # the first and last dates a reference window ends on
     reference_to: pd.Timestamp
     reference_windows: int
     effectiveness: float  # rho^2 over the last corr_sessions common returns
@@ -175,9 +175,10 @@ def _diversifier(
         return f"{n} sessions in the last {th.window_days} days (needs {th.min_window_sessions})"
     corr = rets.tail(th.corr_sessions)
     end = min(high_date, corr.index[0])
-    ref = rets[(rets.index < end) & (rets.index >= end - pd.Timedelta(days=th.reference_days))]
-    weeks = hg.rolling_window_returns(ref[sym], th.window_days, th.min_window_sessions).dropna()
-    effs = hg.rolling_effectiveness(ref, BTC, sym, th.corr_sessions).dropna()
+    before = rets[rets.index < end]
+    in_ref = before.index >= end - pd.Timedelta(days=th.reference_days)  # windows ending in the reference
+    weeks = hg.rolling_window_returns(before[sym], th.window_days, th.min_window_sessions)[in_ref].dropna()
+    effs = hg.rolling_effectiveness(before, BTC, sym, th.corr_sessions)[in_ref].dropna()
     if min(len(weeks), len(effs)) < th.min_reference_windows:
         return (
             f"{min(len(weeks), len(effs))} windows of history in the {th.reference_days} days before "
@@ -191,8 +192,8 @@ def _diversifier(
         n,
         hg.window_return(rets[BTC], snap.as_of, th.window_days)[0],
         min(0.0, float(weeks.quantile(th.fell_quantile))),
-        ref.index[0],
-        ref.index[-1],
+        weeks.index[0],
+        weeks.index[-1],
         len(weeks),
         hg.min_variance_hedge(corr[BTC].to_numpy(), corr[sym].to_numpy())["effectiveness"],
         corr.index[0],

@@ -6,7 +6,7 @@ import pytest
 
 from capitulation.analytics import hedge_desk
 from capitulation.report import markets_charts
-from capitulation.signals import cross_asset, sector_rotation
+from capitulation.signals import cross_asset, hedging, sector_rotation
 from synthetic import daily, snapshot
 
 
@@ -47,6 +47,22 @@ def test_hedge_desk_bars_are_the_desks_numbers(default_snapshot):
     assert "STALE chain of 2026-01-24" in fig.layout.title.text
 
 
+def test_the_diversifier_bars_are_signal_7s_numbers(default_snapshot):
+    fig = markets_charts.hedging_diversifiers(default_snapshot)
+    st = hedging.state(default_snapshot)
+    returns, fell_below, eff, median, collapse = fig.data
+    assert list(returns.x) == ["BTC", "GLD", "QQQ", "MSTR"]
+    assert list(returns.y) == pytest.approx(
+        [st.window_return * 100] + [d.window_return * 100 for d in st.judged.values()]
+    )
+    assert list(returns.text) == ["", "failed", "failed", "failed"]
+    assert list(fell_below.y) == pytest.approx([d.fell_below * 100 for d in st.judged.values()])
+    assert list(eff.y) == pytest.approx([d.effectiveness for d in st.judged.values()])
+    assert list(median.y) == pytest.approx([d.effectiveness_median for d in st.judged.values()])
+    assert np.isnan(collapse.y[0]) and collapse.y[2] == pytest.approx(st.judged["MSTR"].collapse_below)  # gold: none
+    assert fig.layout.title.text.startswith("Diversifiers, stress window: BTC -49.7% from its 180-day high")
+
+
 def test_figures_without_their_data_are_none():
     snap = snapshot("2026-02-05T23:59:59Z", daily_prices=daily("QQQ", [1.0] * 10))  # synthetic, no BTC
     for f in (
@@ -54,5 +70,6 @@ def test_figures_without_their_data_are_none():
         markets_charts.drawdown_chart,
         markets_charts.sector_bars,
         markets_charts.hedge_desk,
+        markets_charts.hedging_diversifiers,
     ):
         assert f(snap) is None, f.__name__

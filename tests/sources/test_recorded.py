@@ -30,7 +30,7 @@ def test_default_snapshot_has_every_table_and_no_look_ahead(snap):
 def test_each_table_shows_its_own_date(snap):
     dates = snap.table_dates()
     assert dates["option_quotes"] == utc("2026-01-24T13:00")  # the Jan chain: March's is after as_of
-    assert dates["etf_flows"] == utc("2024-10-30")
+    assert dates["etf_flows"] == utc("2025-12-31")  # the daily total runs to the end of 2025
     assert dates["treasury_companies"] == utc("2026-02-04")  # MSTR Q4 2025 results, published 4 Feb
     assert dates["perp_metrics"] == utc("2026-02-05T23:59:59")  # the cross-venue funding average's daily close
     for name in ("daily_prices", "btc_network", "vol_index", "sector_returns"):

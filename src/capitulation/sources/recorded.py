@@ -13,8 +13,8 @@ Sub-folders read (absent files are skipped with a log line, so a table with no d
                                                          coinmetrics.csv then btc_total_fees.csv)
     treasury_companies/              -> treasury_companies (8k-summary.json, numerical-snapshot.json)
     sectors/                         -> sector_returns  (quantbai_returns.parquet + quantbai_sector.csv)
-    etf_flows/farside*.json          -> etf_flows
-    volatility_index/dvol_BTC*.csv   -> vol_index
+    etf_flows/farside*.json, farside_total*.csv -> etf_flows (per fund, then the daily total: merge_flows)
+    volatility_index/*.csv           -> vol_index       (DVOL files merged: vol_index.merge_dvol)
 
 Several files of one table are concatenated under one Provenance (`_files.combine`). Not read:
 btc_block_rewards.csv and btc_mean_hash_rate.csv (the halving schedule and hashrate.csv cover them),
@@ -86,8 +86,8 @@ def load_tables(data_dir: str | Path, *, chain_timestamps: Mapping[str, str] | N
         "btc_network": _btc_network,
         "treasury_companies": _treasuries,
         "sector_returns": _sectors,
-        "etf_flows": lambda r: _first_glob(r / "etf_flows", "farside*.json", etf_flows.read_farside_json),
-        "vol_index": lambda r: _first_glob(r / "volatility_index", "dvol_BTC*.csv", vol_index.read_dvol_csv),
+        "etf_flows": _etf_flows,
+        "vol_index": _vol_index,
     }
     out: dict[str, Part] = {}
     for name, load in loaders.items():
@@ -199,6 +199,20 @@ def _perp_overlaps(perps: pd.DataFrame) -> str:
             "Binance's own funding is preferred where fresh, the average after it stops."
         )
     return " ".join(notes)
+
+
+def _etf_flows(root: Path) -> Part | None:
+    d = root / "etf_flows"
+    per_fund = _first_glob(d, "farside*.json", etf_flows.read_farside_json)
+    total = _first_glob(d, "farside_total*.csv", etf_flows.read_farside_total_csv)
+    if per_fund is None or total is None:
+        return per_fund or total
+    return etf_flows.merge_flows(per_fund, total)
+
+
+def _vol_index(root: Path) -> Part | None:
+    files = sorted((root / "volatility_index").glob("*.csv"))
+    return vol_index.merge_dvol([vol_index.read_dvol_csv(f) for f in files]) if files else None
 
 
 def _btc_network(root: Path) -> Part | None:

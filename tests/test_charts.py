@@ -25,6 +25,7 @@ def test_every_figure_has_data(figures):
         "correlations",
         "drawdowns",
         "sectors",
+        "hedging_diversifiers",
         "hedge_desk",
     }
     for key, fig in figures.items():

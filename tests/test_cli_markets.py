@@ -102,6 +102,8 @@ def test_hedge_returns_the_three_families_calm_vs_stress(hedge_doc):
     assert doc["perp_short"]["liquidation_distance"] == pytest.approx(1.1 / 1.004 - 1)
     assert doc["puts"]["fresh"] is False and doc["puts"]["chain_time"].startswith("2026-01-24T13:00")
     assert len(doc["stress_windows"]) == 6 and doc["verdict"]["status"] == "holds"
+    assert doc["verdict"]["headline"].startswith("the diversifiers failed with BTC")
+    assert {"families", "hedges", "episodes", "puts", "perp_short", "units", "stress_definition"} <= set(doc)
 
 
 def test_hedge_as_of_the_chain_date_prices_a_fresh_put(full):
@@ -109,7 +111,10 @@ def test_hedge_as_of_the_chain_date_prices_a_fresh_put(full):
     assert doc["puts"]["fresh"] is True and doc["puts"]["chain_age_days"] < 0.5
     assert [q["put_delta"] for q in doc["puts"]["quotes"]] == [-0.25, -0.5]
     assert doc["perp_short"]["margin"] == 0.2
-    assert "put_25d_cost" in [m["name"] for m in doc["verdict"]["metrics"]]
+    # the verdict reads the market (the diversifiers), not the prices of the puts
+    assert doc["verdict"]["signal"] == "hedging" and "put_25d_cost" not in [
+        m["name"] for m in doc["verdict"]["metrics"]
+    ]
 
 
 def test_terminal_output_of_the_three_commands(full):

@@ -4,6 +4,7 @@ ends at BTC's drawdown, the sector bars follow the ranking, the hedge desk bars 
 import numpy as np
 import pytest
 
+from capitulation.analytics import hedge_desk
 from capitulation.report import markets_charts
 from capitulation.signals import cross_asset, hedging, sector_rotation
 from synthetic import daily, snapshot
@@ -39,11 +40,27 @@ def test_sector_bars_follow_the_ranking(default_snapshot):
 def test_hedge_desk_bars_are_the_desks_numbers(default_snapshot):
     fig = markets_charts.hedge_desk(default_snapshot)
     _calm, stress, cost = fig.data
-    fam = hedging.families(hedging.desk(default_snapshot))
+    fam = hedge_desk.desk(default_snapshot.tables, default_snapshot.as_of).families()
     assert list(stress.x) == ["perp short", "MSTR", "QQQ", "GLD"]
     assert list(stress.y) == pytest.approx(list(fam["effectiveness_stress"].dropna()))
     assert list(cost.y) == pytest.approx(list(fam["cost_annualised"].dropna() * 100))
     assert "STALE chain of 2026-01-24" in fig.layout.title.text
+
+
+def test_the_diversifier_bars_are_signal_7s_numbers(default_snapshot):
+    fig = markets_charts.hedging_diversifiers(default_snapshot)
+    st = hedging.state(default_snapshot)
+    returns, fell_below, eff, median, collapse = fig.data
+    assert list(returns.x) == ["BTC", "GLD", "QQQ", "MSTR"]
+    assert list(returns.y) == pytest.approx(
+        [st.window_return * 100] + [d.window_return * 100 for d in st.judged.values()]
+    )
+    assert list(returns.text) == ["", "failed", "failed", "failed"]
+    assert list(fell_below.y) == pytest.approx([d.fell_below * 100 for d in st.judged.values()])
+    assert list(eff.y) == pytest.approx([d.effectiveness for d in st.judged.values()])
+    assert list(median.y) == pytest.approx([d.effectiveness_median for d in st.judged.values()])
+    assert np.isnan(collapse.y[0]) and collapse.y[2] == pytest.approx(st.judged["MSTR"].collapse_below)  # gold: none
+    assert fig.layout.title.text.startswith("Diversifiers, stress window: BTC -49.7% from its 180-day high")
 
 
 def test_figures_without_their_data_are_none():
@@ -53,5 +70,6 @@ def test_figures_without_their_data_are_none():
         markets_charts.drawdown_chart,
         markets_charts.sector_bars,
         markets_charts.hedge_desk,
+        markets_charts.hedging_diversifiers,
     ):
         assert f(snap) is None, f.__name__

@@ -1,12 +1,15 @@
 """Cross-asset and hedging analytics: alignment to the NY calendar, correlation and beta against numpy on the
-recorded series, the 20-observation floor, hedge ratio and rho^2 against a least-squares fit, put cost
-against Black-76 at the interpolated IV, funding carry, liquidation distance and breach share by hand."""
+recorded series, the 20-observation floor, hedge ratio and rho^2 against a least-squares fit, window returns
+and rolling rho^2 by hand and as properties, put cost against Black-76 at the interpolated IV, funding carry,
+liquidation distance and breach share by hand."""
 
 import math
 
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.stats import norm
 
 from capitulation.analytics import black76
@@ -27,8 +30,11 @@ from capitulation.analytics.hedging import (
     protective_puts,
     proxy_hedges,
     put_strike,
+    rolling_effectiveness,
+    rolling_window_returns,
     short_liquidation_distance,
     stress_mask,
+    window_return,
 )
 from capitulation.analytics.smile import constant_maturity, risk_reversals
 from synthetic import perps
@@ -163,6 +169,48 @@ def test_proxy_hedges_split_calm_and_stress_returns():
     h = proxy_hedges(w, "BTC-USD", [window], start=w.index[9]).set_index("regime")
     assert h.loc["stress", "n_obs"] == 30  # returns dated index[41..70]
     assert h.loc["calm", "n_obs"] == 90 - 30  # returns dated index[10..99], the rest
+
+
+def test_window_return_compounds_the_returns_inside_the_window_by_hand():
+    # synthetic: two NY weeks of log returns; as of Sunday 2026-01-18 the last 7 days hold Mon 12 .. Fri 16
+    idx = pd.bdate_range("2026-01-05", "2026-01-16", tz=UTC)
+    gross = [1.01, 0.98, 1.02, 1.0, 0.97, 1.03, 1.01, 0.99, 1.0, 1.02]
+    lr = pd.Series(np.log(gross), index=idx)
+    r, n = window_return(lr, ts("2026-01-18T23:59:59"), 7)
+    assert n == 5 and r == pytest.approx(1.03 * 1.01 * 0.99 * 1.0 * 1.02 - 1, rel=1e-12)
+    r, n = window_return(lr, ts("2026-01-07T23:59:59"), 7)  # only Mon 5 .. Wed 7 exist
+    assert n == 3 and r == pytest.approx(1.01 * 0.98 * 1.02 - 1, rel=1e-12)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.floats(-0.2, 0.2), min_size=1, max_size=40),
+    st.lists(st.integers(1, 4), min_size=40, max_size=40),
+    st.integers(1, 10),
+    st.integers(1, 5),
+)
+def test_rolling_window_returns_are_the_window_return_ending_at_each_date(lr, gaps, days, min_obs):
+    # synthetic: random log returns on dates 1 to 4 days apart
+    idx = ts("2026-01-01") + pd.to_timedelta(np.cumsum(gaps[: len(lr)]), unit="D")
+    s = pd.Series(lr, index=idx)
+    roll = rolling_window_returns(s, days, min_obs)
+    for t in idx:
+        r, n = window_return(s, t, days)
+        if n >= min_obs:
+            assert roll[t] == pytest.approx(r, rel=1e-9, abs=1e-12)
+        else:
+            assert np.isnan(roll[t])
+
+
+def test_rolling_effectiveness_is_the_min_variance_rho_squared_of_each_window():
+    w = synthetic_wide(n=60)
+    r = aligned_returns(w, "BTC-USD", "QQQ").dropna()
+    eff = rolling_effectiveness(r, "BTC-USD", "QQQ", 20)
+    assert eff.iloc[:19].isna().all()
+    for end in (19, 33, len(r) - 1):
+        win = r.iloc[end - 19 : end + 1]
+        h = min_variance_hedge(win["BTC-USD"].to_numpy(), win["QQQ"].to_numpy())
+        assert eff.iloc[end] == pytest.approx(h["effectiveness"], rel=1e-9)
 
 
 def test_perp_closes_take_midnight_rows_as_the_previous_days_close():

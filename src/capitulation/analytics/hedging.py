@@ -1,4 +1,5 @@
-"""The hedge desk for a long BTC position: protective puts, a perp short and proxy shorts.
+"""Hedge formulas for a long BTC position: proxy shorts, diversifiers in a stress window, protective puts,
+a perp short. The hedge desk (`hedge_desk`) and signal 7 (`signals.hedging`) are built on them.
 
 Proxy shorts (and the perp, measured the same way), on daily log returns aligned as in `cross_asset`:
     minimum-variance hedge ratio  h = rho x sd_btc / sd_proxy    USD of proxy short per USD of BTC
@@ -6,6 +7,12 @@ Proxy shorts (and the perp, measured the same way), on daily log returns aligned
     residual volatility            = sd_btc x sqrt(1 - rho^2)     per return, of the hedged position
 measured separately on stress returns (those ending on a date in (peak, trough] of a drawdown of the
 event study, `events.drawdowns`) and calm returns (all others), never from fewer than `MIN_OBS` returns.
+
+Diversifiers in a window of `days` calendar days ending at `end` (signal 7), on the same aligned returns:
+    window return           = exp(sum of r_t, t in (end - days, end]) - 1    fraction; for a NY-listed asset
+                              from its last close on or before end - days to its last close on or before end
+    rolling window returns  = the window return ending at each date of the series (windows of past weeks)
+    rolling effectiveness   = rho^2 over each run of n consecutive common returns
 
 Protective put at put delta -D, horizon t = days / 365 (ACT/365), Black-76 undiscounted at the forward F:
     strike        K = F exp(vol^2 t / 2 + vol sqrt(t) N^-1(D))     (so that N(-d1) = D; D = 0.5 is the
@@ -96,6 +103,25 @@ def episode_hedges(
             h = min_variance_hedge(sub[base].to_numpy(), sub[sym].to_numpy())
             rows.append({"proxy": sym, "regime": "stress", "peak": peak, "trough": trough, **h})
     return pd.DataFrame(rows, columns=["peak", "trough", *HEDGE_COLUMNS])
+
+
+def window_return(log_returns: pd.Series, end: pd.Timestamp, days: int) -> tuple[float, int]:
+    """(exp(sum) - 1, count) of the log returns dated in (end - `days`, end]: the simple return over the
+    window (fraction) and how many returns it holds."""
+    w = log_returns[(log_returns.index > end - pd.Timedelta(days=days)) & (log_returns.index <= end)]
+    return float(np.expm1(w.sum())), len(w)
+
+
+def rolling_window_returns(log_returns: pd.Series, days: int, min_obs: int) -> pd.Series:
+    """`window_return` ending at each date of `log_returns` (time-sorted): windows (t - `days`, t]; NaN where
+    a window holds fewer than `min_obs` returns."""
+    roll = log_returns.rolling(pd.Timedelta(days=days))
+    return np.expm1(roll.sum()).where(roll.count() >= min_obs)
+
+
+def rolling_effectiveness(rets: pd.DataFrame, base: str, other: str, n: int) -> pd.Series:
+    """rho^2 of `base` and `other` over each `n` consecutive rows ending at each date (NaN before the n-th)."""
+    return rets[base].rolling(n).corr(rets[other]) ** 2
 
 
 def perp_closes(perps: pd.DataFrame) -> pd.Series:

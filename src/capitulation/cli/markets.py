@@ -4,13 +4,14 @@ baskets against BTC) and `hedge` (the hedge desk for a long BTC position)."""
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from typing import Annotated
 
 import pandas as pd
 import typer
 from rich import box
 from rich.table import Table
 
+from capitulation.analytics import hedge_desk
 from capitulation.cli.common import (
     AsOfOpt,
     DataOpt,
@@ -187,36 +188,20 @@ def hedge(
     with handled():
         days = parse_horizon(horizon)
         snap = load_snapshot(data, snapshot, as_of)
-        proxies = tuple(p.upper() for p in proxy) if proxy else hedging.PROXIES
-        d = hedging.desk(snap, notional, days, delta, margin, proxies)
-        fam = hedging.families(d)
+        proxies = tuple(p.upper() for p in proxy) if proxy else hedge_desk.PROXIES
+        d = hedge_desk.desk(snap.tables, snap.as_of, notional, days, delta, margin, proxies)
+        fam = d.families()
         verdict = hedging.evaluate(snap)
     doc = {
-        "as_of": snap.as_of.isoformat(),
-        "notional_usd": d.notional_usd,
-        "horizon_days": d.horizon_days,
-        "spot_usd": d.spot_usd,
-        "spot_date": d.spot_date.isoformat(),
+        **d.as_dict(),
         "units": "costs are fractions of notional over the horizon (negative = income) and annualised "
         "(x 365 / days); effectiveness = rho^2 of daily returns (share of BTC variance removed); hedge_usd = "
         "size of the hedge; proxies' hedge ratio = USD short per USD of BTC",
-        "stress_definition": f"returns inside the BTC declines of {hedging.Thresholds().stress_drawdown:.0%}+ "
-        f"(event study, peak..trough) since {d.lookback_start:%Y-%m-%d}; calm = all other returns since then",
-        "stress_windows": [
-            {
-                "peak": s.peak_date.isoformat(),
-                "trough": s.trough_date.isoformat(),
-                "depth": s.depth,
-                "confirmed": s.confirmed,
-            }
-            for s in d.windows
-        ],
         "families": records(fam),
-        "puts": d.puts if isinstance(d.puts, str) else _puts_doc(d.puts),
-        "perp_short": d.perp if isinstance(d.perp, str) else _perp_doc(d.perp),
         "hedges": records(d.hedges),
         "episodes": records(d.episodes),
-        "verdict_note": "signal 7 at its defaults (30 days, MSTR, QQQ and GLD), whatever the options above",
+        "verdict_note": "signal 7 (did the diversifiers fail with BTC in the current stress window?), whatever "
+        "the options above",
         "verdict": verdict.as_dict(),
     }
     if as_json:
@@ -245,54 +230,3 @@ def hedge(
     for r in fam.itertuples():
         console.print(f"   {r.family} {r.instrument}: {r.note}", highlight=False)
     _print_verdict(verdict)
-
-
-def _puts_doc(p: hedging.Puts) -> dict[str, Any]:
-    return {
-        "chain_time": p.chain_time.isoformat(),
-        "chain_age_days": p.age_days,
-        "fresh": p.fresh,
-        "note": "IV from the latest chain at or before as_of"
-        + ("" if p.fresh else "; STALE: pass --as-of the chain's date for a current price"),
-        "unpriced_put_deltas": [-x for x in p.unpriced],
-        "quotes": [
-            {
-                "put_delta": -q.delta,
-                "days": q.days,
-                "iv": q.vol,
-                "atm_iv": q.atm_vol,
-                "strike_over_forward": q.moneyness,
-                "strike_usd": q.strike_usd,
-                "forward_usd": q.forward_usd,
-                "cost": q.cost,
-                "cost_annualised": q.annualised,
-                "cost_at_atm_iv": q.cost_at_atm_vol,
-                "skew_cost": q.skew_cost,
-                "max_loss": q.max_loss,
-            }
-            for q in p.quotes
-        ],
-    }
-
-
-def _perp_doc(p: hedging.PerpShort) -> dict[str, Any]:
-    return {
-        "venue": p.venue,
-        "funding_from": p.funding_from.isoformat(),
-        "funding_to": p.funding_to.isoformat(),
-        "fresh": p.fresh,
-        "funding_mean_per_interval": p.mean_rate,
-        "funding_interval_h": p.interval_h,
-        "sign": "shorts receive positive funding: carry > 0 is income for the hedge",
-        "carry_annualised": p.carry_annualised,
-        "carry_horizon": p.carry_horizon,
-        "carry_calm_annualised": p.carry_calm_annualised,
-        "carry_stress_annualised": p.carry_stress_annualised,
-        "margin": p.margin,
-        "liquidation_price_usd": p.liq_price_usd,
-        "liquidation_distance": p.liq_distance,
-        "liquidation_reached_share": p.breach_share,
-        "liquidation_reached_windows": p.breach_windows,
-        "liquidation_note": "share of past horizon windows (lookback) in which a BTC daily close rose beyond "
-        "the distance; intraday highs are not recorded, so this understates it",
-    }

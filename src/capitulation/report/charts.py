@@ -52,6 +52,7 @@ def all_figures(rep: Report, snap: Snapshot) -> dict[str, go.Figure]:
         "correlations": markets_charts.correlation_heatmap(snap),
         "drawdowns": markets_charts.drawdown_chart(snap),
         "sectors": markets_charts.sector_bars(snap),
+        "hedging_diversifiers": markets_charts.hedging_diversifiers(snap),
         "hedge_desk": markets_charts.hedge_desk(snap),
     }
     return {k: v for k, v in figs.items() if v is not None}

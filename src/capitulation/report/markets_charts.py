@@ -1,5 +1,5 @@
 """Markets figures: the cross-asset correlation heatmap, drawdowns from the all-time high, sector strength
-against BTC and the hedge desk's table.
+against BTC, the diversifiers in the stress window (signal 7) and the hedge desk's table.
 
 Each returns None when its data is absent.
 """
@@ -12,6 +12,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from capitulation.analytics.cross_asset import closes, correlation_matrix, drawdown_path
+from capitulation.analytics.hedge_desk import Puts, desk
 from capitulation.errors import DataError
 from capitulation.report.style import LAYOUT
 from capitulation.signals import cross_asset, hedging, sector_rotation
@@ -91,14 +92,80 @@ def sector_bars(snap: Snapshot) -> go.Figure | None:
     return fig
 
 
+def hedging_diversifiers(snap: Snapshot) -> go.Figure | None:
+    """Signal 7's figures: each diversifier's return over the stress window against the return below which
+    it fell (its own lower quartile of weeks), beside BTC's; and its rho^2 with BTC over the last 20 sessions
+    against its historical median and the collapse threshold."""
+    st = hedging.state(snap)
+    if isinstance(st, str) or not st.judged:
+        return None
+    th = hedging.Thresholds()
+    d = st.judged
+    names = list(d)
+    fig = make_subplots(
+        rows=1,
+        cols=2,
+        subplot_titles=(f"return over the last {th.window_days} days, %", "effectiveness rho^2 with BTC"),
+    )
+    fig.add_trace(
+        go.Bar(
+            x=["BTC", *names],
+            y=[st.window_return * 100, *(x.window_return * 100 for x in d.values())],
+            name="window return",
+            marker_color=["black", *("#c0392b" if x.failed else "#27ae60" for x in d.values())],
+            text=["", *("failed" if x.failed else "did not fail" for x in d.values())],
+            textposition="outside",
+        ),
+        row=1,
+        col=1,
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=names,
+            y=[x.fell_below * 100 for x in d.values()],
+            mode="markers",
+            marker={"symbol": "line-ew-open", "size": 28, "color": "black"},
+            name="fell below (its lower quartile)",
+        ),
+        row=1,
+        col=1,
+    )
+    fig.add_trace(
+        go.Bar(x=names, y=[x.effectiveness for x in d.values()], name="rho^2, last 20 sessions"), row=1, col=2
+    )
+    fig.add_trace(
+        go.Bar(x=names, y=[x.effectiveness_median for x in d.values()], name="rho^2, median before"), row=1, col=2
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=names,
+            y=[np.nan if x.collapse_below is None else x.collapse_below for x in d.values()],
+            mode="markers",
+            marker={"symbol": "line-ew-open", "size": 28, "color": "#c0392b"},
+            name="collapse below",
+        ),
+        row=1,
+        col=2,
+    )
+    window = "stress window" if st.stress else "no stress window"
+    fig.update_yaxes(range=[0, 1], row=1, col=2)
+    fig.update_layout(
+        title=f"Diversifiers, {window}: BTC {st.drawdown:+.1%} from its {th.high_lookback_days}-day high, "
+        f"{st.window_return:+.1%} over {th.window_days} days",
+        barmode="group",
+        **{**LAYOUT, "height": 420},
+    )
+    return fig
+
+
 def hedge_desk(snap: Snapshot) -> go.Figure | None:
     """The hedge desk for $1M of BTC over 30 days: each hedge's effectiveness (rho^2) calm vs stress, and the
     cost a year of the puts and the perp short (percent of notional; negative = income)."""
     try:
-        d = hedging.desk(snap)
+        d = desk(snap.tables, snap.as_of)
     except DataError:
         return None
-    fam = hedging.families(d)
+    fam = d.families()
     fig = make_subplots(
         rows=1,
         cols=2,
@@ -129,11 +196,11 @@ def hedge_desk(snap: Snapshot) -> go.Figure | None:
         col=2,
     )
     stale = ""
-    if isinstance(d.puts, hedging.Puts) and not d.puts.fresh:
+    if isinstance(d.puts, Puts) and not d.puts.fresh:
         stale = f"; puts from the STALE chain of {d.puts.chain_time:%Y-%m-%d}"
     fig.update_yaxes(range=[0, 1.1], row=1, col=1)
     fig.update_layout(
-        title=f"Hedge desk: long BTC for {d.horizon_days} days, stress = declines of 20%+ since "
+        title=f"Hedge desk: long BTC for {d.horizon_days} days, stress = declines of {d.stress_drawdown:.0%}+ since "
         f"{d.lookback_start:%Y-%m-%d}{stale}",
         barmode="group",
         **{**LAYOUT, "height": 460},

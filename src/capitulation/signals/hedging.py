@@ -1,407 +1,290 @@
-"""Signal 7, hedging: does a direct hedge (puts, perp short) beat the proxies (MSTR, QQQ, GLD) in stress?
+"""Signal 7, hedging: in the current stress window, did the diversifiers fail with BTC?
 
-The hedge desk (`desk`) prices three families for a long BTC position of a given notional and horizon:
-(a) protective puts from the latest option chain's IV at a delta (skew included), (b) a perp short with
-its funding carry and liquidation distance, (c) proxy shorts with their minimum-variance hedge ratio and
-effectiveness rho^2 in calm and in stress, stress being the returns inside the declines of 20 %+ the event
-study finds (`analytics.events.drawdowns`, peak..trough) over the lookback. The perp's effectiveness is
-measured the same way, from the perp price implied by Binance's OI value / OI. Formulas:
-`analytics.hedging`.
+The thesis: in a real liquidation moment everything is sold, gold, stocks and the BTC proxies with BTC, so
+the only hedge that still works is one on the original exposure (puts, a perp short: what they cost is the
+hedge desk, `analytics.hedge_desk` and `capitulation hedge`). The verdict reads the market, not the
+instruments.
+
+Stress window: the last `window_days` (7) calendar days to as_of, when BTC's close is at least
+`stress_drawdown` (20 %) below its highest close of the last `high_lookback_days` (180) and BTC fell over
+those days. Otherwise the verdict does not hold: "no stress window".
+
+Each diversifier (GLD gold, QQQ the Nasdaq 100, MSTR), on log returns aligned to the NY close as in
+`analytics.cross_asset` (BTC's UTC close of date d against the NY close of d, returns between common dates,
+so BTC's weekend lands in Monday's return), against its own history (its reference: its returns over the
+`reference_days` before the current decline began at BTC's high, or before its correlation window if that
+starts earlier; nothing from the decline itself, nothing after as_of):
+
+    fell with BTC   its return over the window < min(0, its `fell_quantile` (lower quartile) of 7-day
+                    window returns in its reference), while BTC fell over the same sessions
+    collapsed       rho^2 of BTC's returns on its returns over the last `corr_sessions` (20) common returns
+                    < its `collapse_quantile` (10th percentile) of 20-session rho^2 in its reference; tested
+                    only where its reference median rho^2 >= `min_reference_effectiveness` (0.1): a proxy that
+                    never hedged has no effectiveness to lose
+    failed          fell with BTC or collapsed
+
+Holds when every diversifier with enough data (at least `min_judged`) failed; does not hold when one did not.
+Formulas: `analytics.hedging` (window_return, rolling_window_returns, rolling_effectiveness).
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from capitulation.analytics import events
+from capitulation.analytics import cross_asset as xa
 from capitulation.analytics import hedging as hg
-from capitulation.analytics.cross_asset import closes as wide_closes
-from capitulation.analytics.leverage import funding_history
-from capitulation.analytics.liquidation_map import LiquidationModel
-from capitulation.errors import DataError
 from capitulation.signals.base import Metric, Status, Verdict, not_enough_data
-from capitulation.signals.common import BTC, closes, pct
+from capitulation.signals.common import BTC, pct, usd
+from capitulation.signals.cross_asset import ALIGNMENT
 from capitulation.snapshot import Snapshot
 
 SIGNAL, TITLE = "hedging", "Hedging"
-PROXIES = ("MSTR", "QQQ", "GLD")
-PERP = "perp short"
-ATM = 0.5  # |put delta| of the delta-neutral ATM strike
+DIVERSIFIERS = {"GLD": "gold", "QQQ": "Nasdaq 100", "MSTR": "BTC proxy"}
 
 
 @dataclass(frozen=True)
 class Thresholds:
-    # "Highly effective" in hedge accounting (ASC 815 / IAS 39 regression test): R^2 = rho^2 >= 0.8.
-    min_effectiveness: float = 0.8
-    horizon_days: int = 30
-    option_max_age_days: float = 2.0
-    funding_max_age_days: float = 2.0
-    price_max_age_days: float = 5.0
-    stress_drawdown: float = 0.2  # the event study's drawdown size
-    lookback_days: int = 3 * 365  # the regimes are measured over the last three years
-    funding_days: int = 30  # funding carry: mean over the last 30 days of funding
-    # Binance BTCUSDT's lowest maintenance-margin tier, as in the liquidation map.
-    maintenance_margin: float = LiquidationModel().maintenance_margin
+    # A decline is BTC 20 % or more below its high: the event study's drawdown size (`analytics.events`),
+    # the size of every decline the signals are judged on.
+    stress_drawdown: float = 0.2
+    # BTC's high is its highest close of the last half-year, so that a bear market's lows are measured from
+    # its top: every 20 %+ peak-to-trough since 2020 took under 180 days (the longest, 122).
+    high_lookback_days: int = 180
+    # The stress window. A liquidation moment is forced selling of everything within days (margin calls are
+    # met the same day); over a whole decline of months the diversifiers have time to recover. A week holds
+    # 5 NY sessions.
+    window_days: int = 7
+    min_window_sessions: int = 3  # a week with a holiday has 4 NY sessions; fewer is missing data
+    # Effectiveness over the last 20 common returns: the fewest the project takes a correlation from
+    # (`cross_asset.MIN_OBS`); the window's 5 would not do.
+    corr_sessions: int = xa.MIN_OBS
+    # The reference: each diversifier's two years before the current decline, its current regime (MSTR has
+    # tracked BTC since it began buying it in 2020-08).
+    reference_days: int = 730
+    # Fell with BTC: a window return below its lower quartile of past 7-day windows (and below 0): worse
+    # than three weeks in four of its own history, so a flat week is not a fall.
+    fell_quantile: float = 0.25
+    # Collapsed: a 20-session rho^2 below the 10th percentile of its own past 20-session windows.
+    collapse_quantile: float = 0.10
+    # A proxy whose median rho^2 is under 0.1 removed under a tenth of BTC's variance: it never hedged, so
+    # it is judged on its return alone (gold, most of the time).
+    min_reference_effectiveness: float = 0.1
+    # About half a year of sessions, one window ending at each, before a quantile is taken.
+    min_reference_windows: int = 120
+    min_judged: int = 2  # at least two of the three diversifiers judged, else "not enough data"
+    max_age_days: float = 5.0  # a close older than this (a long weekend is 4 days) is stale, as in signal 2
 
 
 @dataclass(frozen=True)
-class Puts:
-    """Protective puts priced from the chain of `chain_time`; `fresh` False when it is older than allowed."""
+class Diversifier:
+    """One diversifier in the stress window against its own history; returns and rho^2 as fractions."""
 
-    chain_time: pd.Timestamp
-    age_days: float
-    fresh: bool
-    quotes: list[hg.PutCost]
-    unpriced: tuple[float, ...]  # deltas the chain has no IV at for this horizon (never extrapolated)
+    symbol: str
+    last_date: pd.Timestamp  # its last NY close on or before as_of
+    window_return: float
+    window_sessions: int
+    btc_window_return: float  # BTC over the same sessions (aligned returns)
+    fell_below: float  # min(0, fell_quantile of its reference window returns)
+    reference_from: pd.Timestamp  # the first and last dates a reference window ends on
+    reference_to: pd.Timestamp
+    reference_windows: int
+    effectiveness: float  # rho^2 over the last corr_sessions common returns
+    effectiveness_from: pd.Timestamp
+    effectiveness_median: float  # median 20-session rho^2 in its reference
+    collapse_below: float | None  # None: no collapse test (its median is under min_reference_effectiveness)
+
+    @property
+    def fell(self) -> bool:
+        return self.window_return < self.fell_below and self.btc_window_return < 0
+
+    @property
+    def collapsed(self) -> bool:
+        return self.collapse_below is not None and self.effectiveness < self.collapse_below
+
+    @property
+    def failed(self) -> bool:
+        return self.fell or self.collapsed
 
 
 @dataclass(frozen=True)
-class PerpShort:
-    """A perp short: funding carry (fractions; positive = the short receives) and liquidation distance."""
+class StressState:
+    """BTC's decline at as_of and each diversifier in the window (a string: why it is not judged)."""
 
-    venue: str
-    funding_from: pd.Timestamp
-    funding_to: pd.Timestamp
-    fresh: bool
-    mean_rate: float  # per funding interval
-    interval_h: float
-    carry_annualised: float
-    carry_horizon: float
-    carry_calm_annualised: float  # mean funding over the calm days of the lookback, annualised
-    carry_stress_annualised: float
-    margin: float
-    liq_price_usd: float
-    liq_distance: float
-    breach_share: float  # share of past horizon windows whose close rose beyond the liquidation distance
-    breach_windows: int
+    btc_close: float
+    btc_date: pd.Timestamp
+    high: float
+    high_date: pd.Timestamp
+    drawdown: float  # close / high - 1
+    window_return: float  # BTC over the last window_days, its own UTC closes
+    stress: bool
+    diversifiers: dict[str, Diversifier | str]
+
+    @property
+    def judged(self) -> dict[str, Diversifier]:
+        return {s: d for s, d in self.diversifiers.items() if isinstance(d, Diversifier)}
 
 
-@dataclass(frozen=True)
-class Desk:
-    """The three hedge families for a long BTC position; money in USD, costs as fractions of notional."""
-
-    as_of: pd.Timestamp
-    notional_usd: float
-    horizon_days: int
-    spot_usd: float
-    spot_date: pd.Timestamp
-    lookback_start: pd.Timestamp
-    windows: list[events.Swing]
-    puts: Puts | str  # str: why there are none
-    perp: PerpShort | str
-    hedges: pd.DataFrame  # per proxy (and the perp) and regime: analytics.hedging.HEDGE_COLUMNS
-    episodes: pd.DataFrame  # per proxy (and the perp) and stress window
+def _age(snap: Snapshot, date: pd.Timestamp) -> float:
+    """Days between the end of a daily row's date (when it became known) and as_of."""
+    return (snap.as_of - date).total_seconds() / 86400 - 1.0
 
 
-def _age(as_of: pd.Timestamp, t: pd.Timestamp) -> float:
-    return (as_of - t).total_seconds() / 86400.0
-
-
-def desk(
-    snap: Snapshot,
-    notional_usd: float = 1e6,
-    horizon_days: int = 30,
-    put_delta: float = 0.25,
-    margin: float = 0.10,
-    proxies: tuple[str, ...] = PROXIES,
-    th: Thresholds = Thresholds(),
-) -> Desk:
-    """The hedge desk on `snap`. `DataError` for a bad parameter, a proxy without closes or no recent
-    BTC-USD close; a family without data is a reason string in its place."""
-    if not (math.isfinite(notional_usd) and notional_usd > 0):
-        raise DataError(f"hedge: notional must be a positive USD amount, got {notional_usd}")
-    if horizon_days < 1:
-        raise DataError(f"hedge: horizon must be at least 1 day, got {horizon_days}")
-    if not 0 < put_delta < 1:
-        raise DataError(f"hedge: put delta must be a fraction in (0, 1), e.g. 0.25, got {put_delta}")
-    if not 0 < margin <= 1:
-        raise DataError(f"hedge: margin must be a fraction in (0, 1], e.g. 0.1, got {margin}")
-    px, btc = snap.get("daily_prices"), closes(snap, BTC)
-    if px is None or btc.empty:
-        raise DataError("hedge: no BTC-USD closes in the snapshot")
-    if _age(snap.as_of, btc.index[-1]) - 1.0 > th.price_max_age_days:
-        raise DataError(f"hedge: the latest BTC-USD close ({btc.index[-1]:%Y-%m-%d}) is too old for as_of")
-    missing = [p for p in proxies if closes(snap, p).empty]
-    if missing:
-        raise DataError(f"hedge: no daily closes for proxy {', '.join(missing)} in the snapshot")
-    start = snap.as_of - pd.Timedelta(days=th.lookback_days)
-    swings = [s for s in events.drawdowns(btc, th.stress_drawdown) if s.trough_date > start]
-    windows = [(s.peak_date, s.trough_date) for s in swings]
-    wide = wide_closes(px, [BTC, *proxies])
-    perps = snap.get("perp_metrics")
-    perp_px = hg.perp_closes(perps) if perps is not None else pd.Series(dtype=float)
-    if not perp_px.empty:
-        wide = wide.join(perp_px.rename(PERP), how="outer")
-    hedges = hg.proxy_hedges(wide, BTC, windows, start)
-    episodes = hg.episode_hedges(wide, BTC, windows)
-    return Desk(
-        snap.as_of,
-        notional_usd,
-        horizon_days,
+def state(snap: Snapshot, th: Thresholds = Thresholds()) -> StressState | str:
+    """BTC's stress window at as_of and each diversifier in it, or why there is no answer."""
+    px = snap.get("daily_prices")
+    if px is None:
+        return "no daily prices"
+    wide = xa.closes(px, [BTC, *DIVERSIFIERS])
+    btc = wide[BTC].dropna() if BTC in wide.columns else pd.Series(dtype=float)
+    if btc.empty:
+        return "no BTC-USD closes"
+    if _age(snap, btc.index[-1]) > th.max_age_days:
+        return f"no recent BTC-USD close (latest {btc.index[-1]:%Y-%m-%d})"
+    since = snap.as_of - pd.Timedelta(days=th.high_lookback_days)
+    if btc.index[0] > since:
+        return f"BTC-USD closes start {btc.index[0]:%Y-%m-%d}, within the {th.high_lookback_days} days of its high"
+    recent = btc[btc.index > since]
+    high_date = recent.idxmax()
+    drawdown = float(btc.iloc[-1] / recent.max() - 1.0)
+    week = hg.window_return(np.log(btc).diff().dropna(), snap.as_of, th.window_days)[0]
+    return StressState(
         float(btc.iloc[-1]),
         btc.index[-1],
-        start,
-        swings,
-        _puts(snap, horizon_days, put_delta, th),
-        _perp(snap, float(btc.iloc[-1]), btc, horizon_days, margin, windows, start, th),
-        hedges,
-        episodes,
+        float(recent.max()),
+        high_date,
+        drawdown,
+        week,
+        drawdown <= -th.stress_drawdown and week < 0,
+        {s: _diversifier(wide, s, snap, high_date, th) for s in DIVERSIFIERS},
     )
 
 
-def _puts(snap: Snapshot, days: int, put_delta: float, th: Thresholds) -> Puts | str:
-    quotes = snap.get("option_quotes")
-    if quotes is None:
-        return "no option chain in the snapshot"
-    chain_time = quotes["timestamp"].max()
-    age = _age(snap.as_of, chain_time)
-    deltas = tuple(dict.fromkeys((put_delta, ATM)))
-    priced = hg.protective_puts(quotes, days, deltas)
-    if not priced:
-        latest = quotes[quotes["timestamp"] == chain_time]
-        span = (latest["expiry"] - chain_time).dt.total_seconds() / 86400.0
+def _diversifier(
+    wide: pd.DataFrame, sym: str, snap: Snapshot, high_date: pd.Timestamp, th: Thresholds
+) -> Diversifier | str:
+    if sym not in wide.columns:
+        return "no closes in the snapshot"
+    rets = xa.aligned_returns(wide, BTC, sym).dropna()
+    if rets.empty or _age(snap, rets.index[-1]) > th.max_age_days:
+        return "no recent close in common with BTC-USD" + (f" (latest {rets.index[-1]:%Y-%m-%d})" if len(rets) else "")
+    ret, n = hg.window_return(rets[sym], snap.as_of, th.window_days)
+    if n < th.min_window_sessions:
+        return f"{n} sessions in the last {th.window_days} days (needs {th.min_window_sessions})"
+    corr = rets.tail(th.corr_sessions)
+    end = min(high_date, corr.index[0])
+    before = rets[rets.index < end]
+    in_ref = before.index >= end - pd.Timedelta(days=th.reference_days)  # windows ending in the reference
+    weeks = hg.rolling_window_returns(before[sym], th.window_days, th.min_window_sessions)[in_ref].dropna()
+    effs = hg.rolling_effectiveness(before, BTC, sym, th.corr_sessions)[in_ref].dropna()
+    if min(len(weeks), len(effs)) < th.min_reference_windows:
         return (
-            f"a {days}-day put cannot be priced from the chain of {chain_time:%Y-%m-%d %H:%M} UTC: its quoted "
-            f"expiries span {span.min():.1f} to {span.max():.0f} days (no extrapolation)"
+            f"{min(len(weeks), len(effs))} windows of history in the {th.reference_days} days before "
+            f"{end:%Y-%m-%d} (needs {th.min_reference_windows})"
         )
-    unpriced = tuple(x for x in deltas if x not in {q.delta for q in priced})
-    return Puts(chain_time, age, age <= th.option_max_age_days, priced, unpriced)
-
-
-def _perp(
-    snap: Snapshot,
-    spot: float,
-    btc: pd.Series,
-    days: int,
-    margin: float,
-    windows: list[hg.Window],
-    start: pd.Timestamp,
-    th: Thresholds,
-) -> PerpShort | str:
-    perps = snap.get("perp_metrics")
-    fh = None if perps is None else funding_history(perps, snap.as_of, th.funding_max_age_days)
-    if fh is None:
-        return "no funding history in the snapshot"
-    venue, symbol, s, interval = fh.venue, fh.symbol, fh.rates, fh.interval_h
-    recent = s[s.index > s.index[-1] - pd.Timedelta(days=th.funding_days)]
-    annual, horizon = hg.funding_carry(recent, interval, days)
-    lookback = s[s.index > start]
-    stressed = hg.stress_mask(lookback.index, windows)
-    calm_ann = hg.funding_carry(lookback[~stressed], interval, days)[0] if (~stressed).any() else np.nan
-    stress_ann = hg.funding_carry(lookback[stressed], interval, days)[0] if stressed.any() else np.nan
-    dist = hg.short_liquidation_distance(margin, th.maintenance_margin)
-    share, n = hg.breach_share(btc[btc.index > start], dist, days)
-    return PerpShort(
-        f"{venue} {symbol}",
-        recent.index[0],
-        recent.index[-1],
-        _age(snap.as_of, s.index[-1]) <= th.funding_max_age_days,
-        float(recent.mean()),
-        interval,
-        annual,
-        horizon,
-        calm_ann,
-        stress_ann,
-        margin,
-        spot * (1.0 + dist),
-        dist,
-        share,
+    median = float(effs.median())
+    return Diversifier(
+        sym,
+        rets.index[-1],
+        ret,
         n,
+        hg.window_return(rets[BTC], snap.as_of, th.window_days)[0],
+        min(0.0, float(weeks.quantile(th.fell_quantile))),
+        weeks.index[0],
+        weeks.index[-1],
+        len(weeks),
+        hg.min_variance_hedge(corr[BTC].to_numpy(), corr[sym].to_numpy())["effectiveness"],
+        corr.index[0],
+        median,
+        float(effs.quantile(th.collapse_quantile)) if median >= th.min_reference_effectiveness else None,
     )
 
 
-FAMILY_COLUMNS = [
-    "family",
-    "instrument",
-    "cost_horizon",
-    "cost_annualised",
-    "cost_usd",
-    "hedge_usd",
-    "effectiveness_calm",
-    "effectiveness_stress",
-    "n_calm",
-    "n_stress",
-    "note",
-]
-
-
-def families(d: Desk) -> pd.DataFrame:
-    """One row per hedge: cost over the horizon (fraction of notional; negative = income), annualised, in
-    USD; the hedge's size in USD; effectiveness (rho^2) calm and stress with their return counts; a note."""
-    rows = []
-    if isinstance(d.puts, str):
-        rows.append({"family": "protective put", "instrument": "-", "note": d.puts})
-    else:
-        stale = (
-            ""
-            if d.puts.fresh
-            else f"; STALE chain, {d.puts.age_days:.1f} days before as_of (spot now ${d.spot_usd:,.0f})"
-        )
-        for q in d.puts.quotes:
-            name = _put_name(q.delta)
-            rows.append(
-                {
-                    "family": "protective put",
-                    "instrument": f"{name} put, {q.days:g}d, strike ${q.strike_usd:,.0f} (forward "
-                    f"${q.forward_usd:,.0f}, IV {q.vol:.1%})",
-                    "cost_horizon": q.cost,
-                    "cost_annualised": q.annualised,
-                    "cost_usd": q.cost * d.notional_usd,
-                    "hedge_usd": d.notional_usd,
-                    "note": f"floors the loss at {q.max_loss:.1%} of notional (strike {q.moneyness - 1:+.1%} vs "
-                    f"forward, premium included); skew adds {q.skew_cost:.2%}; chain {d.puts.chain_time:%Y-%m-%d %H:%M}"
-                    + stale,
-                }
-            )
-        for x in d.puts.unpriced:
-            rows.append(
-                {
-                    "family": "protective put",
-                    "instrument": f"{_put_name(x)} put, {d.horizon_days}d",
-                    "note": "not enough data: the chain has no IV at this delta for this horizon (no extrapolation)",
-                }
-            )
-    perp_rows = d.hedges[d.hedges["proxy"] == PERP].set_index("regime")
-    if isinstance(d.perp, str):
-        rows.append({"family": "perp short", "instrument": "-", "note": d.perp})
-    else:
-        p = d.perp
-        rows.append(
-            {
-                "family": "perp short",
-                "instrument": f"{p.venue}, {p.margin:.0%} margin",
-                "cost_horizon": -p.carry_horizon,
-                "cost_annualised": -p.carry_annualised,
-                "cost_usd": -p.carry_horizon * d.notional_usd,
-                "hedge_usd": d.notional_usd,
-                **_eff(perp_rows),
-                "note": f"funding {'received' if p.carry_annualised >= 0 else 'paid'} by the short "
-                f"({pct(p.carry_annualised)} a year, {p.funding_from:%Y-%m-%d}..{p.funding_to:%Y-%m-%d}"
-                f"{'' if p.fresh else ', STALE'}); liquidated {pct(p.liq_distance)} above spot "
-                f"(${p.liq_price_usd:,.0f}), reached in {p.breach_share:.0%} of past {d.horizon_days}d windows",
-            }
-        )
-    for proxy, g in d.hedges[d.hedges["proxy"] != PERP].groupby("proxy", sort=False):
-        reg = g.set_index("regime")
-        ratio = reg.loc["stress", "hedge_ratio"]
-        rows.append(
-            {
-                "family": "proxy short",
-                "instrument": proxy,
-                "hedge_usd": ratio * d.notional_usd if np.isfinite(ratio) else np.nan,
-                **_eff(reg),
-                "note": f"hedge ratio {_num(reg.loc['calm', 'hedge_ratio'])} calm, {_num(ratio)} stress (USD short "
-                "per USD of BTC); borrow fee not in the recorded data",
-            }
-        )
-    return pd.DataFrame(rows, columns=FAMILY_COLUMNS)
-
-
-def _put_name(delta: float) -> str:
-    return "ATM" if delta == ATM else f"{delta * 100:g}-delta"
-
-
-def _eff(reg: pd.DataFrame) -> dict[str, float]:
-    if reg.empty:
-        return {}
-    return {
-        "effectiveness_calm": reg.loc["calm", "effectiveness"],
-        "effectiveness_stress": reg.loc["stress", "effectiveness"],
-        "n_calm": reg.loc["calm", "n_obs"],
-        "n_stress": reg.loc["stress", "n_obs"],
-    }
-
-
-def _num(x: float) -> str:
-    return f"{x:.2f}" if np.isfinite(x) else "n/a (under 20 returns)"
+def _line(d: Diversifier, th: Thresholds) -> str:
+    what = {
+        (True, True): "FAILED: fell with BTC and its effectiveness collapsed",
+        (True, False): "FAILED: fell with BTC",
+        (False, True): "FAILED: its effectiveness collapsed",
+        (False, False): "did not fail",
+    }[(d.fell, d.collapsed)]
+    eff = (
+        f"collapse below {d.collapse_below:.2f} (its {th.collapse_quantile:.0%} quantile), median "
+        f"{d.effectiveness_median:.2f}"
+        if d.collapse_below is not None
+        else f"median {d.effectiveness_median:.2f}, under {th.min_reference_effectiveness:.2f}: never a hedge, "
+        "no collapse test"
+    )
+    return (
+        f"{d.symbol} ({DIVERSIFIERS[d.symbol]}) {what}: {pct(d.window_return)} over {d.window_sessions} sessions to "
+        f"{d.last_date:%Y-%m-%d} (BTC {pct(d.btc_window_return)} over them) vs fell below {pct(d.fell_below)} "
+        f"(its {th.fell_quantile:.0%} quantile of {d.reference_windows} {th.window_days}-day windows "
+        f"{d.reference_from:%Y-%m-%d}..{d.reference_to:%Y-%m-%d}); rho^2 {d.effectiveness:.2f} over the "
+        f"{th.corr_sessions} sessions from {d.effectiveness_from:%Y-%m-%d} vs {eff}"
+    )
 
 
 def evaluate(snap: Snapshot, th: Thresholds = Thresholds()) -> Verdict:
-    present = tuple(p for p in PROXIES if not closes(snap, p).empty)
-    try:
-        d = desk(snap, horizon_days=th.horizon_days, proxies=present, th=th)
-    except DataError as exc:
-        return not_enough_data(SIGNAL, TITLE, snap.as_of, str(exc))
+    st = state(snap, th)
+    if isinstance(st, str):
+        return not_enough_data(SIGNAL, TITLE, snap.as_of, st)
     t = ("daily_prices",)
-    metrics: list[Metric] = []
-    evidence = [f"{p}: no closes in the snapshot" for p in PROXIES if p not in present]
-    for r in d.hedges.itertuples():
-        src = ("daily_prices", "perp_metrics") if r.proxy == PERP else t
-        key = "perp" if r.proxy == PERP else r.proxy
+    judged = st.judged
+    failed = [s for s, d in judged.items() if d.failed]
+    metrics = [
+        Metric("btc_drawdown_from_high", st.drawdown, "fraction", t),
+        Metric("btc_return_window", st.window_return, "fraction", t),
+        Metric("diversifiers_judged", float(len(judged)), "count", t),
+        Metric("diversifiers_failed", float(len(failed)), "count", t),
+    ]
+    days = th.window_days
+    evidence = [
+        f"BTC {usd(st.btc_close)} on {st.btc_date:%Y-%m-%d}: {pct(st.drawdown)} from its {th.high_lookback_days}-day "
+        f"high {usd(st.high)} ({st.high_date:%Y-%m-%d}), {pct(st.window_return)} over the last {days} days"
+    ]
+    for sym, d in st.diversifiers.items():
+        if isinstance(d, str):
+            evidence.append(f"{sym} ({DIVERSIFIERS[sym]}): not judged, {d}")
+            continue
         metrics += [
-            Metric(f"{key}_effectiveness_{r.regime}", r.effectiveness, "fraction (rho^2)", src),
-            Metric(f"{key}_hedge_ratio_{r.regime}", r.hedge_ratio, "USD short per USD of BTC", src),
+            Metric(f"{sym}_return_window", d.window_return, "fraction", t),
+            Metric(f"{sym}_fell_below", d.fell_below, "fraction", t),
+            Metric(f"{sym}_effectiveness", d.effectiveness, "fraction (rho^2)", t),
+            Metric(f"{sym}_effectiveness_median", d.effectiveness_median, "fraction (rho^2)", t),
+            Metric(f"{sym}_collapse_below", d.collapse_below, "fraction (rho^2)", t),
         ]
-        if math.isfinite(r.effectiveness):
-            evidence.append(
-                f"{r.proxy} ({r.regime}, n={r.n_obs}): hedge ratio {r.hedge_ratio:.2f}, "
-                f"effectiveness {r.effectiveness:.2f}"
-            )
-        else:
-            evidence.append(f"{r.proxy} ({r.regime}): not enough data ({r.n_obs} returns)")
-    evidence.append(
-        f"stress = the {len(d.windows)} declines of {th.stress_drawdown:.0%}+ since {d.lookback_start:%Y-%m-%d}: "
-        + ", ".join(f"{s.peak_date:%Y-%m-%d}..{s.trough_date:%Y-%m-%d} {pct(s.depth)}" for s in d.windows)
-    )
-    if isinstance(d.perp, PerpShort):
-        p = d.perp
-        if p.fresh:
-            metrics.append(
-                Metric("perp_short_carry_annualised", p.carry_annualised, "fraction per year", ("perp_metrics",))
-            )
-        evidence.append(
-            f"perp short ({p.venue}): carry {pct(p.carry_annualised)} a year (shorts receive positive funding; "
-            f"{pct(p.carry_stress_annualised)} in stress, {pct(p.carry_calm_annualised)} calm)"
-            + ("" if p.fresh else f"; funding STALE (to {p.funding_to:%Y-%m-%d})")
-            + f"; at {p.margin:.0%} margin liquidated {pct(p.liq_distance)} above spot"
+        evidence.append(_line(d, th))
+    evidence += [
+        f"stress window: the last {days} days, when BTC fell over them and closes {th.stress_drawdown:.0%}+ below "
+        f"its highest close of the last {th.high_lookback_days} days",
+        f"each diversifier against its own {th.reference_days} days before the decline began (BTC's high) or "
+        "before its correlation window: nothing from the decline itself",
+        f"alignment: {ALIGNMENT}",
+    ]
+    summary = ", ".join(f"{s} {pct(d.window_return)}" for s, d in judged.items())
+    if not st.stress:
+        why = (
+            f"BTC {pct(st.drawdown)} from its {th.high_lookback_days}-day high (stress from {pct(-th.stress_drawdown)})"
+            if st.drawdown > -th.stress_drawdown
+            else f"BTC {pct(st.window_return)} over the last {days} days ({pct(st.drawdown)} from its high)"
+        )
+        status, headline = Status.DOES_NOT_HOLD, f"no stress window: {why}"
+    elif len(judged) < th.min_judged:
+        status = Status.NOT_ENOUGH_DATA
+        headline = f"stress window, but only {len(judged)} of {len(DIVERSIFIERS)} diversifiers have enough data"
+    elif len(failed) == len(judged):
+        status = Status.HOLDS
+        headline = (
+            f"the diversifiers failed with BTC ({pct(st.window_return)} in {days} days, {pct(st.drawdown)} from "
+            f"its high): {summary}; only a hedge on BTC itself is left"
         )
     else:
-        evidence.append(f"perp short: {d.perp}")
-    if isinstance(d.puts, Puts):
-        for q in d.puts.quotes:
-            name = "atm" if q.delta == ATM else f"{q.delta * 100:g}d"
-            if d.puts.fresh:
-                metrics += [
-                    Metric(f"put_{name}_cost", q.cost, "fraction of notional", ("option_quotes",)),
-                    Metric(f"put_{name}_cost_annualised", q.annualised, "fraction per year", ("option_quotes",)),
-                ]
-            evidence.append(
-                f"{q.days:g}d {name} put (strike {q.moneyness - 1:+.1%}): {q.cost:.2%} of notional, "
-                f"{q.annualised:.1%} a year at IV {q.vol:.1%} (ATM {q.atm_vol:.1%})"
-                + ("" if d.puts.fresh else f"; STALE chain of {d.puts.chain_time:%Y-%m-%d}, not used in metrics")
-            )
-        if d.puts.unpriced:
-            evidence.append(
-                f"puts at delta {', '.join(f'{x:g}' for x in d.puts.unpriced)}: not enough data in the chain"
-            )
-    else:
-        evidence.append(f"puts: {d.puts}")
-    proxies = d.hedges[(d.hedges["proxy"] != PERP) & (d.hedges["regime"] == "stress")].dropna(subset=["effectiveness"])
-    if proxies.empty:
-        return Verdict(
-            SIGNAL,
-            TITLE,
-            Status.NOT_ENOUGH_DATA,
-            "no stress returns with enough proxy history to compare",
-            snap.as_of,
-            tuple(metrics),
-            tuple(evidence),
+        held = ", ".join(f"{s} {pct(d.window_return)}" for s, d in judged.items() if s not in failed)
+        status = Status.DOES_NOT_HOLD
+        headline = (
+            f"not every diversifier failed: {held} did not (no fall beyond its own {th.fell_quantile:.0%} quantile "
+            f"of weeks, no collapse) while BTC fell {pct(st.window_return)} in {days} days ({pct(st.drawdown)} "
+            "from its high)"
         )
-    evidence.append(f"a hedge counts as effective at rho^2 >= {th.min_effectiveness:.2f} (hedge accounting's test)")
-    best = proxies.sort_values("effectiveness").iloc[-1]
-    perp = d.hedges[(d.hedges["proxy"] == PERP) & (d.hedges["regime"] == "stress")]["effectiveness"]
-    perp_eff = float(perp.iloc[0]) if len(perp) and math.isfinite(perp.iloc[0]) else None
-    direct_ok = perp_eff is None or (perp_eff >= th.min_effectiveness and perp_eff > best.effectiveness)
-    holds = best.effectiveness < th.min_effectiveness and direct_ok
-    direct = f"perp short rho^2 {perp_eff:.2f}" if perp_eff is not None else "perp short ~1 by construction"
-    headline = (
-        f"direct hedge wins in stress: {direct} vs best proxy {best.proxy} {best.effectiveness:.2f}"
-        if holds
-        else f"proxy {best.proxy} hedged {best.effectiveness:.0%} of BTC variance in stress ({direct})"
-    )
-    status = Status.HOLDS if holds else Status.DOES_NOT_HOLD
     return Verdict(SIGNAL, TITLE, status, headline, snap.as_of, tuple(metrics), tuple(evidence))

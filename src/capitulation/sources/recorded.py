@@ -14,6 +14,7 @@ Sub-folders read (absent files are skipped with a log line, so a table with no d
     sectors/                         -> sector_returns  (quantbai_returns.parquet + quantbai_sector.csv)
     etf_flows/farside*.json          -> etf_flows
     volatility_index/dvol_BTC*.csv   -> vol_index
+    onchain_costbasis/*.json         -> onchain         (sources.onchain: BMP cost bases, checkonchain SOPR)
 
 Several files of one table are concatenated under one Provenance (`_files.combine`). Not read:
 btc_block_rewards.csv and btc_mean_hash_rate.csv (the halving schedule and hashrate.csv cover them),
@@ -32,7 +33,17 @@ import pandas as pd
 
 from capitulation.errors import SourceError
 from capitulation.snapshot import Provenance, Snapshot
-from capitulation.sources import deribit, derivatives, etf_flows, network, prices, sectors, treasuries, vol_index
+from capitulation.sources import (
+    deribit,
+    derivatives,
+    etf_flows,
+    network,
+    onchain,
+    prices,
+    sectors,
+    treasuries,
+    vol_index,
+)
 from capitulation.sources._files import combine, read_json
 
 log = logging.getLogger(__name__)
@@ -85,6 +96,7 @@ def load_tables(data_dir: str | Path, *, chain_timestamps: Mapping[str, str] | N
         "sector_returns": _sectors,
         "etf_flows": lambda r: _first_glob(r / "etf_flows", "farside*.json", etf_flows.read_farside_json),
         "vol_index": lambda r: _first_glob(r / "volatility_index", "dvol_BTC*.csv", vol_index.read_dvol_csv),
+        "onchain": lambda r: onchain.read_onchain_folder(r / "onchain_costbasis"),
     }
     out: dict[str, Part] = {}
     for name, load in loaders.items():

@@ -226,7 +226,7 @@ def _miner_leg(
     last = None if net is None else net.dropna(subset=["hashrate_ehs"])["date"].max()
     age = None if last is None or pd.isna(last) else (snap.as_of - last).total_seconds() / 86400.0
     if age is None or age > th.max_age_days:
-        why = "no hashrate data" if age is None else f"hashrate data {age:.0f} days old (limit {th.max_age_days:g})"
+        why = "no hashrate data" if age is None else f"hashrate data {age:.0f} days old, limit {th.max_age_days:g}"
         return Leg("miner fleet", None, None, False, "", why), [], [], []
     state = network_state(net)
     try:

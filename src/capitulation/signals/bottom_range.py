@@ -167,7 +167,7 @@ def _onchain_legs(
             ),
             Level(
                 sth[0] * limit,
-                f"STH capitulation line: STH cost basis x {limit:.2f} (STH-SOPR now {sopr[0]:.3f})",
+                f"STH capitulation line: STH cost basis x {limit:.3f} (STH-SOPR now {sopr[0]:.3f})",
                 SIGNAL,
                 ONCHAIN,
                 f"spot at or below it with STH-SOPR < 1 is where {th.sth_quantile:.0%} of past 20%+ drawdowns "
@@ -197,7 +197,7 @@ def _onchain_legs(
             ),
             Level(
                 rp[0] * limit,
-                f"MVRV low zone: realized price x {limit:.2f}",
+                f"MVRV low zone: realized price x {limit:.3f}",
                 SIGNAL,
                 ONCHAIN,
                 f"MVRV at or below the lower quartile of its values at past 20%+ troughs ({limit:.2f}): the cycle lows",

@@ -235,3 +235,11 @@ def test_report_json_carries_the_onchain_cost_bases_with_their_source(shared_dat
     for name in ("realized_price", "sth_realized_price", "mvrv"):
         assert metrics[name]["tables"] == ["onchain"] and metrics[name]["unit"] in ("USD", "ratio")
     assert "onchain" in signal["tables"] and "onchain_costbasis" in rep["tables"]["onchain"]["source"]
+
+
+def test_a_degenerate_network_leaves_the_miner_leg_out_instead_of_raising():
+    frames = {"daily_prices": daily(BTC, [60_000.0] * 3), "onchain": _onchain(55_000.0, 92_500.0, 0.95)}
+    frames["btc_network"] = _network(0.0, 0.03)  # synthetic: zero hashrate
+    v = bottom_range.evaluate(snapshot(AS_OF, **frames))
+    assert v.status is Status.HOLDS  # on the on-chain legs
+    assert "hashrate_ehs must be a positive number" in next(e for e in v.evidence if e.startswith("left out:"))

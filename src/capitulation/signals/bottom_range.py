@@ -63,12 +63,11 @@ class Thresholds:
 
 @dataclass(frozen=True)
 class Leg:
-    """One cost floor's test: the ratio of spot to the floor, its threshold, and why; `reason` says why a leg
-    without fresh inputs was left out (then `holds` is False and `ratio` None)."""
+    """One cost floor's test: the ratio of spot to the floor, whether it is within the threshold, and the line
+    that says both; `reason` says why a leg without fresh inputs was left out (then `ratio` is None)."""
 
     name: str
     ratio: float | None
-    threshold: float | None
     holds: bool
     detail: str
     reason: str = ""
@@ -131,7 +130,8 @@ def _threshold(
     first = troughs.loc[values.notna(), "trough_date"].min()
     return (
         learned,
-        f"{q:.0%} quantile at the {values.notna().sum()} confirmed troughs of 20%+ drawdowns since {first:%Y-%m}",
+        f"{q:.0%} quantile at the {values.notna().sum()} confirmed troughs of {th.drawdown:.0%}+ drawdowns "
+        f"since {first:%Y-%m}",
     )
 
 
@@ -146,7 +146,7 @@ def _onchain_legs(
     stale = "absent" if oc is None else f"no value within {th.onchain_max_age_days:g} days"
     if sth is None or sopr is None:
         what = "STH realized price" if sth is None else "STH-SOPR"
-        legs.append(Leg("STH capitulation", None, None, False, "", f"{what}: {stale}"))
+        legs.append(Leg("STH capitulation", None, False, "", f"{what}: {stale}"))
     else:
         limit, why = _threshold(th.sth_ratio, troughs, "sth_ratio", th.sth_quantile, th, th.fallback_sth_ratio)
         ratio = spot / sth[0]
@@ -155,7 +155,7 @@ def _onchain_legs(
             f"spot / STH realized price {ratio:.3f} {'<=' if ratio <= limit else '>'} {limit:.3f} ({why}) and "
             f"STH-SOPR {sopr[0]:.3f} {'<' if sopr[0] < th.sopr_below else '>='} {th.sopr_below:g} ({sopr[1]:%Y-%m-%d})"
         )
-        legs.append(Leg("STH capitulation", ratio, limit, holds, detail))
+        legs.append(Leg("STH capitulation", ratio, holds, detail))
         levels += [
             Level(
                 sth[0],
@@ -180,12 +180,12 @@ def _onchain_legs(
             Metric("sth_ratio_threshold", limit, "ratio", (*PRICES, *ONCHAIN)),
         ]
     if rp is None:
-        legs.append(Leg("realized price", None, None, False, "", f"realized price: {stale}"))
+        legs.append(Leg("realized price", None, False, "", f"realized price: {stale}"))
     else:
         limit, why = _threshold(th.mvrv, troughs, "mvrv", th.mvrv_quantile, th, th.fallback_mvrv)
         ratio = spot / rp[0]
         detail = f"spot / realized price {ratio:.3f} {'<=' if ratio <= limit else '>'} {limit:.3f} ({why})"
-        legs.append(Leg("realized price", ratio, limit, ratio <= limit, detail))
+        legs.append(Leg("realized price", ratio, ratio <= limit, detail))
         levels += [
             Level(
                 rp[0],
@@ -227,12 +227,12 @@ def _miner_leg(
     age = None if last is None or pd.isna(last) else (snap.as_of - last).total_seconds() / 86400.0
     if age is None or age > th.max_age_days:
         why = "no hashrate data" if age is None else f"hashrate data {age:.0f} days old, limit {th.max_age_days:g}"
-        return Leg("miner fleet", None, None, False, "", why), [], [], []
-    state = network_state(net)
+        return Leg("miner fleet", None, False, "", why), [], [], []
     try:
+        state = network_state(net)
         floors = cost_floors(state, th.power_usd_kwh)
     except DataError as exc:
-        return Leg("miner fleet", None, None, False, "", str(exc)), [], [], []
+        return Leg("miner fleet", None, False, "", str(exc)), [], [], []
     limit, why = _threshold(th.fleet_ratio, troughs, "fleet_ratio", th.fleet_quantile, th, th.fallback_fleet_ratio)
     ratio = spot / floors.fleet_usd
     detail = f"spot / fleet-average shutdown {ratio:.3f} {'<=' if ratio <= limit else '>'} {limit:.3f} ({why})"
@@ -259,7 +259,7 @@ def _miner_leg(
         f"({pct(floors.frontier_usd / spot - 1)}), fleet average {floors.fleet_jth:.1f} J/TH at "
         f"${floors.fleet_usd:,.0f} ({pct(floors.fleet_usd / spot - 1)})",
     ]
-    return Leg("miner fleet", ratio, limit, ratio <= limit, detail), levels, metrics, evidence
+    return Leg("miner fleet", ratio, ratio <= limit, detail), levels, metrics, evidence
 
 
 def _miner_levels(floors: CostFloors) -> list[Level]:
@@ -290,7 +290,7 @@ def evaluate(snap: Snapshot, prior: Sequence[Verdict] = (), th: Thresholds = Thr
     if got is None:
         return not_enough_data(SIGNAL, TITLE, snap.as_of, f"no BTC price within {th.spot_max_age_days:g} days")
     btc, spot_date, spot_tables = got
-    close = closes(snap, BTC)
+    close = closes(snap, BTC).dropna()
     troughs = (
         trough_values(close, _ratios(snap, close, th.power_usd_kwh), th.drawdown) if len(close) > 1 else pd.DataFrame()
     )

@@ -26,8 +26,9 @@ def test_events_lists_every_20_percent_drawdown_with_its_oi_source(events_doc):
     assert covid["oi_source"].startswith("aggregate") and covid["flush"] is True
     # the current decline is still open as of 2026-02-05 and measured on Binance's BTC-denominated OI
     assert declines[-1]["confirmed"] is False and declines[-1]["oi_source"].startswith("binance")
-    # the 2025 decline falls in the gap between the two OI histories
-    assert troughs["2025-04-08"]["oi_source"] == "none"
+    # 2020-2025 declines are measured on CoinGlass's all-exchange OI, which closes the 2024-11..2025-08 gap
+    assert troughs["2025-04-08"]["oi_source"] == "aggregate BTC-CG (USD / BTC close)"
+    assert troughs["2022-11-21"]["oi_source"].startswith("aggregate BTC-CG") and troughs["2022-11-21"]["flush"]
     assert all(d["depth"] <= -0.2 for d in declines)
 
 
@@ -43,7 +44,7 @@ def test_leverage_reports_aggregate_funding_flush_and_clusters(shared_data):
     res = runner.invoke(app, ["leverage", "--data", str(shared_data), "--json"])
     assert res.exit_code == 0, res.output
     doc = json.loads(res.stdout)
-    assert doc["aggregate"]["venues"] == ["binance BTCUSDT"]  # the 2019-2024 aggregate is stale by 2026
+    assert doc["aggregate"]["venues"] == ["binance BTCUSDT"]  # the all-exchange aggregates are stale by 2026
     assert doc["aggregate"]["oi_btc"] == pytest.approx(93_492.0, abs=1)
     assert doc["flush"]["flush_ratio_btc"] < doc["flush"]["flush_threshold"]
     # market cap = 62,702 x ~19.98M BTC (height ~935,000: 19,687,500 + 95,000 x 3.125) = ~$1.25T; OI is 0.5 % of it
@@ -61,3 +62,13 @@ def test_events_without_perp_data_is_a_one_line_error(tmp_path):
     (d / "QQQ.csv").write_text("Date,Close\n2026-02-04,1.0\n2026-02-05,2.0\n")
     res = runner.invoke(app, ["events", "--data", str(tmp_path / "data")])
     assert res.exit_code == 2 and "perp_metrics" in res.output
+
+
+def test_leverage_never_sums_an_all_exchange_aggregate_with_single_venues(shared_data):
+    res = runner.invoke(app, ["leverage", "--data", str(shared_data), "--as-of", "2025-09-01", "--json"])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    fresh = {f"{v['venue']} {v['symbol']}": v for v in doc["venues"] if v["fresh"]}
+    assert {"binance BTCUSDT", "aggregate BTC-CG"} <= set(fresh)  # both are fresh on 2025-09-01
+    assert doc["aggregate"]["venues"] == ["binance BTCUSDT"]
+    assert doc["aggregate"]["oi_usd"] == pytest.approx(fresh["binance BTCUSDT"]["oi_usd"])

@@ -50,7 +50,7 @@ def parse_as_of(text: str) -> pd.Timestamp:
     """`--as-of` input: a bare date means the end of that UTC day (its daily closes are known)."""
     t = utc(text)
     bare_date = len(text.strip()) == 10
-    return t + pd.Timedelta(days=1) - pd.Timedelta(seconds=1) if bare_date else t
+    return t + tables.DAY_CLOSE if bare_date else t
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,13 @@ from capitulation.errors import DataError
 
 Kind = Literal["str", "float", "int", "time"]
 
+DAY_CLOSE = pd.Timedelta(days=1) - pd.Timedelta(seconds=1)
+"""From a date's 00:00 UTC to its last second, when the day's close is known: the meaning of a bare date
+(`--as-of 2026-02-05` is 23:59:59 that day) and the stamp of a daily close among instantaneous rows."""
+
+AGGREGATE = "aggregate"
+"""The venue of an all-exchange series (perp_metrics, liquidations): never summed with single venues."""
+
 
 @dataclass(frozen=True)
 class Column:
@@ -48,7 +55,7 @@ class TableSpec:
     def known_at(self, df: pd.DataFrame) -> pd.Series:
         """When each row became known: its time, or the last second of its bar."""
         t = df[self.time_column]
-        return t + pd.Timedelta(days=self.bar_days) - pd.Timedelta(seconds=1) if self.bar_days else t
+        return t + pd.Timedelta(days=self.bar_days - 1) + DAY_CLOSE if self.bar_days else t
 
     @property
     def names(self) -> list[str]:

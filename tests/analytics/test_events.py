@@ -4,7 +4,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from capitulation.analytics.events import OiSeries, drawdowns, flush_share, flush_threshold, oi_histories, study
+from capitulation.analytics.events import (
+    OiSeries,
+    close_known_at,
+    current_oi,
+    drawdowns,
+    flush_share,
+    flush_threshold,
+    oi_histories,
+    study,
+)
 from capitulation.errors import DataError
 
 
@@ -67,9 +76,10 @@ def test_threshold_is_the_lower_quartile_of_past_flush_ratios():
 
 def test_oi_histories_prefer_btc_series_and_convert_usd_aggregates():
     ts = pd.date_range("2024-01-01", periods=2, freq="D", tz="UTC")
+    closes_at = ts + pd.Timedelta(hours=23, minutes=59, seconds=59)  # daily OI closes, as the importers stamp them
     perps = pd.DataFrame(
         {
-            "timestamp": list(ts) * 2,
+            "timestamp": list(closes_at) * 2,
             "venue": ["v"] * 2 + ["aggregate"] * 2,
             "symbol": ["X"] * 2 + ["ALL"] * 2,
             "oi_btc": [10.0, 11.0, np.nan, np.nan],
@@ -80,3 +90,40 @@ def test_oi_histories_prefer_btc_series_and_convert_usd_aggregates():
     out = oi_histories(perps, close)
     assert [o.name for o in out] == ["v X (BTC)", "aggregate ALL (USD / BTC close)"]
     assert out[1].oi_btc.tolist() == pytest.approx([40.0, 50.0])
+
+
+def test_usd_aggregates_follow_in_priority_order_and_parts_are_left_out():
+    day = pd.Timestamp("2024-01-01", tz="UTC")
+    stamps = [day + pd.Timedelta(hours=23, minutes=59, seconds=59)] * 3
+    perps = pd.DataFrame(
+        {
+            "timestamp": stamps,
+            "venue": ["aggregate"] * 3,
+            "symbol": ["BTC-ALL", "BTC-CG-COINM", "BTC-CG"],
+            "oi_btc": [np.nan] * 3,
+            "oi_usd": [2e9, 1e9, 4e9],
+        }
+    )
+    out = oi_histories(perps, pd.Series([50_000.0], index=[day]))
+    assert [o.name for o in out] == ["aggregate BTC-CG (USD / BTC close)", "aggregate BTC-ALL (USD / BTC close)"]
+    assert out[0].oi_btc.iloc[0] == pytest.approx(4e9 / 50_000) and out[0].oi_usd.iloc[0] == 4e9
+
+
+def test_a_close_is_used_only_once_its_day_has_ended():
+    close = daily([100.0, 200.0])  # 2024-01-01 and 2024-01-02
+    at = pd.DatetimeIndex(["2023-12-31T23:59:59Z", "2024-01-01T23:59:59Z", "2024-01-02T16:00Z", "2024-01-02T23:59:59Z"])
+    got = close_known_at(close, at)
+    assert np.isnan(got.iloc[0])
+    assert got.iloc[1:].tolist() == [100.0, 100.0, 200.0]  # at 16:00 on the 2nd only the 1st's close is known
+
+
+def test_current_oi_takes_the_most_direct_fresh_history_with_enough_span():
+    as_of = pd.Timestamp("2024-03-01T23:59:59Z")
+    direct = OiSeries("v X (BTC)", daily(np.ones(20), start="2024-02-11"))  # fresh, but 19 days of history
+    agg = OiSeries("agg (USD / BTC close)", daily(np.ones(70), start="2023-12-23"))  # fresh, 69 days
+    old = OiSeries("old", daily(np.ones(400), start="2022-01-01"))  # ends in 2023: stale
+    assert current_oi([direct, agg], as_of, max_age_days=2, min_days=30).name == "agg (USD / BTC close)"
+    assert current_oi([direct, agg], as_of, max_age_days=2, min_days=10).name == "v X (BTC)"
+    assert current_oi([old], as_of, max_age_days=2, min_days=30) is None
+    later = current_oi([agg], pd.Timestamp("2024-02-01T00:00Z"), max_age_days=2, min_days=30)
+    assert later.oi_btc.index[-1] <= pd.Timestamp("2024-02-01T00:00Z")  # nothing after as_of

@@ -1,8 +1,10 @@
-"""Perp importers: aggregate OI ('YYYY.M.D', BOM), Binance 8h OI, daily funding."""
+"""Perp importers: aggregate OI ('YYYY.M.D', BOM), CoinGlass OI (leading zeros), Binance 8h OI, daily
+funding, the cross-venue funding average and its calibration."""
 
 import datetime as dt
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given
@@ -11,10 +13,13 @@ from hypothesis import strategies as st
 from capitulation.errors import DataError, SourceError
 from capitulation.snapshot import utc
 from capitulation.sources.derivatives import (
+    funding_calibration,
     parse_dotted_dates,
     read_aggregate_oi,
     read_binance_oi,
+    read_coinglass_oi,
     read_daily_funding,
+    read_funding_average,
 )
 
 
@@ -27,10 +32,10 @@ def at(df: pd.DataFrame, when: str) -> pd.Series:
 def test_aggregate_oi_reads_the_bom_file_and_dotted_dates(shared_data: Path):
     df, prov = read_aggregate_oi(shared_data / "derivatives_oi_funding" / "open_interest.csv")
     first = df.iloc[0]
-    assert first["timestamp"] == utc("2019-03-30")
+    assert first["timestamp"] == utc("2019-03-30T23:59:59")  # the day's close: known at the end of the day
     assert (first["venue"], first["symbol"], first["oi_usd"]) == ("aggregate", "BTC-ALL", 605258083)
-    assert at(df, "2020-03-12")["oi_usd"] == 740023419.7  # the March-2020 flush
-    assert len(df) == 2063 and df["timestamp"].max() == utc("2024-11-20")
+    assert at(df, "2020-03-12T23:59:59")["oi_usd"] == 740023419.7  # the March-2020 flush
+    assert len(df) == 2063 and df["timestamp"].max() == utc("2024-11-20T23:59:59")
     assert df["oi_btc"].isna().all() and df["funding_rate"].isna().all()
     assert prov.licence == "unstated"
 
@@ -59,7 +64,7 @@ def test_dotted_dates_with_bom_and_without_zero_padding(tmp_path: Path):
     f = tmp_path / "oi.csv"
     f.write_bytes("\ufeffDate,Data\n2024.1.5,1e9\n2024.12.31,2.5e9\n".encode())
     df, _ = read_aggregate_oi(f)
-    assert list(df["timestamp"]) == [utc("2024-01-05"), utc("2024-12-31")]
+    assert list(df["timestamp"]) == [utc("2024-01-05T23:59:59"), utc("2024-12-31T23:59:59")]
     assert list(df["oi_usd"]) == [1e9, 2.5e9]
 
 
@@ -105,3 +110,96 @@ def test_dotted_date_parser_never_raises_and_accepts_only_its_form(text: str):
     if not pd.isna(out):
         assert text.strip().count(".") == 2
         assert out == utc(dt.date(*map(int, text.strip().split("."))).isoformat())
+
+
+def test_coinglass_oi_keeps_btc_closes_and_drops_the_leading_zeros(shared_data: Path):
+    df, prov = read_coinglass_oi(shared_data / "derivatives_oi_funding" / "coinglass_futures_oi_agg_1d.csv")
+    total = df[df["symbol"] == "BTC-CG"].set_index("timestamp")["oi_usd"]
+    coinm = df[df["symbol"] == "BTC-CG-COINM"].set_index("timestamp")["oi_usd"]
+    assert (df["venue"] == "aggregate").all() and df["oi_btc"].isna().all()
+    # PROVENANCE's figures: the bar opened 2020-03-12 00:00 closes at the day's end
+    assert total[utc("2020-03-12T23:59:59")] == pytest.approx(2.22e9, rel=0.01)
+    assert total[utc("2024-08-05T23:59:59")] == 26646516636.0
+    assert coinm[utc("2024-08-05T23:59:59")] == 3110231029.0
+    assert total.index.min() == utc("2020-02-27T23:59:59") and total.index.max() == utc("2025-09-08T23:59:59")
+    assert (total > 0).all() and len(total) == 2021  # 3,904 BTC rows, 1,883 of them padding before the start
+    assert "1883 zero/blank BTC row(s)" in prov.notes
+
+
+def coinglass_file(tmp_path: Path, rows: str) -> Path:
+    f = tmp_path / "cg.csv"
+    f.write_text("symbol,ts_utc,oi_total_close,oi_stable_close,oi_coinm_close,unit\n" + rows)
+    return f
+
+
+def test_coinglass_zero_rows_mean_missing_and_other_coins_are_ignored(tmp_path: Path):
+    f = coinglass_file(
+        tmp_path,
+        "BTC,2020-01-01 00:00:00+00,0.0,0.0,0.0,\n"
+        "BTC,2020-01-02 00:00:00+00,,0.0,0.0,\n"
+        "ETH,2020-01-03 00:00:00+00,5e8,1,2,usd\n"
+        "BTC,2020-01-03 00:00:00+00,3e9,1,1e9,usd\n"
+        "BTC,2020-01-04 00:00:00+00,0.0,1,0.0,usd\n"
+        "BTC,2020-01-05 00:00:00+00,3.3e9,1,1.1e9,usd\n",
+    )
+    df, prov = read_coinglass_oi(f)
+    total = df[df["symbol"] == "BTC-CG"]
+    assert list(total["oi_usd"]) == [3e9, 3.3e9]
+    assert list(total["timestamp"]) == [utc("2020-01-03T23:59:59"), utc("2020-01-05T23:59:59")]
+    assert "2 before the series starts and 1 inside it" in prov.notes
+
+
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        ("BTC,2020-01-03 00:00:00+00,-3e9,1,1e9,usd", r"column 'oi_total_close', row 2: negative open interest"),
+        ("BTC,2020-01-03 00:00:00+00,3e9,1,1e9,btc", r"column 'unit', row 2: expected 'usd', got 'btc'"),
+        ("BTC,2020-01-03 00:00:00+00,3bn,1,1e9,usd", r"column 'oi_total_close', row 2: malformed number '3bn'"),
+        ("BTC,yesterday,3e9,1,1e9,usd", r"column 'ts_utc', row 2: malformed date/time 'yesterday'"),
+    ],
+)
+def test_coinglass_bad_rows_name_file_column_and_row(tmp_path: Path, row: str, message: str):
+    f = coinglass_file(tmp_path, "ETH,2020-01-02 00:00:00+00,1,1,1,usd\n" + row + "\n")
+    with pytest.raises(DataError, match=rf"cg\.csv: {message}"):
+        read_coinglass_oi(f)
+
+
+def test_funding_average_is_per_8h_and_agrees_with_binance(shared_data: Path):
+    d = shared_data / "derivatives_oi_funding"
+    avg, _ = read_funding_average(d / "bmp_fr_average.json")
+    assert at(avg, "2022-11-09T23:59:59")["funding_rate"] == pytest.approx(-1.3e-4, abs=5e-5)  # PROVENANCE
+    assert (avg["symbol"] == "BTC-FR-AVG").all() and (avg["funding_interval_h"] == 8).all() and len(avg) == 1552
+    binance, _ = read_daily_funding(d / "funding_rates.csv")
+    by_day = {n: s.set_index(s["timestamp"].dt.floor("D"))["funding_rate"] for n, s in (("a", avg), ("b", binance))}
+    cal = funding_calibration(by_day["a"], by_day["b"])
+    # same unit: a cross-venue average runs a little under Binance's own rate, never 8x (per hour) or 3x (per day)
+    assert cal.days > 1300 and cal.correlation > 0.8
+    assert 0.7 < cal.slope < 1.2 and 0.7 < cal.median_ratio < 1.2
+
+
+def test_funding_calibration_by_hand():
+    days = pd.date_range("2024-01-01", periods=60, freq="D", tz="UTC")
+    ref = pd.Series(np.linspace(1e-4, 2e-4, 60), index=days)
+    cal = funding_calibration(ref * 3.0, ref)  # a per-day average against a per-8h reference
+    assert (cal.days, cal.slope, cal.median_ratio) == (60, pytest.approx(3.0), pytest.approx(3.0))
+    assert cal.correlation == pytest.approx(1.0)
+    assert funding_calibration(ref.head(29), ref) is None
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ('{"date": "2024-01-01"}', r"expected a JSON list"),
+        ('[{"date": "2024-01-01"}]', r"record 0: missing field 'funding_rate'"),
+        (
+            '[{"date": "2024-01-01", "funding_rate": 1e-4}, {"date": "2024-13-01", "funding_rate": 1e-4}]',
+            r"column 'date', record 1: malformed date/time '2024-13-01'",
+        ),
+        ('[{"date": "2024-01-01", "funding_rate": "high"}]', r"column 'funding_rate', record 0: malformed number"),
+    ],
+)
+def test_funding_average_bad_records_name_the_record(tmp_path: Path, body: str, message: str):
+    f = tmp_path / "fr.json"
+    f.write_text(body)
+    with pytest.raises(DataError, match=message):
+        read_funding_average(f)

@@ -12,7 +12,12 @@ For each drawdown, open interest (OI) in BTC terms over [peak, trough]:
                 removed, base = the lowest OI in the `lookback_days` before the decline's OI peak
 
 OI(trough) is the lowest OI within `trough_days` after the trough (liquidations settle within a day or
-two). Funding over the decline: mean and minimum of the daily funding rate (fraction per 8 h).
+two). Funding over the decline: mean and minimum of the daily funding rate (fraction per 8 h). Days are
+daily bars: the peak day's window opens at its 00:00 UTC and the trough day's closes at its last second.
+
+OI histories (`oi_histories`): a venue's own BTC count first, then the all-exchange USD aggregates in
+`OI_PRIORITY` order converted at the BTC close known at each OI stamp (the close of the day whose bar had
+ended by then); one series per window, never spliced (their levels differ by venue coverage).
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from capitulation.errors import DataError
+from capitulation.tables import DAY_CLOSE
 
 
 @dataclass(frozen=True)
@@ -68,10 +74,12 @@ def drawdowns(close: pd.Series, threshold: float = 0.2) -> list[Swing]:
 
 @dataclass(frozen=True)
 class OiSeries:
-    """An OI history in BTC with the name of its source (a venue or an aggregate) for the output."""
+    """An OI history in BTC (and in USD, as reported) with the name of its source (a venue or an
+    aggregate) for the output."""
 
     name: str
     oi_btc: pd.Series
+    oi_usd: pd.Series | None = None
 
 
 STUDY_COLUMNS = [
@@ -122,12 +130,13 @@ def study(
             "flush_ratio": np.nan,
             "flush": pd.NA,
         }
-        end = sw.trough_date + pd.Timedelta(days=trough_days)
+        close = sw.trough_date + DAY_CLOSE
+        end = close + pd.Timedelta(days=trough_days)
         for src in oi:
             s = src.oi_btc.dropna().sort_index()
-            if s.empty or s.index[0] > sw.peak_date or s.index[-1] < sw.trough_date:
+            if s.empty or s.index[0] > sw.peak_date + DAY_CLOSE or s.index[-1] < sw.trough_date:
                 continue
-            during = s[(s.index >= sw.peak_date) & (s.index <= sw.trough_date)]
+            during = s[(s.index >= sw.peak_date) & (s.index <= close)]
             after = s[(s.index >= sw.trough_date) & (s.index <= end)]
             if during.empty or after.empty:
                 continue
@@ -155,23 +164,57 @@ def flush_share(table: pd.DataFrame) -> tuple[int, int]:
     return int(known["flush"].astype(bool).sum()), len(known)
 
 
+OI_PRIORITY: tuple[str, ...] = ("BTC-CG", "BTC-ALL")
+"""All-exchange USD OI series (venue 'aggregate') in order of preference: CoinGlass's aggregated futures OI
+(wider venue coverage, 2020-02..2025-09) before the older all-exchange series (2019-03..2024-11)."""
+OI_PARTS: frozenset[str] = frozenset({"BTC-CG-COINM"})
+"""Aggregate symbols that are a part of the market's OI (CoinGlass's coin-margined part), not a history."""
+
+
+def close_known_at(btc_close: pd.Series, times: pd.DatetimeIndex) -> pd.Series:
+    """The last BTC daily close known at each of `times` (USD): the close of the latest daily bar (indexed
+    by its date, 00:00 UTC) that had ended by then; NaN before the first."""
+    known = pd.Series(btc_close.to_numpy(dtype=float), index=btc_close.index + DAY_CLOSE).sort_index()
+    pos = known.index.searchsorted(times, side="right") - 1
+    values = np.where(pos >= 0, known.to_numpy()[np.clip(pos, 0, None)], np.nan)
+    return pd.Series(values, index=times)
+
+
 def oi_histories(perps: pd.DataFrame, btc_close: pd.Series) -> list[OiSeries]:
     """OI histories in BTC from the `perp_metrics` table, the most direct first.
 
-    Venues that report OI in BTC come first (one series per venue and symbol); all-exchange aggregates
-    reported in USD follow, converted at the BTC daily close of the same day (oi_btc = oi_usd / close).
+    Venues that report OI in BTC come first (one series per venue and symbol); the all-exchange aggregates
+    reported in USD follow in `OI_PRIORITY` order (others after, parts left out), converted at the BTC
+    close known at each stamp (oi_btc = oi_usd / close).
     """
     out: list[OiSeries] = []
     direct = perps.dropna(subset=["oi_btc"])
     for (venue, symbol), g in direct.groupby(["venue", "symbol"], sort=True):
-        out.append(OiSeries(f"{venue} {symbol} (BTC)", g.set_index("timestamp")["oi_btc"].sort_index()))
-    usd_only = perps[perps["oi_btc"].isna() & perps["oi_usd"].notna()]
-    for (venue, symbol), g in usd_only.groupby(["venue", "symbol"], sort=True):
+        g = g.set_index("timestamp").sort_index()
+        out.append(OiSeries(f"{venue} {symbol} (BTC)", g["oi_btc"], g["oi_usd"]))
+    usd_only = perps[perps["oi_btc"].isna() & perps["oi_usd"].notna() & ~perps["symbol"].isin(OI_PARTS)]
+    rank = {sym: i for i, sym in enumerate(OI_PRIORITY)}
+    groups = sorted(usd_only.groupby(["venue", "symbol"]), key=lambda kv: (rank.get(kv[0][1], len(rank)), kv[0]))
+    for (venue, symbol), g in groups:
         usd = g.set_index("timestamp")["oi_usd"].sort_index()
-        btc = (usd / btc_close.reindex(usd.index)).dropna()
+        btc = (usd / close_known_at(btc_close, usd.index)).dropna()
         if not btc.empty:
-            out.append(OiSeries(f"{venue} {symbol} (USD / BTC close)", btc))
+            out.append(OiSeries(f"{venue} {symbol} (USD / BTC close)", btc, usd[btc.index]))
     return out
+
+
+def current_oi(histories: list[OiSeries], as_of: pd.Timestamp, max_age_days: float, min_days: float) -> OiSeries | None:
+    """The first of `histories` (most direct first) whose latest value is at most `max_age_days` old at
+    `as_of` and that reaches back at least `min_days` before it; None when none does."""
+    for h in histories:
+        s = h.oi_btc.dropna()
+        s = s[s.index <= as_of]
+        if s.empty:
+            continue
+        fresh = (as_of - s.index[-1]).total_seconds() / 86400 <= max_age_days
+        if fresh and (s.index[-1] - s.index[0]).total_seconds() / 86400 >= min_days:
+            return OiSeries(h.name, s, None if h.oi_usd is None else h.oi_usd[h.oi_usd.index <= as_of])
+    return None
 
 
 def flush_threshold(table: pd.DataFrame, quantile: float = 0.25, min_events: int = 4) -> float | None:

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from capitulation.errors import DataError
+from capitulation.tables import AGGREGATE
 
 
 @dataclass(frozen=True)
@@ -111,9 +112,46 @@ def venue_summary(perps: pd.DataFrame, as_of: pd.Timestamp, max_age_days: float 
 
 
 def oi_weighted_funding(summary: pd.DataFrame) -> float:
-    """Annualised funding weighted by USD OI over fresh venues: sum(w x rate x 24/interval x 365) / sum(w)."""
-    s = summary[summary["fresh"]].dropna(subset=["oi_usd", "funding_rate", "funding_interval_h"])
+    """Annualised funding weighted by USD OI over fresh single venues (all-exchange aggregates left out):
+    sum(w x rate x 24/interval x 365) / sum(w)."""
+    venues = summary[summary["fresh"] & (summary["venue"] != AGGREGATE)]
+    s = venues.dropna(subset=["oi_usd", "funding_rate", "funding_interval_h"])
     if s.empty:
         return math.nan
     annual = s["funding_rate"] * 24.0 / s["funding_interval_h"] * 365.0
     return float((annual * s["oi_usd"]).sum() / s["oi_usd"].sum())
+
+
+FUNDING_PRIORITY: tuple[tuple[str, str], ...] = (("binance", "BTCUSDT"), (AGGREGATE, "BTC-FR-AVG"))
+"""Funding histories in order of preference: Binance's own BTCUSDT rate (the deepest perp; its daily mean
+back to 2019), then the cross-venue average (2022-05 on); other venues after, by name."""
+
+
+@dataclass(frozen=True)
+class FundingHistory:
+    """One venue's funding rates (fraction per interval) indexed by time, with its interval in hours."""
+
+    venue: str
+    symbol: str
+    rates: pd.Series
+    interval_h: float
+
+
+def funding_history(perps: pd.DataFrame, as_of: pd.Timestamp, max_age_days: float) -> FundingHistory | None:
+    """The first funding history in `FUNDING_PRIORITY` order (then the other venues) whose latest rate is at
+    most `max_age_days` old at `as_of`; else the freshest one (the caller judges its age); None without
+    any funding rows."""
+    f = perps.dropna(subset=["funding_rate", "funding_interval_h"])
+    f = f[f["timestamp"] <= as_of]
+    if f.empty:
+        return None
+    rank = {k: i for i, k in enumerate(FUNDING_PRIORITY)}
+    groups = sorted(f.groupby(["venue", "symbol"]), key=lambda kv: (rank.get(kv[0], len(rank)), kv[0]))
+    found = [
+        FundingHistory(
+            v, s, g.set_index("timestamp")["funding_rate"].sort_index(), float(g["funding_interval_h"].iloc[-1])
+        )
+        for (v, s), g in groups
+    ]
+    fresh = [h for h in found if (as_of - h.rates.index[-1]).total_seconds() / 86400 <= max_age_days]
+    return fresh[0] if fresh else max(found, key=lambda h: h.rates.index[-1])

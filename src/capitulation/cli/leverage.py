@@ -28,6 +28,7 @@ from capitulation.errors import DataError
 from capitulation.signals import leverage_flush, liquidity_levels
 from capitulation.signals.common import pct, spot, usd
 from capitulation.snapshot import Snapshot
+from capitulation.tables import AGGREGATE
 
 
 def _market_cap(snap: Snapshot) -> float | None:
@@ -56,7 +57,7 @@ def leverage(
         flush = leverage_flush.evaluate(snap)
         liq = liquidity_levels.evaluate(snap)
         lm = liquidity_levels.liquidation_map(snap)
-    fresh = venues[venues["fresh"]]
+    fresh = venues[venues["fresh"] & (venues["venue"] != AGGREGATE)]  # all-exchange series are not a venue
     doc = {
         "as_of": snap.as_of.isoformat(),
         "venues": records(venues),

@@ -20,6 +20,7 @@ import pandas as pd
 from capitulation.analytics import events
 from capitulation.analytics import hedging as hg
 from capitulation.analytics.cross_asset import closes as wide_closes
+from capitulation.analytics.leverage import funding_history
 from capitulation.analytics.liquidation_map import LiquidationModel
 from capitulation.errors import DataError
 from capitulation.signals.base import Metric, Status, Verdict, not_enough_data
@@ -182,15 +183,13 @@ def _perp(
     th: Thresholds,
 ) -> PerpShort | str:
     perps = snap.get("perp_metrics")
-    f = None if perps is None else perps.dropna(subset=["funding_rate", "funding_interval_h"])
-    if f is None or f.empty:
+    fh = None if perps is None else funding_history(perps, snap.as_of, th.funding_max_age_days)
+    if fh is None:
         return "no funding history in the snapshot"
-    venue, symbol = f.sort_values("timestamp").iloc[-1][["venue", "symbol"]]
-    s = f[(f["venue"] == venue) & (f["symbol"] == symbol)].set_index("timestamp").sort_index()
-    interval = float(s["funding_interval_h"].iloc[-1])
-    recent = s[s.index > s.index[-1] - pd.Timedelta(days=th.funding_days)]["funding_rate"]
+    venue, symbol, s, interval = fh.venue, fh.symbol, fh.rates, fh.interval_h
+    recent = s[s.index > s.index[-1] - pd.Timedelta(days=th.funding_days)]
     annual, horizon = hg.funding_carry(recent, interval, days)
-    lookback = s[s.index > start]["funding_rate"]
+    lookback = s[s.index > start]
     stressed = hg.stress_mask(lookback.index, windows)
     calm_ann = hg.funding_carry(lookback[~stressed], interval, days)[0] if (~stressed).any() else np.nan
     stress_ann = hg.funding_carry(lookback[stressed], interval, days)[0] if stressed.any() else np.nan

@@ -3,19 +3,28 @@
 Formats:
 
 * aggregate open interest (`open_interest.csv`: UTF-8 BOM, `Date` as 'YYYY.M.D', `Data` = all-exchange
-  BTC futures/perp OI in USD) -> venue 'aggregate', symbol 'BTC-ALL', oi_usd;
+  BTC futures/perp OI in USD, the day's close) -> venue 'aggregate', symbol 'BTC-ALL', oi_usd;
+* CoinGlass aggregated futures OI (`coinglass_futures_oi_agg_1d.csv`, long format over 7 coins, `ts_utc`
+  = the daily bar's open, closes in USD; zero or empty before each series starts = missing) -> venue
+  'aggregate', symbol 'BTC-CG' (oi_total_close) and 'BTC-CG-COINM' (oi_coinm_close, the coin-margined
+  part); `oi_stable_close` is not used (its unit is not USD and is not documented);
 * Binance USDT-M BTCUSDT OI on the 8h grid (`time_utc, sum_open_interest_btc,
   sum_open_interest_value_usdt`) -> venue 'binance', symbol 'BTCUSDT'; one contract is 1 BTC on
   Binance USDT-M, so oi_contracts = oi_btc; the USDT value is taken as USD (USDT ~ 1 USD);
 * daily funding (`date, funding_mean[, funding_abs]`: the day's mean of Binance BTCUSDT's 8h funding
-  rates, a fraction per 8h) -> funding_rate = that daily mean, funding_interval_h = 8.
+  rates, a fraction per 8h) -> funding_rate = that daily mean, funding_interval_h = 8;
+* Bitcoin Magazine Pro's cross-venue average funding (`bmp_fr_average.json`, `{date, funding_rate,
+  price}`) -> venue 'aggregate', symbol 'BTC-FR-AVG', funding_rate per 8h (calibrated: see
+  `funding_calibration`).
 
-Daily rows are stamped at 00:00 UTC of their date (the table convention); a daily figure is complete
-only at the end of that day.
+perp_metrics rows are instants, so a daily close is stamped at the last second of its day
+(`DAY_CLOSE`, as a daily bar's `known_at`): it is not known before the day ends. Binance's 8h rows keep
+their own stamps; Binance's daily mean funding is stamped at its last settlement (16:00 UTC).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +33,8 @@ import pandas as pd
 from capitulation import tables
 from capitulation.errors import DataError
 from capitulation.snapshot import Provenance
-from capitulation.sources._files import numbers, provenance, read_csv_text, times
+from capitulation.sources._files import numbers, provenance, read_csv_text, read_json, times
+from capitulation.tables import AGGREGATE, DAY_CLOSE
 
 _DOTTED = r"^\s*([0-9]{4})\.([0-9]{1,2})\.([0-9]{1,2})\s*$"
 
@@ -60,10 +70,11 @@ def read_aggregate_oi(path: str | Path, *, licence: str = "unstated") -> tuple[p
     if stamps.isna().any():
         i = int(stamps.isna().to_numpy().nonzero()[0][0])
         raise DataError(f"{p}: column 'Date', row {i + 1}: malformed 'YYYY.M.D' date {df['Date'].iloc[i]!r}")
-    out = _perp(stamps, "aggregate", "BTC-ALL", oi_usd=numbers(df["Data"], p, "Data"))
+    out = _perp(stamps + DAY_CLOSE, AGGREGATE, "BTC-ALL", oi_usd=numbers(df["Data"], p, "Data"))
     note = (
         "venue 'aggregate', symbol 'BTC-ALL': all-exchange BTC futures+perp open interest in USD "
-        "(source exchange set not documented); dates 'YYYY.M.D' stamped 00:00 UTC."
+        "(source exchange set not documented); the day's close (its daily changes match CoinGlass's daily "
+        "closes on the same date, not the day after), stamped 23:59:59 UTC of its 'YYYY.M.D' date."
     )
     return out, provenance(p, out["timestamp"], licence, note)
 
@@ -110,3 +121,113 @@ def read_daily_funding(
         "funding_abs column not used."
     )
     return out, provenance(p, out["timestamp"], licence, note)
+
+
+COINGLASS_OI_COLUMNS = ["symbol", "ts_utc", "oi_total_close", "oi_stable_close", "oi_coinm_close", "unit"]
+
+
+def read_coinglass_oi(
+    path: str | Path, coin: str = "BTC", *, licence: str = "unstated (CoinGlass data)"
+) -> tuple[pd.DataFrame, Provenance]:
+    """CoinGlass aggregated futures OI closes of `coin` (USD) as `perp_metrics` rows (see module docstring).
+
+    A zero or blank close means missing (the export pads every coin back to 2015 with zeros): such rows
+    are dropped and counted in provenance. A negative close, a malformed number or a unit other than
+    'usd' on a kept row is a `DataError` naming file, column and row.
+    """
+    p = Path(path)
+    raw = read_csv_text(p, COINGLASS_OI_COLUMNS)
+    mine = (raw["symbol"].str.strip() == coin).to_numpy()
+    # Parsed over the whole file so that an error names the file's own row number.
+    total = numbers(raw["oi_total_close"], p, "oi_total_close", blank_ok=True)
+    coinm = numbers(raw["oi_coinm_close"], p, "oi_coinm_close", blank_ok=True)
+    stamps = times(raw["ts_utc"], p, "ts_utc", "ISO8601") + DAY_CLOSE
+    checks = (
+        ("oi_total_close", mine & (total < 0), "negative open interest", total),
+        ("oi_coinm_close", mine & (coinm < 0), "negative open interest", coinm),
+        (
+            "unit",
+            mine & (total > 0) & (raw["unit"].str.strip().str.lower() != "usd"),
+            "expected 'usd', got",
+            raw["unit"],
+        ),
+    )
+    for name, bad, what, values in checks:
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise DataError(f"{p}: column {name!r}, row {i + 1}: {what} {values.iloc[i]!r}")
+    total, coinm, stamps = total[mine], coinm[mine], stamps[mine]
+    known = total > 0
+    parts = [
+        _perp(stamps[known], AGGREGATE, f"{coin}-CG", oi_usd=total[known]),
+        _perp(stamps[known & (coinm > 0)], AGGREGATE, f"{coin}-CG-COINM", oi_usd=coinm[known & (coinm > 0)]),
+    ]
+    out = pd.concat(parts, ignore_index=True)
+    first = stamps[known].min()
+    gaps = int((~known & (stamps > first)).sum()) if known.any() else 0
+    note = (
+        f"venue 'aggregate': symbol '{coin}-CG' = CoinGlass aggregated futures OI close (USD), '{coin}-CG-COINM' "
+        "its coin-margined part (USD); ts_utc is the daily bar's open, so each close is stamped 23:59:59 UTC of "
+        f"that day. Dropped {int((~known).sum())} zero/blank {coin} row(s) (missing, not zero OI): "
+        f"{int((~known).sum()) - gaps} before the series starts"
+        + (f" and {gaps} inside it" if gaps else "")
+        + "; oi_stable_close not used (unit undocumented, not USD)."
+    )
+    return out, provenance(p, out["timestamp"], licence, note)
+
+
+def read_funding_average(
+    path: str | Path, *, licence: str = "unstated (Bitcoin Magazine Pro data)"
+) -> tuple[pd.DataFrame, Provenance]:
+    """Bitcoin Magazine Pro's cross-venue average funding (`[{date, funding_rate, price}]`) as
+    `perp_metrics` rows: venue 'aggregate', symbol 'BTC-FR-AVG', a fraction per 8h (the unit its values
+    match on the overlap with Binance's daily mean: `funding_calibration`), stamped 23:59:59 UTC of the day."""
+    p = Path(path)
+    doc = read_json(p)
+    if not isinstance(doc, list) or not all(isinstance(r, dict) for r in doc):
+        raise DataError(f"{p}: expected a JSON list of {{date, funding_rate, price}} records")
+    df = pd.DataFrame({k: [r.get(k) for r in doc] for k in ("date", "funding_rate")}, dtype=object)
+    for k in ("date", "funding_rate"):
+        missing = df[k].isna()
+        if missing.any():
+            raise DataError(f"{p}: record {int(missing.to_numpy().nonzero()[0][0])}: missing field {k!r}")
+    rate = numbers(df["funding_rate"].astype(str), p, "funding_rate", row="record")
+    stamps = times(df["date"], p, "date", "%Y-%m-%d", row="record") + DAY_CLOSE
+    out = _perp(stamps, AGGREGATE, "BTC-FR-AVG", funding_rate=rate, funding_interval_h=8.0)
+    note = (
+        "venue 'aggregate', symbol 'BTC-FR-AVG': cross-venue average funding, taken as a fraction per 8h "
+        "(calibrated against Binance's daily mean: see the table's notes); stamped 23:59:59 UTC of its date."
+    )
+    return out.sort_values("timestamp", ignore_index=True), provenance(p, out["timestamp"], licence, note)
+
+
+@dataclass(frozen=True)
+class FundingCalibration:
+    """How an average-funding series compares with a reference on their common days (both fractions per
+    8h): n days, correlation, least-squares slope through the origin (reference on average), median ratio
+    of the two series' means over 30-day blocks."""
+
+    days: int
+    correlation: float
+    slope: float
+    median_ratio: float
+
+    def describe(self) -> str:
+        return (
+            f"{self.days} common days: correlation {self.correlation:.2f}, slope through the origin "
+            f"{self.slope:.2f}, median 30-day-mean ratio {self.median_ratio:.2f}"
+        )
+
+
+def funding_calibration(average: pd.Series, reference: pd.Series) -> FundingCalibration | None:
+    """Compare two daily funding series indexed by day (UTC midnight); None with fewer than 30 common days.
+
+    slope = sum(avg x ref) / sum(ref^2); ratio = mean(avg) / mean(ref) per 30-day block, median over blocks.
+    """
+    j = pd.concat({"avg": average, "ref": reference}, axis=1, sort=True).dropna()
+    if len(j) < 30:
+        return None
+    slope = float((j["avg"] * j["ref"]).sum() / (j["ref"] ** 2).sum())
+    blocks = j.groupby(np.arange(len(j)) // 30).mean()
+    ratio = blocks["avg"] / blocks["ref"]
+    return FundingCalibration(len(j), float(j["avg"].corr(j["ref"])), slope, float(ratio.median()))

@@ -81,11 +81,12 @@ def test_overview_shows_the_eight_verdict_cards_with_their_status(state):
     verdicts = state.view.report.verdicts
     assert [c.id for c in cards] == [f"card-{v.signal}" for v in verdicts]
     assert [getattr(c, "data-status") for c in cards] == [v.status.value for v in verdicts]
-    # on 2026-02-05: MSTR at mNAV (EV) 0.99 holds; the option chain is 12 days old
+    # on 2026-02-05: MSTR at mNAV (EV) 0.99 holds; the option chain is 12 days old, so DVOL decides
     assert getattr(find(out, "card-treasury"), "data-status") == "holds"
-    assert getattr(find(out, "card-options_stress"), "data-status") == "not enough data"
+    assert getattr(find(out, "card-options_stress"), "data-status") == "holds"
     card = texts(find(out, "card-options_stress"))
-    assert any("oldest input option_quotes, 12.5 days before" in t for t in card)
+    assert any("from DVOL (latest option chain is 12 days old)" in t for t in card)
+    assert not any("oldest input option_quotes" in t for t in card)  # the stale chain is not an input
     assert find(out, "fig-levels").figure.data
 
 

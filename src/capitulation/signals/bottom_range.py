@@ -35,6 +35,7 @@ from capitulation.signals import treasury
 from capitulation.signals.base import Metric, Status, Verdict, not_enough_data
 from capitulation.signals.common import BTC, closes, pct
 from capitulation.snapshot import Snapshot
+from capitulation.tables import DAY_CLOSE
 
 SIGNAL, TITLE = "bottom_range", "Bottom range"
 ONCHAIN, NETWORK, PRICES = ("onchain",), ("btc_network",), ("daily_prices",)
@@ -88,7 +89,7 @@ def _last(
     if s.empty:
         return None
     row = s.iloc[-1]
-    age = (as_of - row["date"]).total_seconds() / 86400.0 - 1.0
+    age = (as_of - (row["date"] + DAY_CLOSE)).total_seconds() / 86400.0
     return (float(row[column]), row["date"]) if age <= max_age else None
 
 

@@ -112,11 +112,11 @@ def test_unknown_preset_and_partial_calculator_flags_are_one_line_errors():
 
 
 def test_mining_json_prices_every_catalogue_rig_with_the_s21_at_58k():
-    res = run("mining", "--hashrate-ehs", "1050", "--fees-btc-per-block", "0.03", "--json")
+    res = run("mining", "--hashrate-ehs", "1050", "--fees-btc-per-block", "0.03", "--as-of", "2026-02-05", "--json")
     assert res.exit_code == 0, res.output
     out = json.loads(res.stdout)
     rigs = {r["rig"]: r for r in out["rigs"]}
-    assert len(rigs) == 6
+    assert len(rigs) == 7  # the rigs of 2026-02-05: released within 4 years (test_cli_mining)
     assert 57_000 <= rigs["Antminer S21"]["shutdown_price_usd"] <= 60_000  # 58,240.9 by hand (test_mining)
     assert out["electricity_sweep_usd"]["Antminer S21"]["0.06"] == pytest.approx(
         rigs["Antminer S21"]["shutdown_price_usd"]

@@ -39,3 +39,11 @@ def test_every_level_says_why_it_matters_and_which_family_it_is():
     assert "forced" in why(liq) and group(liq) == "liquidations"
     assert group(Level(1.0, "x", "somewhere", T)) == "other" and why(Level(1.0, "x", "somewhere", T)) == ""
     assert math.isclose(Level(2.0, "old-style", "treasury", T).price, 2.0)  # four-argument callers still work
+
+
+def test_levels_from_the_onchain_table_form_the_on_chain_cost_basis_family():
+    # synthetic: signal 8 places both on-chain cost bases and miner shutdown prices
+    rp = Level(55_209.0, "realized price", "bottom_range", ("onchain",), "aggregate cost basis")
+    fleet = Level(53_959.0, "miner shutdown, fleet average", "bottom_range", ("btc_network",), "rigs switch off")
+    assert group(rp) == "on-chain cost basis" and group(fleet) == "miner cost floor"
+    assert group(Level(1.0, "x", "treasury", ("daily_prices", "onchain"))) == "on-chain cost basis"

@@ -1,21 +1,26 @@
-"""Miner economics: the seed's rig and hashprice worked by hand, the rig catalogue, the sweep, the halving
-scenario, the breakeven history, and the protocol's subsidy schedule."""
+"""Miner economics: the seed's rig and hashprice worked by hand, the rig catalogue with release dates (the
+rigs of each day, their efficient frontier and fleet average), the sweep, the halving scenario, the breakeven
+history, and the protocol's subsidy schedule."""
 
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from capitulation.analytics.mining import (
     CATALOGUE,
+    FLEET_YEARS,
     NetworkState,
     breakeven_history,
     catalogue_at,
-    class_bands,
+    cost_floors,
+    efficiency_at,
     electricity_sweep,
     hashrate_from_difficulty,
     network_state,
     next_halving,
-    rig_class,
+    rigs_at,
     shutdown_price,
     subsidy_at_height,
 )
@@ -49,22 +54,99 @@ def test_hashprice_matches_a_hand_calculation():
     assert e.hashprice_usd_per_th_day(62_702.10) == pytest.approx(hand, rel=1e-12)
 
 
-def test_catalogue_specs_are_consistent_and_cover_the_current_rigs():
-    names = {r.name for r in CATALOGUE}
-    assert {"Antminer S19 XP", "Antminer S21", "Antminer S21 Pro", "Antminer S21 XP"} <= names
-    assert {"WhatsMiner M60S", "WhatsMiner M66S"} <= names
-    watts = {r.name: r.power_w for r in CATALOGUE}
-    # published wall power: S21 3,500 W = 200 TH/s x 17.5 J/TH; S21 XP 3,645 W = 270 x 13.5; M66S 5,513 W = 298 x 18.5
-    assert watts["Antminer S21"] == pytest.approx(3_500)
-    assert watts["Antminer S21 XP"] == pytest.approx(3_645)
-    assert watts["WhatsMiner M66S"] == pytest.approx(5_513)
-    assert rig_class(17.5) == "S21/M60 class (16-20 J/TH)" and rig_class(13.5).startswith("S21 Pro/XP")
+def utc(day: str) -> pd.Timestamp:
+    return pd.Timestamp(day, tz="UTC")
 
 
-def test_catalogue_at_1050_ehs_puts_the_s21_at_58k_and_prices_every_rig():
+def test_catalogue_specs_are_consistent_and_carry_release_months():
+    rigs = {r.name: r for r in CATALOGUE}
+    assert {"Antminer S9", "Antminer S17 Pro", "Antminer S19", "Antminer S19 Pro", "Antminer S19j Pro"} <= set(rigs)
+    assert {"Antminer S19 XP", "Antminer S21", "Antminer S21 Pro", "Antminer S21 XP"} <= set(rigs)
+    assert {"WhatsMiner M30S++", "WhatsMiner M50S", "WhatsMiner M60S", "WhatsMiner M66S"} <= set(rigs)
+    # published wall power: S9 1,323 W = 13.5 TH/s x 98 J/TH; S19 XP 3,010 W = 140 x 21.5; S21 3,500 W = 200 x 17.5;
+    # S21 XP 3,645 W = 270 x 13.5; M66S 5,513 W = 298 x 18.5
+    for name, watts in (
+        ("Antminer S9", 1_323),
+        ("Antminer S19 XP", 3_010),
+        ("Antminer S21", 3_500),
+        ("Antminer S21 XP", 3_645),
+        ("WhatsMiner M66S", 5_513),
+    ):
+        assert rigs[name].power_w == pytest.approx(watts)
+    assert (rigs["Antminer S9"].released, rigs["Antminer S19 XP"].released) == ("2016-06", "2022-07")
+    for r in CATALOGUE:
+        assert pd.Timestamp(f"{r.released}-01").strftime("%Y-%m") == r.released
+
+
+def test_a_rig_counts_from_the_day_after_its_release_month():
+    s21 = next(r for r in CATALOGUE if r.name == "Antminer S21")  # released 2024-01
+    assert s21.available_from == utc("2024-02-01")
+    assert s21 not in rigs_at(utc("2024-01-31T23:59:59"))
+    assert s21 in rigs_at(utc("2024-02-01"))
+
+
+def test_the_rigs_of_2022_11_21_are_the_s19_generation_not_todays():
+    names = [r.name for r in rigs_at(utc("2022-11-21"))]
+    # released within 4 years (after 2018-11-21): S15 (2018-11) .. M50S (2022-07); the S9 (2016) has aged out
+    assert names == [
+        "Antminer S15",
+        "Antminer S17 Pro",
+        "Antminer S19",
+        "Antminer S19 Pro",
+        "WhatsMiner M30S++",
+        "Antminer S19j Pro",
+        "Antminer S19 XP",
+        "WhatsMiner M50S",
+    ]
+    assert "Antminer S19 XP" not in [r.name for r in rigs_at(utc("2022-07-31"))]
+    assert rigs_at(utc("2015-01-14")) == ()
+    assert rigs_at(pd.NaT) == rigs_at(utc("2025-02-01"))  # no date: the newest catalogue
+
+
+def test_cost_floors_by_hand_on_2022_11_21():
+    # synthetic network: 250 EH/s, 0.10 BTC fees, 6.25 subsidy -> revenue 6.35 x 144 / 2.5e8 = 3.6576e-6 BTC/TH/day
+    state = NetworkState(utc("2022-11-21"), 250.0, None, 0.10, 6.25, 7)
+    f = cost_floors(state, 0.06)
+    usd_per_jth = 24 / 1000 * 0.06 / (6.35 * 144 / 2.5e8)  # 393.70 USD/BTC per J/TH
+    assert (f.frontier_rig, f.frontier_jth) == ("Antminer S19 XP", 21.5)
+    assert f.frontier_usd == pytest.approx(21.5 * usd_per_jth, rel=1e-12)  # 8,464.6
+    # fleet: (57 + 39.5 + 34.5 + 29.5 + 31 + 29.5 + 21.5 + 26) / 8 = 33.5625 J/TH
+    assert f.fleet_jth == pytest.approx(33.5625) and len(f.fleet_rigs) == 8
+    assert f.fleet_usd == pytest.approx(33.5625 * usd_per_jth, rel=1e-12)  # 13,213.6
+    assert f.as_dict()["fleet_rigs"][0] == "Antminer S15" and f.fleet_years == FLEET_YEARS
+    with pytest.raises(DataError, match="no rig"):
+        cost_floors(NetworkState(utc("2014-06-01"), 0.1, None, 0.0, 25.0, 7), 0.06)
+
+
+def test_recorded_2022_low_is_priced_with_the_rigs_of_2022(recorded_full):
+    # the issue: today's rigs gave a $5.7-9.0k band against the $15.8k spot of 2022-11-21
+    snap = recorded_full.upto("2022-11-21T23:59:59Z")
+    f = cost_floors(network_state(snap.tables["btc_network"]), 0.06)
+    assert f.frontier_rig == "Antminer S19 XP"
+    assert 8_000 < f.frontier_usd < 10_500 and 12_000 < f.fleet_usd < 16_000  # measured 9,050 and 14,127
+
+
+@settings(max_examples=80, deadline=None)
+@given(days=st.lists(st.integers(min_value=0, max_value=5_000), min_size=1, max_size=20))
+def test_efficiency_at_agrees_with_the_rigs_of_each_day(days):
+    dates = pd.DatetimeIndex([utc("2014-01-01") + pd.Timedelta(days=d, hours=12) for d in days])
+    eff = efficiency_at(dates)
+    for d, row in eff.iterrows():
+        live, fleet = rigs_at(d, years=None), rigs_at(d)
+        assert row["fleet_rigs"] == len(fleet)
+        if fleet:
+            assert row["fleet_jth"] == pytest.approx(np.mean([r.efficiency_jth for r in fleet]), rel=1e-12)
+            assert row["frontier_jth"] == min(r.efficiency_jth for r in live)
+        else:
+            assert np.isnan(row["fleet_jth"])
+
+
+def test_catalogue_at_1050_ehs_puts_the_s21_at_58k_and_prices_the_rigs_of_the_day():
     econ = catalogue_at(STATE, 0.06, btc_price=62_702.10).set_index("rig")
+    assert list(econ.index) == [r.name for r in rigs_at(STATE.date)]
     s21 = econ.loc["Antminer S21"]
     assert s21["shutdown_price_usd"] == pytest.approx(58_240.9, abs=0.1)
+    assert s21["released"] == "2024-01"
     # per rig per day: 200 TH/s x 4.326857e-7 = 8.6537e-5 BTC; 3.5 kW x 24 h x 0.06 = 5.04 USD
     assert s21["revenue_btc_day"] == pytest.approx(200 * 3.155 * 144 / 1.05e9, rel=1e-12)
     assert s21["power_cost_usd_day"] == pytest.approx(5.04, rel=1e-12)
@@ -72,15 +154,6 @@ def test_catalogue_at_1050_ehs_puts_the_s21_at_58k_and_prices_every_rig():
     # the shutdown price is linear in J/TH: price / efficiency is one number across the catalogue
     ratio = econ["shutdown_price_usd"] / econ["efficiency_jth"]
     assert ratio.max() == pytest.approx(ratio.min(), rel=1e-12)
-    bands = class_bands(econ.reset_index())
-    assert list(bands["rig_class"]) == [
-        "S21 Pro/XP class (<= 16 J/TH)",
-        "S21/M60 class (16-20 J/TH)",
-        "S19 XP class (> 20 J/TH)",
-    ]
-    mid = bands.iloc[1]
-    assert mid["low_usd"] == pytest.approx(58_240.9, abs=0.1)
-    assert mid["high_usd"] == pytest.approx(mid["low_usd"] * 18.5 / 17.5, rel=1e-12)  # M60S/M66S
 
 
 def test_electricity_sweep_is_linear_in_the_power_price():
@@ -93,7 +166,7 @@ def test_electricity_sweep_is_linear_in_the_power_price():
 
 
 def test_next_halving_scales_by_subsidy_plus_fees():
-    h = next_halving(STATE, 0.06).set_index("rig").loc["Antminer S21"]
+    h = next_halving(STATE, 0.06).set_index("rig").loc["Antminer S21"]  # the rigs of 2026-02-05 by default
     # (3.125 + 0.03) / (1.5625 + 0.03) = 1.98116 -> 58,240.9 x 1.98116 = 115,384.6
     assert h["after_halving_usd"] / h["now_usd"] == pytest.approx(3.155 / 1.5925, rel=1e-12)
     assert h["after_halving_usd"] == pytest.approx(115_384.6, abs=0.1)
@@ -125,22 +198,31 @@ def test_network_state_averages_the_window_and_reads_difficulty():
         network_state(net.iloc[0:0])
 
 
-def test_breakeven_history_prices_todays_rigs_on_each_day():
+def test_breakeven_history_prices_each_days_rigs_on_that_day():
     net = _network(3, [1000.0, 1000.0, 1000.0], [0.0, 0.0, 0.0])
     close = pd.Series([60_000.0, 61_000.0], index=net["date"].iloc[1:])
     h = breakeven_history(net, close, 0.06, window_days=2)
-    # revenue 3.125 x 144 / 1e9 = 4.5e-7 BTC/TH/day; S21 0.0252 / 4.5e-7 = 56,000 USD/BTC every day
-    assert h["Antminer S21"].to_numpy() == pytest.approx([56_000.0] * 3)
+    # revenue 3.125 x 144 / 1e9 = 4.5e-7 BTC/TH/day -> 0.00144 / 4.5e-7 = 3,200 USD/BTC per J/TH;
+    # 2026-02: frontier S21 XP 13.5 J/TH = 43,200; fleet (21.5 + 26 + 18.5 + 18.5 + 17.5 + 15 + 13.5) / 7
+    assert h["frontier_usd"].to_numpy() == pytest.approx([13.5 * 3_200] * 3)
+    assert h["fleet_usd"].to_numpy() == pytest.approx([130.5 / 7 * 3_200] * 3)
     assert np.isnan(h["hashprice_usd_per_th_day"].iloc[0])
     assert h["hashprice_usd_per_th_day"].iloc[-1] == pytest.approx(4.5e-7 * 61_000)
 
 
-def test_recorded_network_puts_todays_rigs_between_35k_and_70k(default_snapshot):
+def test_breakeven_history_switches_frontier_when_a_rig_ships():
+    dates = pd.date_range("2022-07-30", periods=4, freq="D", tz="UTC")  # the S19 XP (2022-07) counts from 08-01
+    net = pd.DataFrame({"date": dates, "hashrate_ehs": 200.0, "fees_btc_per_block": 0.1, "subsidy_btc": 6.25})
+    h = breakeven_history(net, pd.Series(dtype=float), 0.06)
+    assert list(h["frontier_jth"]) == [29.5, 29.5, 21.5, 21.5]
+
+
+def test_recorded_network_puts_the_rigs_of_february_2026_between_35k_and_80k(default_snapshot):
     s = network_state(default_snapshot.tables["btc_network"])
     assert 800 < s.hashrate_ehs < 1_100  # EH/s, early February 2026
     assert s.subsidy_btc == 3.125
     econ = catalogue_at(s, 0.06).set_index("rig")["shutdown_price_usd"]
-    assert 35_000 < econ.min() < econ.max() < 70_000
+    assert 35_000 < econ.min() < econ.max() < 80_000  # S21 XP 39,074 .. M50S 75,254
 
 
 def test_hashrate_from_difficulty_matches_definition():

@@ -111,9 +111,12 @@ def test_electricity_slider_reprices_every_rig_from_analytics_mining(state):
     y_low, y_high = low[0].figure.data[0].y, high[0].figure.data[0].y
     expected = catalogue_at(state.view.network, 0.06)["shutdown_price_usd"]
     assert list(y_high) == pytest.approx(list(expected))
-    assert [h / lo for h, lo in zip(y_high, y_low, strict=True)] == pytest.approx([2.0] * 6)  # linear in USD/kWh
+    assert [h / lo for h, lo in zip(y_high, y_low, strict=True)] == pytest.approx([2.0] * len(expected))  # linear
     rows = texts(find(high, "miner-table"))
-    assert "Antminer S21" in rows and "$50,652" in rows  # the S21 breakeven signal 8 quotes at $0.06/kWh
+    assert "Antminer S21" in rows and "$50,652" in rows  # the S21 breakeven at $0.06/kWh on 2026-02-05
+    assert "Antminer S9" not in rows and "2024-01" in rows  # the rigs of the day, with their release month
+    floors = find(high, "miner-floors").children
+    assert "Antminer S21 XP (13.5 J/TH) $39,074" in floors and "7 rigs released within 4 years" in floors
 
 
 def test_electricity_outside_the_slider_range_is_refused(state):

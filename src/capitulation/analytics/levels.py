@@ -1,7 +1,9 @@
 """The levels map: every price level the signals produce, merged and sorted around spot.
 
-Cost floors (miner shutdown bands, treasury cost bases and break-evens), options levels (gamma flip,
-walls, max pain) and liquidation clusters, each with the signal and tables it came from and why it matters.
+Cost floors (on-chain cost bases: realized price, STH realized price and the MVRV / STH-SOPR zones; miner
+shutdown prices of the efficient frontier and the fleet average; treasury cost bases and break-evens), options
+levels (gamma flip, walls, max pain) and liquidation clusters, each with the signal and tables it came from
+and why it matters.
 """
 
 from __future__ import annotations
@@ -30,6 +32,10 @@ GROUPS = {
 }
 """The family of each signal's levels in the map."""
 
+TABLE_GROUPS = {"onchain": "on-chain cost basis"}
+"""Families set by a level's source table, ahead of its signal's: signal 8 places both on-chain cost bases
+and miner shutdown prices."""
+
 DEFAULT_WHY = {
     "options_stress": "options positioning: dealer hedging changes sign or concentrates at this strike, which "
     "tends to slow price (walls, max pain) or speed it up (through the gamma flip)",
@@ -39,9 +45,10 @@ DEFAULT_WHY = {
 
 
 def group(level: Level) -> str:
-    """'miner cost floor', 'treasury' (cost basis, mNAV = 1, stress line), 'options', 'liquidations',
-    or 'other'."""
-    return GROUPS.get(level.signal, "other")
+    """'on-chain cost basis' (from the `onchain` table), 'miner cost floor', 'treasury' (cost basis, mNAV = 1,
+    stress line), 'options', 'liquidations', or 'other'."""
+    by_table = [TABLE_GROUPS[t] for t in level.tables if t in TABLE_GROUPS]
+    return by_table[0] if by_table else GROUPS.get(level.signal, "other")
 
 
 def why(level: Level) -> str:

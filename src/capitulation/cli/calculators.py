@@ -29,7 +29,7 @@ from capitulation.errors import DataError
 from capitulation.signals.common import usd
 
 if TYPE_CHECKING:
-    from capitulation.analytics.mining import NetworkState
+    from capitulation.analytics.mining import CostFloors, NetworkState
     from capitulation.snapshot import Snapshot
 
 StackOpt = Annotated[
@@ -290,8 +290,10 @@ def mnav(
 def _state(
     data: Path | None, as_of: str | None, overrides: dict[str, float | None]
 ) -> tuple[NetworkState, Snapshot | None]:
-    """The network state from the recorded `btc_network` (with --data) or the flags; flags win."""
+    """The network state from the recorded `btc_network` (with --data) or the flags; flags win. Without --data
+    the state's date is --as-of (it picks the rigs of that day), else unknown (the newest catalogue)."""
     from capitulation.analytics.mining import NetworkState, network_state
+    from capitulation.snapshot import utc
 
     snap = None
     if data is not None:
@@ -304,7 +306,8 @@ def _state(
         fail("pass --hashrate-ehs, or --data DIR for the recorded network state")
     else:
         # without recorded data: no fees, and the subsidy since the April 2024 halving (3.125 BTC)
-        state = NetworkState(pd.NaT, overrides["hashrate_ehs"], None, 0.0, 3.125, 0)
+        when = pd.NaT if as_of is None else utc(as_of).normalize()
+        state = NetworkState(when, overrides["hashrate_ehs"], None, 0.0, 3.125, 0)
     given = {k: v for k, v in overrides.items() if v is not None}
     return NetworkState(**(asdict(state) | given)), snap
 
@@ -313,7 +316,7 @@ def _state(
 def mining(
     hashrate_ehs: Annotated[float | None, typer.Option(help="network hashrate, EH/s")] = None,
     efficiency_jth: Annotated[
-        float | None, typer.Option(help="one rig's efficiency, J/TH (else: the catalogue)")
+        float | None, typer.Option(help="one rig's efficiency, J/TH (else: the rigs of the day)")
     ] = None,
     power_usd_kwh: Annotated[float, typer.Option(help="electricity, USD per kWh")] = 0.06,
     fees_btc_per_block: Annotated[
@@ -328,8 +331,10 @@ def mining(
 ) -> None:
     """Miner shutdown price: the BTC price where a rig's revenue equals its power cost.
 
-    With --efficiency-jth: that rig. Without: every rig of the catalogue, an electricity sweep and the next
-    halving; with --data also the recorded network state, hashprice at the BTC close and the breakeven history.
+    With --efficiency-jth: that rig. Without: the rigs of the day (released within the fleet window before the
+    network's date, or --as-of), the efficient frontier and the fleet average, an electricity sweep and the
+    next halving; with --data also the recorded network state, hashprice at the BTC close and the breakeven
+    history of each day's frontier and fleet.
     """
     from capitulation.analytics import mining as mi
     from capitulation.signals.common import BTC, closes, spot
@@ -348,15 +353,16 @@ def mining(
                 rig_hashrate_ths=rig_ths,
             )
         else:
-            econ = mi.catalogue_at(state, power_usd_kwh, btc_price=price)
-            bands = mi.class_bands(econ)
+            rigs = mi.rigs_at(state.date)
+            econ = mi.catalogue_at(state, power_usd_kwh, rigs, btc_price=price)
+            floors = mi.cost_floors(state, power_usd_kwh)
             sweep = mi.electricity_sweep(
-                mi.CATALOGUE,
+                rigs,
                 hashrate_ehs=state.hashrate_ehs,
                 fees_btc_per_block=state.fees_btc_per_block,
                 subsidy_btc=state.subsidy_btc,
             )
-            halving = mi.next_halving(state, power_usd_kwh)
+            halving = mi.next_halving(state, power_usd_kwh, rigs)
             history = None
             if snap is not None:
                 hist = mi.breakeven_history(snap.tables["btc_network"], closes(snap, BTC), power_usd_kwh)
@@ -380,8 +386,9 @@ def mining(
                 "power_usd_kwh": power_usd_kwh,
                 "btc_price_usd": price,
                 "hashprice_usd_per_th_day": hashprice,
+                "fleet_rule": f"rigs released within {mi.FLEET_YEARS:g} years before the date, equally weighted",
+                "cost_floors": clean(floors.as_dict()),
                 "rigs": records(econ),
-                "class_bands": records(bands),
                 "electricity_sweep_usd": {
                     rig: {f"{p:.2f}": v for p, v in row.items()} for rig, row in sweep.to_dict("index").items()
                 },
@@ -394,20 +401,21 @@ def mining(
             }
         )
         return
-    _print_mining(state, network, power_usd_kwh, price, hashprice, econ, sweep, halving, history)
+    _print_mining(state, network, price, hashprice, floors, econ, sweep, halving, history)
 
 
 def _print_mining(
     state: NetworkState,
     network: dict[str, object],
-    power: float,
     price: float | None,
     hashprice: float | None,
+    floors: CostFloors,
     econ: pd.DataFrame,
     sweep: pd.DataFrame,
     halving: pd.DataFrame,
     history: pd.DataFrame | None,
 ) -> None:
+    power = floors.power_usd_kwh
     when = f" ({state.window_days}-day mean to {network['date'][:10]})" if network["date"] else ""
     console.print(
         f"network {state.hashrate_ehs:,.0f} EH/s{when}, fees {state.fees_btc_per_block:.4f} BTC/block, subsidy "
@@ -418,17 +426,23 @@ def _print_mining(
             else f"; hashprice ${hashprice:.4f} per TH/s per day (${hashprice * 1e3:,.2f}/PH/day) at BTC ${price:,.0f}"
         )
     )
-    t = Table(title=f"Shutdown price per rig at ${power}/kWh (power only)", box=box.SIMPLE)
-    for c in ("rig", "TH/s", "W", "J/TH", "shutdown USD/BTC", "class"):
-        t.add_column(c, justify="right" if c not in ("rig", "class") else "left")
+    console.print(
+        f"cost floors at ${power}/kWh: efficient frontier {floors.frontier_rig} ({floors.frontier_jth:g} J/TH) "
+        f"${floors.frontier_usd:,.0f}; fleet average {floors.fleet_jth:.1f} J/TH (the {len(floors.fleet_rigs)} rigs "
+        f"released within {floors.fleet_years:g} years) ${floors.fleet_usd:,.0f}"
+    )
+    day = f" of {network['date'][:10]}" if network["date"] else " of the newest catalogue"
+    t = Table(title=f"Shutdown price per rig{day} at ${power}/kWh (power only)", box=box.SIMPLE)
+    for c in ("rig", "released", "TH/s", "W", "J/TH", "shutdown USD/BTC"):
+        t.add_column(c, justify="left" if c in ("rig", "released") else "right")
     for r in econ.itertuples():
         t.add_row(
             r.rig,
+            r.released,
             f"{r.hashrate_ths:g}",
             f"{r.power_w:,.0f}",
             f"{r.efficiency_jth:g}",
             f"${r.shutdown_price_usd:,.0f}",
-            r.rig_class,
         )
     console.print(t)
     s = Table(title="Electricity sweep: shutdown USD/BTC", box=box.SIMPLE)
@@ -445,8 +459,8 @@ def _print_mining(
         )
     )
     if history is not None:
-        h = Table(title=f"Breakeven of today's rigs over time at ${power}/kWh (month ends)", box=box.SIMPLE)
-        for c in ("month", "BTC close", "EH/s", "hashprice $/TH/d", "S21 XP", "S21", "S19 XP"):
+        h = Table(title=f"Breakeven of each day's rigs at ${power}/kWh (month ends)", box=box.SIMPLE)
+        for c in ("month", "BTC close", "EH/s", "hashprice $/TH/d", "frontier J/TH", "frontier", "fleet J/TH", "fleet"):
             h.add_column(c, justify="right")
         for d, r in history.iterrows():
             h.add_row(
@@ -454,8 +468,9 @@ def _print_mining(
                 _num(r["btc_close"], ",.0f"),
                 f"{r['hashrate_ehs']:,.0f}",
                 _num(r["hashprice_usd_per_th_day"], ".4f"),
-                f"${r['Antminer S21 XP']:,.0f}",
-                f"${r['Antminer S21']:,.0f}",
-                f"${r['Antminer S19 XP']:,.0f}",
+                _num(r["frontier_jth"], "g"),
+                _usd(r["frontier_usd"]),
+                _num(r["fleet_jth"], ".1f"),
+                _usd(r["fleet_usd"]),
             )
         console.print(h)

@@ -18,6 +18,7 @@ Sub-folders read (absent files are skipped with a log line, so a table with no d
     sectors/                         -> sector_returns  (quantbai_returns.parquet + quantbai_sector.csv)
     etf_flows/farside*.json, farside_total*.csv -> etf_flows (per fund, then the daily total: merge_flows)
     volatility_index/*.csv           -> vol_index       (DVOL files merged: vol_index.merge_dvol)
+    onchain_costbasis/*.json         -> onchain         (sources.onchain: BMP cost bases, checkonchain SOPR)
 
 Several files of one table are concatenated under one Provenance (`_files.combine`). Not read:
 btc_block_rewards.csv and btc_mean_hash_rate.csv (the halving schedule and hashrate.csv cover them),
@@ -38,7 +39,17 @@ import pandas as pd
 
 from capitulation.errors import DataError, SourceError
 from capitulation.snapshot import Provenance, Snapshot
-from capitulation.sources import deribit, derivatives, etf_flows, network, prices, sectors, treasuries, vol_index
+from capitulation.sources import (
+    deribit,
+    derivatives,
+    etf_flows,
+    network,
+    onchain,
+    prices,
+    sectors,
+    treasuries,
+    vol_index,
+)
 from capitulation.sources._files import combine, read_json
 
 log = logging.getLogger(__name__)
@@ -97,6 +108,7 @@ def load_tables(
         "sector_returns": _sectors,
         "etf_flows": _etf_flows,
         "vol_index": _vol_index,
+        "onchain": lambda r: onchain.read_onchain_folder(r / "onchain_costbasis"),
     }
     out: dict[str, Part] = {}
     for name, load in loaders.items():

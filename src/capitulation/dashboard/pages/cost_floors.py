@@ -7,7 +7,7 @@ import pandas as pd
 from dash import dcc, html
 from dash.development.base_component import Component
 
-from capitulation.analytics.mining import catalogue_at
+from capitulation.analytics.mining import catalogue_at, cost_floors
 from capitulation.dashboard import figures as dfig
 from capitulation.dashboard.components import fmt, graph, message, table
 from capitulation.dashboard.state import LiveState
@@ -67,7 +67,8 @@ def mnav_table(companies: pd.DataFrame | str) -> list[Component]:
 
 
 def miner_panel(state: LiveState, power_usd_kwh: float) -> list[Component]:
-    """Shutdown price per rig of the catalogue at `power_usd_kwh` on the snapshot's network state."""
+    """Shutdown price per rig of the day (`analytics.mining.rigs_at` the network's date) at `power_usd_kwh`, with
+    the efficient frontier and the fleet average."""
     view = state.current()
     if isinstance(view.network, str):
         return [message(view.network, "info")]
@@ -76,14 +77,26 @@ def miner_panel(state: LiveState, power_usd_kwh: float) -> list[Component]:
         return [message(f"electricity price must be within ${lo}-${hi}/kWh, got {power_usd_kwh!r}")]
     spot = view.report.spot
     econ = catalogue_at(view.network, power_usd_kwh, btc_price=spot)
+    floors = cost_floors(view.network, power_usd_kwh)
     margin = "margin_usd_day" in econ
     rows = [
-        (r.rig, r.rig_class, f"{r.efficiency_jth:g}", f"{r.hashrate_ths:g}", f"${r.shutdown_price_usd:,.0f}")
+        (r.rig, r.released, f"{r.efficiency_jth:g}", f"{r.hashrate_ths:g}", f"${r.shutdown_price_usd:,.0f}")
         + ((fmt(r.margin_usd_day, "+,.2f"),) if margin else ())
         for r in econ.itertuples()
     ]
-    header = ("rig", "class", "J/TH", "TH/s", "shutdown USD/BTC") + (("margin USD/day at spot",) if margin else ())
-    return [graph("miners", dfig.miner_breakeven(econ, spot, power_usd_kwh)), table(header, rows, "miner-table")]
+    header = ("rig", "released", "J/TH", "TH/s", "shutdown USD/BTC") + (("margin USD/day at spot",) if margin else ())
+    summary = html.P(
+        f"Efficient frontier: {floors.frontier_rig} ({floors.frontier_jth:g} J/TH) ${floors.frontier_usd:,.0f}; "
+        f"fleet average of the {len(floors.fleet_rigs)} rigs released within {floors.fleet_years:g} years "
+        f"({floors.fleet_jth:.1f} J/TH) ${floors.fleet_usd:,.0f}.",
+        className="small",
+        id="miner-floors",
+    )
+    return [
+        graph("miners", dfig.miner_breakeven(econ, spot, power_usd_kwh)),
+        summary,
+        table(header, rows, "miner-table"),
+    ]
 
 
 def layout(state: LiveState) -> list[Component]:
@@ -103,7 +116,7 @@ def layout(state: LiveState) -> list[Component]:
     return [
         html.H3("Treasury companies: mNAV"),
         *mnav_table(view.companies),
-        html.H3("Miner breakeven by rig"),
+        html.H3("Miner breakeven by rig of the day"),
         network,
         html.Div(
             [

@@ -18,7 +18,7 @@ def snap(shared_data: Path):
 
 def test_default_snapshot_has_every_table_and_no_look_ahead(snap):
     assert snap.as_of == utc(DEFAULT_AS_OF) == utc("2026-02-05T23:59:59Z")
-    pending = {"onchain", "liquidations", "long_short_ratios", "treasury_instruments", "treasury_charges"}
+    pending = {"onchain", "treasury_instruments", "treasury_charges"}
     assert set(snap.tables) == set(tables.TABLES) - pending
     for name, df in snap.tables.items():
         col = tables.spec(name).time_column

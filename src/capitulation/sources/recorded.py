@@ -15,6 +15,10 @@ Sub-folders read (absent files are skipped with a log line, so a table with no d
     sectors/                         -> sector_returns  (quantbai_returns.parquet + quantbai_sector.csv)
     etf_flows/farside*.json          -> etf_flows
     volatility_index/dvol_BTC*.csv   -> vol_index
+    liquidations/                    -> liquidations    (coinglass_liquidation_agg_1d.csv as 'aggregate',
+                                                         hl_stats_daily_notional_liquidated_by_coin.json as
+                                                         'hyperliquid'; sources.liquidations)
+                                     -> long_short_ratios (coinglass_long_short_all_1d.csv)
 
 Several files of one table are concatenated under one Provenance (`_files.combine`). Not read:
 btc_block_rewards.csv and btc_mean_hash_rate.csv (the halving schedule and hashrate.csv cover them),
@@ -35,7 +39,17 @@ import pandas as pd
 
 from capitulation.errors import SourceError
 from capitulation.snapshot import Provenance, Snapshot
-from capitulation.sources import deribit, derivatives, etf_flows, network, prices, sectors, treasuries, vol_index
+from capitulation.sources import (
+    deribit,
+    derivatives,
+    etf_flows,
+    liquidations,
+    network,
+    prices,
+    sectors,
+    treasuries,
+    vol_index,
+)
 from capitulation.sources._files import combine, read_json
 
 log = logging.getLogger(__name__)
@@ -88,6 +102,8 @@ def load_tables(data_dir: str | Path, *, chain_timestamps: Mapping[str, str] | N
         "sector_returns": _sectors,
         "etf_flows": lambda r: _first_glob(r / "etf_flows", "farside*.json", etf_flows.read_farside_json),
         "vol_index": lambda r: _first_glob(r / "volatility_index", "dvol_BTC*.csv", vol_index.read_dvol_csv),
+        "liquidations": _liquidations,
+        "long_short_ratios": _long_short_ratios,
     }
     out: dict[str, Part] = {}
     for name, load in loaders.items():
@@ -224,3 +240,18 @@ def _sectors(root: Path) -> Part | None:
     if not (_present(d / "quantbai_returns.parquet") and _present(d / "quantbai_sector.csv")):
         return None
     return sectors.read_quantbai_sectors(d / "quantbai_returns.parquet", d / "quantbai_sector.csv")
+
+
+def _liquidations(root: Path) -> Part | None:
+    d = root / "liquidations"
+    parts: list[Part] = []
+    if _present(d / "coinglass_liquidation_agg_1d.csv"):
+        parts.append(liquidations.read_coinglass_liquidations(d / "coinglass_liquidation_agg_1d.csv"))
+    if _present(d / "hl_stats_daily_notional_liquidated_by_coin.json"):
+        parts.append(liquidations.read_hyperliquid_liquidations(d / "hl_stats_daily_notional_liquidated_by_coin.json"))
+    return _gather(parts)
+
+
+def _long_short_ratios(root: Path) -> Part | None:
+    f = root / "liquidations" / "coinglass_long_short_all_1d.csv"
+    return liquidations.read_coinglass_long_short(f) if _present(f) else None

@@ -225,8 +225,9 @@ def daily_liquidations(run: MapRun) -> pd.DataFrame:
     """The modelled liquidations per UTC day (index: the day's 00:00 UTC), summed over the steps that end in
     it: a step ending at stamp s covers the time up to s, so it counts on the day of s - 1 second (a daily
     close stamped 23:59:59 on its own day, an 8h stamp at 00:00 on the day before). Columns as
-    `MapRun.swept` (BTC and USD), and `open_btc`: the open mass before the day's first step (BTC; NaN on
-    the first day), so that long_btc / open_btc is the share of the open positions liquidated that day."""
+    `MapRun.swept` (BTC and USD), and `open_btc`: the open mass before the day's first step (BTC; the path's
+    first stamp is a start, not a step), so that long_btc / open_btc is the share of the open positions
+    liquidated that day."""
     s = run.swept
     if not isinstance(s.index, pd.DatetimeIndex):
         raise DataError("liquidation map: daily liquidations need a time-indexed path")

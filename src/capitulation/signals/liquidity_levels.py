@@ -422,11 +422,14 @@ def _map_figures(
                 Metric(f"calibration_{fit.side}_correlation", fit.correlation, "Pearson", cal),
             ]
     fits = [fit.describe() for fit in lm.calibration if fit is not None]
-    evidence.append(
-        f"calibration on {lm.reference.name}, modelled vs observed daily liquidations: " + "; ".join(fits)
-        if fits and lm.reference is not None
-        else "calibration: too few days of observed liquidations beside an OI history"
-    )
+    if fits and lm.reference is not None:
+        evidence += [
+            f"calibration on {lm.reference.name} over the trailing year of observed liquidations, modelled vs "
+            "observed daily: " + "; ".join(fits),
+            COVERAGE,
+        ]
+    else:
+        evidence.append("calibration: too few days of observed liquidations beside an OI history")
     levels: list[Level] = []
     for side, frame in (("long", longs), ("short", shorts)):
         for r in frame.head(3).itertuples():
@@ -437,3 +440,42 @@ def _map_figures(
     if not shorts.empty:
         metrics.append(Metric("largest_short_cluster_price", float(shorts["price"].iloc[0]), "USD", t))
     return metrics, evidence, levels
+
+
+COVERAGE = (
+    "coverage: the observed series is CoinGlass's all-exchange BTC liquidations; the OI histories are either "
+    "an all-exchange aggregate that also holds venues with no liquidation feed (CME has none) and "
+    "coin-margined contracts, i.e. more positions than the observed liquidations cover (one reason the "
+    "scale is below 1), or one venue (Binance USDT-M), i.e. fewer; Binance publishes at most one "
+    "liquidation order per symbol per second, so observed totals are lower bounds"
+)
+"""What the observed liquidations and the OI the map runs on cover, said beside every calibration."""
+
+INTO_TROUGH_COLUMNS = ["long_liquidations_usd", "largest_long_day", "largest_long_usd", "flush_rank"]
+
+
+def into_troughs(
+    snap: Snapshot, declines: pd.DataFrame, th: Thresholds = Thresholds(), days_after: int = 3
+) -> pd.DataFrame:
+    """Observed long liquidations into each decline of an event-study table (peak_date, trough_date): their
+    sum from the peak day to `days_after` days after the trough (USD), the largest day and its value, and
+    that day's flush rank at the trough (module docstring). NaN where the observed series does not cover the
+    whole decline."""
+    observed = observed_liquidations(snap)
+    btc = closes(snap, BTC)
+    rows = []
+    for r in declines.itertuples():
+        end = r.trough_date + pd.Timedelta(days=days_after)
+        row: dict[str, object] = dict.fromkeys(INTO_TROUGH_COLUMNS, np.nan)
+        if observed is not None and observed.index[0] <= r.peak_date:
+            s = observed.loc[(observed.index >= r.peak_date) & (observed.index <= end), "long_usd"]
+            if not s.empty:
+                f = flush(observed["long_usd"], btc[btc.index <= r.trough_date], r.trough_date + DAY_CLOSE, th)
+                row |= {
+                    "long_liquidations_usd": float(s.sum()),
+                    "largest_long_day": s.idxmax(),
+                    "largest_long_usd": float(s.max()),
+                    "flush_rank": np.nan if f is None else f.rank,
+                }
+        rows.append(row)
+    return pd.DataFrame(rows, columns=INTO_TROUGH_COLUMNS, index=declines.index)

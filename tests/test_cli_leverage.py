@@ -75,6 +75,9 @@ def test_leverage_reports_aggregate_funding_flush_and_clusters(shared_data):
     cal = clusters["calibration"]
     assert cal["source"].startswith("aggregate BTC-CG") and cal["long"]["last"].startswith("2025-09-08")
     assert 0 < cal["long"]["scale"] < 1 and cal["long"]["correlation"] > 0.3 and "CME" in cal["coverage"]
+    # scored walk-forward: each day scaled by the year before it, from 2021 on
+    wf = cal["walk_forward_long"]
+    assert wf["days"] > 1500 and wf["first"].startswith("2021") and wf["correlation"] > 0.3
     liq = next(v for v in doc["verdicts"] if v["signal"] == "liquidity_levels")
     assert liq["status"] == "holds"
 

@@ -15,6 +15,7 @@ from capitulation.analytics.liquidation_map import (
     daily_liquidations,
     liquidation_levels,
     liquidation_price,
+    out_of_sample,
     run_map,
     walk_forward,
 )
@@ -216,3 +217,13 @@ def test_walk_forward_scales_each_day_by_the_days_before_it_only():
     assert np.isnan(wf["scale"].iloc[0])
     assert wf["scale"].iloc[1:].tolist() == pytest.approx([2.0, 4 / 3, 0.5], rel=1e-12)
     assert wf["predicted"].iloc[3] == pytest.approx(0.5)
+
+
+def test_out_of_sample_scores_the_walk_forward_predictions_against_the_observed():
+    days = pd.date_range("2024-01-01", periods=4, freq="D", tz="UTC")
+    modelled = pd.Series([1.0, 2.0, 4.0, 1.0], index=days)
+    observed = pd.Series([2.0, 2.0, 1.0, 10.0], index=days)
+    fit = out_of_sample(modelled, observed, "long", window_days=2, min_days=1)
+    predicted, seen = np.array([4.0, 16 / 3, 0.5]), np.array([2.0, 1.0, 10.0])  # days 2-4, as above
+    assert fit.days == 3 and fit.scale == pytest.approx(seen.sum() / predicted.sum(), rel=1e-12)
+    assert fit.correlation == pytest.approx(np.corrcoef(predicted, seen)[0, 1], rel=1e-12)

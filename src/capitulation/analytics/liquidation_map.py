@@ -26,15 +26,26 @@ Each step t-1 -> t of the observed path (O_t, p_t):
 3. Hence sum(m) = O_t after every step: the model's open mass equals the observed OI (conservation).
 
 Start (OI held before the window): O_0 at the first stamp is placed as if it had been opened evenly in
-time at the `warmup` daily closes c_1..c_n before it and at p_0 (a time-weighted entry distribution, the
-neutral prior when the age of open positions is unknown; 30 days by default, the order of a perp
-position's life given daily perp volume of 1-3x OI and a funding-driven carry cost). It runs the steps above
-on the path c_1..c_n, p_0 with OI ramping O_0 k / (n + 1), k = 1..n+1: each close opens O_0 / (n + 1), and
-cohorts the closes swept are re-opened at later closes. The warm-up's sweeps are not reported.
+time at the `warmup` daily closes c_1..c_n before it and at p_0: a time-weighted entry distribution, the
+neutral prior when the age of open positions is unknown (signal 4 passes 30 days, a month of turnover of
+perp positions). The steps above run on the path c_1..c_n, p_0 with OI ramping O_0 k / (n + 1),
+k = 1..n+1: each close opens O_0 / (n + 1), and cohorts the later closes swept are re-opened at them. The
+warm-up's sweeps are not reported.
+
+Outputs per step: swept long and short mass (BTC) and notional (USD, at the liquidation prices); per UTC
+day (`daily_liquidations`) their sums and the open mass before the day, so that swept long BTC / open BTC
+is the share of the open interest liquidated that day (dimensionless, comparable across OI histories).
+
+Calibration against observed daily liquidations (USD) on common days d (`calibrate`, `walk_forward`):
+
+    scale = sum_d observed_d / sum_d modelled_d        (observed USD per modelled USD)
+    correlation = Pearson(modelled_d, observed_d);  rank correlation = Spearman's
+    walk-forward prediction_d = modelled_d x scale fitted on the window before d only, scored with the
+    same figures (`out_of_sample`: its scale, observed / predicted, is about 1 when the fit carries over)
 
 The per-step loop runs in numba over arrays (cohort i = the positions opened at step i, one column per
-tier), O(steps x cohorts x tiers). What remains open is bucketed by liquidation price: USD notional =
-m (BTC) x l (USD).
+tier), O(steps x cohorts x tiers): under 0.1 s for the 2,000 daily steps of 2020-2025. What remains
+open is bucketed by liquidation price: USD notional = m (BTC) x l (USD).
 """
 
 from __future__ import annotations
@@ -299,3 +310,12 @@ def walk_forward(modelled: pd.Series, observed: pd.Series, window_days: int, min
     counts = j["observed"].rolling(window).count().shift(1)
     scale = (sums["observed"] / sums["modelled"]).where((counts >= min_days) & (sums["modelled"] > 0))
     return j.assign(scale=scale, predicted=j["modelled"] * scale)
+
+
+def out_of_sample(
+    modelled: pd.Series, observed: pd.Series, side: str, window_days: int, min_days: int = 30
+) -> Calibration | None:
+    """The walk-forward predictions (`walk_forward`) scored against the observed series: correlation, rank
+    correlation, and scale = sum(observed) / sum(predicted) (1 when the fitted scale carries over)."""
+    wf = walk_forward(modelled, observed, window_days, min_days).dropna()
+    return calibrate(wf["predicted"], wf["observed"], side, min_days)

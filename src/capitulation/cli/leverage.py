@@ -45,6 +45,7 @@ def _market_cap(snap: Snapshot) -> float | None:
 def _clusters(lm: liquidity_levels.LiquidationMap, top: int) -> dict[str, object]:
     """The liquidation map's block: its OI history, open mass, calibration and largest clusters."""
     long_fit, short_fit = lm.calibration
+    long_oos, short_oos = lm.out_of_sample
     return {
         "model_venue": lm.venue,
         "spot": lm.spot,
@@ -54,6 +55,8 @@ def _clusters(lm: liquidity_levels.LiquidationMap, top: int) -> dict[str, object
             "source": None if lm.reference is None else lm.reference.name,
             "long": None if long_fit is None else long_fit.as_dict(),
             "short": None if short_fit is None else short_fit.as_dict(),
+            "walk_forward_long": None if long_oos is None else long_oos.as_dict(),
+            "walk_forward_short": None if short_oos is None else short_oos.as_dict(),
             "coverage": liquidity_levels.COVERAGE,
         },
         "below": records(lm.longs.head(top)),
@@ -128,13 +131,20 @@ def leverage(
             f"liquidation map on {clusters['model_venue']}: open mass {clusters['open_btc']:,.0f} BTC = OI "
             f"{clusters['oi_btc']:,.0f} BTC"
         )
+        cal = clusters["calibration"]
         for side in ("long", "short"):
-            fit = clusters["calibration"][side]
+            fit, wf = cal[side], cal[f"walk_forward_{side}"]
             if fit is not None:
                 console.print(
-                    f"   calibration ({clusters['calibration']['source']}, trailing year) {side}s: correlation "
+                    f"   calibration ({cal['source']}, trailing year) {side}s: correlation "
                     f"{fit['correlation']:.2f} (rank {fit['rank_correlation']:.2f}), scale {fit['scale']:.3f} "
-                    f"over {fit['days']} days",
+                    f"over {fit['days']} days"
+                    + (
+                        ""
+                        if wf is None
+                        else f"; walk-forward since {wf['first'][:10]}: correlation {wf['correlation']:.2f}, "
+                        f"observed / predicted {wf['scale']:.2f}"
+                    ),
                     highlight=False,
                 )
 

@@ -39,6 +39,7 @@ from capitulation.analytics.liquidation_map import (
     calibrate,
     clusters,
     daily_liquidations,
+    out_of_sample,
     run_map,
 )
 from capitulation.signals.base import Metric, Status, Verdict, not_enough_data
@@ -82,6 +83,9 @@ class Thresholds:
 
 
 DEFAULT_MODEL = LiquidationModel()
+
+Fits = tuple[Calibration | None, Calibration | None]
+"""Long and short calibrations (None where too few common days)."""
 
 
 @dataclass(frozen=True)
@@ -134,7 +138,8 @@ class LiquidationMap:
     `longs`/`shorts`: open clusters (analytics.liquidation_map.clusters) below/above `spot`; `current`: the
     replay behind them; `calibration`: the long and short fits (None where too few common days) on the
     replay `reference` of the OI history with the most days beside the observed liquidations of their last
-    year (None without observed liquidations)."""
+    year (None without observed liquidations); `out_of_sample`: that replay's walk-forward scores over all
+    observed days (analytics.liquidation_map.out_of_sample)."""
 
     spot: float
     spot_table: str
@@ -142,7 +147,8 @@ class LiquidationMap:
     shorts: pd.DataFrame
     current: Replay
     reference: Replay | None
-    calibration: tuple[Calibration | None, Calibration | None]
+    calibration: Fits
+    out_of_sample: Fits
 
     @property
     def venue(self) -> str:
@@ -170,11 +176,12 @@ def _calibration(
     observed: pd.DataFrame | None,
     th: Thresholds,
     model: LiquidationModel,
-) -> tuple[Replay | None, tuple[Calibration | None, Calibration | None]]:
+) -> tuple[Replay | None, Fits, Fits]:
     """The replay of the OI history with the most days among the last `calibration_days` of observed
-    liquidations (the current one when it ties), and its fits on them."""
+    liquidations (the current one when it ties), its fits on them, and its walk-forward scores over all the
+    observed days (each day scaled by the `calibration_days` before it)."""
     if observed is None:
-        return None, (None, None)
+        return None, (None, None), (None, None)
     days = observed.index
     start = days[-1] - pd.Timedelta(days=th.calibration_days)
     recent = days[days > start]
@@ -184,14 +191,15 @@ def _calibration(
 
     best = max(histories, key=lambda h: (overlap(h), h.name == current.name))
     if overlap(best) < th.min_calibration_days:
-        return None, (None, None)
+        return None, (None, None), (None, None)
     ref = current if best.name == current.name else replay(best, btc, th, model, extend=False)
     daily = ref.daily[ref.daily.index > start]
-    long_fit, short_fit = (
-        calibrate(daily[f"{side}_usd"], observed[f"{side}_usd"], side, th.min_calibration_days)
-        for side in ("long", "short")
-    )
-    return ref, (long_fit, short_fit)
+    n = th.min_calibration_days
+    fits = [calibrate(daily[f"{s}_usd"], observed[f"{s}_usd"], s, n) for s in ("long", "short")]
+    scored = [
+        out_of_sample(ref.daily[f"{s}_usd"], observed[f"{s}_usd"], s, th.calibration_days, n) for s in ("long", "short")
+    ]
+    return ref, (fits[0], fits[1]), (scored[0], scored[1])
 
 
 def liquidation_map(
@@ -216,7 +224,7 @@ def liquidation_map(
     spot = float(current.closes.iloc[-1])
     spot_table = "daily_prices" if current.closes.index[-1] == btc.index[-1] else "perp_metrics"
     cl = clusters(current.cohorts, spot, model.bucket_fraction)
-    reference, fits = _calibration(histories, current, btc, observed_liquidations(snap), th, model)
+    reference, fits, scored = _calibration(histories, current, btc, observed_liquidations(snap), th, model)
     return LiquidationMap(
         spot,
         spot_table,
@@ -225,6 +233,7 @@ def liquidation_map(
         current,
         reference,
         fits,
+        scored,
     )
 
 
@@ -356,7 +365,7 @@ def evaluate(snap: Snapshot, th: Thresholds = Thresholds(), model: LiquidationMo
         Metric("flush_rank_threshold", limit, "fraction", t),
         Metric("close_before_flush", f.close_before, "USD", chosen.tables[1:]),
     ]
-    value = usd(f.value) if chosen.unit == "USD" else f"{f.value:.2%} of open positions"
+    value = f"{usd(f.value)} of longs" if chosen.unit == "USD" else f"longs worth {f.value:.2%} of the OI (model)"
     evidence = [
         f"{chosen.what}: largest day of the last {th.recent_days} days {f.day:%Y-%m-%d} {value}, rank "
         f"{f.rank:.0%} of the {f.ranked_days} days of the trailing year",
@@ -372,7 +381,7 @@ def evaluate(snap: Snapshot, th: Thresholds = Thresholds(), model: LiquidationMo
         evidence.append(f"liquidation map: {lm}")
     if holds:
         headline = (
-            f"long levels swept: {value} of longs liquidated {f.day:%Y-%m-%d} (rank {f.rank:.0%} of the year, "
+            f"long levels swept: {value} liquidated {f.day:%Y-%m-%d} (rank {f.rank:.0%} of the year, "
             f"threshold {limit:.0%}), price still below the ${f.close_before:,.0f} it fell from"
         )
     elif swept:
@@ -422,10 +431,13 @@ def _map_figures(
                 Metric(f"calibration_{fit.side}_correlation", fit.correlation, "Pearson", cal),
             ]
     fits = [fit.describe() for fit in lm.calibration if fit is not None]
+    scored = [fit.describe() for fit in lm.out_of_sample if fit is not None]
     if fits and lm.reference is not None:
         evidence += [
             f"calibration on {lm.reference.name} over the trailing year of observed liquidations, modelled vs "
             "observed daily: " + "; ".join(fits),
+            f"walk-forward (each day x the scale of the {th.calibration_days} days before it), predicted vs "
+            "observed: " + ("; ".join(scored) if scored else "too few days"),
             COVERAGE,
         ]
     else:

@@ -24,7 +24,7 @@ def data_dir(shared_data, recorded_full, monkeypatch):
     real = recorded.build_snapshot
 
     def cached(folder, as_of=None, **kw):
-        if kw or folder != shared_data:
+        if any(v is not None for v in kw.values()) or folder != shared_data:
             return real(folder, as_of, **kw)
         return recorded_full.upto(recorded.DEFAULT_AS_OF if as_of is None else as_of)
 
@@ -70,6 +70,37 @@ def test_recorded_companies_each_have_as_of_and_source(data_dir):
     assert comps[0]["ticker"] == "MSTR"  # the only full capital stack public on 2026-02-05: most stressed
     assert {c["ticker"] for c in comps if c["mnav_mcap"] is not None} == {"MSTR", "MARA", "DJT"}
     assert out["btc_price_date"].startswith("2026-02-05")
+
+
+@pytest.mark.parametrize("day", ["2022-06-18", "2024-11-25", "2026-02-05"])
+def test_verdict_6_and_mnav_give_the_same_mstr_mnav(data_dir, recorded_full, day):
+    from capitulation.signals import treasury
+
+    res = run("mnav", "--data", str(data_dir), "--as-of", day, "--json")
+    assert res.exit_code == 0, res.output
+    mstr = next(c for c in json.loads(res.stdout)["companies"] if c["ticker"] == "MSTR")
+    v = treasury.evaluate(recorded_full.upto(f"{day}T23:59:59Z"))
+    for name in ("mnav_mcap", "mnav_ev", "btc_nav_usd", "market_cap_usd", "enterprise_value_usd"):
+        assert v.metric(name).value == (None if mstr[name] is None else pytest.approx(mstr[name], rel=1e-12)), name
+    if day == "2024-11-25":  # six of seven notes in the money at $430: +40.9M shares on 198.7M basic
+        assert mstr["mnav_mcap"] == pytest.approx(4.12, abs=0.005) and len(mstr["converted"].split("; ")) == 6
+
+
+def test_a_stack_file_feeds_the_snapshot_of_mnav(data_dir, tmp_path):
+    f = tmp_path / "stack.toml"
+    f.write_text(
+        '[[company]]\nticker = "MSTR"\nas_of = "2026-02-03"\nbtc_held = 700000\nshares_basic = 300e6\n'
+        'debt_usd = 8e9\npreferred_usd = 7e9\ncash_usd = 2e9\nsource = "synthetic"\n'
+    )
+    res = run("mnav", "--data", str(data_dir), "--stack", str(f), "--json")
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    mstr = next(c for c in out["companies"] if c["ticker"] == "MSTR")
+    assert out["stack_file"] == str(f) and mstr["btc_held"] == 700_000 and mstr["source"] == "stack.toml: synthetic"
+    assert mstr["annual_interest_usd"] is None  # this file gives no coupons: interest unknown
+    f.write_text("[[company]\n")
+    res = run("mnav", "--data", str(data_dir), "--stack", str(f))
+    assert res.exit_code == 2 and "not valid TOML" in res.output
 
 
 def test_unknown_preset_and_partial_calculator_flags_are_one_line_errors():

@@ -56,7 +56,7 @@ def test_crossasset_returns_the_table_from_the_recorded_data(crossasset_doc):
         assert r["n_30d"] == 30 and r["n_90d"] == 90 and -1 <= r["corr_90d"] <= 1
         assert r["rel_drawdown_90d"] == pytest.approx(r["drawdown_90d"] - rows["BTC-USD"]["drawdown_90d"])
     flows = doc["etf_flows"]
-    assert flows["fresh"] is False and "STALE" in flows["note"] and flows["last_date"].startswith("2024-10-30")
+    assert flows["fresh"] is False and "STALE" in flows["note"] and flows["last_date"].startswith("2025-12-31")
     assert set(flows["sums_usd"]) == {"5d", "20d", "60d"}
     assert doc["verdict"]["signal"] == "cross_asset" and doc["verdict"]["status"] == "does not hold"
 

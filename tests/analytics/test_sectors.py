@@ -7,7 +7,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from capitulation.analytics.sectors import basket_log_returns, constituents, relative_strength, window_return
+from capitulation.analytics.sectors import (
+    basket_log_returns,
+    breadth,
+    constituents,
+    relative_strength,
+    window_return,
+)
 
 
 def panel(rows: list[tuple[str, str, float]], sector: str = "x") -> pd.DataFrame:
@@ -83,3 +89,18 @@ def test_recorded_january_basket_matches_a_plain_loop(default_snapshot):
         prev = now
     assert len(members) == 10
     assert window_return(got, dates[-1], 31) == pytest.approx(prev - 1.0, rel=1e-10)
+
+
+def test_breadth_is_the_share_of_sectors_whose_window_sum_beats_btc_by_hand():
+    days = pd.date_range("2026-01-01", periods=40, freq="D", tz="UTC")
+    baskets = pd.DataFrame(
+        {"up": np.full(40, 0.01), "down": np.full(40, -0.01), "late": np.r_[np.full(20, np.nan), np.full(20, 0.02)]},
+        index=days,
+    )
+    btc = pd.Series(np.full(40, 0.0), index=days)
+    b = breadth(baskets, btc, days=30)
+    assert np.isnan(b.iloc[25])  # 26 days of history: under 90 % of a 30-day window (27 days)
+    assert b.iloc[26] == 0.5  # day 27: 'up' beats a flat BTC, 'down' does not, 'late' has 7 days
+    # 'late' reaches 27 of 30 days only on day 47; within 40 days it never counts
+    assert b.iloc[-1] == 0.5
+    assert list(b.dropna().index) == list(days[26:])

@@ -1,14 +1,20 @@
 """Treasury valuation: the seed commentary's MSTR mNAV computed right, partial inputs, convertibles in and out
 of the money, matured notes, and the stress ordering. Numbers other than the seed's are synthetic."""
 
+import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from capitulation.analytics.treasury import (
     SEED_PUBLISHED,
+    converted_shares,
     dilute,
+    in_the_money,
     live_instruments,
     mnav,
+    mnav_history,
     seed_as_printed,
     seed_reconciled,
     stress_order,
@@ -149,3 +155,65 @@ def test_stress_order_puts_the_most_levered_first_and_unknowns_last():
         }
     )
     assert list(stress_order(t)["ticker"]) == ["B", "D", "A", "C"]
+
+
+def test_stress_order_sorts_a_table_where_no_company_has_a_capital_stack():
+    # synthetic: 2021-2024 in the recorded data, market caps but no EV, leverage NaN for every company
+    t = pd.DataFrame({"ticker": ["A", "B"], "leverage": [float("nan")] * 2, "mnav_ev": [float("nan")] * 2})
+    t["mnav_mcap"] = [1.5, 0.8]
+    assert list(stress_order(t)["ticker"]) == ["B", "A"]  # lowest mNAV first when leverage is unknown
+
+
+def test_in_the_money_follows_each_kinds_rule_for_numbers_and_arrays():
+    prices = np.array([9.0, 10.0, 11.0])
+    assert list(in_the_money("convertible", prices, 10.0)) == [False, True, True]  # at the conversion price
+    assert list(in_the_money("warrant", prices, 10.0)) == [False, False, True]  # only above the exercise price
+    assert list(in_the_money("rsu", prices, 10.0)) == [True, True, True]
+    assert list(in_the_money("bond", prices, 10.0)) == [False, False, False]  # an unknown kind never converts
+    assert in_the_money("preferred", 10.0, 10.0) is True and in_the_money("option", 10.0, float("nan")) is False
+
+
+KINDS = st.sampled_from(["convertible", "preferred", "warrant", "option", "rsu", "free_shares"])
+
+
+@given(
+    rows=st.lists(
+        st.tuples(KINDS, st.floats(1.0, 100.0), st.integers(1, 10**6), st.integers(0, 40), st.integers(0, 40)),
+        max_size=6,
+    ),
+    closes=st.lists(st.floats(0.5, 120.0), min_size=1, max_size=20),
+)
+def test_converted_shares_adds_what_dilute_converts_on_each_day(rows, closes):
+    # synthetic instruments issued and expiring on random days of January 2025, known from their issue
+    start = pd.Timestamp("2025-01-01", tz="UTC")
+    inst = pd.DataFrame(
+        [
+            (start + pd.Timedelta(days=a), k, 1e6, s, n, start + pd.Timedelta(days=a), start + pd.Timedelta(days=a + b))
+            for k, s, n, a, b in rows
+        ],
+        columns=["known", "kind", "face_value_usd", "strike_usd", "potential_shares", "issued", "expiration"],
+    ).assign(coupon=0.0)
+    close = pd.Series(closes, index=pd.date_range(start, periods=len(closes), freq="2D"))
+    added = converted_shares(inst, close)
+    for day, px in close.items():
+        live = live_instruments(inst, day)
+        d = dilute(shares=1e6, debt=None, preferred=None, cash=None, share_price=px, instruments=live)
+        assert added[day] == pytest.approx(d.shares - 1e6)
+
+
+def test_mnav_history_uses_only_the_holdings_known_each_day():
+    # synthetic: 100 BTC and 1,000 shares known from day 2, 200 BTC and 1,500 shares from day 4
+    days = pd.date_range("2025-01-01", periods=5, freq="D", tz="UTC")
+    share = pd.Series([10.0, 10.0, 12.0, 12.0, 20.0], index=days)
+    btc = pd.Series([1_000.0, 1_000.0, 1_000.0, 1_200.0, 1_000.0], index=days)
+    holdings = pd.DataFrame({"btc_held": [100.0, 200.0], "shares_basic": [1_000.0, 1_500.0]}, index=days[[1, 3]])
+    m = mnav_history(holdings, share, btc)
+    # day 1 has no holdings yet; day 2: 10 x 1,000 / (100 x 1,000) = 0.1; day 4: 12 x 1,500 / (200 x 1,200)
+    assert list(m.index) == list(days[1:])
+    assert m.tolist() == pytest.approx([0.1, 0.12, 18_000 / 240_000, 30_000 / 200_000], rel=1e-12)
+    note = pd.DataFrame(
+        {"known": [days[2]], "kind": ["convertible"], "strike_usd": [15.0], "potential_shares": [500.0]}
+    ).assign(issued=days[2], expiration=pd.NaT)
+    diluted = mnav_history(holdings, share, btc, note)
+    assert diluted[days[4]] == pytest.approx(20 * 2_000 / (200 * 1_000))  # in the money only on day 5
+    assert diluted[days[1:4]].tolist() == pytest.approx(m[days[1:4]].tolist())

@@ -81,11 +81,12 @@ def test_overview_shows_the_eight_verdict_cards_with_their_status(state):
     verdicts = state.view.report.verdicts
     assert [c.id for c in cards] == [f"card-{v.signal}" for v in verdicts]
     assert [getattr(c, "data-status") for c in cards] == [v.status.value for v in verdicts]
-    # on 2026-02-05: MSTR at mNAV (EV) 0.99 holds; the option chain is 12 days old
+    # on 2026-02-05: MSTR at mNAV (EV) 0.99 holds; the option chain is 12 days old, so DVOL decides
     assert getattr(find(out, "card-treasury"), "data-status") == "holds"
-    assert getattr(find(out, "card-options_stress"), "data-status") == "not enough data"
+    assert getattr(find(out, "card-options_stress"), "data-status") == "holds"
     card = texts(find(out, "card-options_stress"))
-    assert any("oldest input option_quotes, 12.5 days before" in t for t in card)
+    assert any("from DVOL (latest option chain is 12 days old)" in t for t in card)
+    assert not any("oldest input option_quotes" in t for t in card)  # the stale chain is not an input
     assert find(out, "fig-levels").figure.data
 
 
@@ -123,6 +124,20 @@ def test_cost_floors_lists_treasury_companies_most_stressed_first(state):
     out = render_page(state, "/cost-floors")
     first_row = find(out, "mnav").children[1].children[0]
     assert [td.children for td in first_row.children][:3] == ["MSTR", "Strategy", "complete"]
+
+
+def test_cost_floors_show_verdict_6s_numbers_from_a_saved_snapshot(state, tmp_path):
+    # the capital stack travels in the snapshot: a saved and reloaded one (dashboard --snapshot) gives the
+    # same mNAV table as verdict 6, coupons and charges included
+    back = LiveState(lambda: Snapshot.load(state.view.snap.save(tmp_path / "snap")), HistoryStore(tmp_path / "db"))
+    assert back.reload()
+    pd.testing.assert_frame_equal(back.view.companies, state.view.companies)
+    mstr = back.view.companies.set_index("ticker").loc["MSTR"]
+    verdict = next(v for v in back.view.report.verdicts if v.signal == "treasury")
+    assert verdict.metric("mnav_ev").value == mstr["mnav_ev"] and mstr["annual_interest_usd"] > 0
+    assert mstr["dividends_to_nav"] == pytest.approx(1.44e9 * 12 / 21 / mstr["btc_nav_usd"], rel=1e-6)
+    first_row = find(render_page(back, "/cost-floors"), "mnav").children[1].children[0]
+    assert [td.children for td in first_row.children][6] == f"{mstr['mnav_ev']:.3f}"
 
 
 def test_leverage_page_shows_the_event_study_newest_first(state):

@@ -75,7 +75,7 @@ def test_recorded_verdict_and_stale_flows(default_snapshot):
     v = cross_asset.evaluate(default_snapshot)
     assert v.status is Status.DOES_NOT_HOLD  # QQQ only about -6 %: stocks were not in flight
     assert "BTC -40.8% from its 90d high while QQQ -5.7%" in v.headline
-    assert any("ETF flows not used: latest row is 463 days before as_of (2024-10-30)" in e for e in v.evidence)
+    assert any("ETF flows not used: latest row is 36 days before as_of (2025-12-31)" in e for e in v.evidence)
     assert not any(m.name.startswith("etf_flows") for m in v.metrics)
 
 

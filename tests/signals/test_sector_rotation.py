@@ -18,22 +18,48 @@ def _sectors(daily_log_returns: dict[str, float], end: str = "2026-02-05") -> pd
     return pd.DataFrame(rows, columns=["date", "symbol", "sector", "log_return"])  # synthetic
 
 
-def test_one_sector_beating_a_flat_btc_is_narrow_leadership():
-    sr = _sectors({"rwa_like": 0.01, "meme": -0.02, "defi": -0.01})
-    snap = snapshot("2026-02-05T23:59:59Z", sector_returns=sr, daily_prices=daily("BTC-USD", [100.0] * 60))
+FELL = daily("BTC-USD", [100.0] * 20 + [80.0] * 40)  # 20 % below its 90-day high, flat over the last 30 days
+
+
+NARROW = {"rwa_like": 0.01, "meme": -0.02, "defi": -0.01, "l2": -0.01, "game": -0.02, "ai": -0.01}
+
+
+def test_one_sector_beating_btc_in_a_fall_is_narrow_leadership():
+    sr = _sectors(NARROW)
+    snap = snapshot("2026-02-05T23:59:59Z", sector_returns=sr, daily_prices=FELL)
     v = sector_rotation.evaluate(snap)
     assert v.status is Status.HOLDS
     # every member moves alike, so the basket's 30-day return is exp(30 x 0.01) - 1 whatever the weights
     assert v.metric("rwa_like_vs_btc_30d").value == pytest.approx(math.exp(0.30) - 1)
     assert "leading: rwa_like +35.0%" in v.headline
-    assert "not enough data for: prediction markets, RWA, L2, GameFi, SocialFi" in v.evidence[-3]
+    # one of six sectors leads: at most a fifth (the fallback bar: no confirmed trough in this path)
+    assert v.metric("breadth_30d").value == pytest.approx(1 / 6) and v.metric("breadth_threshold").value == 0.2
+    assert "not enough data for: prediction markets, RWA, L2, GameFi, SocialFi" in v.evidence[-5]
     assert v.metric("btc_return_30d").tables == ("sector_returns", "daily_prices")  # BTC-USD closes as benchmark
 
 
 def test_broad_strength_is_not_narrow():
     sr = _sectors({"a": 0.01, "b": 0.02, "c": 0.03})
+    snap = snapshot("2026-02-05T23:59:59Z", sector_returns=sr, daily_prices=FELL)
+    v = sector_rotation.evaluate(snap)
+    assert v.status is Status.DOES_NOT_HOLD and v.metric("breadth_30d").value == 1.0
+
+
+def test_narrow_leadership_without_a_fall_is_not_capitulation():
+    sr = _sectors(NARROW)
     snap = snapshot("2026-02-05T23:59:59Z", sector_returns=sr, daily_prices=daily("BTC-USD", [100.0] * 60))
-    assert sector_rotation.evaluate(snap).status is Status.DOES_NOT_HOLD
+    v = sector_rotation.evaluate(snap)
+    assert v.metric("breadth_30d").value == pytest.approx(1 / 6)
+    assert v.status is Status.DOES_NOT_HOLD and any("not a fall" in e for e in v.evidence)
+    fell = sector_rotation.evaluate(snapshot("2026-02-05T23:59:59Z", sector_returns=sr, daily_prices=FELL))
+    assert fell.status is Status.HOLDS
+
+
+def test_breadth_history_matches_the_ranking_of_the_day(default_snapshot):
+    sec = sector_rotation.sectors(default_snapshot)
+    ranked = sec.table.dropna(subset=["vs_btc_30d"])
+    assert sec.breadth.iloc[-1] == pytest.approx((ranked["vs_btc_30d"] > 0).mean())
+    assert sec.breadth.index[-1] == sec.end
 
 
 def test_stale_sector_returns_are_not_enough_data():
@@ -64,7 +90,15 @@ def test_recorded_ranking_and_coverage(default_snapshot):
 
 def test_recorded_verdict_names_no_leader_as_of_february_5(default_snapshot):
     v = sector_rotation.evaluate(default_snapshot)
-    assert v.status is Status.DOES_NOT_HOLD
-    assert v.headline == "no sector beats BTC over 30d; closest: metaverse_gaming -0.7%"
-    assert v.metric("sectors_beating_btc_30d").value == 0
-    assert "thesis sectors covered: L2 (eth_scaling), GameFi (metaverse_gaming)" in v.evidence[-3]
+    assert v.status is Status.HOLDS  # BTC led every sector in a 41 % fall
+    assert v.headline == "no sector beats BTC over 30d; closest: metaverse_gaming -0.7%; BTC -40.8% from its 90d high"
+    assert v.metric("sectors_beating_btc_30d").value == 0 and v.metric("breadth_30d").value == 0
+    assert "thesis sectors covered: L2 (eth_scaling), GameFi (metaverse_gaming)" in v.evidence[-5]
+    # the bar: the median breadth at the confirmed troughs the sector panel covers (2020-03 on), by hand
+    sec = sector_rotation.sectors(default_snapshot)
+    troughs = [
+        *("2020-03-12", "2021-01-27", "2021-02-28", "2021-06-08", "2021-07-20", "2021-09-21", "2022-01-22"),
+        *("2022-06-18", "2022-11-21", "2023-09-11", "2024-05-01", "2024-07-07", "2024-09-06", "2025-04-08"),
+    ]
+    at = [sec.breadth.dropna()[: pd.Timestamp(d, tz="UTC")].iloc[-1] for d in troughs]
+    assert v.metric("breadth_threshold").value == pytest.approx(np.median(at))

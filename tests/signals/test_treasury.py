@@ -7,6 +7,7 @@ import pytest
 from capitulation.analytics.treasury import mnav
 from capitulation.signals import treasury
 from capitulation.signals.base import Status
+from capitulation.snapshot import Snapshot
 from synthetic import daily, snapshot
 
 
@@ -110,10 +111,11 @@ def test_company_table_keeps_every_company_and_says_what_is_missing():
     assert t.index[0] == "A"  # leverage (10 + 5) / 60 = 0.25 beats B's 0
 
 
-def test_in_the_money_convertible_becomes_shares_and_user_charges_count():
+def test_in_the_money_convertible_becomes_shares_and_the_charges_table_counts():
     # synthetic: 1,000 BTC at 60,000; 1M shares at 40; debt 10M is one note convertible at 25 into 400k shares
     inst = pd.DataFrame(
         {
+            "known": pd.to_datetime(["2025-01-01"], utc=True),
             "ticker": ["MSTR"],
             "kind": ["convertible"],
             "face_value_usd": [10e6],
@@ -127,33 +129,43 @@ def test_in_the_money_convertible_becomes_shares_and_user_charges_count():
     )
     charges = pd.DataFrame(
         {
-            "ticker": ["MSTR"],
             "as_of": pd.to_datetime(["2026-01-01"], utc=True),
+            "ticker": ["MSTR"],
             "annual_interest_usd": [float("nan")],
             "annual_preferred_dividends_usd": [600_000.0],
             "source": ["synthetic"],
         }
     )
     px = _prices(**{"BTC-USD": 60_000.0, "MSTR": 40.0})
-    snap = snapshot("2026-02-05T23:59:59Z", daily_prices=px, treasury_companies=_stack(1_000, 1e6, 10e6, 5e6, 2e6))
-    r = treasury.company_table(snap, instruments=inst, charges=charges).iloc[0]
+    stack = _stack(1_000, 1e6, 10e6, 5e6, 2e6)
+    frames = {"daily_prices": px, "treasury_companies": stack, "treasury_charges": charges}
+    r = treasury.company_table(snapshot("2026-02-05T23:59:59Z", **frames, treasury_instruments=inst)).iloc[0]
     # in the money: 1.4M shares x 40 = 56M; EV = 56 + 0 + 5 - 2 = 59M -> mNAV 59 / 60
     assert r["shares_mnav"] == 1.4e6 and r["mnav_ev"] == pytest.approx(59 / 60)
     assert "convertible at $25.00 -> 400,000 shares" in r["converted"]
     assert r["annual_interest_usd"] == 0.0  # no note left in debt, and debt is now 0
     assert r["dividends_to_nav"] == pytest.approx(600_000 / 60e6)
-    out = treasury.company_table(snap, instruments=inst.assign(strike_usd=50.0)).iloc[0]
+    otm = snapshot("2026-02-05T23:59:59Z", **frames, treasury_instruments=inst.assign(strike_usd=50.0))
+    out = treasury.company_table(otm).iloc[0]
     assert out["shares_mnav"] == 1e6 and out["annual_interest_usd"] == pytest.approx(100_000)  # 10M x 1 %
+    v = treasury.evaluate(otm)
+    assert v.metric("dividends_to_nav").tables == ("treasury_companies", "treasury_instruments", "treasury_charges")
+    assert v.metric("mnav_ev").tables == ("treasury_companies", "daily_prices", "treasury_instruments")
 
 
-def test_user_rows_win_when_newer_and_public(default_snapshot):
-    extra = _stack(720_000, 300e6, 8e9, 7e9, 2e9)
-    extra["source"] = "synthetic user row"
-    t = treasury.company_table(default_snapshot, extra_rows=extra).set_index("ticker")
+def test_stack_file_rows_win_over_recorded_rows_of_the_same_or_earlier_date_once_public(default_snapshot):
+    tr = default_snapshot.tables["treasury_companies"]
+    extra = _stack(720_000, 300e6, 8e9, 7e9, 2e9).assign(source="synthetic user row")
+
+    def table(rows: pd.DataFrame) -> pd.DataFrame:
+        frames = dict(default_snapshot.tables) | {"treasury_companies": pd.concat([tr, rows], ignore_index=True)}
+        snap = Snapshot(default_snapshot.as_of, frames, default_snapshot.provenance)
+        return treasury.company_table(snap).set_index("ticker")
+
+    t = table(extra)  # as_of 2026-02-02: the same date as the latest 8-K row, and later in the table
     assert t.loc["MSTR", "btc_held"] == 720_000 and t.loc["MSTR", "source"] == "synthetic user row"
     later = extra.assign(published=pd.Timestamp("2026-03-01", tz="UTC"))
-    t = treasury.company_table(default_snapshot, extra_rows=later).set_index("ticker")
-    assert t.loc["MSTR", "btc_held"] == 713_502  # not yet public on 2026-02-05
+    assert table(later).loc["MSTR", "btc_held"] == 713_502  # not yet public on 2026-02-05
 
 
 def test_price_basis_mismatch_drops_the_market_cap_not_the_row(default_snapshot):
@@ -163,3 +175,64 @@ def test_price_basis_mismatch_drops_the_market_cap_not_the_row(default_snapshot)
     th = treasury.Thresholds(price_basis=())
     naka = treasury.company_table(default_snapshot, th).set_index("ticker").loc["NAKA"]
     assert naka["mnav_mcap"] > 10  # 10.24 x 511.6M shares against 5,398 BTC: the split-adjusted price is 40x
+
+
+def test_before_capital_stacks_the_verdict_decides_on_market_cap_and_says_ev_is_unavailable(recorded_full):
+    # 2022-06-18, the 2022 low: no debt, preferred or cash figure in the recorded data before 2025-10
+    snap = recorded_full.upto("2022-06-18T23:59:59Z")
+    v = treasury.evaluate(snap)
+    tr = snap.tables["treasury_companies"]
+    tracker, fixed = tr[(tr["ticker"] == "MSTR") & (tr["as_of"] == pd.Timestamp("2022-03-31", tz="UTC"))].itertuples()
+    assert (tracker.btc_held, fixed.btc_held) == (125_051, 129_218)  # the bundled correction, shares as the tracker
+    btc = snap.tables["daily_prices"].query("symbol == 'BTC-USD'").iloc[-1]["close"]
+    mstr = snap.tables["daily_prices"].query("symbol == 'MSTR'").iloc[-1]["close"]
+    # by hand: 16.76 x 112.86M shares = 1.892B against 129,218 BTC x 19,018 = 2.457B -> 0.770; the 2025 notes
+    # (conversion $39.80) are out of the money at $16.76, so basic shares
+    hand = mstr * tracker.shares_basic / (fixed.btc_held * btc)
+    assert v.metric("mnav").value == pytest.approx(hand, rel=1e-12)
+    assert v.metric("mnav").value == pytest.approx(0.770, abs=5e-4) and v.metric("mnav_ev").value is None
+    assert v.status is Status.HOLDS and "market cap; EV unavailable" in v.headline
+    assert any(e.startswith("EV unavailable, capital stack unknown") for e in v.evidence)
+    assert {lv.label for lv in v.levels} == {"MSTR market cap = BTC NAV"}
+    table = treasury.company_table(snap)
+    assert table["leverage"].dtype == "float64" and table["leverage"].isna().all()  # sorted without a crash
+
+
+def test_holds_at_the_lows_and_not_at_the_tops_and_decides_nine_month_ends_in_ten(recorded_full):
+    at = {d: treasury.evaluate(recorded_full.upto(f"{d}T23:59:59Z")).status for d in (
+        "2021-01-08", "2022-01-22", "2022-06-18", "2022-11-21", "2026-02-05",  # no holdings yet; troughs
+        "2021-11-08", "2022-03-29", "2024-03-13", "2025-01-21", "2025-10-06",  # peaks
+    )}  # fmt: skip
+    assert at.pop("2021-01-08") is Status.NOT_ENOUGH_DATA  # MSTR's first quarterly figures: 2021-01-30
+    assert [at[d] for d in ("2022-01-22", "2022-06-18", "2022-11-21", "2026-02-05")] == [Status.HOLDS] * 4
+    assert {at[d] for d in ("2021-11-08", "2022-03-29", "2024-03-13", "2025-01-21", "2025-10-06")} == {
+        Status.DOES_NOT_HOLD
+    }
+    ends = pd.date_range("2021-04-30", "2026-02-28", freq="ME", tz="UTC") + pd.Timedelta(
+        hours=23, minutes=59, seconds=59
+    )
+    statuses = [treasury.evaluate(recorded_full.upto(d)).status for d in ends]
+    decided = sum(s is not Status.NOT_ENOUGH_DATA for s in statuses)
+    assert decided / len(ends) >= 0.9 and Status.HOLDS in statuses and Status.DOES_NOT_HOLD in statuses
+
+
+def test_the_premium_history_is_walk_forward_and_scores_the_rule_on_past_drawdowns(recorded_full):
+    early = treasury.premium_history(recorded_full.upto("2022-06-18T23:59:59Z"))
+    late = treasury.premium_history(recorded_full.upto("2026-02-05T23:59:59Z"))
+    pd.testing.assert_series_equal(early.series, late.series[late.series.index <= early.series.index[-1]])
+    assert early.series.index[0] == pd.Timestamp("2021-02-01", tz="UTC")  # first trading day after 2021-01-30
+    # confirmed 20 %+ drawdowns before 2022-06-18 with MSTR history: troughs 2021-02-28 .. 2022-01-22
+    assert [f"{d:%Y-%m-%d}" for d, _ in early.troughs][-1] == "2022-01-22" and len(early.troughs) == 5
+    v = treasury.evaluate(recorded_full.upto("2026-02-05T23:59:59Z"))
+    assert v.metric("past_troughs_at_or_below").value == sum(m <= 1 for _, m in late.troughs) == 3
+    assert v.metric("past_peaks_at_or_below").value == 0 and v.metric("past_peaks_scored").value == 12
+    assert any(
+        "troughs 3 of 12 (2022-01-22 0.88, 2022-06-18 0.72, 2022-11-21 0.87); peaks 0 of 12" in e for e in v.evidence
+    )
+
+
+def test_holdings_older_than_two_quarters_are_not_todays():
+    px = _prices(**{"BTC-USD": 60_000.0, "MSTR": 40.0})
+    old = _stack(1_000, 1e6, 0, 0, 0).assign(as_of="2025-06-30", published="2025-07-30")
+    v = treasury.evaluate(snapshot("2026-02-05T23:59:59Z", daily_prices=px, treasury_companies=old))
+    assert v.status is Status.NOT_ENOUGH_DATA and "2025-06-30, 220 days old (limit 200)" in v.headline

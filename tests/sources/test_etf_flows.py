@@ -10,7 +10,13 @@ from hypothesis import strategies as st
 
 from capitulation.errors import DataError, SourceError
 from capitulation.snapshot import utc
-from capitulation.sources.etf_flows import parse_farside_millions, read_farside_json
+from capitulation.sources.etf_flows import (
+    ALL_FUNDS,
+    merge_flows,
+    parse_farside_millions,
+    read_farside_json,
+    read_farside_total_csv,
+)
 
 
 @pytest.fixture(scope="module")
@@ -81,13 +87,14 @@ def test_missing_file_is_a_source_error(tmp_path: Path):
 
 
 @pytest.mark.parametrize(
-    ("text", "value"), [("111.7", 111.7), ("(95.1)", -95.1), ("1,045.0", 1045.0), ("(20,061.9)", -20061.9), ("-", None)]
+    ("text", "value"),
+    [("111.7", 111.7), ("(95.1)", -95.1), ("-52.7", -52.7), ("1,045.0", 1045.0), ("(20,061.9)", -20061.9), ("-", None)],
 )
 def test_farside_cells(text: str, value: float | None):
     assert parse_farside_millions(text) == value
 
 
-@pytest.mark.parametrize("text", ["", "(1.0", "1.0)", "1,00.0", "--", "1e3", "abc", "(-1.0)"])
+@pytest.mark.parametrize("text", ["", "(1.0", "1.0)", "1,00.0", "--", "1e3", "abc", "(-1.0)", "-(1.0)", "+1.0"])
 def test_farside_rejects_other_text(text: str):
     with pytest.raises(ValueError, match="not a Farside number"):
         parse_farside_millions(text)
@@ -101,6 +108,8 @@ def farside_text(tenths: int) -> str:
 @given(st.integers(min_value=-(10**9), max_value=10**9))
 def test_farside_round_trip(tenths: int):
     assert parse_farside_millions(farside_text(tenths)) == pytest.approx(tenths / 10, abs=1e-9)
+    signed = f"{tenths / 10:,.1f}"  # the total file writes negatives with a minus sign
+    assert parse_farside_millions(signed) == pytest.approx(tenths / 10, abs=1e-9)
 
 
 @given(st.text(max_size=10))
@@ -110,3 +119,48 @@ def test_farside_parser_returns_a_number_none_or_raises_value_error(text: str):
     except ValueError:
         return
     assert out is None or isinstance(out, float)
+
+
+@pytest.fixture(scope="module")
+def totals(shared_data: Path):
+    return read_farside_total_csv(shared_data / "etf_flows" / "farside_total_2024-01-11_2026-01-02.csv")
+
+
+def test_daily_totals_with_quoted_thousands_minus_signs_and_holidays(totals):
+    df, prov = totals
+    assert (df["fund"] == ALL_FUNDS).all()
+    by_day = df.set_index("date")["flow_usd"]
+    assert by_day[utc("2024-01-11")] == pytest.approx(655.3e6)
+    assert by_day[utc("2024-11-07")] == pytest.approx(1_373.8e6)  # the file's maximum, '1,373.80'
+    assert by_day[utc("2025-02-25")] == pytest.approx(-1_113.7e6)  # its minimum, a minus sign
+    assert utc("2024-01-15") not in by_day.index  # MLK day reads 0.0: a market holiday
+    assert by_day.index.max() == utc("2025-12-31")  # 02 Jan 2026 reads 0.0: not filled in yet
+    assert "4 summary row(s)" in prov.notes and "17 day(s) reading exactly 0.0" in prov.notes
+    # the file's own 'Total' summary row, US$56,594.20m, is the sum of its daily rows
+    assert df["flow_usd"].sum() == pytest.approx(56_594.2e6, abs=0.5e6)
+
+
+def test_per_fund_rows_win_and_the_total_fills_the_later_days(flows, totals):
+    df, prov = merge_flows(flows, totals)
+    daily = df.groupby("date")["flow_usd"].sum()
+    per_fund_days = set(flows[0]["date"])
+    assert set(df.loc[df["fund"] == ALL_FUNDS, "date"]).isdisjoint(per_fund_days)  # never counted twice
+    assert df[df["fund"] != ALL_FUNDS]["date"].max() == utc("2024-10-30")
+    assert daily.index.max() == utc("2025-12-31")
+    assert daily[utc("2024-11-07")] == pytest.approx(1_373.8e6)
+    assert "per-fund rows win on their 203 days" in prov.notes and "US$39.7m (on 2024-10-10)" in prov.notes
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("Date,Total\n11 Jan 2024,655.3\n2024-01-12,203\n", r"column 'Date', row 2: malformed date '2024-01-12'"),
+        ("Date,Total\n11 Jan 2024,655.3\n12 Jan 2024,(-3)\n", r"column 'Total', row 2: malformed number '\(-3\)'"),
+        ("Date,Total\n11 Jan 2024,655.3\n11 Jan 2024,203\n", r"column 'Date', rows 1 and 2: the same date twice"),
+    ],
+)
+def test_a_bad_total_row_names_file_column_and_row(tmp_path: Path, body: str, message: str):
+    f = tmp_path / "total.csv"
+    f.write_text(body)
+    with pytest.raises(DataError, match=rf"total\.csv: {message}"):
+        read_farside_total_csv(f)

@@ -2,13 +2,14 @@
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from capitulation import tables
-from capitulation.errors import SourceError
+from capitulation.errors import DataError, SourceError
 from capitulation.snapshot import Provenance, utc
 from capitulation.sources._files import combine
-from capitulation.sources.recorded import DEFAULT_AS_OF, build_snapshot
+from capitulation.sources.recorded import DEFAULT_AS_OF, build_snapshot, load_tables
 
 
 @pytest.fixture(scope="module")
@@ -18,7 +19,7 @@ def snap(shared_data: Path):
 
 def test_default_snapshot_has_every_table_and_no_look_ahead(snap):
     assert snap.as_of == utc(DEFAULT_AS_OF) == utc("2026-02-05T23:59:59Z")
-    pending = {"onchain", "treasury_instruments", "treasury_charges"}
+    pending = {"onchain"}
     assert set(snap.tables) == set(tables.TABLES) - pending
     for name, df in snap.tables.items():
         col = tables.spec(name).time_column
@@ -30,7 +31,7 @@ def test_default_snapshot_has_every_table_and_no_look_ahead(snap):
 def test_each_table_shows_its_own_date(snap):
     dates = snap.table_dates()
     assert dates["option_quotes"] == utc("2026-01-24T13:00")  # the Jan chain: March's is after as_of
-    assert dates["etf_flows"] == utc("2024-10-30")
+    assert dates["etf_flows"] == utc("2025-12-31")  # the daily total runs to the end of 2025
     assert dates["treasury_companies"] == utc("2026-02-04")  # MSTR Q4 2025 results, published 4 Feb
     assert dates["perp_metrics"] == utc("2026-02-05T23:59:59")  # the cross-venue funding average's daily close
     for name in ("daily_prices", "btc_network", "vol_index", "sector_returns"):
@@ -80,6 +81,62 @@ def test_no_data_is_a_source_error_that_says_what_to_do(tmp_path: Path, make: bo
         folder.mkdir()
     with pytest.raises(SourceError, match=r"point --data at a folder of recorded data such as \.\./shared/data"):
         build_snapshot(folder)
+
+
+def test_capital_stack_tables_are_in_the_snapshot_as_known_on_its_date(snap):
+    inst, charges = snap.tables["treasury_instruments"], snap.tables["treasury_charges"]
+    assert (inst["known"] <= snap.as_of).all()
+    mstr = inst[inst["ticker"] == "MSTR"]
+    assert len(mstr) == 8 and mstr["coupon"].notna().all()  # every note's coupon from the bundled file
+    assert "MARA" not in set(inst["ticker"])  # MARA's notes carry no issue date: known from 2026-03-08 only
+    assert "known = the issue date, else the file's date" in snap.provenance["treasury_instruments"].notes
+    assert list(charges["ticker"]) == ["MSTR"] and charges["as_of"].iloc[0] == utc("2025-12-01")
+    tr = snap.tables["treasury_companies"]
+    fixed = tr[(tr["ticker"] == "MSTR") & (tr["as_of"] == utc("2020-12-31"))]
+    assert list(fixed["btc_held"]) == [40_824, 70_470]  # the tracker's row, then the bundled correction
+    assert snap.provenance["treasury_companies"].source.endswith("treasuries.toml")
+
+
+def test_capital_stack_travels_with_the_snapshot_through_a_cut_save_load_and_the_store(snap, tmp_path: Path):
+    from capitulation.snapshot import Snapshot
+    from capitulation.store import HistoryStore
+
+    early = snap.upto("2024-11-25T23:59:59Z")
+    inst = early.tables["treasury_instruments"]
+    issued = inst.loc[inst["ticker"] == "MSTR", "issued"]
+    assert len(issued) == 7 and issued.max() == utc("2024-11-20")  # the 2029 notes; the 2030-03-01 ones come in 2025
+    assert "treasury_charges" not in early.tables  # first charges row: 2025-12-01
+    back = Snapshot.load(snap.save(tmp_path / "snap"))
+    stored = HistoryStore(tmp_path / "db")
+    stored.write(snap)
+    again = stored.load(snap.as_of)
+    for name in ("treasury_companies", "treasury_instruments", "treasury_charges"):
+        pd.testing.assert_frame_equal(back.tables[name], snap.tables[name])
+        pd.testing.assert_frame_equal(again.tables[name], snap.tables[name])
+
+
+def test_a_stack_file_replaces_the_bundled_one_and_is_checked(shared_data: Path, tmp_path: Path):
+    f = tmp_path / "stack.toml"
+    f.write_text(
+        '[[company]]\nticker = "MSTR"\nas_of = "2026-02-03"\nbtc_held = 700000\nsource = "synthetic"\n'
+        '[[charges]]\nticker = "MSTR"\nas_of = "2026-01-02"\nannual_interest_usd = 1e6\nsource = "synthetic"\n'
+    )
+    tables_ = load_tables(shared_data, stack=f)
+    tr, _ = tables_["treasury_companies"]
+    assert not (tr["btc_held"] == 70_470).any()  # the bundled corrections are not read
+    assert tr["source"].iloc[-1] == "stack.toml: synthetic"
+    assert tables_["treasury_charges"][0]["annual_interest_usd"].tolist() == [1e6]
+    assert tables_["treasury_instruments"][0]["coupon"].isna().all()  # no coupons in this file
+    f.write_text('[[coupon]]\nticker = "MSTR"\nexpiration = "2040-01-01"\ncoupon = 0.01\nsource = "synthetic"\n')
+    with pytest.raises(DataError, match=r"stack\.toml: coupon\(s\) for no recorded convertible: MSTR 2040-01-01"):
+        load_tables(shared_data, stack=f)
+
+
+def test_the_stack_file_applies_only_where_there_is_treasury_data(tmp_path: Path):
+    (tmp_path / "treasury_companies").mkdir()
+    (tmp_path / "volatility_index").mkdir()
+    (tmp_path / "volatility_index" / "dvol_BTC_1y.csv").write_text("date,open,high,low,close\n2026-02-05,53,90,53,82\n")
+    assert list(load_tables(tmp_path)) == ["vol_index"]  # no treasury file: the bundled rows alone are not data
 
 
 def test_combined_provenance_lists_every_file_once_per_licence():

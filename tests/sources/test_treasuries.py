@@ -1,4 +1,5 @@
-"""Treasury importers: Strategy's 8-K summary and dat-tracker's numerical snapshot."""
+"""Treasury importers: Strategy's 8-K summary, dat-tracker's numerical snapshot (companies and instruments)
+and the capital-stack TOML."""
 
 import json
 import math
@@ -7,9 +8,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from capitulation import tables
 from capitulation.errors import DataError, SourceError
 from capitulation.snapshot import utc
 from capitulation.sources.treasuries import (
+    NUMERICAL_SNAPSHOT_AS_OF,
     attach_coupons,
     mstr_average_cost,
     read_dilutive_instruments,
@@ -169,8 +172,9 @@ def test_bom_json_is_read_and_missing_file_is_a_source_error(tmp_path: Path):
         read_numerical_snapshot(tmp_path / "absent.json")
 
 
-def test_instruments_keep_conversion_prices_and_maturities(shared_data: Path):
-    inst = read_dilutive_instruments(shared_data / "treasury_companies" / "numerical-snapshot.json")
+def test_instruments_keep_conversion_prices_and_maturities_and_are_known_from_their_issue(shared_data: Path):
+    inst, prov = read_dilutive_instruments(shared_data / "treasury_companies" / "numerical-snapshot.json")
+    assert list(inst.columns) == tables.TREASURY_INSTRUMENTS.names
     mstr = inst[(inst["ticker"] == "MSTR") & (inst["kind"] == "convertible")].set_index("expiration")
     assert len(mstr) == 8  # includes the notes redeemed in 2025
     note_2030 = mstr.loc[utc("2030-03-15")]
@@ -179,21 +183,65 @@ def test_instruments_keep_conversion_prices_and_maturities(shared_data: Path):
         149.77,
         5_341_600,
     )
+    assert note_2030["known"] == note_2030["issued"] == utc("2024-03-08")
     assert mstr.loc[utc("2025-12-15"), "strike_usd"] == 39.8
     assert "BMNR" not in set(inst["ticker"])  # an ETH treasury
     assert inst["coupon"].isna().all()
+    # MARA's notes carry no issue date: known from the file's date only
+    mara = inst[inst["ticker"] == "MARA"]
+    assert mara["issued"].isna().all() and (mara["known"] == utc(NUMERICAL_SNAPSHOT_AS_OF)).all()
+    assert "known = the issue date, else the file's date 2026-03-08" in prov.notes
 
 
-def test_bundled_stack_file_names_a_source_for_every_coupon_and_matches_recorded_notes(shared_data: Path):
+def test_bundled_stack_file_names_a_source_for_every_entry_and_matches_recorded_notes(shared_data: Path):
     sf = read_stack_file()
-    assert sf.companies.empty and sf.charges.empty  # only commented examples
-    assert len(sf.coupons) == 6 and sf.coupons["source"].str.contains("Convertible Senior Notes").all()
-    inst = attach_coupons(
-        read_dilutive_instruments(shared_data / "treasury_companies" / "numerical-snapshot.json"), sf.coupons
-    )
-    mstr = inst[(inst["ticker"] == "MSTR") & inst["coupon"].notna()]
+    assert len(sf.coupons) == 8 and sf.coupons["source"].str.contains("Convertible Senior Notes").all()
+    assert sf.companies["source"].str.startswith("treasuries.toml: MicroStrategy").all()
+    assert sf.charges["source"].str.startswith("treasuries.toml: Strategy 8-K").all()
+    # the USD Reserve of $1.44B "covers 21 months of dividends" (2025-12-01): 1.44B x 12 / 21 a year
+    assert sf.charges["annual_preferred_dividends_usd"].iloc[0] == pytest.approx(1.44e9 * 12 / 21, abs=1)
+    inst, _ = read_dilutive_instruments(shared_data / "treasury_companies" / "numerical-snapshot.json")
+    mstr = attach_coupons(inst, sf.coupons).query("ticker == 'MSTR'")
+    assert mstr["coupon"].notna().all() and mstr["source"].str.contains("; coupon: ").all()
+    live = mstr[mstr["expiration"] > utc("2026-02-05")]
     # 1.01B x 0.625% + 0.8B x 0.625% + 0.60375B x 0.875% + 0.8B x 2.25% (+ 3.0B and 2.0B at 0%) = 34.595M USD a year
-    assert (mstr["face_value_usd"] * mstr["coupon"]).sum() == pytest.approx(34_595_312.5, rel=1e-12)
+    assert (live["face_value_usd"] * live["coupon"]).sum() == pytest.approx(34_595_312.5, rel=1e-12)
+
+
+def test_bundled_corrections_replace_the_trackers_stale_quarter_ends(shared_data: Path):
+    df, _ = read_numerical_snapshot(shared_data / "treasury_companies" / "numerical-snapshot.json")
+    fixed = read_stack_file().companies.set_index("as_of")
+    for when, tracker, company in (
+        ("2020-12-31", 40_824, 70_470),
+        ("2021-06-30", 92_079, 105_085),
+        ("2022-03-31", 125_051, 129_218),
+        ("2023-03-31", 138_955, 140_000),
+    ):
+        old = row(df, when)
+        assert old["btc_held"] == tracker
+        assert fixed.loc[utc(when), "btc_held"] == company
+        assert fixed.loc[utc(when), "published"] == old["published"]  # only the number changes
+
+
+def _instrument(ticker: str, expiration: str) -> pd.DataFrame:
+    """One synthetic `treasury_instruments` convertible."""
+    return tables.validate(
+        "treasury_instruments",
+        pd.DataFrame(
+            {
+                "known": [utc("2025-01-01")],
+                "ticker": [ticker],
+                "kind": ["convertible"],
+                "face_value_usd": [1e6],
+                "strike_usd": [10.0],
+                "potential_shares": [1e5],
+                "issued": [utc("2025-01-01")],
+                "expiration": [utc(expiration)],
+                "coupon": [float("nan")],
+                "source": ["synthetic"],
+            }
+        ),
+    )
 
 
 def test_stack_file_rows_are_checked_and_a_coupon_must_match_a_note(tmp_path: Path):
@@ -201,16 +249,21 @@ def test_stack_file_rows_are_checked_and_a_coupon_must_match_a_note(tmp_path: Pa
     f.write_text(
         '[[company]]\nticker = "SYN"\nas_of = "2026-01-31"\nsource = "synthetic"\nbtc_held = 10\ndebt_usd = 5\n'
         '[[coupon]]\nticker = "SYN"\nexpiration = "2030-01-01"\ncoupon = 0.01\nsource = "synthetic"\n'
+        '[[charges]]\nticker = "SYN"\nas_of = "2026-01-31"\nannual_interest_usd = 7\nsource = "synthetic"\n'
     )
     sf = read_stack_file(f)
     r = sf.companies.iloc[0]
     assert (r["ticker"], r["btc_held"], r["debt_usd"], r["published"]) == ("SYN", 10, 5, utc("2026-01-31"))
     assert r["source"] == "stack.toml: synthetic" and math.isnan(r["cash_usd"])
-    inst = pd.DataFrame(
-        {"ticker": ["SYN"], "kind": ["convertible"], "expiration": [utc("2031-01-01")], "coupon": [float("nan")]}
-    )
+    c = sf.charges.iloc[0]
+    assert list(sf.charges.columns) == tables.TREASURY_CHARGES.names
+    assert (c["as_of"], c["annual_interest_usd"], c["source"]) == (utc("2026-01-31"), 7, "stack.toml: synthetic")
+    assert math.isnan(c["annual_preferred_dividends_usd"])
+    assert attach_coupons(_instrument("SYN", "2030-01-01"), sf.coupons)["coupon"].iloc[0] == 0.01
     with pytest.raises(DataError, match="SYN 2030-01-01"):
-        attach_coupons(inst, sf.coupons)
+        attach_coupons(_instrument("SYN", "2031-01-01"), sf.coupons)
+    with pytest.raises(DataError, match="coupon given twice for SYN 2030-01-01"):
+        attach_coupons(_instrument("SYN", "2030-01-01"), pd.concat([sf.coupons, sf.coupons]))
     f.write_text('[[company]]\nticker = "SYN"\nas_of = "2026-01-31"\nbtc_held = 10\n')
     with pytest.raises(DataError, match="company entry 0: missing source"):
         read_stack_file(f)

@@ -17,6 +17,9 @@ Over N days ending at the last basket date (windows of N calendar days: dates in
     return            = exp(sum of basket log returns) - 1                   (fraction)
     relative to BTC   = (1 + sector return) / (1 + BTC return) - 1
 A horizon with fewer than 90 % of its days is NaN (not enough data), never a partial sum.
+
+Breadth (`breadth`): on each date, the share of sectors whose N-day return beats BTC's (sectors with a
+NaN horizon left out): 1 = every sector leads BTC (alt season), 0 = BTC leads them all.
 """
 
 from __future__ import annotations
@@ -88,3 +91,17 @@ def relative_strength(
         out[f"rank_{d}d"] = rel.rank(ascending=False, method="min")
     key = f"vs_btc_{days[len(days) // 2]}d"
     return pd.DataFrame(out).sort_values(key, ascending=False, na_position="last"), btc
+
+
+def breadth(baskets: pd.DataFrame, btc_log_returns: pd.Series, days: int = 30) -> pd.Series:
+    """Share of sectors beating BTC over the `days` calendar days ending at each basket date (fraction;
+    NaN where no sector or BTC has `COVERAGE` of the window). Same windows as `relative_strength`:
+    beating BTC <=> sum of the sector's log returns > BTC's."""
+    need = int(np.ceil(COVERAGE * days))
+    window = f"{days}D"
+    sums = baskets.rolling(window, min_periods=need).sum()
+    btc = btc_log_returns.reindex(baskets.index).rolling(window, min_periods=need).sum()
+    rel = sums.sub(btc, axis=0)
+    counted = rel.notna().sum(axis=1)
+    share = (rel > 0).sum(axis=1) / counted.where(counted > 0)
+    return share.where(btc.notna())

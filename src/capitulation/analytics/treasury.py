@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from capitulation.errors import DataError
@@ -136,6 +137,27 @@ def live_instruments(instruments: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataF
     return instruments[keep]
 
 
+CONVERTS = ("convertible", "preferred")  # in the money at share price >= conversion price
+EXERCISES = ("warrant", "option")  # in the money at share price > exercise price
+FREE = ("rsu", "free_shares")  # nothing to pay: always shares
+
+
+def in_the_money(kind: str, share_price: float | np.ndarray, strike: float) -> bool | np.ndarray:
+    """Whether an instrument of `kind` turns into shares at `share_price` (USD/share, a number or an array):
+    convertibles and convertible preferred at price >= strike, warrants and options at price > strike,
+    RSUs and free shares always, any other kind never; an unknown (NaN) strike never converts."""
+    price = np.asarray(share_price, dtype=float)
+    if kind in FREE:
+        out = np.ones(price.shape, dtype=bool)
+    elif kind in CONVERTS:
+        out = price >= strike
+    elif kind in EXERCISES:
+        out = price > strike
+    else:
+        out = np.zeros(price.shape, dtype=bool)
+    return out if out.ndim else bool(out)
+
+
 def dilute(
     *,
     shares: float,
@@ -148,12 +170,11 @@ def dilute(
     """Treasury-style dilution of live `instruments` (see `live_instruments`) at `share_price` (USD/share).
 
     Columns: kind, face_value_usd, strike_usd (conversion or exercise price, USD/share), potential_shares,
-    coupon (annual, fraction; NaN unknown).
-    * 'convertible' note, in the money when share_price >= strike: + potential shares, - face from debt;
-      out of the money it stays in debt at face and pays face x coupon a year;
-    * 'preferred' (convertible preferred), in the money: + potential shares, - face from preferred;
-    * 'warrant' / 'option', in the money when share_price > strike: + potential shares and + strike x
-      potential shares to cash (exercise proceeds);
+    coupon (annual, fraction; NaN unknown). In the money (`in_the_money`):
+    * 'convertible' note: + potential shares, - face from debt; out of the money it stays in debt at face
+      and pays face x coupon a year;
+    * 'preferred' (convertible preferred): + potential shares, - face from preferred;
+    * 'warrant' / 'option': + potential shares and + strike x potential shares to cash (exercise proceeds);
     * 'rsu' / 'free_shares' (nothing to pay): + potential shares.
     Unknown debt / preferred / cash stay None. `convertible_face_usd` sums the face of the out-of-the-money
     convertibles, `annual_coupon_usd` their face x coupon (None unless every one has both).
@@ -165,25 +186,20 @@ def dilute(
         face = 0.0 if pd.isna(r.face_value_usd) else float(r.face_value_usd)
         n = 0.0 if pd.isna(r.potential_shares) else float(r.potential_shares)
         strike = float(r.strike_usd) if pd.notna(r.strike_usd) else math.nan
-        if r.kind in ("convertible", "preferred"):
-            if share_price >= strike:
-                add += n
-                if r.kind == "convertible":
-                    minus_debt += face
-                else:
-                    minus_pref += face
-                converted.append(f"{r.kind} at ${strike:,.2f} -> {n:,.0f} shares")
-            elif r.kind == "convertible":
-                coupon_known &= pd.notna(r.coupon) and pd.notna(r.face_value_usd)
-                face_otm += face
-                coupon += face * (0.0 if pd.isna(r.coupon) else float(r.coupon))
-        elif r.kind in ("warrant", "option"):
-            if share_price > strike:
-                add += n
-                proceeds += strike * n
-                converted.append(f"{r.kind} at ${strike:,.2f} -> {n:,.0f} shares")
-        elif r.kind in ("rsu", "free_shares"):
+        if in_the_money(r.kind, share_price, strike):
             add += n
+            if r.kind == "convertible":
+                minus_debt += face
+            elif r.kind == "preferred":
+                minus_pref += face
+            elif r.kind in EXERCISES:
+                proceeds += strike * n
+            if r.kind not in FREE:
+                converted.append(f"{r.kind} at ${strike:,.2f} -> {n:,.0f} shares")
+        elif r.kind == "convertible":
+            coupon_known &= pd.notna(r.coupon) and pd.notna(r.face_value_usd)
+            face_otm += face
+            coupon += face * (0.0 if pd.isna(r.coupon) else float(r.coupon))
     return Dilution(
         shares=shares + add,
         debt=None if debt is None else max(debt - minus_debt, 0.0),
@@ -195,13 +211,59 @@ def dilute(
     )
 
 
+def converted_shares(instruments: pd.DataFrame, share_close: pd.Series) -> pd.Series:
+    """Shares the `treasury_instruments` rows add on each day of `share_close` (USD/share, indexed by day):
+    the potential shares of those known (`known`), outstanding (as `live_instruments`) and in the money
+    (`in_the_money`) at that day's close, as `dilute` counts them for one day."""
+    days = share_close.index
+    price = share_close.to_numpy(dtype=float)
+    add = np.zeros(len(days))
+    for r in instruments.itertuples():
+        n = 0.0 if pd.isna(r.potential_shares) else float(r.potential_shares)
+        strike = float(r.strike_usd) if pd.notna(r.strike_usd) else math.nan
+        live = np.asarray(days >= r.known)
+        if pd.notna(r.issued):
+            live &= days >= r.issued
+        if pd.notna(r.expiration):
+            live &= days <= r.expiration
+        add += np.where(live & in_the_money(r.kind, price, strike), n, 0.0)
+    return pd.Series(add, index=days, name="converted_shares")
+
+
 def stress_order(table: pd.DataFrame) -> pd.DataFrame:
     """Rows most stressed first: highest leverage ((debt + preferred) / BTC NAV, how close BTC is to the
-    stress line), then lowest mNAV (EV, else market cap); rows without either last."""
+    stress line), then lowest mNAV (EV, else market cap); rows without either last. The three columns are
+    numeric (NaN where unknown): a column of None would not sort."""
     key_mnav = table["mnav_ev"].fillna(table["mnav_mcap"])
     ranked = table.assign(_lev=-table["leverage"], _mnav=key_mnav)
     ranked = ranked.sort_values(["_lev", "_mnav"], na_position="last", kind="stable")
     return ranked.drop(columns=["_lev", "_mnav"]).reset_index(drop=True)
+
+
+def mnav_history(
+    holdings: pd.DataFrame, share_close: pd.Series, btc_close: pd.Series, instruments: pd.DataFrame | None = None
+) -> pd.Series:
+    """Daily mNAV by market cap of one company = share close x shares / (btc_held x BTC close).
+
+    `holdings`: btc_held (BTC) and shares_basic (shares), indexed by the time each pair became known,
+    ascending; each day (a close stamped at 00:00 UTC of its date, USD) takes the latest pair known by then,
+    so a past day never sees figures published after it. shares = shares_basic + the company's
+    `instruments` converted that day (`converted_shares`; none without them). Days before the first pair,
+    without both closes, or with a non-positive input are left out.
+    """
+    days = share_close.index.intersection(btc_close.index).sort_values()
+    if holdings.empty or days.empty:
+        return pd.Series(dtype=float, name="mnav_mcap")
+    left = pd.DataFrame({"day": days})
+    right = holdings[["btc_held", "shares_basic"]].rename_axis("known").reset_index()
+    known = pd.merge_asof(left, right, left_on="day", right_on="known", direction="backward").set_index("day")
+    close = share_close.reindex(days)
+    shares = known["shares_basic"]
+    if instruments is not None:
+        shares = shares + converted_shares(instruments, close)
+    m = close * shares / (known["btc_held"] * btc_close.reindex(days))
+    ok = (known["btc_held"] > 0) & (known["shares_basic"] > 0) & (close > 0)
+    return m[ok & m.notna()].rename("mnav_mcap")
 
 
 # The seed commentary on Strategy (MSTR) around 2026-02-05: its inputs, its printed results, and the inputs

@@ -50,22 +50,16 @@ def _num(x: object, fmt: str) -> str:
     return "-" if _missing(x) else format(x, fmt)
 
 
-def treasury_table(snap: Snapshot, data: Path, stack: Path | None) -> tuple[pd.DataFrame, str]:
-    """The treasury table of `snap` with the recorded instruments and the capital-stack file merged."""
+def treasury_table(data: Path, as_of: str | None, stack: Path | None) -> tuple[pd.DataFrame, str]:
+    """`signals.treasury.company_table` of the snapshot of `data` at `as_of`, its capital stack built from
+    `stack` (default: the bundled treasuries.toml) like every snapshot's; the table and the stack file used."""
     from capitulation.signals.treasury import company_table
-    from capitulation.sources.treasuries import (
-        BUNDLED_STACK_FILE,
-        attach_coupons,
-        read_stack_file,
-        recorded_instruments,
-    )
+    from capitulation.snapshot import parse_as_of
+    from capitulation.sources import recorded
+    from capitulation.sources.treasuries import BUNDLED_STACK_FILE
 
-    sf = read_stack_file(stack or BUNDLED_STACK_FILE)
-    inst = recorded_instruments(data)
-    if inst is not None:
-        inst = attach_coupons(inst, sf.coupons)
-    table = company_table(snap, instruments=inst, charges=sf.charges, extra_rows=sf.companies)
-    return table, sf.provenance.source
+    snap = recorded.build_snapshot(data, parse_as_of(as_of) if as_of else None, stack=stack)
+    return company_table(snap), str(stack or BUNDLED_STACK_FILE)
 
 
 COLUMNS = [
@@ -112,7 +106,7 @@ def _seed(data: Path | None, stack: Path | None) -> dict[str, object]:
 
     real = None
     if data is not None:
-        table, stack_file = treasury_table(load_snapshot(data, None, tr.SEED_DATE), data, stack)
+        table, stack_file = treasury_table(data, tr.SEED_DATE, stack)
         real = records(table[table["ticker"] == "MSTR"][COLUMNS])[0] | {"stack_file": stack_file}
     return {
         "date": tr.SEED_DATE,
@@ -234,7 +228,8 @@ def mnav(
     With --btc/--btc-price/--share-price/--shares: one company. With --preset seed: the seed example as
     printed, as published and reconciled (+ MSTR on 2026-02-05 from the recorded data with --data; --as-of
     does not apply). With --data only:
-    every recorded treasury company at the BTC close of --as-of (default 2026-02-05), most stressed first.
+    every recorded treasury company at the BTC close of --as-of (default 2026-02-05), most stressed first:
+    the table verdict 6 and the dashboard read, its capital stack from --stack FILE instead of the bundled one.
     """
     from capitulation.analytics.treasury import mnav as compute
 
@@ -277,7 +272,7 @@ def mnav(
     if data is None:
         fail("pass --btc/--btc-price/--share-price/--shares, --preset seed, or --data DIR for the recorded companies")
     with handled():
-        table, stack_file = treasury_table(load_snapshot(data, None, as_of), data, stack)
+        table, stack_file = treasury_table(data, as_of, stack)
     if as_json:
         print_json(
             {

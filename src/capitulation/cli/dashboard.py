@@ -7,17 +7,11 @@ import ipaddress
 import logging
 import socket
 from functools import partial
-from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
 from capitulation.cli.common import AsOfOpt, DataOpt, DbOpt, SnapshotOpt, app, fail, handled, load_snapshot
-
-if TYPE_CHECKING:
-    import pandas as pd
-
-    from capitulation.snapshot import Snapshot
 
 
 def is_loopback(host: str) -> bool:
@@ -38,13 +32,6 @@ def _check_port(host: str, port: int) -> None:
         fail(f"cannot serve on {host}:{port}: {exc.strerror or exc}")
 
 
-def _companies(data: Path, snap: Snapshot) -> pd.DataFrame:
-    """The `mnav --data` table: recorded instruments and the bundled capital-stack file merged."""
-    from capitulation.cli.calculators import treasury_table
-
-    return treasury_table(snap, data, None)[0]
-
-
 @app.command()
 def dashboard(
     data: DataOpt = None,
@@ -61,7 +48,6 @@ def dashboard(
     """Serve the dashboard on http://HOST:PORT/. The data is loaded once at start and re-read every
     --refresh seconds; a failed refresh keeps the last good data and says why on the page."""
     from capitulation.dashboard import create_app
-    from capitulation.signals.treasury import company_table
     from capitulation.store import HistoryStore
 
     if not is_loopback(host):
@@ -74,11 +60,8 @@ def dashboard(
     if data is None and snapshot is None:
         fail("no data to show: pass --data DIR (a folder of recorded data such as ../shared/data) or --snapshot PATH")
     _check_port(host, port)  # before the data loads: a busy port fails at once
-    companies = company_table if data is None else partial(_companies, data)
     with handled():
-        web = create_app(
-            partial(load_snapshot, data, snapshot, as_of), HistoryStore(db), companies=companies, refresh_s=refresh
-        )
+        web = create_app(partial(load_snapshot, data, snapshot, as_of), HistoryStore(db), refresh_s=refresh)
     if not logging.getLogger("capitulation").isEnabledFor(logging.INFO):
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request: only with -v
     typer.echo(f"capitulation dashboard on http://{host}:{port}/ (Ctrl+C stops it)")

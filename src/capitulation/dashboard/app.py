@@ -15,9 +15,8 @@ from dash.development.base_component import Component
 from capitulation.dashboard import pages
 from capitulation.dashboard.components import guarded, status_line
 from capitulation.dashboard.pages import PAGES, cost_floors, options
-from capitulation.dashboard.state import Companies, LiveState, Loader
+from capitulation.dashboard.state import LiveState, Loader
 from capitulation.errors import CapitulationError
-from capitulation.signals.treasury import company_table
 from capitulation.store import HistoryStore
 
 CSS = """
@@ -64,14 +63,13 @@ def create_app(
     snapshot_loader: Loader,
     store: HistoryStore,
     *,
-    companies: Companies = company_table,
     refresh_s: float = 300.0,
 ) -> dash.Dash:
     """The dashboard over `snapshot_loader`'s snapshot and `store`'s history, refreshed every `refresh_s`.
 
     Loads the snapshot now; `CapitulationError` when that first load fails (there is nothing to show).
     """
-    state = LiveState(snapshot_loader, store, companies, refresh_s)
+    state = LiveState(snapshot_loader, store, refresh_s)
     state.reload()
     if state.view is None:
         raise CapitulationError(f"dashboard: cannot load the snapshot: {state.error}")

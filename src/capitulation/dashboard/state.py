@@ -33,8 +33,6 @@ T = TypeVar("T")
 
 Loader = Callable[[], Snapshot]
 """Returns the snapshot to show: the recorded data offline, a fresh one in live mode."""
-Companies = Callable[[Snapshot], pd.DataFrame]
-"""The treasury companies table of a snapshot, most stressed first (`signals.treasury.company_table`)."""
 
 
 def describe(exc: Exception) -> str:
@@ -83,14 +81,15 @@ class View:
         return self._options[key]
 
 
-def build_view(snap: Snapshot, companies: Companies = company_table) -> View:
-    """Everything the pages show for `snap`, computed once."""
+def build_view(snap: Snapshot) -> View:
+    """Everything the pages show for `snap`, computed once; the treasury companies from the snapshot's own
+    capital-stack tables (`signals.treasury.company_table`, as verdict 6 and `mnav`)."""
     rep = model.build(snap)
     view = View(
         snap=snap,
         report=rep,
         figures=all_figures(rep, snap),
-        companies=_or_reason(lambda: companies(snap)),
+        companies=_or_reason(lambda: company_table(snap)),
         network=_or_reason(lambda: _network(snap)),
         study=event_study(snap),
     )
@@ -106,10 +105,9 @@ class LiveState:
         self,
         loader: Loader,
         store: HistoryStore,
-        companies: Companies = company_table,
         refresh_s: float = 300.0,
     ) -> None:
-        self.loader, self.store, self.companies, self.refresh_s = loader, store, companies, refresh_s
+        self.loader, self.store, self.refresh_s = loader, store, refresh_s
         self.view: View | None = None
         self.loaded_at: pd.Timestamp | None = None  # last successful load (UTC)
         self.attempted_at: pd.Timestamp | None = None  # last attempt, successful or not
@@ -126,7 +124,7 @@ class LiveState:
             snap = self.loader()
             changed = self.view is None or snap.as_of != self.view.snap.as_of
             if changed:
-                self.view = build_view(snap, self.companies)
+                self.view = build_view(snap)
             self.loaded_at, self.error = pd.Timestamp.now(tz="UTC"), None
             return changed
         except Exception as exc:  # any failure keeps the last good data on screen

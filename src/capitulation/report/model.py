@@ -66,10 +66,11 @@ def build(snap: Snapshot) -> Report:
 
 def as_json(rep: Report) -> dict[str, object]:
     """Machine-readable report with stable keys: the same content as the terminal table."""
+    info = {i.name: i for i in rep.tables}
     return {
         "as_of": rep.as_of.isoformat(),
         "spot_usd": rep.spot,
-        "signals": [v.as_dict() for v in rep.verdicts],
+        "signals": [_with_ages(v.as_dict(), info) for v in rep.verdicts],
         "levels": [
             {"price_usd": lv.price, "distance": d, "label": lv.label, "signal": lv.signal, "tables": list(lv.tables)}
             for lv, d in rep.ladder
@@ -80,3 +81,13 @@ def as_json(rep: Report) -> dict[str, object]:
         },
         "absent_tables": rep.absent,
     }
+
+
+def _with_ages(verdict: dict[str, object], info: dict[str, TableInfo]) -> dict[str, object]:
+    """A verdict's dict with `table_ages`: for each table it used, the table's latest date and its age in
+    days at as_of (None for a table the snapshot lacks)."""
+    ages = {
+        t: None if t not in info else {"latest": info[t].latest.isoformat(), "age_days": info[t].age_days}
+        for t in verdict["tables"]  # type: ignore[union-attr]
+    }
+    return verdict | {"table_ages": ages}

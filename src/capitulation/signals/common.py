@@ -25,6 +25,16 @@ def spot(snap: Snapshot) -> float | None:
     return float(s.iloc[-1]) if not s.empty else None
 
 
+def drawdown(snap: Snapshot, days: int) -> float | None:
+    """BTC's last close against its highest close of the last `days` days (fraction, <= 0); None without
+    BTC prices."""
+    s = closes(snap, BTC)
+    if s.empty:
+        return None
+    recent = s[s.index > s.index[-1] - pd.Timedelta(days=days)]
+    return float(recent.iloc[-1] / recent.max() - 1.0)
+
+
 def age_days(snap: Snapshot, table: str) -> float | None:
     """Days between the table's latest row and as_of; None when the table is absent."""
     df = snap.get(table)

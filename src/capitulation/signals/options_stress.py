@@ -1,9 +1,12 @@
 """Signal 3, options stress: are next-day and weekly puts bid over calls, and are dealers short gamma?
 
-Holds when the constant-maturity 25-delta risk reversal (call IV - put IV) at 1 or 7 days is at or below
-the threshold; the 15-delta risk reversals at the same maturities are reported beside it. Dealer gamma
-(default positioning "classic": dealers long calls, short puts; the model used is named in the
-evidence) says whether their hedging amplifies a fall (GEX < 0: they sell into declines).
+With a fresh option chain (at most `max_age_days` old) it holds when the constant-maturity 25-delta risk
+reversal (call IV - put IV) at 1 or 7 days is at or below the threshold; the 15-delta risk reversals at
+the same maturities are reported beside it, with dealer gamma (default positioning "classic": dealers long
+calls, short puts; the model used is named in the evidence: GEX < 0 means they sell into declines) and
+DVOL. Without a fresh chain, DVOL decides ("from DVOL", `analytics.vol_regime`): it holds when the index's
+14-day high ranks in the top of its trailing year at least as high as at the median past trough (learned
+from the confirmed 20 % drawdowns before as_of) while BTC fell over those 14 days.
 
 `summarize` gathers the options figures of one chain (smile per expiry, constant-maturity term
 structure, GEX, flip, walls, max pain); the verdict and the `options` command both read it.
@@ -16,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from capitulation.analytics.events import drawdowns
 from capitulation.analytics.gex import (
     Dealer,
     GexResult,
@@ -30,9 +34,10 @@ from capitulation.analytics.gex import (
 )
 from capitulation.analytics.levels import Level
 from capitulation.analytics.smile import DAYS, constant_maturity, latest, risk_reversals
+from capitulation.analytics.vol_regime import VolState, ranks_at, vol_state
 from capitulation.errors import DataError
 from capitulation.signals.base import Metric, Status, Verdict, not_enough_data
-from capitulation.signals.common import age_days, usd
+from capitulation.signals.common import BTC, age_days, closes, usd
 from capitulation.snapshot import Snapshot, utc
 
 SIGNAL, TITLE = "options_stress", "Options stress"
@@ -46,6 +51,17 @@ class Thresholds:
     max_age_days: float = 2.0
     dealer: Dealer = "classic"
     grid: float = 0.2  # GEX profile over spot x (1 -/+ 20 %)
+    # DVOL, when no chain is fresh: a two-week spike (a cascade plays out within days) ranked in the trailing
+    # year (DVOL's own regime: 45 % was high in 2023, low in 2021).
+    dvol_window_days: int = 14
+    dvol_history_days: int = 365
+    dvol_min_history: int = 90  # a quarter of closes before a rank means anything (DVOL starts 2021-03-24)
+    # None: the median of the ranks at past confirmed troughs of 20 %+ drawdowns (walk-forward); the fallback
+    # (the year's top quintile) while fewer than `min_troughs` such troughs are known.
+    dvol_rank: float | None = None
+    dvol_fallback_rank: float = 0.8
+    min_troughs: int = 4
+    dvol_max_age_days: float = 2.0
 
 
 @dataclass(frozen=True)
@@ -122,26 +138,75 @@ def _pick_expiry(chain: pd.DataFrame, expiry: str | pd.Timestamp) -> pd.Timestam
     return hits[0]
 
 
-def _dvol(snap: Snapshot) -> tuple[list[Metric], list[str]]:
-    """Deribit's 30-day implied-vol index (DVOL), as context that is fresher than a recorded chain."""
+@dataclass(frozen=True)
+class Dvol:
+    """DVOL at as_of (`analytics.vol_regime.VolState`) with the rank it must reach and where that came from."""
+
+    state: VolState
+    threshold: float
+    why: str
+
+    @property
+    def stressed(self) -> bool:
+        return self.state.rank >= self.threshold and self.state.btc_return < 0
+
+    def metrics(self) -> list[Metric]:
+        t = ("vol_index", "daily_prices")
+        s = self.state
+        return [
+            Metric("dvol_close", s.close, "fraction", ("vol_index",)),
+            Metric("dvol_high_14d", s.recent_high, "fraction", ("vol_index",)),
+            Metric("dvol_rank_1y", s.rank, "fraction", ("vol_index",)),
+            Metric("dvol_change_14d", s.change, "fraction (vol points / 100)", ("vol_index",)),
+            Metric("dvol_rank_threshold", self.threshold, "fraction", t),
+            Metric("btc_return_14d", s.btc_return, "fraction", ("daily_prices",)),
+        ]
+
+    def evidence(self) -> str:
+        s = self.state
+        return (
+            f"DVOL {s.close:.1%} on {s.date:%Y-%m-%d} ({s.change * 100:+.1f} vol pts in 14 days); its 14-day high "
+            f"{s.recent_high:.1%} ranks above {s.rank:.0%} of the last {s.history} days; BTC {s.btc_return:+.1%} "
+            f"over 14 days; threshold rank {self.threshold:.0%} ({self.why})"
+        )
+
+
+def dvol(snap: Snapshot, th: Thresholds) -> Dvol | str:
+    """DVOL's stress reading at as_of, or why there is none (absent, stale, too short a history)."""
     vi = snap.get("vol_index")
+    btc = closes(snap, BTC)
     if vi is None:
-        return [], []
-    s = vi.set_index("date")["close"].sort_index()
-    base = s[s.index > s.index[-1] - pd.Timedelta(days=30)].mean()
-    t = ("vol_index",)
-    return (
-        [Metric("dvol_close", float(s.iloc[-1]), "fraction", t), Metric("dvol_30d_mean", float(base), "fraction", t)],
-        [f"DVOL (30-day implied vol index) {s.iloc[-1]:.1%} on {s.index[-1]:%Y-%m-%d}, 30-day mean {base:.1%}"],
-    )
+        return "no DVOL history"
+    if btc.empty:
+        return "no BTC closes to tell a fall from a rally"
+    vol = vi.set_index("date")["close"].sort_index()
+    kw = {"window_days": th.dvol_window_days, "history_days": th.dvol_history_days}
+    state = vol_state(vol, btc, snap.as_of, **kw)
+    age = (snap.as_of - state.date).total_seconds() / 86400 - 1.0
+    if age > th.dvol_max_age_days:
+        return f"DVOL ends {state.date:%Y-%m-%d}, {age:.0f} days before as_of"
+    if state.history < th.dvol_min_history:
+        return f"only {state.history} days of DVOL (need {th.dvol_min_history} to rank it)"
+    if th.dvol_rank is not None:
+        return Dvol(state, th.dvol_rank, "configured")
+    first = vol.index[0] + pd.Timedelta(days=th.dvol_min_history)
+    troughs = [sw.trough_date for sw in drawdowns(btc, 0.2) if sw.confirmed and sw.trough_date >= first]
+    ranks = ranks_at(vol, btc, troughs, **kw)
+    if len(ranks) < th.min_troughs:
+        why = f"fallback: {len(ranks)} past troughs with a DVOL history (need {th.min_troughs})"
+        return Dvol(state, th.dvol_fallback_rank, why)
+    why = f"median of its 14-day-high ranks at the {len(ranks)} past confirmed troughs of 20%+ drawdowns"
+    return Dvol(state, float(np.median(ranks)), why)
 
 
 def evaluate(snap: Snapshot, th: Thresholds = Thresholds()) -> Verdict:
     quotes = snap.get("option_quotes")
-    dvol_metrics, dvol_evidence = _dvol(snap)
-    if quotes is None:
-        return not_enough_data(SIGNAL, TITLE, snap.as_of, "no option chain", *dvol_evidence)
-    age = age_days(snap, "option_quotes") or 0.0
+    dv = dvol(snap, th)
+    dvol_metrics, dvol_evidence = ([], [f"DVOL: {dv}"]) if isinstance(dv, str) else (dv.metrics(), [dv.evidence()])
+    age = age_days(snap, "option_quotes") if quotes is not None else None
+    if quotes is None or age is None or age > th.max_age_days:
+        chain = "no option chain" if quotes is None else f"latest option chain is {age:.0f} days old"
+        return _from_dvol(snap, dv, chain, dvol_metrics, dvol_evidence)
     s = summarize(quotes, th.dealer, grid=th.grid, points=81)
     cm, g, w, flip = s.term.set_index("days"), s.gex, s.walls, s.flip
     t = ("option_quotes",)
@@ -191,21 +256,11 @@ def evaluate(snap: Snapshot, th: Thresholds = Thresholds()) -> Verdict:
             for r in s.max_pain.head(1).itertuples()
         ),
     )
-    if age > th.max_age_days:
-        return Verdict(
-            SIGNAL,
-            TITLE,
-            Status.NOT_ENOUGH_DATA,
-            f"latest option chain is {age:.0f} days old ({s.timestamp:%Y-%m-%d %H:%M}); figures shown are from then",
-            snap.as_of,
-            tuple(metrics),
-            tuple(evidence),
-        )
     rr25 = [float(cm.loc[n, "rr25"]) for n in (1, 7)]
     rr15 = [float(cm.loc[n, "rr15"]) for n in (1, 7)]
     finite = [x for x in rr25 if np.isfinite(x)]
     if not finite:
-        return not_enough_data(SIGNAL, TITLE, snap.as_of, "25-delta risk reversal not quoted at 1d or 7d")
+        return _from_dvol(snap, dv, "25-delta risk reversal not quoted at 1d or 7d", dvol_metrics, dvol_evidence)
     holds = min(finite) <= th.rr25
     headline = (
         f"{'puts bid' if holds else 'no put panic'}: 25d RR 1d {rr25[0] * 100:+.1f} / 7d {rr25[1] * 100:+.1f}, "
@@ -214,3 +269,27 @@ def evaluate(snap: Snapshot, th: Thresholds = Thresholds()) -> Verdict:
     )
     status = Status.HOLDS if holds else Status.DOES_NOT_HOLD
     return Verdict(SIGNAL, TITLE, status, headline, snap.as_of, tuple(metrics), tuple(evidence), levels=levels)
+
+
+def _from_dvol(snap: Snapshot, dv: Dvol | str, chain: str, metrics: list[Metric], evidence: list[str]) -> Verdict:
+    """The verdict when no fresh chain decides: DVOL's reading, or not enough data when DVOL has none."""
+    quotes = snap.get("option_quotes")
+    if quotes is not None:
+        evidence = [
+            *evidence,
+            f"{chain} ({quotes['timestamp'].max():%Y-%m-%d %H:%M} UTC): its skew and walls are not used",
+        ]
+    if isinstance(dv, str):
+        return not_enough_data(SIGNAL, TITLE, snap.as_of, f"{chain}; {dv}", *evidence)
+    s = dv.state
+    what = (
+        "vol bid into a fall"
+        if dv.stressed
+        else ("vol high but BTC not falling" if s.rank >= dv.threshold else "no vol panic")
+    )
+    headline = (
+        f"from DVOL ({chain}): {what}: 14-day high {s.recent_high:.1%} above {s.rank:.0%} of its year "
+        f"(bar {dv.threshold:.0%}), BTC {s.btc_return:+.1%} in 14 days"
+    )
+    status = Status.HOLDS if dv.stressed else Status.DOES_NOT_HOLD
+    return Verdict(SIGNAL, TITLE, status, headline, snap.as_of, tuple(metrics), tuple(evidence))

@@ -1,10 +1,14 @@
-"""Signal 5, sector rotation: is crypto leadership narrow (a few sectors beating BTC while the rest bleed)?
+"""Signal 5, sector rotation: in a fall, has crypto leadership narrowed to a few sectors (or to BTC alone)?
 
 The sector table (`sectors`) ranks monthly-rebalanced equal-weight baskets (`analytics.sectors`) by their
 return relative to BTC over 7/30/90 days. BTC is the return panel's own BTC perp when the panel has it
 (same OKX 16:00-UTC candles as the baskets), otherwise BTC-USD's daily closes. The thesis names five hot
 sectors; the table says which of them the recorded data covers, and a sector without data is "not enough
 data", never a zero.
+
+The verdict holds when the breadth (the share of sectors beating BTC over 30 days) is at or below the
+breadth at the median past trough (confirmed 20 %+ drawdowns before as_of: walk-forward) while BTC is in a
+fall: money has left the alt sectors but for a few narratives. At a top the sectors lead (alt season).
 """
 
 from __future__ import annotations
@@ -14,9 +18,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from capitulation.analytics.sectors import basket_log_returns, constituents, relative_strength
+from capitulation.analytics.events import drawdowns
+from capitulation.analytics.sectors import basket_log_returns, breadth, constituents, relative_strength
 from capitulation.signals.base import Metric, Status, Verdict, not_enough_data
-from capitulation.signals.common import BTC, age_days, closes, pct
+from capitulation.signals.common import BTC, age_days, closes, drawdown, pct
 from capitulation.snapshot import Snapshot
 
 SIGNAL, TITLE = "sector_rotation", "Sector rotation"
@@ -46,7 +51,15 @@ WEIGHTING = (
 
 @dataclass(frozen=True)
 class Thresholds:
-    max_leaders: int = 2  # narrow leadership: at most two sectors beat BTC over 30 days
+    # None: the median breadth (share of sectors beating BTC over 30 days) at past confirmed troughs of 20 %+
+    # drawdowns, learned from the history before as_of; `fallback_breadth` (at most a fifth of the sectors
+    # lead) while fewer than `min_troughs` troughs have breadth data.
+    max_breadth: float | None = None
+    fallback_breadth: float = 0.2
+    min_troughs: int = 4
+    # Narrowing only means capitulation in a fall: BTC 10 %+ below its 90-day high (as signal 1).
+    min_drawdown: float = 0.10
+    drawdown_days: int = 90
     max_age_days: float = 3.0
 
 
@@ -61,6 +74,7 @@ class Sectors:
     benchmark: str
     coverage: pd.DataFrame
     tables: tuple[str, ...]  # the snapshot tables the figures come from
+    breadth: pd.Series  # share of sectors beating BTC over 30 days, per basket date (analytics.sectors.breadth)
 
 
 def sectors(snap: Snapshot, th: Thresholds = Thresholds()) -> Sectors | str:
@@ -82,7 +96,8 @@ def sectors(snap: Snapshot, th: Thresholds = Thresholds()) -> Sectors | str:
         btc, benchmark = np.log(px).diff().dropna(), "BTC-USD daily closes (UTC days; the panel has no BTC)"
         used = ("sector_returns", "daily_prices")
     kept = sr[~sr["sector"].isin(list(EXCLUDED))]
-    table, btc_ret = relative_strength(basket_log_returns(kept), btc, DAYS)
+    baskets = basket_log_returns(kept)
+    table, btc_ret = relative_strength(baskets, btc, DAYS)
     table["members"] = constituents(kept).reindex(table.index)
     end = sr["date"].max()
     rows = []
@@ -99,7 +114,7 @@ def sectors(snap: Snapshot, th: Thresholds = Thresholds()) -> Sectors | str:
         for d in DAYS:
             row[f"vs_btc_{d}d"] = None if r is None or not np.isfinite(r[f"vs_btc_{d}d"]) else float(r[f"vs_btc_{d}d"])
         rows.append(row)
-    return Sectors(table, btc_ret, end, benchmark, pd.DataFrame(rows), used)
+    return Sectors(table, btc_ret, end, benchmark, pd.DataFrame(rows), used, breadth(baskets, btc, 30))
 
 
 def evaluate(snap: Snapshot, th: Thresholds = Thresholds()) -> Verdict:
@@ -134,12 +149,46 @@ def evaluate(snap: Snapshot, th: Thresholds = Thresholds()) -> Verdict:
         f"BTC over 7/30/90d: {', '.join(pct(sec.btc[d]) for d in DAYS)} ({sec.benchmark}); to {sec.end:%Y-%m-%d}",
         f"baskets: {WEIGHTING}; left out: " + "; ".join(f"{k} ({v})" for k, v in EXCLUDED.items()),
     ]
-    holds = 0 < len(leaders) <= th.max_leaders
+    share = len(leaders) / len(rs)
+    bar, why = _breadth_bar(snap, sec, th)
+    fall = drawdown(snap, th.drawdown_days)
+    falling = fall is not None and fall <= -th.min_drawdown
+    metrics += [
+        Metric("breadth_30d", share, "fraction of sectors beating BTC", t),
+        Metric("breadth_threshold", bar, "fraction", t),
+        Metric(f"btc_drawdown_{th.drawdown_days}d", np.nan if fall is None else fall, "fraction", ("daily_prices",)),
+    ]
+    evidence += [
+        f"breadth {share:.0%} ({len(leaders)} of {len(rs)} sectors beat BTC over 30d); bar {bar:.0%}: {why}",
+        "BTC no price to tell a fall"
+        if fall is None
+        else f"BTC {pct(fall)} from its {th.drawdown_days}-day high"
+        + ("" if falling else f": not a fall ({th.min_drawdown:.0%}+ down), so narrowing is not capitulation"),
+    ]
+    holds = share <= bar and falling
     if leaders.empty:
         best = rs.iloc[0]
         headline = f"no sector beats BTC over 30d; closest: {rs.index[0]} {pct(best.vs_btc_30d)}"
     else:
         named = ", ".join(f"{s} {pct(r.vs_btc_30d)}" for s, r in leaders.head(3).iterrows())
         headline = f"{len(leaders)} of {len(rs)} sectors beat BTC over 30d; leading: {named}"
+    if fall is not None:
+        headline += f"; BTC {pct(fall)} from its {th.drawdown_days}d high"
     status = Status.HOLDS if holds else Status.DOES_NOT_HOLD
     return Verdict(SIGNAL, TITLE, status, headline, snap.as_of, tuple(metrics), tuple(evidence))
+
+
+def _breadth_bar(snap: Snapshot, sec: Sectors, th: Thresholds) -> tuple[float, str]:
+    """The breadth at or below which leadership counts as narrow, and where that number comes from."""
+    if th.max_breadth is not None:
+        return th.max_breadth, "configured"
+    history, btc = sec.breadth.dropna(), closes(snap, BTC)
+    swings = drawdowns(btc, 0.2) if len(btc) > 1 and not history.empty else []
+    troughs = [
+        float(history[history.index <= sw.trough_date].iloc[-1])
+        for sw in swings
+        if sw.confirmed and history.index[0] <= sw.trough_date
+    ]
+    if len(troughs) < th.min_troughs:
+        return th.fallback_breadth, f"fallback: {len(troughs)} past troughs with sector data (need {th.min_troughs})"
+    return float(np.median(troughs)), f"median breadth at the {len(troughs)} past confirmed troughs of 20%+ drawdowns"

@@ -1,20 +1,27 @@
 """Signal 6, treasury companies: does Strategy (MSTR) trade at or below the value of its bitcoin, and how
 many digital-asset-treasury companies (DATs) do?
 
-`company_table` values every company in `treasury_companies` at spot (the verdict and the `mnav` command
-both read it); rows without a share price or capital stack keep what can be computed and say what is missing.
+`company_table` values every company of the snapshot's `treasury_companies` at spot with its capital stack
+(`treasury_instruments`: convertibles that convert when in the money; `treasury_charges`: annual interest and
+dividends): the verdict, `capitulation mnav` and the dashboard all read it, so they show the same numbers.
+Rows without a share price or capital stack keep what can be computed and say what is missing.
+
+The verdict decides on mNAV by enterprise value where MSTR's capital stack is known (the 8-K rows from
+2025-10 on) and by market cap before (holdings and shares from its quarterly reports), and says which. Its
+evidence scores the same rule on the premium's own history before as_of: MSTR's mNAV by market cap at the
+troughs and peaks of the confirmed 20 %+ BTC drawdowns (`mnav_history`, `analytics.events.drawdowns`).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 
 import pandas as pd
 
-from capitulation import tables
+from capitulation.analytics.events import drawdowns
 from capitulation.analytics.levels import Level
-from capitulation.analytics.treasury import dilute, live_instruments, mnav, stress_order
+from capitulation.analytics.treasury import Mnav, dilute, live_instruments, mnav, mnav_history, stress_order
 from capitulation.errors import DataError
 from capitulation.signals.base import Metric, Status, Verdict, not_enough_data
 from capitulation.signals.common import BTC, closes, usd
@@ -43,18 +50,40 @@ on different split bases, so no market cap is computed from prices before that d
 
 @dataclass(frozen=True)
 class Thresholds:
-    mnav: float = 1.0  # below 1 the market values the company at less than its bitcoin net of claims
+    # Holds at mNAV <= 1: the market values the company at or below its bitcoin (net of claims where EV is
+    # known), the premium that funds buying with new shares is gone. The economic line, not fitted; the
+    # history supports it over a relative rule. MSTR's mNAV at COMMON.md's 20 %+ drawdowns (market cap
+    # before 2025-10, quarterly holdings from 2021-02): <= 1 at 4 of 11 troughs (2022-01-22 0.92, 2022-06-18
+    # 0.77, 2022-11-21 0.87, 2026-02-05 EV 0.99) and 0 of 10 peaks (lowest: 2022-03-29, 1.06); "in the
+    # lowest fifth of its own trailing year" holds at 3 troughs and 2 peaks (2022-03-29, 2025-10-06: the
+    # premium compressed for months before BTC's top) and never at the 2023-2025 corrections' troughs.
+    mnav: float = 1.0
     ticker: str = "MSTR"
     max_price_age_days: float = 5.0  # a share or BTC close older than a trading week is not "today's"
+    # Quarterly reports: a quarter's figures are published up to ~45 days (10-Q) or ~60 days (10-K) after
+    # its end and replaced one quarter later, so the latest holdings are up to ~150-180 days old.
+    max_holdings_age_days: float = 200.0
+    drawdown: float = 0.2  # the BTC drawdowns the history evidence is scored on (as analytics.events)
+    history_days: int = 365  # the premium's trailing history shown beside today's mNAV
     price_basis: tuple[tuple[str, str | None, str], ...] = PRICE_BASIS_MISMATCH
 
 
 def latest_rows(treasury: pd.DataFrame) -> pd.DataFrame:
-    """The latest figures per ticker: the latest row by as_of, each missing field filled from the latest
-    earlier row that has it (a quarterly report without a debt figure keeps the last known debt)."""
+    """The latest figures per ticker: the latest row by as_of (on a tie, the later row of the table: the
+    capital-stack file's rows come last), each missing field filled from the latest earlier row that has it
+    (a quarterly report without a debt figure keeps the last known debt)."""
     ordered = treasury.sort_values(["ticker", "as_of"], kind="stable")
     filled = ordered.groupby("ticker").ffill().assign(ticker=ordered["ticker"])
     return filled.groupby("ticker", as_index=False).tail(1).set_index("ticker")
+
+
+def holdings_known(treasury: pd.DataFrame, ticker: str) -> pd.DataFrame:
+    """`ticker`'s btc_held, shares_basic and as_of as known at each publication time (`latest_rows` of
+    the rows published by then), indexed by that time: the input of `analytics.treasury.mnav_history`."""
+    mine = treasury[treasury["ticker"] == ticker]
+    steps = {p: latest_rows(mine[mine["published"] <= p]).iloc[0] for p in sorted(mine["published"].unique())}
+    cols = ["btc_held", "shares_basic", "as_of"]
+    return pd.DataFrame([r[cols] for r in steps.values()], index=pd.DatetimeIndex(list(steps)), columns=cols)
 
 
 def _opt(v: object) -> float | None:
@@ -80,39 +109,39 @@ def _mismatch(th: Thresholds, ticker: str, price_date: pd.Timestamp) -> str | No
     return None
 
 
-def company_table(
-    snap: Snapshot,
-    th: Thresholds = Thresholds(),
-    *,
-    instruments: pd.DataFrame | None = None,
-    charges: pd.DataFrame | None = None,
-    extra_rows: pd.DataFrame | None = None,
-) -> pd.DataFrame:
+TEXT_COLUMNS = ("ticker", "name", "source", "status", "missing", "note", "converted")
+TIME_COLUMNS = ("as_of", "share_price_date", "btc_price_date")
+INPUT_COLUMNS = ("btc_held", "avg_cost_usd", "shares_basic", "debt_usd", "preferred_usd", "cash_usd", "share_price_usd")
+NUMBER_COLUMNS = tuple(dict.fromkeys((*INPUT_COLUMNS, *(f.name for f in fields(Mnav)), "shares_mnav", "btc_price_usd")))
+"""`company_table`'s columns by kind: the numbers are float64 (NaN unknown), whatever rows the table holds."""
+
+
+def company_table(snap: Snapshot, th: Thresholds = Thresholds()) -> pd.DataFrame:
     """Every company's valuation at the last BTC close (USD), most stressed first (`stress_order`).
 
-    Per company, the latest figures (`latest_rows`) of `treasury_companies` plus `extra_rows` public by
-    as_of; share price = the company's last close within `max_price_age_days`. The capital stack is known
-    when any of debt / preferred / cash is (the others count as 0), unknown (no EV) when none is.
-    `instruments` (`sources.treasuries.INSTRUMENT_COLUMNS`): the live ones convert when in the money
-    (`analytics.treasury.dilute`) and give the coupon interest; without them convertibles sit in debt at
-    face (right while out of the money). `charges` (ticker, as_of, annual_interest_usd,
-    annual_preferred_dividends_usd) override that. Columns: ticker, name, as_of, source, status
-    ('complete', 'partial', 'not enough data'), missing (short names), note (why), the inputs and every
-    `Mnav` field, shares_mnav (basic + converted), converted (what converted).
-    `DataError` without a recent BTC close.
+    Per company, the latest figures (`latest_rows`) of `treasury_companies` public by as_of; share price =
+    the company's last close within `max_price_age_days`. The capital stack is known when any of debt /
+    preferred / cash is (the others count as 0), unknown (no EV) when none is. The live
+    `treasury_instruments` convert when in the money (`analytics.treasury.dilute`) and give the coupon
+    interest; without them convertibles sit in debt at face (right while out of the money). The latest
+    `treasury_charges` figures override that interest and give the preferred dividends. Columns:
+    `TEXT_COLUMNS` (status 'complete', 'partial' or 'not enough data'; missing: short names; note: why;
+    converted: what converted), `TIME_COLUMNS` and `NUMBER_COLUMNS` (the inputs, every `Mnav` field,
+    shares_mnav = basic + converted shares). `DataError` without a recent BTC close or company row.
     """
     btc = _recent_close(snap, BTC, th.max_price_age_days)
     if btc is None:
         raise DataError(f"treasury: no BTC close within {th.max_price_age_days:g} days of {snap.as_of:%Y-%m-%d}")
-    extra = None if extra_rows is None else tables.validate("treasury_companies", extra_rows)
-    frames = [df for df in (snap.get("treasury_companies"), extra) if df is not None and not df.empty]
-    if not frames:
-        raise DataError("treasury: no treasury_companies rows")
-    rows = pd.concat(frames, ignore_index=True)
-    rows = rows[rows["published"] <= snap.as_of]
-    out = [_value(t, r, snap, btc[0], th, instruments, charges) for t, r in latest_rows(rows).iterrows()]
-    table = stress_order(pd.DataFrame(out))
-    return table.assign(btc_price_usd=btc[0], btc_price_date=btc[1])
+    rows = snap.get("treasury_companies")
+    rows = None if rows is None else rows[rows["published"] <= snap.as_of]
+    if rows is None or rows.empty:
+        raise DataError(f"treasury: no treasury_companies rows published by {snap.as_of:%Y-%m-%d}")
+    inst, charges = snap.get("treasury_instruments"), snap.get("treasury_charges")
+    out = [_value(t, r, snap, btc[0], th, inst, charges) for t, r in latest_rows(rows).iterrows()]
+    table = pd.DataFrame(out).reindex(columns=[*TEXT_COLUMNS, *TIME_COLUMNS, *NUMBER_COLUMNS])
+    table = table.astype({c: "float64" for c in NUMBER_COLUMNS} | {c: "datetime64[ns, UTC]" for c in TIME_COLUMNS})
+    table[["missing", "note", "converted"]] = table[["missing", "note", "converted"]].fillna("")
+    return stress_order(table.assign(btc_price_usd=btc[0], btc_price_date=btc[1]))
 
 
 COUPON_COVERS_DEBT = 0.95
@@ -122,7 +151,7 @@ otherwise other debt of unknown cost is in the stack and the interest is unknown
 
 
 def _latest_charges(charges: pd.DataFrame | None, ticker: str, as_of: pd.Timestamp) -> dict[str, float]:
-    """The latest user-entered annual charges of `ticker` known by `as_of` (only the fields given)."""
+    """The latest `treasury_charges` of `ticker` known by `as_of` (only the fields given)."""
     if charges is None:
         return {}
     mine = charges[(charges["ticker"] == ticker) & (charges["as_of"] <= as_of)].sort_values("as_of")
@@ -186,7 +215,7 @@ def _value(
             annual_dividends=given.get("annual_preferred_dividends_usd", 0.0 if pref == 0.0 else None),
         )
     except DataError as exc:
-        return row | {"status": "not enough data", "missing": "input", "note": str(exc), "shares_mnav": None}
+        return row | {"status": "not enough data", "missing": "input", "note": str(exc)}
     return (
         row
         | asdict(m)
@@ -203,56 +232,146 @@ def _value(
 LEVEL_WHY = {
     "mnav1": "below it the company is worth less than its bitcoin net of claims: selling shares to buy BTC "
     "stops adding BTC per share, and buybacks or BTC sales start to make sense",
+    "mnav1_mcap": "below it the company's market cap is less than its bitcoin: selling shares to buy BTC stops "
+    "adding BTC per share (debt and preferred left out: no capital stack known on this date)",
     "stress": "below it the bitcoin no longer covers debt + preferred: the senior claims are under water",
     "cost": "below it the company's bitcoin is held at a loss: a widely watched line for capitulation headlines",
 }
 
+EV_UNAVAILABLE = (
+    "EV unavailable, {why}: the recorded data carries {ticker}'s debt, preferred and cash only from the 8-K "
+    "rows of 2025-10 on (the quarterly holdings before hold BTC and shares only), so mNAV is by market cap, "
+    "which leaves out debt + preferred - cash and reads lower than mNAV by EV when those claims exceed cash"
+)
+
+
+@dataclass(frozen=True)
+class History:
+    """The company's daily mNAV by market cap over the snapshot's past (the holdings known each day, basic
+    shares + the instruments in the money that day) and its values at the confirmed BTC drawdowns before
+    as_of, on which the verdict's rule is scored."""
+
+    series: pd.Series
+    troughs: list[tuple[pd.Timestamp, float]]
+    peaks: list[tuple[pd.Timestamp, float]]
+
+
+def premium_history(snap: Snapshot, th: Thresholds = Thresholds()) -> History:
+    """`th.ticker`'s daily mNAV by market cap before as_of and its values at the peak and trough of each
+    confirmed `th.drawdown` BTC drawdown (the last value within `max_price_age_days` before the date; dates
+    before the history are left out). Days whose share price is on another split basis (`th.price_basis`)
+    are dropped."""
+    tr, btc, inst = snap.get("treasury_companies"), closes(snap, BTC), snap.get("treasury_instruments")
+    known = holdings_known(tr[tr["published"] <= snap.as_of], th.ticker)
+    mine = None if inst is None else inst[(inst["ticker"] == th.ticker) & (inst["known"] <= snap.as_of)]
+    series = mnav_history(known, closes(snap, th.ticker), btc, mine)
+    series = series[[_mismatch(th, th.ticker, d) is None for d in series.index]]
+    swings = [s for s in drawdowns(btc, th.drawdown) if s.confirmed] if len(btc) >= 2 else []
+
+    def at(day: pd.Timestamp) -> float | None:
+        before = series[series.index <= day]
+        fresh = len(before) and (day - before.index[-1]).days <= th.max_price_age_days
+        return float(before.iloc[-1]) if fresh else None
+
+    troughs = [(s.trough_date, v) for s in swings if (v := at(s.trough_date)) is not None]
+    peaks = [(s.peak_date, v) for s in swings if (v := at(s.peak_date)) is not None]
+    return History(series, troughs, peaks)
+
+
+def _scored(points: list[tuple[pd.Timestamp, float]], th: Thresholds) -> str:
+    below = [f"{d:%Y-%m-%d} {v:.2f}" for d, v in points if v <= th.mnav]
+    return f"{len(below)} of {len(points)}" + (f" ({', '.join(below)})" if below else "")
+
 
 def evaluate(snap: Snapshot, th: Thresholds = Thresholds()) -> Verdict:
     tr = snap.get("treasury_companies")
-    if tr is None or th.ticker not in set(tr["ticker"]):
-        return not_enough_data(SIGNAL, TITLE, snap.as_of, f"no {th.ticker} capital stack")
+    if tr is None or th.ticker not in set(tr.loc[tr["published"] <= snap.as_of, "ticker"]):
+        return not_enough_data(SIGNAL, TITLE, snap.as_of, f"no {th.ticker} holdings published by this date")
     try:
         table = company_table(snap, th)
     except DataError as exc:
         return not_enough_data(SIGNAL, TITLE, snap.as_of, str(exc))
     row = table.set_index("ticker").loc[th.ticker]
-    if row["status"] != "complete":
-        return not_enough_data(SIGNAL, TITLE, snap.as_of, f"{th.ticker}: {row['note'] or 'incomplete'}")
+    ev_known = pd.notna(row.mnav_ev)
+    value, basis = (row.mnav_ev, "EV") if ev_known else (row.mnav_mcap, "market cap")
+    if pd.isna(value):
+        return not_enough_data(SIGNAL, TITLE, snap.as_of, f"{th.ticker}: {row['note'] or 'no mNAV'}")
+    age = (snap.as_of - row.as_of).days
+    if age > th.max_holdings_age_days:
+        why = f"{th.ticker}: latest holdings as of {row.as_of:%Y-%m-%d}, {age} days old"
+        return not_enough_data(SIGNAL, TITLE, snap.as_of, f"{why} (limit {th.max_holdings_age_days:g})")
+    hist = premium_history(snap, th)
     priced = table[table["mnav_mcap"].notna()]
     stacked = table[table["mnav_ev"].notna()]
     below_mcap = priced[priced["mnav_mcap"] < th.mnav]
     below_ev = stacked[stacked["mnav_ev"] < th.mnav]
-    t = ("treasury_companies", "daily_prices")
+    t = ("treasury_companies", "daily_prices", *(n for n in ("treasury_instruments",) if snap.get(n) is not None))
+    year = hist.series[hist.series.index > snap.as_of - pd.Timedelta(days=th.history_days)]
+    lower = float((year < row.mnav_mcap).mean()) if len(year) else None
     metrics = [
-        Metric("mnav_ev", row.mnav_ev, "ratio", t),
-        Metric("mnav_mcap", row.mnav_mcap, "ratio", t),
-        Metric("btc_nav_usd", row.btc_nav_usd, "USD", t),
-        Metric("enterprise_value_usd", row.enterprise_value_usd, "USD", t),
-        Metric("mnav1_btc_price", row.mnav1_btc_price, "USD", t),
-        Metric("stress_btc_price", row.stress_btc_price, "USD", t),
-        Metric("leverage", row.leverage, "fraction", t),
+        Metric("mnav", _opt(value), "ratio", t),
+        Metric("mnav_ev", _opt(row.mnav_ev), "ratio", t),
+        Metric("mnav_mcap", _opt(row.mnav_mcap), "ratio", t),
+        Metric("btc_nav_usd", _opt(row.btc_nav_usd), "USD", t),
+        Metric("market_cap_usd", _opt(row.market_cap_usd), "USD", t),
+        Metric("enterprise_value_usd", _opt(row.enterprise_value_usd), "USD", t),
+        Metric("holdings_age_days", float(age), "days", ("treasury_companies",)),
+        Metric("mnav1_btc_price", _opt(row.mnav1_btc_price), "USD", t),
+        Metric("stress_btc_price", _opt(row.stress_btc_price), "USD", t),
+        Metric("leverage", _opt(row.leverage), "fraction", t),
+        Metric("mnav_mcap_year_rank", lower, "fraction", t),
+        Metric("past_troughs_scored", float(len(hist.troughs)), "drawdowns", t),
+        Metric("past_troughs_at_or_below", float(sum(v <= th.mnav for _, v in hist.troughs)), "drawdowns", t),
+        Metric("past_peaks_scored", float(len(hist.peaks)), "drawdowns", t),
+        Metric("past_peaks_at_or_below", float(sum(v <= th.mnav for _, v in hist.peaks)), "drawdowns", t),
         Metric("dats_priced", float(len(priced)), "companies", t),
         Metric("dats_below_mnav1_mcap", float(len(below_mcap)), "companies", t),
         Metric("dats_with_capital_stack", float(len(stacked)), "companies", t),
         Metric("dats_below_mnav1_ev", float(len(below_ev)), "companies", t),
     ]
+    charge_tables = tuple(n for n in ("treasury_instruments", "treasury_charges") if snap.get(n) is not None)
+    for name in ("interest_to_nav", "dividends_to_nav"):
+        if pd.notna(row[name]):
+            metrics.append(Metric(name, row[name], "fraction per year", ("treasury_companies", *charge_tables)))
     if pd.notna(row.avg_cost_usd):
-        metrics.append(Metric("avg_cost_usd", row.avg_cost_usd, "USD per BTC", ("treasury_companies",)))
-        metrics.append(Metric("unrealised_pnl_usd", row.unrealised_pnl_usd, "USD", t))
+        metrics.append(Metric("avg_cost_usd", _opt(row.avg_cost_usd), "USD per BTC", ("treasury_companies",)))
+        metrics.append(Metric("unrealised_pnl_usd", _opt(row.unrealised_pnl_usd), "USD", t))
     cost = f"; average cost ${row.avg_cost_usd:,.0f}/BTC" if pd.notna(row.avg_cost_usd) else ""
+    dilution = f"; converted: {row.converted}" if row.converted else ""
     evidence = [
-        f"{row['name']} ({th.ticker}): {row.btc_held:,.0f} BTC as of {row.as_of:%Y-%m-%d}{cost} ({row.source})",
+        f"{row['name']} ({th.ticker}): {row.btc_held:,.0f} BTC as of {row.as_of:%Y-%m-%d} ({age} days old)"
+        f"{cost} ({row.source})",
         f"share price ${row.share_price_usd:,.2f} ({row.share_price_date:%Y-%m-%d}) x {row.shares_mnav / 1e6:,.2f}M "
-        f"basic shares = {usd(row.market_cap_usd)}; debt {_money(row.debt_usd)}, preferred "
-        f"{_money(row.preferred_usd)}, cash {_money(row.cash_usd)} (convertibles in debt at face)",
-        f"BTC NAV {usd(row.btc_nav_usd)} at ${row.btc_price_usd:,.0f}; EV {usd(row.enterprise_value_usd)}; mNAV "
-        f"(EV) {row.mnav_ev:.3f}, mNAV (market cap) {row.mnav_mcap:.3f}",
-        f"mNAV = 1 at BTC ${row.mnav1_btc_price:,.0f}; BTC NAV = debt + preferred at ${row.stress_btc_price:,.0f}",
+        f"shares (basic + in-the-money convertibles) = market cap {usd(row.market_cap_usd)}{dilution}",
+    ]
+    if ev_known:
+        evidence += [
+            f"debt {_money(row.debt_usd)}, preferred {_money(row.preferred_usd)}, cash {_money(row.cash_usd)} "
+            f"(out-of-the-money convertibles in debt at face); EV {usd(row.enterprise_value_usd)}",
+            f"mNAV = 1 at BTC ${row.mnav1_btc_price:,.0f}; BTC NAV = debt + preferred at ${row.stress_btc_price:,.0f}",
+        ]
+    else:
+        evidence.append(EV_UNAVAILABLE.format(why=row["note"] or "no capital stack", ticker=th.ticker))
+    evidence.append(
+        f"BTC NAV {usd(row.btc_nav_usd)} at ${row.btc_price_usd:,.0f}; mNAV (EV) "
+        + (f"{row.mnav_ev:.3f}" if ev_known else "unavailable")
+        + f", mNAV (market cap) {row.mnav_mcap:.3f}; the verdict uses mNAV ({basis}) against {th.mnav:g}"
+    )
+    if len(year):
+        evidence.append(
+            f"{th.ticker} mNAV (market cap, with the holdings and instruments known each day) over the past "
+            f"{th.history_days} days: {year.min():.2f} to {year.max():.2f}; today's {row.mnav_mcap:.2f} is above "
+            f"{lower:.0%} of those days"
+        )
+    evidence.append(
+        f"the rule on {th.ticker}'s history before this date (mNAV by market cap <= {th.mnav:g} at confirmed "
+        f"{th.drawdown:.0%}+ BTC drawdowns): troughs {_scored(hist.troughs, th)}; peaks {_scored(hist.peaks, th)}"
+    )
+    evidence.append(
         f"{len(below_mcap)} of {len(priced)} DATs with a usable share price trade below mNAV 1 on market cap "
         f"({', '.join(below_mcap['ticker']) or 'none'}); {len(below_ev)} of {len(stacked)} with a capital stack "
-        f"below 1 on EV",
-    ]
+        f"below 1 on EV"
+    )
     evidence += [
         f"{r.ticker}: mNAV (market cap) {r.mnav_mcap:.2f}"
         + (f", (EV) {r.mnav_ev:.2f}" if pd.notna(r.mnav_ev) else "")
@@ -260,16 +379,21 @@ def evaluate(snap: Snapshot, th: Thresholds = Thresholds()) -> Verdict:
         for r in priced.itertuples()
         if r.ticker != th.ticker
     ]
-    levels = [
-        Level(row.mnav1_btc_price, f"{th.ticker} mNAV = 1 at today's share price", SIGNAL, t, LEVEL_WHY["mnav1"]),
-        Level(row.stress_btc_price, f"{th.ticker} BTC NAV = debt + preferred", SIGNAL, t, LEVEL_WHY["stress"]),
-    ]
+    if ev_known:
+        levels = [
+            Level(row.mnav1_btc_price, f"{th.ticker} mNAV = 1 at today's share price", SIGNAL, t, LEVEL_WHY["mnav1"]),
+            Level(row.stress_btc_price, f"{th.ticker} BTC NAV = debt + preferred", SIGNAL, t, LEVEL_WHY["stress"]),
+        ]
+    else:
+        at_one = row.market_cap_usd / row.btc_held
+        levels = [Level(at_one, f"{th.ticker} market cap = BTC NAV", SIGNAL, t, LEVEL_WHY["mnav1_mcap"])]
     if pd.notna(row.avg_cost_usd):
         levels.append(Level(row.avg_cost_usd, f"{th.ticker} average cost", SIGNAL, t, LEVEL_WHY["cost"]))
-    holds = row.mnav_ev <= th.mnav
+    holds = value <= th.mnav
     headline = (
-        f"{th.ticker} mNAV (EV) {row.mnav_ev:.2f}: {'at or below' if holds else 'above'} its bitcoin NAV; "
-        f"{len(below_mcap)} of {len(priced)} priced DATs below mNAV 1 (market cap)"
+        f"{th.ticker} mNAV ({basis}{'' if ev_known else '; EV unavailable'}) {value:.2f}: "
+        f"{'at or below' if holds else 'above'} its bitcoin NAV; {len(below_mcap)} of {len(priced)} priced DATs "
+        "below mNAV 1 (market cap)"
     )
     status = Status.HOLDS if holds else Status.DOES_NOT_HOLD
     return Verdict(SIGNAL, TITLE, status, headline, snap.as_of, tuple(metrics), tuple(evidence), levels=tuple(levels))

@@ -1,4 +1,5 @@
-"""US spot bitcoin ETF daily net flows (`etf_flows`) from a Farside Investors table scrape.
+"""US spot bitcoin ETF daily net flows (`etf_flows`) from Farside Investors tables: the per-fund scrape
+(`read_farside_json`) and the daily total (`read_farside_total_csv`), merged by `merge_flows`.
 
 `farside-btc.json` is a list of rows `{"Date": "11 Jan 2024", "IBIT": "111.7", ..., "Total": "655.3"}`
 with values in US$ millions as text: '(95.1)' is -95.1, '1,045.0' has a thousands comma, '-' is n/a
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -20,29 +22,30 @@ import pandas as pd
 from capitulation import tables
 from capitulation.errors import DataError
 from capitulation.snapshot import Provenance
-from capitulation.sources._files import provenance, read_json
+from capitulation.sources._files import combine, provenance, read_csv_text, read_json
 
 log = logging.getLogger(__name__)
 
 SUMMARY_ROWS = frozenset({"Total", "Average", "Maximum", "Minimum"})
 TOTAL_COLUMN = "Total"
-_NUMBER = re.compile(r"^(\()?([0-9]{1,3}(?:,[0-9]{3})*|[0-9]+)(\.[0-9]+)?(\))?$")
+_NUMBER = re.compile(r"^(\()?(-)?([0-9]{1,3}(?:,[0-9]{3})*|[0-9]+)(\.[0-9]+)?(\))?$")
 
 
 def parse_farside_millions(text: str) -> float | None:
     """A Farside cell in US$ millions -> float millions; None for n/a ('-').
 
-    '111.7' -> 111.7, '(95.1)' -> -95.1, '1,045.0' -> 1045.0, '-' -> None. Raises ValueError for any
-    other text (unbalanced parentheses, misplaced commas, letters, empty).
+    '111.7' -> 111.7, '(95.1)' -> -95.1, '-52.7' -> -52.7 (the total file's sign), '1,045.0' -> 1045.0,
+    '-' -> None. Raises ValueError for any other text (unbalanced parentheses, a sign inside parentheses,
+    misplaced commas, letters, empty).
     """
     s = text.strip()
     if s == "-":
         return None
     m = _NUMBER.match(s)
-    if m is None or bool(m.group(1)) != bool(m.group(4)):
+    if m is None or bool(m.group(1)) != bool(m.group(5)) or (m.group(1) and m.group(2)):
         raise ValueError(f"not a Farside number: {text!r}")
-    value = float(m.group(2).replace(",", "") + (m.group(3) or ""))
-    return -value if m.group(1) else value
+    value = float(m.group(3).replace(",", "") + (m.group(4) or ""))
+    return -value if m.group(1) or m.group(2) else value
 
 
 def read_farside_json(path: str | Path, *, licence: str = "unstated") -> tuple[pd.DataFrame, Provenance]:
@@ -96,3 +99,71 @@ def read_farside_json(path: str | Path, *, licence: str = "unstated") -> tuple[p
         f"(Total/Average/Maximum/Minimum), {placeholder} all-0.0 placeholder row(s)."
     )
     return out, provenance(p, out["date"], licence, note)
+
+
+ALL_FUNDS = "ALL"
+"""The `fund` of a day's total over every spot fund, where the source gives no per-fund split."""
+
+
+def read_farside_total_csv(path: str | Path, *, licence: str = "unstated") -> tuple[pd.DataFrame, Provenance]:
+    """Farside's daily TOTAL net flow (`Date,Total`, dates like '11 Jan 2024', US$ millions with quoted
+    thousands '1,373.80', '(x)' negatives) as `etf_flows` rows with fund `ALL_FUNDS`, in USD.
+
+    Dropped and counted in provenance: the summary rows (Total / Average / Maximum / Minimum) and days
+    whose total is exactly 0.0 (US market holidays, and the last row's not-yet-filled day). A malformed
+    date or number, or a date listed twice, is a `DataError` naming file, column and row.
+    """
+    p = Path(path)
+    df = read_csv_text(p, ["Date", "Total"])
+    label = df["Date"].str.strip()
+    summary = label.isin(SUMMARY_ROWS)
+    rows, zero = [], []
+    for i in np.flatnonzero(~summary.to_numpy()):
+        day = pd.to_datetime(label.iloc[i], format="%d %b %Y", errors="coerce", utc=True)
+        if pd.isna(day):
+            raise DataError(f"{p}: column 'Date', row {i + 1}: malformed date {df['Date'].iloc[i]!r}")
+        try:
+            value = parse_farside_millions(df["Total"].iloc[i])
+        except ValueError:
+            raise DataError(f"{p}: column 'Total', row {i + 1}: malformed number {df['Total'].iloc[i]!r}") from None
+        if value is None:
+            continue
+        if value == 0.0:
+            zero.append(f"{day:%Y-%m-%d}")
+            continue
+        rows.append((i, day, value * 1e6))
+    out = pd.DataFrame([(d, ALL_FUNDS, v) for _, d, v in rows], columns=["date", "fund", "flow_usd"])
+    twice = out["date"].duplicated(keep=False).to_numpy()
+    if twice.any():
+        a, b = (rows[j][0] + 1 for j in np.flatnonzero(twice)[:2])
+        raise DataError(f"{p}: column 'Date', rows {a} and {b}: the same date twice")
+    out = tables.validate("etf_flows", out.sort_values("date", kind="stable"))
+    note = (
+        f"fund 'ALL' = Farside's daily TOTAL over every spot fund, US$m -> USD (x1e6); dropped "
+        f"{int(summary.sum())} summary row(s) and {len(zero)} day(s) reading exactly 0.0 (market holidays, and "
+        f"an unfilled last day): {', '.join(zero)}."
+    )
+    return out, provenance(p, out["date"], licence, note)
+
+
+def merge_flows(
+    per_fund: tuple[pd.DataFrame, Provenance], totals: tuple[pd.DataFrame, Provenance]
+) -> tuple[pd.DataFrame, Provenance]:
+    """Per-fund rows where they exist, the `ALL_FUNDS` total on the days they do not (so a day's flow is
+    always the sum of its rows, never counted twice). The notes state how the per-fund daily sums agree
+    with the total on their common days (largest absolute difference, US$m)."""
+    funds, p_funds = per_fund
+    total, p_total = totals
+    daily = funds.groupby("date")["flow_usd"].sum()
+    common = total[total["date"].isin(daily.index)].set_index("date")["flow_usd"]
+    diff = (daily.reindex(common.index) - common).abs() / 1e6
+    later = total[~total["date"].isin(daily.index)]
+    merged = tables.validate("etf_flows", pd.concat([funds, later], ignore_index=True).sort_values(["date", "fund"]))
+    worst = f"US${diff.max():.1f}m (on {diff.idxmax():%Y-%m-%d})" if len(diff) else "n/a"
+    note = (
+        f"merge: per-fund rows win on their {len(daily)} days; on the {len(common)} days both files hold, the "
+        f"per-fund sum and the TOTAL differ by at most {worst}, median US${diff.median():.2f}m; the TOTAL "
+        f"(fund 'ALL') fills {len(later)} later day(s)."
+    )
+    prov = combine([p_funds, p_total])
+    return merged, replace(prov, notes=f"{prov.notes} | {note}")

@@ -11,10 +11,13 @@ Sub-folders read (absent files are skipped with a log line, so a table with no d
                                                          bmp_fr_average.json)
     bitcoin_network/                 -> btc_network     (hashrate.csv + difficulty.csv, fees from
                                                          coinmetrics.csv then btc_total_fees.csv)
-    treasury_companies/              -> treasury_companies (8k-summary.json, numerical-snapshot.json)
+    treasury_companies/              -> treasury_companies (8k-summary.json, numerical-snapshot.json),
+                                        treasury_instruments (numerical-snapshot.json), with the
+                                        capital-stack TOML merged (company rows, coupons) and forming
+                                        treasury_charges; see `_stack`
     sectors/                         -> sector_returns  (quantbai_returns.parquet + quantbai_sector.csv)
-    etf_flows/farside*.json          -> etf_flows
-    volatility_index/dvol_BTC*.csv   -> vol_index
+    etf_flows/farside*.json, farside_total*.csv -> etf_flows (per fund, then the daily total: merge_flows)
+    volatility_index/*.csv           -> vol_index       (DVOL files merged: vol_index.merge_dvol)
     liquidations/                    -> liquidations    (coinglass_liquidation_agg_1d.csv as 'aggregate',
                                                          hl_stats_daily_notional_liquidated_by_coin.json as
                                                          'hyperliquid'; sources.liquidations)
@@ -37,7 +40,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from capitulation.errors import SourceError
+from capitulation.errors import DataError, SourceError
 from capitulation.snapshot import Provenance, Snapshot
 from capitulation.sources import (
     deribit,
@@ -72,22 +75,26 @@ def build_snapshot(
     as_of: str | pd.Timestamp | None = None,
     *,
     chain_timestamps: Mapping[str, str] | None = None,
+    stack: str | Path | None = None,
 ) -> Snapshot:
     """Every table found under `data_dir`, cut at `as_of` (default `DEFAULT_AS_OF`): no row after it.
 
-    `chain_timestamps` adds quote times for chain files without a `date` column (file name -> UTC time).
+    `chain_timestamps` adds quote times for chain files without a `date` column (file name -> UTC time);
+    `stack`: the capital-stack TOML merged over the treasury data (default: the bundled one).
     `SourceError` when `data_dir` is missing or holds none of the recorded files; `DataError` from the
     importers when a file is malformed.
     """
-    found = load_tables(data_dir, chain_timestamps=chain_timestamps)
+    found = load_tables(data_dir, chain_timestamps=chain_timestamps, stack=stack)
     cut = DEFAULT_AS_OF if as_of is None else as_of
     frames = {name: df for name, (df, _) in found.items()}
     provs = {name: prov for name, (_, prov) in found.items()}
     return Snapshot(cut, frames, provs).upto(cut)
 
 
-def load_tables(data_dir: str | Path, *, chain_timestamps: Mapping[str, str] | None = None) -> dict[str, Part]:
-    """Every table found under `data_dir`, uncut, each with one Provenance."""
+def load_tables(
+    data_dir: str | Path, *, chain_timestamps: Mapping[str, str] | None = None, stack: str | Path | None = None
+) -> dict[str, Part]:
+    """Every table found under `data_dir`, uncut, each with one Provenance (`stack`: see `build_snapshot`)."""
     root = Path(data_dir)
     hint = "point --data at a folder of recorded data such as ../shared/data"
     if not root.is_dir():
@@ -98,10 +105,12 @@ def load_tables(data_dir: str | Path, *, chain_timestamps: Mapping[str, str] | N
         "daily_prices": _daily_prices,
         "perp_metrics": _perp_metrics,
         "btc_network": _btc_network,
-        "treasury_companies": _treasuries,
+        "treasury_companies": lambda r: _treasuries(r, stack),
+        "treasury_instruments": lambda r: _instruments(r, stack),
+        "treasury_charges": lambda r: _charges(r, stack),
         "sector_returns": _sectors,
-        "etf_flows": lambda r: _first_glob(r / "etf_flows", "farside*.json", etf_flows.read_farside_json),
-        "vol_index": lambda r: _first_glob(r / "volatility_index", "dvol_BTC*.csv", vol_index.read_dvol_csv),
+        "etf_flows": _etf_flows,
+        "vol_index": _vol_index,
         "liquidations": _liquidations,
         "long_short_ratios": _long_short_ratios,
     }
@@ -217,6 +226,20 @@ def _perp_overlaps(perps: pd.DataFrame) -> str:
     return " ".join(notes)
 
 
+def _etf_flows(root: Path) -> Part | None:
+    d = root / "etf_flows"
+    per_fund = _first_glob(d, "farside*.json", etf_flows.read_farside_json)
+    total = _first_glob(d, "farside_total*.csv", etf_flows.read_farside_total_csv)
+    if per_fund is None or total is None:
+        return per_fund or total
+    return etf_flows.merge_flows(per_fund, total)
+
+
+def _vol_index(root: Path) -> Part | None:
+    files = sorted((root / "volatility_index").glob("*.csv"))
+    return vol_index.merge_dvol([vol_index.read_dvol_csv(f) for f in files]) if files else None
+
+
 def _btc_network(root: Path) -> Part | None:
     d = root / "bitcoin_network"
     if not (_present(d / "hashrate.csv") and _present(d / "difficulty.csv")):
@@ -225,14 +248,48 @@ def _btc_network(root: Path) -> Part | None:
     return network.read_btc_network(d / "hashrate.csv", d / "difficulty.csv", fees)
 
 
-def _treasuries(root: Path) -> Part | None:
+TREASURY_FILES = ("8k-summary.json", "numerical-snapshot.json")
+
+
+def _stack(root: Path, stack: str | Path | None) -> treasuries.StackFile | None:
+    """The capital-stack file (`stack`, default the bundled one), only where `root` holds treasury data:
+    it corrects and completes the recorded treasury tables, and alone would make a folder of anything else
+    look like treasury data."""
+    if not any((root / "treasury_companies" / f).is_file() for f in TREASURY_FILES):
+        return None
+    return treasuries.read_stack_file(treasuries.BUNDLED_STACK_FILE if stack is None else stack)
+
+
+def _treasuries(root: Path, stack: str | Path | None) -> Part | None:
     d = root / "treasury_companies"
     parts: list[Part] = []
     if _present(d / "8k-summary.json"):
         parts.append(treasuries.read_mstr_8k_summary(d / "8k-summary.json"))
     if _present(d / "numerical-snapshot.json"):
         parts.append(treasuries.read_numerical_snapshot(d / "numerical-snapshot.json"))
+    sf = _stack(root, stack)
+    if sf is not None and not sf.companies.empty:
+        parts.append((sf.companies, sf.provenance))  # last: wins ties on as_of (`signals.treasury.latest_rows`)
     return _gather(parts)
+
+
+def _instruments(root: Path, stack: str | Path | None) -> Part | None:
+    f = root / "treasury_companies" / "numerical-snapshot.json"
+    if not _present(f):
+        return None
+    inst, prov = treasuries.read_dilutive_instruments(f)
+    sf = _stack(root, stack)
+    if sf is None or sf.coupons.empty:
+        return inst, prov
+    try:
+        return treasuries.attach_coupons(inst, sf.coupons), combine([prov, sf.provenance])
+    except DataError as exc:
+        raise DataError(f"{sf.provenance.source}: {exc}") from None
+
+
+def _charges(root: Path, stack: str | Path | None) -> Part | None:
+    sf = _stack(root, stack)
+    return None if sf is None else (sf.charges, sf.provenance)
 
 
 def _sectors(root: Path) -> Part | None:

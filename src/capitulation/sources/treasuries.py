@@ -1,14 +1,16 @@
-"""Digital-asset-treasury companies (`treasury_companies`) from the dat-tracker-next recorded files.
+"""Digital-asset-treasury companies and their capital stack from the dat-tracker-next recorded files:
+`treasury_companies`, `treasury_instruments` and `treasury_charges`.
 
 * `8k-summary.json` (Strategy/MSTR): one row per 8-K filing date that reports btcHoldings
   (`read_mstr_8k_summary`), with the average cost rolled forward from the purchase events beside it;
 * `numerical-snapshot.json`: per-company quarter-end holdings and shares (`earnings`, status
   'reported' only) and the tracker's latest capital stack (`companies`), BTC companies only
   (`read_numerical_snapshot`); its `dilutiveInstruments` (convertibles with conversion prices, warrants,
-  options, RSUs) are read by `read_dilutive_instruments` (not a table: whether they count as shares
-  depends on the share price of the day);
+  options, RSUs) form `treasury_instruments` (`read_dilutive_instruments`: whether one counts as shares
+  depends on the share price of the day, `analytics.treasury.dilute`);
 * a user-editable TOML file (`read_stack_file`, bundled: capitulation/data/treasuries.toml) of hand-entered
-  public facts: extra company rows, convertible coupons and annual charges, each with as_of and source.
+  public facts: extra or corrected company rows, convertible coupons (`attach_coupons`) and annual charges
+  (`treasury_charges`), each with its date and source. `sources.recorded` merges it over the recorded files.
 
 avg_cost_usd: only MSTR, and only from the first 8-K whose aggregate holdings line the purchase-event
 parser took for a purchase (see `mstr_average_cost`). The purchase-event list (btc-events*.json) cannot
@@ -370,31 +372,21 @@ def _row(
 
 
 INSTRUMENT_KINDS = frozenset({"convertible", "preferred", "warrant", "option", "rsu", "free_shares"})
-INSTRUMENT_COLUMNS = [
-    "ticker",
-    "kind",
-    "face_value_usd",
-    "strike_usd",
-    "potential_shares",
-    "issued",
-    "expiration",
-    "coupon",
-    "source",
-]
-"""Dilutive instruments: face_value_usd (USD notional), strike_usd (conversion or exercise price, USD per
-share), potential_shares (shares if converted or exercised), issued / expiration (UTC, NaT unknown),
-coupon (annual, a fraction; NaN unknown)."""
 
 
 def _opt_date(rec: dict[str, Any], key: str, path: Path, where: str) -> pd.Timestamp:
     return pd.NaT if rec.get(key) in (None, "") else _date(rec, key, path, where)
 
 
-def read_dilutive_instruments(path: str | Path) -> pd.DataFrame:
-    """`dilutiveInstruments` of the BTC companies in `numerical-snapshot.json` (see `INSTRUMENT_COLUMNS`).
+def read_dilutive_instruments(
+    path: str | Path, *, as_of: str = NUMERICAL_SNAPSHOT_AS_OF, licence: str = "unstated"
+) -> tuple[pd.DataFrame, Provenance]:
+    """`dilutiveInstruments` of the BTC companies in `numerical-snapshot.json` as `treasury_instruments`.
 
-    Every listed instrument is kept, matured or redeemed ones included (MSTR's 2025 notes): select the
-    live ones for a date with `analytics.treasury.live_instruments`. coupon is NaN (the file has none).
+    known = issuedDate, else `as_of` (the file's date): an instrument without an issue date enters a
+    snapshot only from then. Every listed instrument is kept, matured or redeemed ones included (MSTR's
+    2025 notes, whose `expiration` is the date they ceased): select the live ones for a date with
+    `analytics.treasury.live_instruments`. coupon is NaN (the file has none; see `attach_coupons`).
     An unknown `type` raises `DataError`.
     """
     p = Path(path)
@@ -403,6 +395,7 @@ def read_dilutive_instruments(path: str | Path) -> pd.DataFrame:
     insts = doc.get("dilutiveInstruments") if isinstance(doc, dict) else None
     if not isinstance(comps, dict) or not isinstance(insts, dict):
         raise DataError(f"{p}: missing field 'companies' or 'dilutiveInstruments'")
+    stamp = pd.Timestamp(as_of, tz="UTC")
     btc = {t for t, c in comps.items() if isinstance(c, dict) and c.get("asset") == "BTC"}
     rows = []
     for ticker in sorted(btc & set(insts)):
@@ -410,49 +403,60 @@ def read_dilutive_instruments(path: str | Path) -> pd.DataFrame:
             where = f"dilutiveInstruments.{ticker} record {i}"
             if not isinstance(rec, dict) or rec.get("type") not in INSTRUMENT_KINDS:
                 raise DataError(f"{p}: {where}: unknown instrument {rec!r}")
+            issued = _opt_date(rec, "issuedDate", p, where)
             rows.append(
                 {
+                    "known": stamp if pd.isna(issued) else issued,
                     "ticker": ticker,
                     "kind": rec["type"],
                     "face_value_usd": _num(rec, "faceValue", p, where),
                     "strike_usd": _num(rec, "strikePrice", p, where),
                     "potential_shares": _num(rec, "potentialShares", p, where),
-                    "issued": _opt_date(rec, "issuedDate", p, where),
+                    "issued": issued,
                     "expiration": _opt_date(rec, "expiration", p, where),
                     "coupon": np.nan,
                     "source": f"{p.name} dilutiveInstruments",
                 }
             )
-    out = pd.DataFrame(rows, columns=INSTRUMENT_COLUMNS)
-    return out.astype({"issued": "datetime64[ns, UTC]", "expiration": "datetime64[ns, UTC]"})
-
-
-def recorded_instruments(data_dir: str | Path) -> pd.DataFrame | None:
-    """The instrument list of a recorded-data folder (treasury_companies/numerical-snapshot.json), None
-    when the file is absent."""
-    p = Path(data_dir) / "treasury_companies" / "numerical-snapshot.json"
-    return read_dilutive_instruments(p) if p.is_file() else None
+    out = tables.validate("treasury_instruments", pd.DataFrame(rows, columns=tables.TREASURY_INSTRUMENTS.names))
+    undated = int(out["issued"].isna().sum())
+    note = (
+        f"{len(out)} dilutive instruments of the BTC companies (all listed, matured or redeemed ones included: "
+        "`expiration` is when a note ceased, e.g. MSTR's 2025 notes redeemed or converted early). known = the "
+        f"issue date, else the file's date {as_of} ({undated} instrument(s) without an issue date enter a "
+        "snapshot only from then). face_value_usd and strike_usd taken as USD as the tracker stores them "
+        "(split-adjusted conversion prices); coupon NaN unless the capital-stack file gives it."
+    )
+    return out, provenance(p, out["known"], licence, note)
 
 
 def attach_coupons(instruments: pd.DataFrame, coupons: pd.DataFrame) -> pd.DataFrame:
-    """`instruments` with `coupon` filled from `coupons` (ticker, expiration, coupon) for the convertibles
-    they name; a coupon naming no recorded convertible raises `DataError` (a typo would go unseen)."""
+    """`treasury_instruments` with `coupon` filled from `coupons` (ticker, expiration, coupon) for the
+    convertibles they name; a coupon naming no recorded convertible raises `DataError` (a typo would go
+    unseen)."""
     conv = instruments["kind"] == "convertible"
     keys = set(zip(instruments.loc[conv, "ticker"], instruments.loc[conv, "expiration"], strict=True))
     pairs = list(zip(coupons["ticker"], coupons["expiration"], strict=True))
     unmatched = [f"{t} {e:%Y-%m-%d}" for t, e in pairs if (t, e) not in keys]
     if unmatched:
         raise DataError(f"coupon(s) for no recorded convertible: {', '.join(unmatched)}")
-    rate = {(t, e): c for t, e, c in zip(coupons["ticker"], coupons["expiration"], coupons["coupon"], strict=True)}
-    found = [rate.get((t, e), np.nan) for t, e in zip(instruments["ticker"], instruments["expiration"], strict=True)]
-    return instruments.assign(coupon=np.where(conv, found, instruments["coupon"]))
+    twice = coupons.duplicated(["ticker", "expiration"])
+    if twice.any():
+        dup = coupons[twice].iloc[0]
+        raise DataError(f"coupon given twice for {dup['ticker']} {dup['expiration']:%Y-%m-%d}")
+    given = coupons.rename(columns={"coupon": "_coupon", "source": "_source"})
+    m = instruments[["ticker", "expiration"]].merge(given, on=["ticker", "expiration"], how="left")
+    hit = conv.to_numpy() & m["_coupon"].notna().to_numpy()
+    return instruments.assign(
+        coupon=np.where(hit, m["_coupon"], instruments["coupon"]),
+        source=np.where(hit, instruments["source"] + "; coupon: " + m["_source"].fillna(""), instruments["source"]),
+    )
 
 
 @dataclass(frozen=True)
 class StackFile:
     """The user-editable capital-stack file: extra `treasury_companies` rows, convertible coupons
-    (ticker, expiration, coupon as a fraction, source) and annual charges (ticker, as_of,
-    annual_interest_usd, annual_preferred_dividends_usd in USD per year, source)."""
+    (ticker, expiration, coupon as a fraction, source) for `attach_coupons`, and `treasury_charges` rows."""
 
     companies: pd.DataFrame
     coupons: pd.DataFrame
@@ -518,22 +522,27 @@ def read_stack_file(path: str | Path = BUNDLED_STACK_FILE) -> StackFile:
     ]
     charges = [
         {
-            "ticker": str(e["ticker"]),
             "as_of": _day(e["as_of"], p, f"charges entry {i}"),
+            "ticker": str(e["ticker"]),
             "annual_interest_usd": _num(e, "annual_interest_usd", p, f"charges entry {i}"),
             "annual_preferred_dividends_usd": _num(e, "annual_preferred_dividends_usd", p, f"charges entry {i}"),
-            "source": str(e["source"]),
+            "source": f"{p.name}: {e['source']}",
         }
         for i, e in enumerate(_entries(doc, "charges", p, ("ticker", "as_of", "source")))
     ]
     comp_df = tables.validate("treasury_companies", pd.DataFrame(companies, columns=tables.TREASURY_COMPANIES.names))
     coup_df = pd.DataFrame(coupons, columns=["ticker", "expiration", "coupon", "source"])
-    charge_cols = ["ticker", "as_of", "annual_interest_usd", "annual_preferred_dividends_usd", "source"]
+    charge_df = tables.validate("treasury_charges", pd.DataFrame(charges, columns=tables.TREASURY_CHARGES.names))
+    note = (
+        f"hand-entered public facts: {len(companies)} company row(s), {len(coupons)} coupon(s), "
+        f"{len(charges)} annual charge(s); each entry names its source. Company rows join treasury_companies "
+        "(a row wins over recorded rows of the same or an earlier as_of), coupons fill treasury_instruments' "
+        "coupon, charges form treasury_charges (known = as_of)."
+    )
     prov = Provenance(
         source=str(p),
         retrieved_at=pd.Timestamp(p.stat().st_mtime, unit="s", tz="UTC").isoformat(),
         licence="user file",
-        notes=f"hand-entered public facts: {len(companies)} company row(s), {len(coupons)} coupon(s), "
-        f"{len(charges)} annual charge(s); each entry names its source",
+        notes=note,
     )
-    return StackFile(comp_df, coup_df, pd.DataFrame(charges, columns=charge_cols), prov)
+    return StackFile(comp_df, coup_df, charge_df, prov)

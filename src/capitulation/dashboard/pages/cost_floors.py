@@ -39,8 +39,10 @@ def mnav_table(companies: pd.DataFrame | str) -> list[Component]:
     ]
     return [
         html.P(
-            f"At BTC ${first.btc_price_usd:,.0f} ({first.btc_price_date:%Y-%m-%d}), most stressed first. claims/NAV = "
-            "(debt + preferred) / BTC NAV; stress line: the BTC price where BTC NAV = debt + preferred.",
+            f"At BTC ${first.btc_price_usd:,.0f} ({first.btc_price_date:%Y-%m-%d}), most stressed first: the table "
+            "verdict 6 and `capitulation mnav` read (treasury_companies, treasury_instruments: convertibles in the "
+            "money count as shares; treasury_charges). claims/NAV = (debt + preferred) / BTC NAV; stress line: the "
+            "BTC price where BTC NAV = debt + preferred.",
             className="small",
         ),
         table(

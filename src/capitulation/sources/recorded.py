@@ -299,14 +299,15 @@ def _sectors(root: Path) -> Part | None:
     return sectors.read_quantbai_sectors(d / "quantbai_returns.parquet", d / "quantbai_sector.csv")
 
 
+LIQUIDATION_FILES: dict[str, Callable[[Path], Part]] = {
+    "coinglass_liquidation_agg_1d.csv": liquidations.read_coinglass_liquidations,
+    "hl_stats_daily_notional_liquidated_by_coin.json": liquidations.read_hyperliquid_liquidations,
+}
+
+
 def _liquidations(root: Path) -> Part | None:
     d = root / "liquidations"
-    parts: list[Part] = []
-    if _present(d / "coinglass_liquidation_agg_1d.csv"):
-        parts.append(liquidations.read_coinglass_liquidations(d / "coinglass_liquidation_agg_1d.csv"))
-    if _present(d / "hl_stats_daily_notional_liquidated_by_coin.json"):
-        parts.append(liquidations.read_hyperliquid_liquidations(d / "hl_stats_daily_notional_liquidated_by_coin.json"))
-    return _gather(parts)
+    return _gather([read(d / name) for name, read in LIQUIDATION_FILES.items() if _present(d / name)])
 
 
 def _long_short_ratios(root: Path) -> Part | None:

@@ -52,8 +52,9 @@ SIGNAL, TITLE = "liquidity_levels", "Liquidity levels"
 
 @dataclass(frozen=True)
 class Thresholds:
-    # The flush: a long-liquidation day in the last month; the 2021-2025 troughs came 0-27 days after
-    # their largest long-liquidation day (CoinGlass, liquidations/).
+    # The flush: a long-liquidation day in the last month; the 2021-2025 troughs came 0-29 days after the
+    # largest long-liquidation day before them (CoinGlass, liquidations/): a window set on that whole
+    # history, not learned walk-forward.
     recent_days: int = 30
     # The distribution a day is ranked in: one year, as signal 1's trailing distributions.
     trailing_days: int = 365

@@ -32,6 +32,20 @@ def test_events_lists_every_20_percent_drawdown_with_its_oi_source(events_doc):
     assert all(d["depth"] <= -0.2 for d in declines)
 
 
+def test_events_report_the_observed_long_liquidations_into_each_trough(events_doc):
+    troughs = {d["trough_date"][:10]: d for d in events_doc["declines"]}
+    assert "CoinGlass all-exchange aggregate, 2020-12-23..2025-09-08" in events_doc["liquidations"]
+    may = troughs["2021-06-08"]  # from the 2021-04-13 peak: the 2021-04-18 and 2021-05-19 cascades
+    assert may["largest_long_day"].startswith("2021-04-18") and may["largest_long_usd"] == pytest.approx(
+        2.75e9, rel=0.01
+    )
+    assert may["long_liquidations_usd"] > may["largest_long_usd"] + 1.386e9  # 2021-05-19 is inside too
+    assert 0 < may["flush_rank"] <= 1
+    # before CoinGlass's series starts (2020-12-23) and after it ends: no figure, not a zero
+    assert troughs["2020-03-12"]["long_liquidations_usd"] is None
+    assert troughs["2026-02-05"]["long_liquidations_usd"] is None
+
+
 def test_events_share_and_threshold_are_consistent(events_doc):
     done = [d for d in events_doc["declines"] if d["confirmed"] and d["flush"] is not None]
     assert events_doc["declines_with_oi_data"] == len(done)
@@ -54,6 +68,25 @@ def test_leverage_reports_aggregate_funding_flush_and_clusters(shared_data):
     assert clusters["below"] and clusters["above"]
     assert all(c["price"] < clusters["spot"] for c in clusters["below"])
     assert all(c["price"] > clusters["spot"] for c in clusters["above"])
+    # the map holds the whole OI it models (it held $255M of $6.29B before), on Binance's own BTC OI
+    assert clusters["model_venue"].startswith("binance") and clusters["open_btc"] == pytest.approx(93_492.0, abs=1)
+    assert clusters["open_btc"] == pytest.approx(clusters["oi_btc"], rel=1e-9)
+    # calibrated on the aggregate beside the observed liquidations (their last year, to 2025-09-08)
+    cal = clusters["calibration"]
+    assert cal["source"].startswith("aggregate BTC-CG") and cal["long"]["last"].startswith("2025-09-08")
+    assert 0 < cal["long"]["scale"] < 1 and cal["long"]["correlation"] > 0.3 and "CME" in cal["coverage"]
+    # scored walk-forward: each day scaled by the year before it, from 2021 on
+    wf = cal["walk_forward_long"]
+    assert wf["days"] > 1500 and wf["first"].startswith("2021") and wf["correlation"] > 0.3
+    liq = next(v for v in doc["verdicts"] if v["signal"] == "liquidity_levels")
+    assert liq["status"] == "holds"
+
+
+def test_leverage_prints_the_map_and_its_calibration(shared_data):
+    res = runner.invoke(app, ["leverage", "--data", str(shared_data)], env={"COLUMNS": "200"})
+    assert res.exit_code == 0, res.output
+    assert "open mass 93,492 BTC = OI 93,492 BTC" in res.output
+    assert "calibration (aggregate BTC-CG (USD / BTC close), trailing year) longs: correlation" in res.output
 
 
 def test_events_without_perp_data_is_a_one_line_error(tmp_path):

@@ -13,7 +13,15 @@ from capitulation.sources import recorded
 
 MONTH_ENDS = [f"{d:%Y-%m-%d}" for d in pd.date_range("2019-01-31", "2026-08-31", freq="ME")]
 JUDGED = ("2021-04-30", "2026-02-28")  # the span the data covers for every judged signal
-DECISIVE = ("leverage_flush", "options_stress", "sector_rotation", "treasury", "hedging", "bottom_range")  # + 4
+DECISIVE = (
+    "leverage_flush",
+    "options_stress",
+    "liquidity_levels",
+    "sector_rotation",
+    "treasury",
+    "hedging",
+    "bottom_range",
+)
 
 
 @pytest.fixture(scope="module")

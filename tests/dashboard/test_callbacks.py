@@ -150,6 +150,13 @@ def test_leverage_page_shows_the_event_study_newest_first(state):
     assert body[0].children[1].children == "2026-02-05 (open)"  # the drawdown still running on the as_of day
 
 
+def test_leverage_page_shows_the_observed_long_liquidations_into_each_trough(state):
+    body = find(render_page(state, "/leverage"), "event-study").children[1].children
+    cells = {row.children[1].children: row.children[-1].children for row in body}
+    assert cells["2026-02-05 (open)"] == "-"  # CoinGlass's series ends 2025-09-08
+    assert cells["2021-06-08"].endswith("(largest $2.75B 04-18)")
+
+
 def test_markets_page_shows_the_reports_market_figures_and_each_verdict(state):
     out = render_page(state, "/markets")
     keys = [k for k in state.view.figures if k.startswith(("cross", "corr", "drawdown", "sector", "hedg"))]

@@ -19,8 +19,7 @@ def snap(shared_data: Path):
 
 def test_default_snapshot_has_every_table_and_no_look_ahead(snap):
     assert snap.as_of == utc(DEFAULT_AS_OF) == utc("2026-02-05T23:59:59Z")
-    pending = {"liquidations", "long_short_ratios"}
-    assert set(snap.tables) == set(tables.TABLES) - pending
+    assert set(snap.tables) == set(tables.TABLES)
     for name, df in snap.tables.items():
         col = tables.spec(name).time_column
         assert (df[col] <= snap.as_of).all(), name

@@ -42,6 +42,28 @@ def _market_cap(snap: Snapshot) -> float | None:
         return None
 
 
+def _clusters(lm: liquidity_levels.LiquidationMap, top: int) -> dict[str, object]:
+    """The liquidation map's block: its OI history, open mass, calibration and largest clusters."""
+    long_fit, short_fit = lm.calibration
+    long_oos, short_oos = lm.out_of_sample
+    return {
+        "model_venue": lm.venue,
+        "spot": lm.spot,
+        "oi_btc": lm.current.oi_btc,
+        "open_btc": lm.current.open_btc,
+        "calibration": {
+            "source": None if lm.reference is None else lm.reference.name,
+            "long": None if long_fit is None else long_fit.as_dict(),
+            "short": None if short_fit is None else short_fit.as_dict(),
+            "walk_forward_long": None if long_oos is None else long_oos.as_dict(),
+            "walk_forward_short": None if short_oos is None else short_oos.as_dict(),
+            "coverage": liquidity_levels.COVERAGE,
+        },
+        "below": records(lm.longs.head(top)),
+        "above": records(lm.shorts.head(top)),
+    }
+
+
 @app.command()
 def leverage(
     data: DataOpt = None, snapshot: SnapshotOpt = None, as_of: AsOfOpt = None, as_json: JsonOpt = False, top: int = 5
@@ -72,14 +94,7 @@ def leverage(
             "(an estimate within ~0.05 %)",
         },
         "flush": {"status": flush.status.value, "headline": flush.headline, **{m.name: m.value for m in flush.metrics}},
-        "liquidation_clusters": None
-        if isinstance(lm, str)
-        else {
-            "model_venue": lm.venue,
-            "spot": lm.spot,
-            "below": records(lm.longs[lm.longs["price"] < lm.spot].head(top)),
-            "above": records(lm.shorts[lm.shorts["price"] > lm.spot].head(top)),
-        },
+        "liquidation_clusters": None if isinstance(lm, str) else _clusters(lm, top),
         "verdicts": [flush.as_dict(), liq.as_dict()],
     }
     if as_json:
@@ -92,7 +107,7 @@ def leverage(
         t.add_row(
             r.venue,
             r.symbol,
-            f"{r.oi_time:%Y-%m-%d %H:%M}" if r.oi_time is not None else "-",
+            f"{r.oi_time:%Y-%m-%d %H:%M}" if pd.notna(r.oi_time) else "-",
             f"{r.oi_btc:,.0f}" if pd.notna(r.oi_btc) else "-",
             usd(r.oi_usd) if pd.notna(r.oi_usd) else "-",
             f"{r.funding_rate * 100:+.4f}% / {r.funding_interval_h:g}h" if pd.notna(r.funding_rate) else "-",
@@ -110,6 +125,41 @@ def leverage(
         console.print(f"[bold]{v.title}[/bold]: {v.status.value} - {v.headline}")
         for line in v.evidence:
             console.print(f"   - {line}", highlight=False)
+    clusters = doc["liquidation_clusters"]
+    if clusters is not None:
+        console.print(
+            f"liquidation map on {clusters['model_venue']}: open mass {clusters['open_btc']:,.0f} BTC = OI "
+            f"{clusters['oi_btc']:,.0f} BTC"
+        )
+        cal = clusters["calibration"]
+        for side in ("long", "short"):
+            fit, wf = cal[side], cal[f"walk_forward_{side}"]
+            if fit is not None:
+                console.print(
+                    f"   calibration ({cal['source']}, trailing year) {side}s: correlation "
+                    f"{fit['correlation']:.2f} (rank {fit['rank_correlation']:.2f}), scale {fit['scale']:.3f} "
+                    f"over {fit['days']} days"
+                    + (
+                        ""
+                        if wf is None
+                        else f"; walk-forward since {wf['first'][:10]}: correlation {wf['correlation']:.2f}, "
+                        f"observed / predicted {wf['scale']:.2f}"
+                    ),
+                    highlight=False,
+                )
+
+
+def _liquidations_note(snap: Snapshot) -> str:
+    """What the declines' liquidation columns hold, and the observed series' span."""
+    observed = liquidity_levels.observed_liquidations(snap)
+    if observed is None:
+        return "no observed liquidations in the snapshot"
+    return (
+        f"observed BTC long liquidations (CoinGlass all-exchange aggregate, {observed.index[0]:%Y-%m-%d}.."
+        f"{observed.index[-1]:%Y-%m-%d}) from the peak day to 3 days after the trough, with the largest day and "
+        "its rank in its trailing year at the trough (signal 4's flush rank); '-' where the series does not "
+        "cover the decline"
+    )
 
 
 @app.command()
@@ -126,7 +176,8 @@ def events(
         study = leverage_flush.event_study(snap, threshold)
     if study is None:
         fail("the snapshot needs BTC-USD daily prices and perp_metrics for the event study")
-    tab = study.table
+    with handled():
+        tab = pd.concat([study.table, liquidity_levels.into_troughs(snap, study.table)], axis=1)
     share = study.flushes / study.known if study.known else None
     doc = {
         "as_of": snap.as_of.isoformat(),
@@ -138,8 +189,7 @@ def events(
         "declines_ending_in_flush": study.flushes,
         "flush_share": share,
         "signal1_threshold": study.threshold,
-        "liquidations": "not in the recorded data (no venue publishes a liquidation history there); "
-        "the study measures OI and funding",
+        "liquidations": _liquidations_note(snap),
         "oi_sources": sorted(set(tab["oi_source"]) - {"none"}),
     }
     if as_json:
@@ -157,6 +207,7 @@ def events(
         "flush ratio",
         "flush",
         "funding min",
+        "long liq. (largest day)",
     ):
         t.add_column(c)
     for r in tab.itertuples():
@@ -172,6 +223,9 @@ def events(
             f"{r.flush_ratio:.0%}" if oi and pd.notna(r.flush_ratio) else "-",
             "-" if pd.isna(r.flush) else ("yes" if r.flush else "no"),
             f"{r.funding_min * 100:+.4f}%" if pd.notna(r.funding_min) else "-",
+            "-"
+            if pd.isna(r.long_liquidations_usd)
+            else f"{usd(r.long_liquidations_usd)} ({usd(r.largest_long_usd)} {r.largest_long_day:%m-%d})",
         )
     console.print(t)
     if share is not None:
@@ -180,4 +234,4 @@ def events(
             f"signal 1's flush threshold from this history: "
             + (f"{study.threshold:.0%}" if study.threshold is not None else "not enough flushes")
         )
-    console.print("liquidation volumes: " + doc["liquidations"])
+    console.print("liquidation volumes: " + doc["liquidations"], highlight=False)

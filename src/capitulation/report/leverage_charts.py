@@ -71,7 +71,8 @@ def funding(snap: Snapshot, days: int = 365) -> go.Figure | None:
 
 
 def liquidation_density(snap: Snapshot, window: float = 0.3) -> go.Figure | None:
-    """Estimated open liquidation notional by price bucket within `window` of spot (the model's output)."""
+    """Open liquidation notional by price bucket within `window` of spot: the liquidation map, whose open mass
+    is the OI it replays (analytics.liquidation_map), with its calibration against observed liquidations."""
     lm = liquidity_levels.liquidation_map(snap)
     if isinstance(lm, str):
         return None
@@ -81,7 +82,17 @@ def liquidation_density(snap: Snapshot, window: float = 0.3) -> go.Figure | None
         f = frame[(frame["price"] > lo) & (frame["price"] < hi)]
         fig.add_trace(go.Bar(x=f["price"], y=f["notional_usd"] / 1e6, name=name, marker_color=colour))
     fig.add_vline(x=lm.spot, line_dash="dot", annotation_text=f"spot ${lm.spot:,.0f}")
-    fig.update_layout(title=f"Estimated liquidation density ({lm.venue}; a model, not observed)", **LAYOUT)
+    fit = lm.calibration[0]
+    calibrated = (
+        f"; longs vs observed: correlation {fit.correlation:.2f}, scale {fit.scale:.2f} ({lm.reference.name})"
+        if fit is not None and lm.reference is not None
+        else ""
+    )
+    fig.update_layout(
+        title=f"Liquidation map on {lm.venue}: open mass {lm.current.open_btc:,.0f} BTC = OI (a model, not "
+        f"observed){calibrated}",
+        **LAYOUT,
+    )
     fig.update_xaxes(title="liquidation price (USD)")
     fig.update_yaxes(title="USD millions")
     return fig

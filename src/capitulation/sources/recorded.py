@@ -19,6 +19,10 @@ Sub-folders read (absent files are skipped with a log line, so a table with no d
     etf_flows/farside*.json, farside_total*.csv -> etf_flows (per fund, then the daily total: merge_flows)
     volatility_index/*.csv           -> vol_index       (DVOL files merged: vol_index.merge_dvol)
     onchain_costbasis/*.json         -> onchain         (sources.onchain: BMP cost bases, checkonchain SOPR)
+    liquidations/                    -> liquidations    (coinglass_liquidation_agg_1d.csv as 'aggregate',
+                                                         hl_stats_daily_notional_liquidated_by_coin.json as
+                                                         'hyperliquid'; sources.liquidations)
+                                     -> long_short_ratios (coinglass_long_short_all_1d.csv)
 
 Several files of one table are concatenated under one Provenance (`_files.combine`). Not read:
 btc_block_rewards.csv and btc_mean_hash_rate.csv (the halving schedule and hashrate.csv cover them),
@@ -43,6 +47,7 @@ from capitulation.sources import (
     deribit,
     derivatives,
     etf_flows,
+    liquidations,
     network,
     onchain,
     prices,
@@ -109,6 +114,8 @@ def load_tables(
         "etf_flows": _etf_flows,
         "vol_index": _vol_index,
         "onchain": lambda r: onchain.read_onchain_folder(r / "onchain_costbasis"),
+        "liquidations": _liquidations,
+        "long_short_ratios": _long_short_ratios,
     }
     out: dict[str, Part] = {}
     for name, load in loaders.items():
@@ -293,3 +300,19 @@ def _sectors(root: Path) -> Part | None:
     if not (_present(d / "quantbai_returns.parquet") and _present(d / "quantbai_sector.csv")):
         return None
     return sectors.read_quantbai_sectors(d / "quantbai_returns.parquet", d / "quantbai_sector.csv")
+
+
+LIQUIDATION_FILES: dict[str, Callable[[Path], Part]] = {
+    "coinglass_liquidation_agg_1d.csv": liquidations.read_coinglass_liquidations,
+    "hl_stats_daily_notional_liquidated_by_coin.json": liquidations.read_hyperliquid_liquidations,
+}
+
+
+def _liquidations(root: Path) -> Part | None:
+    d = root / "liquidations"
+    return _gather([read(d / name) for name, read in LIQUIDATION_FILES.items() if _present(d / name)])
+
+
+def _long_short_ratios(root: Path) -> Part | None:
+    f = root / "liquidations" / "coinglass_long_short_all_1d.csv"
+    return liquidations.read_coinglass_long_short(f) if _present(f) else None

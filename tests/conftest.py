@@ -3,6 +3,11 @@
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# Property tests judge values, never time: no per-example deadline (a loaded 2-core machine is slow).
+settings.register_profile("capitulation", deadline=None)
+settings.load_profile("capitulation")
 
 
 @pytest.fixture(scope="session")

@@ -20,7 +20,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from capitulation.backfill import BackfillResult, backfill, dask_client, to_tardis
+from capitulation.backfill import BackfillResult, backfill, to_tardis
+from capitulation.cluster import dask_client
 from capitulation.sources.deribit import read_chain_csv
 
 SAMPLE = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "deribit_options" / "full_data_sample.csv"

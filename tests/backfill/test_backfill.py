@@ -14,8 +14,9 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from capitulation.backfill import backfill, dask_client, from_tardis, read_chain, to_tardis, write_parquet
+from capitulation.backfill import backfill, from_tardis, read_chain, to_tardis, write_parquet
 from capitulation.cli import app
+from capitulation.cluster import dask_client
 from capitulation.errors import DataError, SourceError
 from capitulation.signals.options_stress import summarize
 from capitulation.sources.deribit import read_chain_csv

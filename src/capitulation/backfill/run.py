@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -145,23 +144,6 @@ def backfill(
             parts = client.gather(futures)
     metrics = pd.concat([p[0] for p in parts], ignore_index=True).sort_values("timestamp", kind="stable")
     return BackfillResult(metrics.reset_index(drop=True), len(files), sum(p[1] for p in parts))
-
-
-@contextmanager
-def dask_client(scheduler: str | None = None, workers: int = 2) -> Iterator[Client]:
-    """A Dask client: of the scheduler at `scheduler` (e.g. tcp://host:8786), else of a new local cluster
-    of `workers` single-threaded processes; closed (cluster included) on exit."""
-    from distributed import Client, LocalCluster
-
-    if scheduler is not None:
-        with Client(scheduler) as client:
-            yield client
-        return
-    with (
-        LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
-        Client(cluster) as client,
-    ):
-        yield client
 
 
 def write_parquet(metrics: pd.DataFrame, out: str | Path) -> Path:

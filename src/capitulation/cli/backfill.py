@@ -37,6 +37,7 @@ def backfill(
     task per file, on a local cluster of --workers processes or the --scheduler given; --workers 0 runs
     without Dask."""
     from capitulation.backfill import run
+    from capitulation.cluster import dask_client
     from capitulation.store import HistoryStore
 
     if workers < 0:
@@ -52,7 +53,7 @@ def backfill(
             import distributed  # its import sets its loggers to INFO: make them as quiet as -v says
 
             logging.getLogger(distributed.__name__).setLevel(logging.getLogger().level)
-            with run.dask_client(scheduler, workers) as client:
+            with dask_client(scheduler, workers) as client:
                 res = run.backfill(path, every, client, progress=not as_json)
             mode = f"dask {scheduler}" if scheduler else f"dask local, {workers} workers"
         secs = time.perf_counter() - t0

@@ -35,6 +35,10 @@ DataOpt = Annotated[Path | None, typer.Option("--data", help="folder of recorded
 DbOpt = Annotated[Path | None, typer.Option("--db", help="history store folder (default: user data dir)")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="print machine-readable JSON instead of tables")]
 SnapshotOpt = Annotated[Path | None, typer.Option("--snapshot", help="a snapshot folder instead of --data")]
+ThresholdsOpt = Annotated[
+    Path | None,
+    typer.Option("--thresholds", help="TOML file of signal thresholds (a copy of the bundled thresholds.toml)"),
+]
 AsOfOpt = Annotated[
     str | None, typer.Option("--as-of", help="run as of this date/time (UTC); a bare date means its end")
 ]

@@ -18,6 +18,7 @@ from capitulation.cli.common import (
     DbOpt,
     JsonOpt,
     SnapshotOpt,
+    ThresholdsOpt,
     app,
     clean,
     console,
@@ -38,14 +39,17 @@ def report(
     html: Annotated[Path | None, typer.Option("--html", help="also write a self-contained HTML report")] = None,
     db: DbOpt = None,
     store: Annotated[bool, typer.Option(help="store the snapshot and verdicts in the history store")] = True,
+    thresholds: ThresholdsOpt = None,
 ) -> None:
     """The eight verdicts, then the levels ladder around spot and each table's own date."""
     from capitulation.report import model, terminal
+    from capitulation.signals import config
     from capitulation.store import HistoryStore
 
     with handled():
+        th = None if thresholds is None else config.load(thresholds)
         snap = load_snapshot(data, snapshot, as_of)
-        rep = model.build(snap)
+        rep = model.build(snap, th)
         if html is not None:
             from capitulation.report.html import write_html
 

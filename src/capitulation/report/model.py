@@ -9,7 +9,7 @@ import pandas as pd
 
 from capitulation import tables
 from capitulation.analytics.levels import Level, ladder
-from capitulation.signals import Verdict, evaluate_all
+from capitulation.signals import Thresholds, Verdict, evaluate_all
 from capitulation.signals.common import spot
 from capitulation.snapshot import Snapshot
 
@@ -46,9 +46,10 @@ def short_source(source: str) -> str:
     return "; ".join(f"{d}/{f[0]}" if len(f) == 1 else f"{d}/ ({len(f)} files)" for d, f in by_dir.items())
 
 
-def build(snap: Snapshot) -> Report:
-    """Evaluate the eight signals on `snap` and gather the levels ladder and each table's date."""
-    verdicts = evaluate_all(snap)
+def build(snap: Snapshot, thresholds: Thresholds | None = None) -> Report:
+    """Evaluate the eight signals on `snap` (with `thresholds` per signal, else the defaults) and gather the
+    levels ladder and each table's date."""
+    verdicts = evaluate_all(snap, thresholds)
     s = spot(snap)
     levels = list(dict.fromkeys(lv for v in verdicts for lv in v.levels))  # every signal's levels, once
     infos = []

@@ -1,9 +1,18 @@
-"""The eight verdicts: each a pure function Snapshot (+ the earlier verdicts) -> Verdict."""
+"""The eight verdicts: each a pure function Snapshot (+ the earlier verdicts, + its Thresholds) -> Verdict.
+
+Thresholds: every signal module has a frozen `Thresholds` dataclass (each field a named constant with its
+rationale); `evaluate_all(snap, thresholds)` takes one per signal name (missing ones: the defaults;
+`signals.config.load` reads them from TOML). A field left None is learned from the snapshot's own history
+at each date; `fit_all(snap)` fixes every learned field at the value `snap` gives (to score later dates
+out of sample).
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from types import ModuleType
+from typing import Any
 
 from capitulation.errors import CapitulationError, describe
 from capitulation.signals import (
@@ -19,7 +28,7 @@ from capitulation.signals import (
 from capitulation.signals.base import Metric, Status, Verdict, not_enough_data
 from capitulation.snapshot import Snapshot
 
-__all__ = ["ALL_SIGNALS", "INTERNAL_ERROR", "Metric", "Status", "Verdict", "evaluate_all"]
+__all__ = ["ALL_SIGNALS", "INTERNAL_ERROR", "MODULES", "Metric", "Status", "Verdict", "evaluate_all", "fit_all"]
 log = logging.getLogger(__name__)
 
 # Signals 1-7 read the snapshot only; signal 8 merges their levels into one map.
@@ -34,7 +43,10 @@ INDEPENDENT = (
 )
 
 
-ALL_SIGNALS = tuple(m.SIGNAL for m in (*INDEPENDENT, bottom_range))
+MODULES: dict[str, ModuleType] = {m.SIGNAL: m for m in (*INDEPENDENT, bottom_range)}
+ALL_SIGNALS = tuple(MODULES)
+Thresholds = Mapping[str, Any]
+"""Per signal name, an instance of that signal module's `Thresholds`."""
 
 
 INTERNAL_ERROR = "internal error"
@@ -61,7 +73,22 @@ def _guarded(module: ModuleType, snap: Snapshot, *args: object) -> Verdict:
         )
 
 
-def evaluate_all(snap: Snapshot) -> list[Verdict]:
-    """The eight verdicts for `snap`, in signal order; a signal that fails says so in its own verdict."""
-    verdicts = [_guarded(m, snap) for m in INDEPENDENT]
-    return [*verdicts, _guarded(bottom_range, snap, verdicts)]
+def _thresholds(thresholds: Thresholds | None, module: ModuleType) -> Any:
+    return module.Thresholds() if thresholds is None or module.SIGNAL not in thresholds else thresholds[module.SIGNAL]
+
+
+def evaluate_all(snap: Snapshot, thresholds: Thresholds | None = None) -> list[Verdict]:
+    """The eight verdicts for `snap`, in signal order; a signal that fails says so in its own verdict.
+    `thresholds`: per signal name, its `Thresholds` (the defaults for any signal not given)."""
+    verdicts = [_guarded(m, snap, _thresholds(thresholds, m)) for m in INDEPENDENT]
+    return [*verdicts, _guarded(bottom_range, snap, verdicts, _thresholds(thresholds, bottom_range))]
+
+
+def fit_all(snap: Snapshot, thresholds: Thresholds | None = None) -> dict[str, Any]:
+    """Every signal's thresholds with the learned fields fixed at the values `snap`'s history gives (the
+    signals without a `fit` learn nothing from past troughs and are returned as given)."""
+    out = {}
+    for name, m in MODULES.items():
+        th = _thresholds(thresholds, m)
+        out[name] = m.fit(snap, th) if hasattr(m, "fit") else th
+    return out

@@ -23,7 +23,7 @@ which legs decided. The levels of the other signals are merged with the floors i
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pandas as pd
 
@@ -286,15 +286,34 @@ def _miner_levels(floors: CostFloors) -> list[Level]:
     ]
 
 
+def _troughs(snap: Snapshot, th: Thresholds) -> pd.DataFrame:
+    """Each cost-floor ratio at the troughs of the confirmed drawdowns known in `snap` (`trough_values`)."""
+    close = closes(snap, BTC).dropna()
+    return (
+        trough_values(close, _ratios(snap, close, th.power_usd_kwh), th.drawdown) if len(close) > 1 else pd.DataFrame()
+    )
+
+
+def fit(snap: Snapshot, th: Thresholds = Thresholds()) -> Thresholds:
+    """`th` with its three learned ratios fixed at the values `snap`'s history gives (else their fallbacks);
+    configured values are kept."""
+    troughs = _troughs(snap, th)
+    return replace(
+        th,
+        sth_ratio=_threshold(th.sth_ratio, troughs, "sth_ratio", th.sth_quantile, th, th.fallback_sth_ratio)[0],
+        mvrv=_threshold(th.mvrv, troughs, "mvrv", th.mvrv_quantile, th, th.fallback_mvrv)[0],
+        fleet_ratio=_threshold(th.fleet_ratio, troughs, "fleet_ratio", th.fleet_quantile, th, th.fallback_fleet_ratio)[
+            0
+        ],
+    )
+
+
 def evaluate(snap: Snapshot, prior: Sequence[Verdict] = (), th: Thresholds = Thresholds()) -> Verdict:
     got = _spot(snap, th)
     if got is None:
         return not_enough_data(SIGNAL, TITLE, snap.as_of, f"no BTC price within {th.spot_max_age_days:g} days")
     btc, spot_date, spot_tables = got
-    close = closes(snap, BTC).dropna()
-    troughs = (
-        trough_values(close, _ratios(snap, close, th.power_usd_kwh), th.drawdown) if len(close) > 1 else pd.DataFrame()
-    )
+    troughs = _troughs(snap, th)
     onchain_legs, levels, metrics = _onchain_legs(snap, btc, troughs, th)
     miner, miner_levels, miner_metrics, evidence = _miner_leg(snap, btc, troughs, th)
     legs = [*onchain_legs, miner]

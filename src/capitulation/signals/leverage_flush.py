@@ -12,7 +12,7 @@ beside it: the day's and the 3-day sum against their trailing one-year distribut
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -112,6 +112,16 @@ def observed_long_liquidations(snap: Snapshot, th: Thresholds) -> Liquidations |
         th.liq_window_days,
         len(year),
     )
+
+
+def fit(snap: Snapshot, th: Thresholds = Thresholds()) -> Thresholds:
+    """`th` with its learned threshold fixed at the value `snap`'s history gives (the event study's lower
+    quartile, else the fallback); a configured value is kept."""
+    if th.flush_ratio is not None:
+        return th
+    study = event_study(snap)
+    learned = study.threshold if study is not None and study.threshold is not None else th.fallback
+    return replace(th, flush_ratio=learned)
 
 
 def evaluate(snap: Snapshot, th: Thresholds = Thresholds()) -> Verdict:

@@ -26,7 +26,7 @@ latest close with OI held), so that every OI history, and the calibration, share
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -341,6 +341,18 @@ def _series(
         "fraction of open positions",
         ("perp_metrics", "daily_prices"),
     )
+
+
+def fit(snap: Snapshot, th: Thresholds = Thresholds(), model: LiquidationModel = DEFAULT_MODEL) -> Thresholds:
+    """`th` with its learned rank fixed at the value `snap`'s history gives for the series it decides on
+    then; unchanged when configured or when no series is usable at `snap`."""
+    if th.rank is not None:
+        return th
+    btc = closes(snap, BTC)
+    chosen = _series(snap, btc, observed_liquidations(snap), liquidation_map(snap, th, model), th)
+    if isinstance(chosen, str):
+        return th
+    return replace(th, rank=learned_rank(chosen.reference, btc, snap.as_of, th)[0])
 
 
 def evaluate(snap: Snapshot, th: Thresholds = Thresholds(), model: LiquidationModel = DEFAULT_MODEL) -> Verdict:

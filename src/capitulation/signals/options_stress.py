@@ -14,7 +14,7 @@ structure, GEX, flip, walls, max pain); the verdict and the `options` command bo
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -197,6 +197,15 @@ def dvol(snap: Snapshot, th: Thresholds) -> Dvol | str:
         return Dvol(state, th.dvol_fallback_rank, why)
     why = f"median of its 14-day-high ranks at the {len(ranks)} past confirmed troughs of 20%+ drawdowns"
     return Dvol(state, float(np.median(ranks)), why)
+
+
+def fit(snap: Snapshot, th: Thresholds = Thresholds()) -> Thresholds:
+    """`th` with its learned DVOL rank fixed at the value `snap`'s history gives; unchanged when configured
+    or when DVOL gives no reading at `snap`."""
+    if th.dvol_rank is not None:
+        return th
+    dv = dvol(snap, th)
+    return th if isinstance(dv, str) else replace(th, dvol_rank=dv.threshold)
 
 
 def evaluate(snap: Snapshot, th: Thresholds = Thresholds()) -> Verdict:

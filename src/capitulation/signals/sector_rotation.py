@@ -13,7 +13,7 @@ fall: money has left the alt sectors but for a few narratives. At a top the sect
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -115,6 +115,15 @@ def sectors(snap: Snapshot, th: Thresholds = Thresholds()) -> Sectors | str:
             row[f"vs_btc_{d}d"] = None if r is None or not np.isfinite(r[f"vs_btc_{d}d"]) else float(r[f"vs_btc_{d}d"])
         rows.append(row)
     return Sectors(table, btc_ret, end, benchmark, pd.DataFrame(rows), used, breadth(baskets, btc, 30))
+
+
+def fit(snap: Snapshot, th: Thresholds = Thresholds()) -> Thresholds:
+    """`th` with its learned breadth bar fixed at the value `snap`'s history gives; unchanged when configured
+    or without sector data at `snap`."""
+    if th.max_breadth is not None:
+        return th
+    sec = sectors(snap, th)
+    return th if isinstance(sec, str) else replace(th, max_breadth=_breadth_bar(snap, sec, th)[0])
 
 
 def evaluate(snap: Snapshot, th: Thresholds = Thresholds()) -> Verdict:

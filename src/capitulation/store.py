@@ -7,6 +7,8 @@ Layout under the store root (hive partitions, one file per (table, source, as_of
     table=_sources/as_of_date=<YYYY-MM-DD>/<key>.parquet    the status of each live source asked (ok / stale)
     table=_verdicts/as_of_date=<YYYY-MM-DD>/<key>.parquet   the eight verdicts of a run
     table=_backfill/as_of_date=<YYYY-MM-DD>/<key>.parquet   `capitulation backfill` metrics, one file per day
+    table=_backtest/run=<run key>/<key>.parquet             `capitulation backtest` timeline rows, one file per
+                                                            chunk of dates (a run resumes from them)
 
 Every file is written under a temporary name and renamed (atomic on POSIX), so a crash never leaves a half
 file. A snapshot is committed by its `_snapshots` records, written last: table files without a commit
@@ -37,6 +39,7 @@ SNAPSHOTS = "_snapshots"
 SOURCES = "_sources"
 VERDICTS = "_verdicts"
 BACKFILL = "_backfill"
+BACKTEST = "_backtest"
 
 
 def default_root() -> Path:
@@ -156,6 +159,36 @@ class HistoryStore:
             "QUALIFY row_number() OVER (PARTITION BY timestamp ORDER BY written_at DESC) = 1 ORDER BY timestamp",
         )
         return out.assign(timestamp=pd.to_datetime(out["timestamp"], utc=True)) if not out.empty else out
+
+    def write_backtest(self, run: str, rows: pd.DataFrame) -> None:
+        """Store one chunk of a backtest's timeline rows under its run key (idempotent on content)."""
+        if rows.empty:
+            return
+        digest = str(pd.util.hash_pandas_object(rows, index=False).sum())
+        dest = self.root / f"table={BACKTEST}" / f"run={run}" / f"{_key(BACKTEST, run, digest)}.parquet"
+        if dest.exists():
+            return
+        try:
+            self._write_atomic(rows, dest)
+        except OSError as exc:
+            raise StoreError(f"cannot write history store at {self.root}: {exc}") from None
+
+    def backtest_timeline(self, run: str) -> pd.DataFrame:
+        """The stored timeline rows of run `run` (one per as_of and signal), oldest first; empty if none."""
+        folder = self.root / f"table={BACKTEST}" / f"run={run}"
+        if not any(folder.glob("*.parquet")):
+            return pd.DataFrame()
+        con = duckdb.connect()
+        try:
+            out = con.execute(
+                f"SELECT * FROM read_parquet('{_sql_str(str(folder / '*.parquet'))}', hive_partitioning=false) "
+                "QUALIFY row_number() OVER (PARTITION BY as_of, signal) = 1 ORDER BY as_of"
+            ).df()
+        except duckdb.Error as exc:
+            raise StoreError(f"cannot read the backtest {run} in the history store at {self.root}: {exc}") from None
+        finally:
+            con.close()
+        return out.assign(as_of=pd.to_datetime(out["as_of"], utc=True))
 
     def _query_files(self, table: str, sql: str, day: pd.Timestamp | None = None) -> pd.DataFrame:
         """Run `sql` over table `table`'s files (only the `day` partition when given) exposed as view `t`;

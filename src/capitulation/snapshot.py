@@ -4,6 +4,11 @@ On disk a snapshot is a folder: `manifest.json` (as_of, provenance per table, th
 asked) and `<table>.parquet`.
 Time-series tables hold their history up to `as_of`; `Snapshot.upto` cuts everything after a date so
 the monitor can run as of any past date without look-ahead.
+
+Prepare once, use many times: a history derived from the tables that is causal (its part known by a time t
+depends only on rows known by t; a `Derived`) is computed once on the snapshot that `upto` cut from (its
+`origin`) and cut at each as_of (`Snapshot.derived`), so replaying every day of the record does not
+recompute each history from its start every day.
 """
 
 from __future__ import annotations
@@ -11,11 +16,12 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Generic, Literal, TypeVar
 
+import numpy as np
 import pandas as pd
 
 from capitulation import tables
@@ -64,19 +70,52 @@ class SourceStatus:
     rows: int = 0
 
 
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Derived(Generic[T]):
+    """A history derived from a snapshot's tables, prepared once per origin snapshot (`Snapshot.derived`).
+
+    `compute(snapshot, *args)` must be causal: the part of its value known by any time t depends only on rows
+    known by t; `cut(value, as_of)` keeps that part, so that cut(compute(s), t) == compute(s.upto(t)) bit for
+    bit (tests/test_derived.py checks every use on the recorded data)."""
+
+    name: str
+    compute: Callable[..., T]
+    cut: Callable[[T, pd.Timestamp], T]
+
+
+def cut_days(obj: T, as_of: pd.Timestamp) -> T:
+    """The rows of a Series / DataFrame indexed by ascending day (00:00 UTC, a daily bar) known at `as_of`:
+    those whose day has ended by then (`tables.DAY_CLOSE`)."""
+    return obj.iloc[: obj.index.searchsorted(as_of - tables.DAY_CLOSE, side="right")]  # type: ignore[attr-defined]
+
+
+def cut_times(obj: T, as_of: pd.Timestamp) -> T:
+    """The rows of a Series / DataFrame indexed by ascending time (an instant) at or before `as_of`."""
+    return obj.iloc[: obj.index.searchsorted(as_of, side="right")]  # type: ignore[attr-defined]
+
+
 @dataclass(frozen=True)
 class Snapshot:
     """The tables known at `as_of`, each with its provenance; `sources`: the status of each live source asked
-    (empty for a snapshot built from recorded files)."""
+    (empty for a snapshot built from recorded files); `origin`: the snapshot `upto` cut this one from (its
+    tables were validated there; `derived` histories are computed on it once), None for any other."""
 
     as_of: pd.Timestamp
     tables: Mapping[str, pd.DataFrame] = field(default_factory=dict)
     provenance: Mapping[str, Provenance] = field(default_factory=dict)
     sources: tuple[SourceStatus, ...] = ()
+    origin: Snapshot | None = field(default=None, repr=False, compare=False)
+    _cache: dict[Hashable, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "as_of", utc(self.as_of))
-        checked = {name: tables.validate(name, df) for name, df in self.tables.items()}
+        if self.origin is None:
+            checked = {name: tables.validate(name, df) for name, df in self.tables.items()}
+        else:
+            checked = dict(self.tables)  # rows of the origin's validated tables
         missing = sorted(set(checked) - set(self.provenance))
         if missing:
             raise DataError(f"snapshot: table(s) without provenance: {', '.join(missing)}")
@@ -103,16 +142,47 @@ class Snapshot:
                 out[name] = df[col].max()
         return out
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled without its origin and prepared histories (a worker prepares its own)."""
+        return {**self.__dict__, "origin": None, "_cache": {}}
+
+    def _known_at(self, name: str) -> tuple[np.ndarray, bool]:
+        """When each row of table `name` became known (ns since the epoch) and whether that is ascending."""
+        key = ("known_at", name)
+        if key not in self._cache:
+            df = self.tables[name]
+            known = tables.spec(name).known_at(df).to_numpy(dtype="datetime64[ns]").view("int64")
+            self._cache[key] = (known, bool(len(known) < 2 or (np.diff(known) >= 0).all()))
+        return self._cache[key]
+
     def upto(self, as_of: str | pd.Timestamp) -> Snapshot:
         """The snapshot as it could have been known at `as_of`: rows not yet known dropped (a daily bar
-        only from the last second of its day), empty tables removed."""
+        only from the last second of its day), empty tables removed. The result keeps the snapshot it was
+        cut from as its `origin`."""
         cut = utc(as_of)
+        stamp = cut.as_unit("ns").value
         kept: dict[str, pd.DataFrame] = {}
         for name, df in self.tables.items():
-            sub = df[tables.spec(name).known_at(df) <= cut]
+            known, ascending = self._known_at(name)
+            if ascending:
+                sub = df.iloc[: int(np.searchsorted(known, stamp, side="right"))]
+            else:
+                sub = df.take(np.flatnonzero(known <= stamp))
             if not sub.empty:
                 kept[name] = sub.reset_index(drop=True)
-        return Snapshot(cut, kept, {k: self.provenance[k] for k in kept}, self.sources)
+        origin = self if self.origin is None or cut > self.as_of else self.origin
+        return Snapshot(cut, kept, {k: self.provenance[k] for k in kept}, self.sources, origin)
+
+    def derived(self, history: Derived[T], *args: Hashable) -> T:
+        """`history.compute(snapshot, *args)` for this snapshot, computed once per snapshot: on a snapshot
+        cut by `upto`, computed on its origin once and cut at as_of (the same value, `Derived`)."""
+        key = (history, *args)
+        if key not in self._cache:
+            if self.origin is None:
+                self._cache[key] = history.compute(self, *args)
+            else:
+                self._cache[key] = history.cut(self.origin.derived(history, *args), self.as_of)
+        return self._cache[key]
 
     def save(self, path: str | Path) -> Path:
         """Write the snapshot folder atomically (written to a temporary folder, then renamed)."""

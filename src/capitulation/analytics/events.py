@@ -46,16 +46,62 @@ class Swing:
 
 def drawdowns(close: pd.Series, threshold: float = 0.2) -> list[Swing]:
     """Down-swings of at least `threshold` in a time-indexed close series (see module docstring)."""
+    return zigzag(close, threshold).swings()
+
+
+@dataclass(frozen=True)
+class ZigZag:
+    """The zig-zag of `drawdowns` run once over ascending closes, with its state after each close, so that
+    the drawdowns of the first n closes (the series as known at an earlier date) are read off it: the
+    swings confirmed by then, and the fall tracked then as the unconfirmed last one."""
+
+    index: pd.Index
+    values: np.ndarray
+    confirmed: tuple[Swing, ...]
+    confirmed_at: np.ndarray  # position of the close that confirmed each swing
+    falling: np.ndarray  # after each close: a high is confirmed and the low after it tracked
+    hi: np.ndarray  # after each close: position of the swing high
+    lo: np.ndarray  # after each close: position of the low tracked (when falling)
+
+    def head(self, n: int) -> ZigZag:
+        """The zig-zag of the first `n` closes."""
+        keep = int(np.searchsorted(self.confirmed_at, n - 1, side="right"))
+        return ZigZag(
+            self.index[:n],
+            self.values[:n],
+            self.confirmed[:keep],
+            self.confirmed_at[:keep],
+            self.falling[:n],
+            self.hi[:n],
+            self.lo[:n],
+        )
+
+    def swings(self) -> list[Swing]:
+        """The drawdowns (`drawdowns`) of these closes; `DataError` with fewer than 2."""
+        if len(self.values) < 2:
+            raise DataError("event study: need a price history of at least 2 closes")
+        out = list(self.confirmed)
+        if self.falling[-1]:
+            hi, lo = self.hi[-1], self.lo[-1]
+            out.append(Swing(self.index[hi], self.values[hi], self.index[lo], self.values[lo], False))
+        return out
+
+
+def zigzag(close: pd.Series, threshold: float = 0.2) -> ZigZag:
+    """The zig-zag of `drawdowns` over `close` (time-indexed; NaN dropped, sorted by time)."""
     s = close.dropna().sort_index()
     if len(s) < 2:
         raise DataError("event study: need a price history of at least 2 closes")
     if not 0 < threshold < 1:
         raise DataError(f"event study: threshold must be a fraction in (0, 1), got {threshold}")
     idx, v = s.index, s.to_numpy(dtype=float)
+    n = len(v)
+    falling_at, hi_at, lo_at = np.zeros(n, dtype=bool), np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
     out: list[Swing] = []
+    at: list[int] = []
     hi = lo = 0
     falling = False  # True once a high is confirmed and we are tracking the low after it
-    for i in range(1, len(v)):
+    for i in range(1, n):
         if not falling:
             if v[i] > v[hi]:
                 hi = i
@@ -66,10 +112,10 @@ def drawdowns(close: pd.Series, threshold: float = 0.2) -> list[Swing]:
                 lo = i
             elif v[i] >= v[lo] * (1 + threshold):
                 out.append(Swing(idx[hi], v[hi], idx[lo], v[lo], True))
+                at.append(i)
                 falling, hi = False, i
-    if falling:
-        out.append(Swing(idx[hi], v[hi], idx[lo], v[lo], False))
-    return out
+        falling_at[i], hi_at[i], lo_at[i] = falling, hi, lo
+    return ZigZag(idx, v, tuple(out), np.array(at, dtype=np.int64), falling_at, hi_at, lo_at)
 
 
 @dataclass(frozen=True)

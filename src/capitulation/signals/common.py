@@ -1,22 +1,49 @@
-"""Helpers shared by the signals: BTC closes, spot and table freshness from a snapshot."""
+"""Helpers shared by the signals: BTC closes, its drawdowns, spot and table freshness from a snapshot.
+
+The closes and the drawdowns are histories prepared once per snapshot history (`Snapshot.derived`)."""
 
 from __future__ import annotations
 
 import pandas as pd
 
 from capitulation import tables
-from capitulation.snapshot import Snapshot
+from capitulation.analytics.events import Swing, ZigZag, zigzag
+from capitulation.snapshot import Derived, Snapshot, cut_days
 
 BTC = "BTC-USD"
 
 
-def closes(snap: Snapshot, symbol: str) -> pd.Series:
-    """Daily closes of `symbol` (USD), indexed by date; empty when absent."""
-    px = snap.get("daily_prices")
-    if px is None:
-        return pd.Series(dtype=float)
+def _closes(snap: Snapshot, symbol: str) -> pd.Series:
+    px = snap.tables["daily_prices"]
     s = px[px["symbol"] == symbol].set_index("date")["close"].sort_index()
     return s[~s.index.duplicated(keep="last")]
+
+
+CLOSES = Derived("closes", _closes, cut_days)
+
+
+def closes(snap: Snapshot, symbol: str) -> pd.Series:
+    """Daily closes of `symbol` (USD), indexed by date; empty when absent. The same Series on every call:
+    do not modify it."""
+    if snap.get("daily_prices") is None:
+        return pd.Series(dtype=float)
+    return snap.derived(CLOSES, symbol)
+
+
+def _btc_zigzag(snap: Snapshot, threshold: float) -> ZigZag:
+    return zigzag(closes(snap, BTC), threshold)
+
+
+def _zigzag_upto(z: ZigZag, as_of: pd.Timestamp) -> ZigZag:
+    return z.head(int(z.index.searchsorted(as_of - tables.DAY_CLOSE, side="right")))
+
+
+BTC_ZIGZAG = Derived("btc_zigzag", _btc_zigzag, _zigzag_upto)
+
+
+def btc_drawdowns(snap: Snapshot, threshold: float) -> list[Swing]:
+    """`analytics.events.drawdowns(closes(snap, BTC), threshold)`: `DataError` with fewer than 2 closes."""
+    return snap.derived(BTC_ZIGZAG, threshold).swings()
 
 
 def spot(snap: Snapshot) -> float | None:

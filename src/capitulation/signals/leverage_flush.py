@@ -20,7 +20,7 @@ import pandas as pd
 from capitulation.analytics import events
 from capitulation.analytics.leverage import annualised_funding, flush_ratio, funding_history, oi_vs_price
 from capitulation.signals.base import Metric, Status, Verdict, not_enough_data
-from capitulation.signals.common import BTC, closes, drawdown, pct, usd
+from capitulation.signals.common import BTC, btc_drawdowns, closes, drawdown, pct, usd
 from capitulation.snapshot import Snapshot
 from capitulation.tables import AGGREGATE
 
@@ -65,7 +65,7 @@ def event_study(snap: Snapshot, threshold: float = 0.2) -> Study | None:
         return None
     fh = funding_history(perps, snap.as_of, max_age_days=np.inf)
     funding = fh.rates if fh is not None else None
-    table = events.study(events.drawdowns(btc, threshold), events.oi_histories(perps, btc), funding)
+    table = events.study(btc_drawdowns(snap, threshold), events.oi_histories(perps, btc), funding)
     flushes, known = events.flush_share(table)
     return Study(table, flushes, known, events.flush_threshold(table))
 

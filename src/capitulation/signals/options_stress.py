@@ -19,7 +19,6 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from capitulation.analytics.events import drawdowns
 from capitulation.analytics.gex import (
     Dealer,
     GexResult,
@@ -37,7 +36,7 @@ from capitulation.analytics.smile import DAYS, constant_maturity, latest, risk_r
 from capitulation.analytics.vol_regime import VolState, ranks_at, vol_state
 from capitulation.errors import DataError
 from capitulation.signals.base import Metric, Status, Verdict, not_enough_data
-from capitulation.signals.common import BTC, age_days, closes, usd
+from capitulation.signals.common import BTC, age_days, btc_drawdowns, closes, usd
 from capitulation.snapshot import Snapshot, utc
 
 SIGNAL, TITLE = "options_stress", "Options stress"
@@ -190,7 +189,7 @@ def dvol(snap: Snapshot, th: Thresholds) -> Dvol | str:
     if th.dvol_rank is not None:
         return Dvol(state, th.dvol_rank, "configured")
     first = vol.index[0] + pd.Timedelta(days=th.dvol_min_history)
-    troughs = [sw.trough_date for sw in drawdowns(btc, 0.2) if sw.confirmed and sw.trough_date >= first]
+    troughs = [sw.trough_date for sw in btc_drawdowns(snap, 0.2) if sw.confirmed and sw.trough_date >= first]
     ranks = ranks_at(vol, btc, troughs, **kw)
     if len(ranks) < th.min_troughs:
         why = f"fallback: {len(ranks)} past troughs with a DVOL history (need {th.min_troughs})"

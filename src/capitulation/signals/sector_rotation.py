@@ -18,10 +18,9 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from capitulation.analytics.events import drawdowns
 from capitulation.analytics.sectors import basket_log_returns, breadth, constituents, relative_strength
 from capitulation.signals.base import Metric, Status, Verdict, not_enough_data
-from capitulation.signals.common import BTC, age_days, closes, drawdown, pct
+from capitulation.signals.common import BTC, age_days, btc_drawdowns, closes, drawdown, pct
 from capitulation.snapshot import Snapshot
 
 SIGNAL, TITLE = "sector_rotation", "Sector rotation"
@@ -192,7 +191,7 @@ def _breadth_bar(snap: Snapshot, sec: Sectors, th: Thresholds) -> tuple[float, s
     if th.max_breadth is not None:
         return th.max_breadth, "configured"
     history, btc = sec.breadth.dropna(), closes(snap, BTC)
-    swings = drawdowns(btc, 0.2) if len(btc) > 1 and not history.empty else []
+    swings = btc_drawdowns(snap, 0.2) if len(btc) > 1 and not history.empty else []
     troughs = [
         float(history[history.index <= sw.trough_date].iloc[-1])
         for sw in swings

@@ -19,12 +19,11 @@ from dataclasses import asdict, dataclass, fields
 
 import pandas as pd
 
-from capitulation.analytics.events import drawdowns
 from capitulation.analytics.levels import Level
 from capitulation.analytics.treasury import Mnav, dilute, live_instruments, mnav, mnav_history, stress_order
 from capitulation.errors import DataError
 from capitulation.signals.base import Metric, Status, Verdict, not_enough_data
-from capitulation.signals.common import BTC, closes, usd
+from capitulation.signals.common import BTC, btc_drawdowns, closes, usd
 from capitulation.snapshot import Snapshot
 
 SIGNAL, TITLE = "treasury", "Treasury companies"
@@ -266,7 +265,7 @@ def premium_history(snap: Snapshot, th: Thresholds = Thresholds()) -> History:
     mine = None if inst is None else inst[(inst["ticker"] == th.ticker) & (inst["known"] <= snap.as_of)]
     series = mnav_history(known, closes(snap, th.ticker), btc, mine)
     series = series[[_mismatch(th, th.ticker, d) is None for d in series.index]]
-    swings = [s for s in drawdowns(btc, th.drawdown) if s.confirmed] if len(btc) >= 2 else []
+    swings = [s for s in btc_drawdowns(snap, th.drawdown) if s.confirmed] if len(btc) >= 2 else []
 
     def at(day: pd.Timestamp) -> float | None:
         before = series[series.index <= day]

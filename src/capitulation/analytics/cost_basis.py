@@ -14,16 +14,25 @@ way (its low is not confirmed yet).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pandas as pd
 
-from capitulation.analytics.events import drawdowns
+from capitulation.analytics.events import Swing, drawdowns
 
 
-def trough_values(close: pd.Series, ratios: pd.DataFrame, drawdown: float = 0.2, max_gap_days: int = 3) -> pd.DataFrame:
+def trough_values(
+    close: pd.Series,
+    ratios: pd.DataFrame,
+    drawdown: float = 0.2,
+    max_gap_days: int = 3,
+    swings: Sequence[Swing] | None = None,
+) -> pd.DataFrame:
     """One row per confirmed drawdown of at least `drawdown` (fraction) in `close` (time-indexed closes):
     trough_date, depth (fraction, negative), and each column of `ratios` (time-indexed, unique) on the trough
-    day: the last value known at or before it within `max_gap_days`, else NaN."""
-    troughs = [s for s in drawdowns(close, drawdown) if s.confirmed]
+    day: the last value known at or before it within `max_gap_days`, else NaN. `swings`: `drawdowns(close,
+    drawdown)` when already computed."""
+    troughs = [s for s in (drawdowns(close, drawdown) if swings is None else swings) if s.confirmed]
     dates = pd.DatetimeIndex([s.trough_date for s in troughs])
     tolerance = pd.Timedelta(days=max_gap_days)
     known = pd.DataFrame(

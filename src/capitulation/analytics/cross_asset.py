@@ -21,7 +21,7 @@ holiday) is dropped. A window needs all N returns, and never fewer than `MIN_OBS
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -59,21 +59,24 @@ def drawdowns(wide: pd.DataFrame, window_days: int = 90) -> pd.DataFrame:
         s = wide[sym].dropna()
         if s.empty:
             continue
-        recent = s[s.index > s.index[-1] - pd.Timedelta(days=window_days)]
+        v, last = s.to_numpy(dtype=float), s.index[-1]
+        recent = v[s.index.searchsorted(last - pd.Timedelta(days=window_days), side="right") :]
+        ath = float(v.max())
         rows[sym] = {
-            "last_date": s.index[-1],
-            "close": float(s.iloc[-1]),
-            "ath": float(s.max()),
-            "drawdown_ath": float(s.iloc[-1] / s.max() - 1.0),
-            "drawdown_90d": float(s.iloc[-1] / recent.max() - 1.0),
+            "last_date": last,
+            "close": float(v[-1]),
+            "ath": ath,
+            "drawdown_ath": float(v[-1] / ath - 1.0),
+            "drawdown_90d": float(v[-1] / recent.max() - 1.0),
             "return_30d": _ret(s, 30),
         }
     return pd.DataFrame.from_dict(rows, orient="index")
 
 
 def _ret(s: pd.Series, days: int) -> float:
-    before = s[s.index <= s.index[-1] - pd.Timedelta(days=days)]
-    return float(s.iloc[-1] / before.iloc[-1] - 1.0) if not before.empty else np.nan
+    """Return from the last close at or before `days` before the last one (s ascending, no NaN)."""
+    n = int(s.index.searchsorted(s.index[-1] - pd.Timedelta(days=days), side="right"))
+    return float(s.iloc[-1] / s.iloc[n - 1] - 1.0) if n else np.nan
 
 
 def drawdown_path(close: pd.Series) -> pd.Series:
@@ -92,9 +95,14 @@ def correlations(
     """
     if base not in wide.columns or wide[base].dropna().empty:
         raise DataError(f"cross-asset: no {base} closes")
+    pairs = {sym: aligned_returns(wide, base, sym, max_gap_days).dropna() for sym in wide.columns.drop(base)}
+    return correlations_of(pairs, base, windows)
+
+
+def correlations_of(pairs: Mapping[str, pd.DataFrame], base: str, windows: Sequence[int] = (30, 90)) -> pd.DataFrame:
+    """`correlations` from each symbol's aligned returns with `base` (`aligned_returns`, NaN rows dropped)."""
     out = {}
-    for sym in wide.columns.drop(base):
-        rets = aligned_returns(wide, base, sym, max_gap_days).dropna()
+    for sym, rets in pairs.items():
         row: dict[str, object] = {"last_common": rets.index[-1] if len(rets) else pd.NaT}
         for n in windows:
             last = rets.tail(n)

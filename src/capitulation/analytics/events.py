@@ -160,6 +160,10 @@ def study(
     `oi` is tried in order: the first series that covers the whole decline is used; a decline no series
     covers gets NaN OI fields and source 'none'.
     """
+    series = []
+    for src in oi:
+        s = src.oi_btc.dropna().sort_index()
+        series.append((src.name, s.index, s.to_numpy(dtype=float)))
     rows = []
     for sw in swings:
         row: dict[str, object] = {
@@ -178,30 +182,37 @@ def study(
         }
         close = sw.trough_date + DAY_CLOSE
         end = close + pd.Timedelta(days=trough_days)
-        for src in oi:
-            s = src.oi_btc.dropna().sort_index()
-            if s.empty or s.index[0] > sw.peak_date + DAY_CLOSE or s.index[-1] < sw.trough_date:
+        for name, t, v in series:
+            if not len(v) or t[0] > sw.peak_date + DAY_CLOSE or t[-1] < sw.trough_date:
                 continue
-            during = s[(s.index >= sw.peak_date) & (s.index <= close)]
-            after = s[(s.index >= sw.trough_date) & (s.index <= end)]
-            if during.empty or after.empty:
+            during = slice(t.searchsorted(sw.peak_date), t.searchsorted(close, side="right"))
+            after = v[t.searchsorted(sw.trough_date) : t.searchsorted(end, side="right")]
+            if during.start >= during.stop or not len(after):
                 continue
-            at_peak, top, bottom = float(during.iloc[0]), float(during.max()), float(after.min())
-            t_top = during.idxmax()
-            base = float(s[(s.index >= t_top - pd.Timedelta(days=lookback_days)) & (s.index <= t_top)].min())
+            at_peak, top, bottom = float(v[during.start]), float(v[during].max()), float(after.min())
+            t_top = t[during.start + int(v[during].argmax())]
+            lookback = slice(t.searchsorted(t_top - pd.Timedelta(days=lookback_days)), t.searchsorted(t_top, "right"))
+            base = float(v[lookback].min())
             row |= {
-                "oi_source": src.name,
+                "oi_source": name,
                 "oi_change": bottom / at_peak - 1.0,
                 "oi_drop": 1.0 - bottom / top,
                 "flush_ratio": (top - bottom) / (top - base) if top > base else np.nan,
                 "flush": bool(1.0 - bottom / top >= flush_drop),
             }
             break
-        f = None if funding is None else funding[(funding.index >= sw.peak_date) & (funding.index <= end)].dropna()
+        f = None if funding is None else _between(funding, sw.peak_date, end).dropna()
         row["funding_mean"] = float(f.mean()) if f is not None and len(f) else np.nan
         row["funding_min"] = float(f.min()) if f is not None and len(f) else np.nan
         rows.append(row)
     return pd.DataFrame(rows, columns=STUDY_COLUMNS)
+
+
+def _between(s: pd.Series, start: pd.Timestamp, end: pd.Timestamp) -> pd.Series:
+    """The rows of `s` timed in [start, end]."""
+    if s.index.is_monotonic_increasing:
+        return s.iloc[s.index.searchsorted(start) : s.index.searchsorted(end, side="right")]
+    return s[(s.index >= start) & (s.index <= end)]
 
 
 def flush_share(table: pd.DataFrame) -> tuple[int, int]:

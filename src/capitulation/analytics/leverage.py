@@ -137,21 +137,32 @@ class FundingHistory:
     interval_h: float
 
 
+def funding_groups(perps: pd.DataFrame) -> list[tuple[tuple[str, str], pd.DataFrame]]:
+    """The rows of `perp_metrics` with a funding rate and interval, per (venue, symbol) in table order: the
+    `FUNDING_PRIORITY` ones first in that order, then the others by name."""
+    f = perps.dropna(subset=["funding_rate", "funding_interval_h"])
+    rank = {k: i for i, k in enumerate(FUNDING_PRIORITY)}
+    return sorted(f.groupby(["venue", "symbol"]), key=lambda kv: (rank.get(kv[0], len(rank)), kv[0]))
+
+
 def funding_history(perps: pd.DataFrame, as_of: pd.Timestamp, max_age_days: float) -> FundingHistory | None:
     """The first funding history in `FUNDING_PRIORITY` order (then the other venues) whose latest rate is at
     most `max_age_days` old at `as_of`; else the freshest one (the caller judges its age); None without
     any funding rows."""
-    f = perps.dropna(subset=["funding_rate", "funding_interval_h"])
-    f = f[f["timestamp"] <= as_of]
-    if f.empty:
-        return None
-    rank = {k: i for i, k in enumerate(FUNDING_PRIORITY)}
-    groups = sorted(f.groupby(["venue", "symbol"]), key=lambda kv: (rank.get(kv[0], len(rank)), kv[0]))
+    return pick_funding(funding_groups(perps[perps["timestamp"] <= as_of]), as_of, max_age_days)
+
+
+def pick_funding(
+    groups: list[tuple[tuple[str, str], pd.DataFrame]], as_of: pd.Timestamp, max_age_days: float
+) -> FundingHistory | None:
+    """`funding_history` from `funding_groups` of the rows up to `as_of` (each group's interval: its last row's)."""
     found = [
         FundingHistory(
             v, s, g.set_index("timestamp")["funding_rate"].sort_index(), float(g["funding_interval_h"].iloc[-1])
         )
         for (v, s), g in groups
     ]
+    if not found:
+        return None
     fresh = [h for h in found if (as_of - h.rates.index[-1]).total_seconds() / 86400 <= max_age_days]
     return fresh[0] if fresh else max(found, key=lambda h: h.rates.index[-1])

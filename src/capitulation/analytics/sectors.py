@@ -24,7 +24,8 @@ NaN horizon left out): 1 = every sector leads BTC (alt season), 0 = BTC leads th
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -34,42 +35,103 @@ from capitulation.errors import DataError
 COVERAGE = 0.9  # share of a window's days that must be present
 
 
-def basket_log_returns(sector_returns: pd.DataFrame, min_members: int = 3) -> pd.DataFrame:
-    """Wide frame (date x sector) of the monthly-rebalanced equal-weight basket log returns (see module)."""
-    out = {}
-    for sector, g in sector_returns.groupby("sector", sort=True):
-        r = g.pivot_table(index="date", columns="symbol", values="log_return").sort_index()
+@dataclass(frozen=True)
+class Basket:
+    """One sector's basket over the panel's dates (module formula), prepared so that the basket as known at an
+    earlier date is read off without rebuilding it (`head`): per date x member (in symbol order), `weighted`
+    = G_i,t if i is a constituent of the date's month, else 0; `members`, `present` (a return that day);
+    `starts` (a month's first date); `first`: each symbol's first date with a return (position)."""
+
+    dates: pd.DatetimeIndex
+    symbols: pd.Index
+    weighted: np.ndarray
+    members: np.ndarray
+    present: np.ndarray
+    starts: np.ndarray
+    first: np.ndarray
+
+    @classmethod
+    def of(cls, sector_rows: pd.DataFrame) -> Basket:
+        """The basket of one sector's `sector_returns` rows."""
+        r = sector_rows.pivot_table(index="date", columns="symbol", values="log_return").sort_index()
         month = np.asarray(r.index.strftime("%Y-%m"))
         present = r.notna()
         # constituents: the members with a return on each month's first date, broadcast over the month
         first = present.groupby(month).head(1)
         members = first.set_axis(first.index.strftime("%Y-%m")).reindex(month).to_numpy()
         growth = np.exp(r.fillna(0.0).groupby(month).cumsum().to_numpy())  # prod(1 + r) = exp(sum of log r)
-        n = members.sum(axis=1)
+        seen = present.to_numpy()
+        return cls(
+            r.index,
+            r.columns,
+            np.ascontiguousarray(growth * members),
+            members,
+            seen,
+            np.r_[True, month[1:] != month[:-1]],
+            seen.argmax(axis=0),
+        )
+
+    def head(self, n: int) -> Basket:
+        """The basket of the first `n` dates: the symbols with a return among them (as if built from those
+        dates' rows alone)."""
+        keep = np.flatnonzero(self.first < n)
+        return Basket(
+            self.dates[:n],
+            self.symbols[keep],
+            np.ascontiguousarray(self.weighted[:n, keep]),
+            self.members[:n, keep],
+            self.present[:n, keep],
+            self.starts[:n],
+            self.first[keep],
+        )
+
+    def log_returns(self, min_members: int = 3) -> pd.Series:
+        """ln(V_t / V_prev) per date (fraction); NaN with fewer than `min_members` constituents or reporting."""
+        n = self.members.sum(axis=1)
         with np.errstate(invalid="ignore", divide="ignore"):
-            value = (growth * members).sum(axis=1) / n
+            value = self.weighted.sum(axis=1) / n
         prev = np.r_[1.0, value[:-1]]
-        starts = np.r_[True, month[1:] != month[:-1]]
-        prev[starts] = 1.0
+        prev[self.starts] = 1.0
         lr = np.log(value / prev)
-        reporting = (present.to_numpy() & members).sum(axis=1)
+        reporting = (self.present & self.members).sum(axis=1)
         lr[(n < min_members) | (reporting < min_members)] = np.nan
-        out[sector] = pd.Series(lr, index=r.index)
-    return pd.DataFrame(out)
+        return pd.Series(lr, index=self.dates)
+
+
+def baskets(sector_returns: pd.DataFrame) -> dict[str, Basket]:
+    """Per sector (sorted), its `Basket`."""
+    return {str(sector): Basket.of(g) for sector, g in sector_returns.groupby("sector", sort=True)}
+
+
+def basket_log_returns(sector_returns: pd.DataFrame, min_members: int = 3) -> pd.DataFrame:
+    """Wide frame (date x sector) of the monthly-rebalanced equal-weight basket log returns (see module)."""
+    return pd.DataFrame({s: b.log_returns(min_members) for s, b in baskets(sector_returns).items()})
 
 
 def constituents(sector_returns: pd.DataFrame) -> pd.Series:
     """Per sector: the number of constituents of the latest month's basket (members with a return on the
     month's first date)."""
-    last = sector_returns["date"].max()
-    month_start = sector_returns[sector_returns["date"] >= last.normalize().replace(day=1)]
-    first = month_start[month_start["date"] == month_start["date"].min()]
-    return first.groupby("sector")["symbol"].nunique()
+    return basket_constituents(baskets(sector_returns))
+
+
+def basket_constituents(sector_baskets: Mapping[str, Basket]) -> pd.Series:
+    """`constituents` from the sectors' `Basket`s: per sector with a return on the first date of the latest
+    month (of any sector), the number of symbols with one that day (index: sector; name 'symbol')."""
+    last = max(b.dates[-1] for b in sector_baskets.values())
+    start = last.normalize().replace(day=1)
+    first = min(b.dates[b.dates.searchsorted(start)] for b in sector_baskets.values() if b.dates[-1] >= start)
+    counts = {s: int(b.present[b.dates.get_loc(first)].sum()) for s, b in sector_baskets.items() if first in b.dates}
+    return pd.Series(counts, dtype="int64", name="symbol").rename_axis("sector")
 
 
 def window_return(log_returns: pd.Series, end: pd.Timestamp, days: int) -> float:
     """exp(sum of the log returns dated in (end - days, end]) - 1; NaN below 90 % of the days present."""
-    w = log_returns[(log_returns.index > end - pd.Timedelta(days=days)) & (log_returns.index <= end)].dropna()
+    idx, start = log_returns.index, end - pd.Timedelta(days=days)
+    if idx.is_monotonic_increasing:
+        values = log_returns.to_numpy()[idx.searchsorted(start, side="right") : idx.searchsorted(end, side="right")]
+    else:
+        values = log_returns.to_numpy()[(idx > start) & (idx <= end)]
+    w = values[~np.isnan(values)]
     return float(np.expm1(w.sum())) if len(w) >= COVERAGE * days else np.nan
 
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+import numpy as np
 import pandas as pd
 
 from capitulation.analytics.cost_basis import quantile_threshold, trough_values
@@ -33,8 +34,8 @@ from capitulation.analytics.mining import CostFloors, breakeven_history, cost_fl
 from capitulation.errors import DataError
 from capitulation.signals import treasury
 from capitulation.signals.base import Metric, Status, Verdict, not_enough_data
-from capitulation.signals.common import BTC, closes, pct
-from capitulation.snapshot import Snapshot
+from capitulation.signals.common import BTC, btc_drawdowns, closes, pct
+from capitulation.snapshot import Derived, Snapshot, cut_days
 from capitulation.tables import DAY_CLOSE
 
 SIGNAL, TITLE = "bottom_range", "Bottom range"
@@ -85,12 +86,12 @@ def _last(
     old at `as_of` (a daily bar is known at the end of its day)."""
     if df is None:
         return None
-    s = df.dropna(subset=[column])
-    if s.empty:
+    known = np.flatnonzero(df[column].notna().to_numpy())
+    if not len(known):
         return None
-    row = s.iloc[-1]
-    age = (as_of - (row["date"] + DAY_CLOSE)).total_seconds() / 86400.0
-    return (float(row[column]), row["date"]) if age <= max_age else None
+    value, date = df[column].iloc[known[-1]], df["date"].iloc[known[-1]]
+    age = (as_of - (date + DAY_CLOSE)).total_seconds() / 86400.0
+    return (float(value), date) if age <= max_age else None
 
 
 def _spot(snap: Snapshot, th: Thresholds) -> tuple[float, pd.Timestamp, tuple[str, ...]] | None:
@@ -107,16 +108,30 @@ def _spot(snap: Snapshot, th: Thresholds) -> tuple[float, pd.Timestamp, tuple[st
 def _ratios(snap: Snapshot, close: pd.Series, power: float) -> pd.DataFrame:
     """Daily ratios of the BTC close to each cost floor, for the trough study (NaN where a floor is unknown)."""
     out = pd.DataFrame(index=close.index)
-    oc = snap.get("onchain")
-    if oc is not None:
-        o = oc.set_index("date")
-        out["sth_ratio"] = close / o["sth_realized_price_usd"].reindex(close.index)
-        out["mvrv"] = close / o["realized_price_usd"].reindex(close.index)
-    net = snap.get("btc_network")
-    if net is not None:
-        hist = breakeven_history(net, close, power)
-        out["fleet_ratio"] = close / hist["fleet_usd"].reindex(close.index)
+    if snap.get("onchain") is not None:
+        onchain = snap.derived(ONCHAIN_RATIOS)
+        out["sth_ratio"], out["mvrv"] = onchain["sth_ratio"], onchain["mvrv"]
+    if snap.get("btc_network") is not None:
+        out["fleet_ratio"] = snap.derived(FLEET_RATIO, power)
     return out
+
+
+def _onchain_ratios(snap: Snapshot) -> pd.DataFrame:
+    """Each BTC close over the STH realized price (sth_ratio) and the realized price (mvrv) of its day."""
+    close, o = closes(snap, BTC).dropna(), snap.tables["onchain"].set_index("date")
+    sth = close / o["sth_realized_price_usd"].reindex(close.index)
+    return pd.DataFrame({"sth_ratio": sth, "mvrv": close / o["realized_price_usd"].reindex(close.index)})
+
+
+def _fleet_ratio(snap: Snapshot, power: float) -> pd.Series:
+    """Each BTC close over the fleet-average shutdown price of its day (`analytics.mining.breakeven_history`)."""
+    close = closes(snap, BTC).dropna()
+    hist = breakeven_history(snap.tables["btc_network"], close, power)
+    return close / hist["fleet_usd"].reindex(close.index)
+
+
+ONCHAIN_RATIOS = Derived("onchain_ratios", _onchain_ratios, cut_days)
+FLEET_RATIO = Derived("fleet_ratio", _fleet_ratio, cut_days)
 
 
 def _threshold(
@@ -290,7 +305,11 @@ def _troughs(snap: Snapshot, th: Thresholds) -> pd.DataFrame:
     """Each cost-floor ratio at the troughs of the confirmed drawdowns known in `snap` (`trough_values`)."""
     close = closes(snap, BTC).dropna()
     return (
-        trough_values(close, _ratios(snap, close, th.power_usd_kwh), th.drawdown) if len(close) > 1 else pd.DataFrame()
+        trough_values(
+            close, _ratios(snap, close, th.power_usd_kwh), th.drawdown, swings=btc_drawdowns(snap, th.drawdown)
+        )
+        if len(close) > 1
+        else pd.DataFrame()
     )
 
 

@@ -1,14 +1,18 @@
-"""Helpers shared by the signals: BTC closes, its drawdowns, spot and table freshness from a snapshot.
+"""Helpers shared by the signals: closes, BTC's drawdowns, returns aligned to the NY close, spot and table
+freshness from a snapshot.
 
-The closes and the drawdowns are histories prepared once per snapshot history (`Snapshot.derived`)."""
+The closes, drawdowns and aligned returns are histories prepared once per snapshot history
+(`Snapshot.derived`)."""
 
 from __future__ import annotations
 
 import pandas as pd
 
 from capitulation import tables
-from capitulation.analytics.events import Swing, ZigZag, zigzag
-from capitulation.snapshot import Derived, Snapshot, cut_days
+from capitulation.analytics import cross_asset as xa
+from capitulation.analytics.events import OiSeries, Swing, ZigZag, oi_histories, zigzag
+from capitulation.analytics.leverage import funding_groups
+from capitulation.snapshot import Derived, Snapshot, cut_days, cut_times
 
 BTC = "BTC-USD"
 
@@ -30,6 +34,36 @@ def closes(snap: Snapshot, symbol: str) -> pd.Series:
     return snap.derived(CLOSES, symbol)
 
 
+def _wide(snap: Snapshot, symbols: tuple[str, ...]) -> pd.DataFrame:
+    return xa.closes(snap.tables["daily_prices"], symbols)
+
+
+def _wide_upto(wide: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
+    known = cut_days(wide, as_of)
+    return known.loc[:, known.notna().any().to_numpy()]  # the symbols with a close by then
+
+
+WIDE_CLOSES = Derived("wide_closes", _wide, _wide_upto)
+
+
+def wide_closes(snap: Snapshot, symbols: tuple[str, ...]) -> pd.DataFrame:
+    """`analytics.cross_asset.closes` of the snapshot's `daily_prices` (present) for `symbols`."""
+    return snap.derived(WIDE_CLOSES, symbols)
+
+
+def _pair(snap: Snapshot, base: str, other: str) -> pd.DataFrame:
+    return xa.aligned_returns(wide_closes(snap, (base, other)), base, other).dropna()
+
+
+PAIR_RETURNS = Derived("aligned_returns", _pair, cut_days)
+
+
+def aligned_returns(snap: Snapshot, base: str, other: str) -> pd.DataFrame:
+    """`analytics.cross_asset.aligned_returns` of `base` and `other` (both with closes in the snapshot's
+    `daily_prices`), NaN rows dropped: log returns between the dates on which both closed, by the later date."""
+    return snap.derived(PAIR_RETURNS, base, other)
+
+
 def _btc_zigzag(snap: Snapshot, threshold: float) -> ZigZag:
     return zigzag(closes(snap, BTC), threshold)
 
@@ -44,6 +78,46 @@ BTC_ZIGZAG = Derived("btc_zigzag", _btc_zigzag, _zigzag_upto)
 def btc_drawdowns(snap: Snapshot, threshold: float) -> list[Swing]:
     """`analytics.events.drawdowns(closes(snap, BTC), threshold)`: `DataError` with fewer than 2 closes."""
     return snap.derived(BTC_ZIGZAG, threshold).swings()
+
+
+def _oi(snap: Snapshot) -> list[OiSeries]:
+    return oi_histories(snap.tables["perp_metrics"], closes(snap, BTC))
+
+
+def _oi_upto(histories: list[OiSeries], as_of: pd.Timestamp) -> list[OiSeries]:
+    out = []
+    for h in histories:
+        oi_btc = cut_times(h.oi_btc, as_of)
+        if len(oi_btc):
+            out.append(OiSeries(h.name, oi_btc, None if h.oi_usd is None else cut_times(h.oi_usd, as_of)))
+    return out
+
+
+OI_HISTORIES = Derived("oi_histories", _oi, _oi_upto)
+
+
+def oi_series(snap: Snapshot) -> list[OiSeries]:
+    """`analytics.events.oi_histories` of the snapshot's `perp_metrics` (present), BTC converted at its closes."""
+    return snap.derived(OI_HISTORIES)
+
+
+def _funding(snap: Snapshot) -> list[tuple[tuple[str, str], pd.DataFrame]]:
+    return funding_groups(snap.tables["perp_metrics"])
+
+
+def _funding_upto(
+    groups: list[tuple[tuple[str, str], pd.DataFrame]], as_of: pd.Timestamp
+) -> list[tuple[tuple[str, str], pd.DataFrame]]:
+    cut = [(k, g[g["timestamp"] <= as_of]) for k, g in groups]
+    return [(k, g) for k, g in cut if len(g)]
+
+
+FUNDING_GROUPS = Derived("funding_groups", _funding, _funding_upto)
+
+
+def funding_rows(snap: Snapshot) -> list[tuple[tuple[str, str], pd.DataFrame]]:
+    """`analytics.leverage.funding_groups` of the snapshot's `perp_metrics` (present)."""
+    return snap.derived(FUNDING_GROUPS)
 
 
 def spot(snap: Snapshot) -> float | None:

@@ -14,7 +14,7 @@ import pandas as pd
 
 from capitulation.analytics import cross_asset as xa
 from capitulation.signals.base import Metric, Status, Verdict, not_enough_data
-from capitulation.signals.common import BTC, pct, usd
+from capitulation.signals.common import BTC, aligned_returns, pct, usd, wide_closes
 from capitulation.snapshot import Snapshot
 
 SIGNAL, TITLE = "cross_asset", "Cross-asset flight"
@@ -31,7 +31,7 @@ GROUPS: dict[str, str] = {
 }
 STOCKS = tuple(s for s, g in GROUPS.items() if g == "stocks")
 METALS = tuple(s for s, g in GROUPS.items() if g == "metals")
-SYMBOLS = [BTC, *GROUPS]
+SYMBOLS = (BTC, *GROUPS)
 WINDOWS = (30, 90)  # common trading days
 FLOW_DAYS = (5, 20, 60)  # trading days
 ALIGNMENT = (
@@ -74,7 +74,7 @@ def cross_asset(snap: Snapshot, th: Thresholds = Thresholds()) -> CrossAsset | s
     px = snap.get("daily_prices")
     if px is None:
         return "no daily prices"
-    wide = xa.closes(px, SYMBOLS)
+    wide = wide_closes(snap, SYMBOLS)
     last = {s: wide[s].dropna().index[-1] for s in wide.columns}
     stale = {s: d for s, d in last.items() if _age(snap, d) > th.max_age_days}
     wide = wide.drop(columns=list(stale))
@@ -84,7 +84,8 @@ def cross_asset(snap: Snapshot, th: Thresholds = Thresholds()) -> CrossAsset | s
         return "no recent stock-index or metal closes"
     dd = xa.drawdowns(wide)
     dd["rel_drawdown_90d"] = dd["drawdown_90d"] - dd.loc[BTC, "drawdown_90d"]
-    table = dd.join(xa.correlations(wide, BTC, WINDOWS))
+    pairs = {s: aligned_returns(snap, BTC, s) for s in wide.columns.drop(BTC)}
+    table = dd.join(xa.correlations_of(pairs, BTC, WINDOWS))  # = xa.correlations(wide, BTC, WINDOWS)
     table.insert(0, "group", [GROUPS.get(s, "bitcoin") for s in table.index])
     flows = None
     ef = snap.get("etf_flows")

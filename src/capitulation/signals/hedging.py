@@ -37,9 +37,9 @@ import pandas as pd
 from capitulation.analytics import cross_asset as xa
 from capitulation.analytics import hedging as hg
 from capitulation.signals.base import Metric, Status, Verdict, not_enough_data
-from capitulation.signals.common import BTC, pct, usd
+from capitulation.signals.common import BTC, aligned_returns, pct, usd, wide_closes
 from capitulation.signals.cross_asset import ALIGNMENT
-from capitulation.snapshot import Snapshot
+from capitulation.snapshot import Derived, Snapshot, cut_days
 
 SIGNAL, TITLE = "hedging", "Hedging"
 DIVERSIFIERS = {"GLD": "gold", "QQQ": "Nasdaq 100", "MSTR": "BTC proxy"}
@@ -137,7 +137,7 @@ def state(snap: Snapshot, th: Thresholds = Thresholds()) -> StressState | str:
     px = snap.get("daily_prices")
     if px is None:
         return "no daily prices"
-    wide = xa.closes(px, [BTC, *DIVERSIFIERS])
+    wide = wide_closes(snap, (BTC, *DIVERSIFIERS))
     btc = wide[BTC].dropna() if BTC in wide.columns else pd.Series(dtype=float)
     if btc.empty:
         return "no BTC-USD closes"
@@ -162,12 +162,27 @@ def state(snap: Snapshot, th: Thresholds = Thresholds()) -> StressState | str:
     )
 
 
+def _rolling(snap: Snapshot, sym: str, days: int, min_sessions: int, corr_sessions: int) -> pd.DataFrame:
+    """Each window ending at each date of `sym`'s aligned returns with BTC: weeks (`hg.rolling_window_returns`)
+    and effectiveness (`hg.rolling_effectiveness`); rolling windows are causal."""
+    rets = aligned_returns(snap, BTC, sym)
+    return pd.DataFrame(
+        {
+            "weeks": hg.rolling_window_returns(rets[sym], days, min_sessions),
+            "effectiveness": hg.rolling_effectiveness(rets, BTC, sym, corr_sessions),
+        }
+    )
+
+
+REFERENCE = Derived("hedging_reference", _rolling, cut_days)
+
+
 def _diversifier(
     wide: pd.DataFrame, sym: str, snap: Snapshot, high_date: pd.Timestamp, th: Thresholds
 ) -> Diversifier | str:
     if sym not in wide.columns:
         return "no closes in the snapshot"
-    rets = xa.aligned_returns(wide, BTC, sym).dropna()
+    rets = aligned_returns(snap, BTC, sym)
     if rets.empty or _age(snap, rets.index[-1]) > th.max_age_days:
         return "no recent close in common with BTC-USD" + (f" (latest {rets.index[-1]:%Y-%m-%d})" if len(rets) else "")
     ret, n = hg.window_return(rets[sym], snap.as_of, th.window_days)
@@ -175,10 +190,11 @@ def _diversifier(
         return f"{n} sessions in the last {th.window_days} days (needs {th.min_window_sessions})"
     corr = rets.tail(th.corr_sessions)
     end = min(high_date, corr.index[0])
-    before = rets[rets.index < end]
-    in_ref = before.index >= end - pd.Timedelta(days=th.reference_days)  # windows ending in the reference
-    weeks = hg.rolling_window_returns(before[sym], th.window_days, th.min_window_sessions)[in_ref].dropna()
-    effs = hg.rolling_effectiveness(before, BTC, sym, th.corr_sessions)[in_ref].dropna()
+    before = rets.index[: rets.index.searchsorted(end)]  # the returns dated before `end`
+    in_ref = before >= end - pd.Timedelta(days=th.reference_days)  # windows ending in the reference
+    rolling = snap.derived(REFERENCE, sym, th.window_days, th.min_window_sessions, th.corr_sessions)
+    weeks = rolling["weeks"].iloc[: len(before)][in_ref].dropna()
+    effs = rolling["effectiveness"].iloc[: len(before)][in_ref].dropna()
     if min(len(weeks), len(effs)) < th.min_reference_windows:
         return (
             f"{min(len(weeks), len(effs))} windows of history in the {th.reference_days} days before "

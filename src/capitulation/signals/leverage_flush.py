@@ -18,9 +18,9 @@ import numpy as np
 import pandas as pd
 
 from capitulation.analytics import events
-from capitulation.analytics.leverage import annualised_funding, flush_ratio, funding_history, oi_vs_price
+from capitulation.analytics.leverage import annualised_funding, flush_ratio, oi_vs_price, pick_funding
 from capitulation.signals.base import Metric, Status, Verdict, not_enough_data
-from capitulation.signals.common import BTC, btc_drawdowns, closes, drawdown, pct, usd
+from capitulation.signals.common import BTC, btc_drawdowns, closes, drawdown, funding_rows, oi_series, pct, usd
 from capitulation.snapshot import Snapshot
 from capitulation.tables import AGGREGATE
 
@@ -63,9 +63,9 @@ def event_study(snap: Snapshot, threshold: float = 0.2) -> Study | None:
     perps, btc = snap.get("perp_metrics"), closes(snap, BTC)
     if perps is None or len(btc) < 2:
         return None
-    fh = funding_history(perps, snap.as_of, max_age_days=np.inf)
+    fh = pick_funding(funding_rows(snap), snap.as_of, max_age_days=np.inf)  # = leverage.funding_history
     funding = fh.rates if fh is not None else None
-    table = events.study(btc_drawdowns(snap, threshold), events.oi_histories(perps, btc), funding)
+    table = events.study(btc_drawdowns(snap, threshold), oi_series(snap), funding)
     flushes, known = events.flush_share(table)
     return Study(table, flushes, known, events.flush_threshold(table))
 
@@ -129,7 +129,7 @@ def evaluate(snap: Snapshot, th: Thresholds = Thresholds()) -> Verdict:
     if perps is None:
         return not_enough_data(SIGNAL, TITLE, snap.as_of, "no perp open-interest data")
     px = closes(snap, BTC)
-    cur = events.current_oi(events.oi_histories(perps, px), snap.as_of, th.max_age_days, th.min_history_days)
+    cur = events.current_oi(oi_series(snap), snap.as_of, th.max_age_days, th.min_history_days)
     if cur is None:
         return not_enough_data(
             SIGNAL,
@@ -176,7 +176,7 @@ def evaluate(snap: Snapshot, th: Thresholds = Thresholds()) -> Verdict:
             "OI (BTC) vs price: "
             + "; ".join(f"{d}d {pct(r.oi_change)} vs {pct(r.price_change)}" for d, r in moves.iterrows())
         )
-    fh = funding_history(perps, snap.as_of, th.max_age_days)
+    fh = pick_funding(funding_rows(snap), snap.as_of, th.max_age_days)
     if fh is not None and (snap.as_of - fh.rates.index[-1]).total_seconds() / 86400 <= th.max_age_days:
         ann = annualised_funding(fh.rates, fh.interval_h)
         metrics.append(Metric("funding_annualised_30d", ann, "fraction per year", ("perp_metrics",)))

@@ -43,7 +43,7 @@ from capitulation.analytics.liquidation_map import (
     run_map,
 )
 from capitulation.signals.base import Metric, Status, Verdict, not_enough_data
-from capitulation.signals.common import BTC, closes, pct, usd
+from capitulation.signals.common import BTC, closes, oi_series, pct, usd
 from capitulation.snapshot import Snapshot
 from capitulation.tables import AGGREGATE, DAY_CLOSE
 
@@ -214,7 +214,7 @@ def liquidation_map(
     btc = closes(snap, BTC)
     if btc.empty:
         return "no BTC-USD closes to convert open interest and place the OI held before the window"
-    histories = events.oi_histories(perps, btc)
+    histories = oi_series(snap)
     h = events.current_oi(histories, snap.as_of, th.max_age_days, th.oi_min_days)
     if h is None:
         return (
@@ -252,20 +252,24 @@ class Flush:
 
 def flush(daily: pd.Series, close: pd.Series, as_of: pd.Timestamp, th: Thresholds) -> Flush | None:
     """The flush figures of a daily long-liquidation series (by day) at `as_of` (module docstring); None
-    without `min_history_days` days in the trailing year or a close before the flush day."""
+    without `min_history_days` days in the trailing year or a close before the flush day. Both series are
+    ascending in time."""
     end = (as_of - DAY_CLOSE).floor("D")
-    s = daily[daily.index <= end].dropna()
-    year = s[s.index > end - pd.Timedelta(days=th.trailing_days)]
-    recent = year[year.index > end - pd.Timedelta(days=th.recent_days)]
-    if len(year) < th.min_history_days or recent.empty:
-        return None
-    day = recent.idxmax()
-    before = close[close.index < day]
-    if before.empty:
+    start = daily.index.searchsorted(end - pd.Timedelta(days=th.trailing_days), "right")
+    window = slice(start, daily.index.searchsorted(end, "right"))
+    values, days = daily.to_numpy(dtype=float)[window], daily.index[window]
+    known = ~np.isnan(values)
+    year, days = values[known], days[known]  # the trailing year's days, NaN left out
+    recent = year[days.searchsorted(end - pd.Timedelta(days=th.recent_days), "right") :]
+    if len(year) < th.min_history_days or not len(recent):
         return None
     top = float(recent.max())
+    day = days[len(year) - len(recent) + int(recent.argmax())]
+    before = close.index.searchsorted(day)  # closes dated before the flush day
+    if not before:
+        return None
     rank = (int((year < top).sum()) + 1) / len(year)
-    return Flush(day, top, rank, len(year), float(before.iloc[-1]))
+    return Flush(day, top, rank, len(year), float(close.iloc[before - 1]))
 
 
 def learned_rank(
@@ -281,7 +285,7 @@ def learned_rank(
         for sw in events.drawdowns(close, th.drawdown):
             at = sw.trough_date + DAY_CLOSE
             if sw.confirmed and at <= as_of:
-                f = flush(daily, close[close.index <= sw.trough_date], at, th)
+                f = flush(daily, close, at, th)  # closes after the trough are never read: the flush day is before it
                 if f is not None:
                     ranks.append(f.rank)
     if len(ranks) < th.min_troughs:

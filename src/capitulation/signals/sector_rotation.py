@@ -18,10 +18,11 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from capitulation.analytics.sectors import basket_log_returns, breadth, constituents, relative_strength
+from capitulation.analytics.sectors import Basket, basket_constituents, baskets, breadth, relative_strength
 from capitulation.signals.base import Metric, Status, Verdict, not_enough_data
 from capitulation.signals.common import BTC, age_days, btc_drawdowns, closes, drawdown, pct
-from capitulation.snapshot import Snapshot
+from capitulation.snapshot import Derived, Snapshot, cut_days
+from capitulation.tables import DAY_CLOSE
 
 SIGNAL, TITLE = "sector_rotation", "Sector rotation"
 DAYS = (7, 30, 90)
@@ -62,6 +63,31 @@ class Thresholds:
     max_age_days: float = 3.0
 
 
+def _panel_btc(snap: Snapshot) -> pd.Series:
+    sr = snap.tables["sector_returns"]
+    return sr[sr["symbol"] == PANEL_BTC].set_index("date")["log_return"].sort_index()
+
+
+def _sector_baskets(snap: Snapshot) -> dict[str, Basket]:
+    sr = snap.tables["sector_returns"]
+    return baskets(sr[~sr["sector"].isin(list(EXCLUDED))])
+
+
+def _baskets_upto(prepared: dict[str, Basket], as_of: pd.Timestamp) -> dict[str, Basket]:
+    out = {}
+    for sector, b in prepared.items():
+        n = int(b.dates.searchsorted(as_of - DAY_CLOSE, side="right"))
+        if n:
+            out[sector] = b.head(n)
+    return out
+
+
+PANEL_BTC_RETURNS = Derived("sector_panel_btc", _panel_btc, cut_days)
+"""The return panel's own BTC log returns, by date."""
+SECTOR_BASKETS = Derived("sector_baskets", _sector_baskets, _baskets_upto)
+"""Each sector's `analytics.sectors.Basket` (the excluded buckets left out)."""
+
+
 @dataclass(frozen=True)
 class Sectors:
     """Ranked sectors (index: label; return_Nd, vs_btc_Nd, rank_Nd, members), BTC's own returns, the
@@ -84,7 +110,7 @@ def sectors(snap: Snapshot, th: Thresholds = Thresholds()) -> Sectors | str:
     age = age_days(snap, "sector_returns")
     if age is not None and age > th.max_age_days:
         return f"sector returns are {age:.0f} days old (latest {sr['date'].max():%Y-%m-%d})"
-    panel_btc = sr[sr["symbol"] == PANEL_BTC].set_index("date")["log_return"].sort_index()
+    panel_btc = snap.derived(PANEL_BTC_RETURNS)
     if not panel_btc.empty:
         btc, benchmark = panel_btc, "BTC perp in the same return panel (same OKX candles as the baskets)"
         used: tuple[str, ...] = ("sector_returns",)
@@ -94,10 +120,10 @@ def sectors(snap: Snapshot, th: Thresholds = Thresholds()) -> Sectors | str:
             return "no BTC returns (neither in the sector panel nor BTC-USD closes)"
         btc, benchmark = np.log(px).diff().dropna(), "BTC-USD daily closes (UTC days; the panel has no BTC)"
         used = ("sector_returns", "daily_prices")
-    kept = sr[~sr["sector"].isin(list(EXCLUDED))]
-    baskets = basket_log_returns(kept)
-    table, btc_ret = relative_strength(baskets, btc, DAYS)
-    table["members"] = constituents(kept).reindex(table.index)
+    kept = snap.derived(SECTOR_BASKETS)
+    returns = pd.DataFrame({s: b.log_returns() for s, b in kept.items()})  # analytics.sectors.basket_log_returns
+    table, btc_ret = relative_strength(returns, btc, DAYS)
+    table["members"] = basket_constituents(kept).reindex(table.index)
     end = sr["date"].max()
     rows = []
     for name, (label, note) in NAMED_SECTORS.items():
@@ -113,7 +139,7 @@ def sectors(snap: Snapshot, th: Thresholds = Thresholds()) -> Sectors | str:
         for d in DAYS:
             row[f"vs_btc_{d}d"] = None if r is None or not np.isfinite(r[f"vs_btc_{d}d"]) else float(r[f"vs_btc_{d}d"])
         rows.append(row)
-    return Sectors(table, btc_ret, end, benchmark, pd.DataFrame(rows), used, breadth(baskets, btc, 30))
+    return Sectors(table, btc_ret, end, benchmark, pd.DataFrame(rows), used, breadth(returns, btc, 30))
 
 
 def fit(snap: Snapshot, th: Thresholds = Thresholds()) -> Thresholds:

@@ -24,7 +24,7 @@ from capitulation.analytics.treasury import Mnav, dilute, live_instruments, mnav
 from capitulation.errors import DataError
 from capitulation.signals.base import Metric, Status, Verdict, not_enough_data
 from capitulation.signals.common import BTC, btc_drawdowns, closes, usd
-from capitulation.snapshot import Snapshot
+from capitulation.snapshot import Derived, Snapshot, cut_days
 
 SIGNAL, TITLE = "treasury", "Treasury companies"
 
@@ -255,22 +255,31 @@ class History:
     peaks: list[tuple[pd.Timestamp, float]]
 
 
+def _premium(snap: Snapshot, th: Thresholds) -> pd.Series:
+    """`th.ticker`'s daily mNAV by market cap before as_of (`premium_history`'s series)."""
+    tr, btc, inst = snap.get("treasury_companies"), closes(snap, BTC), snap.get("treasury_instruments")
+    known = holdings_known(tr[tr["published"] <= snap.as_of], th.ticker)
+    mine = None if inst is None else inst[(inst["ticker"] == th.ticker) & (inst["known"] <= snap.as_of)]
+    series = mnav_history(known, closes(snap, th.ticker), btc, mine)
+    return series[[_mismatch(th, th.ticker, d) is None for d in series.index]]
+
+
+PREMIUM = Derived("treasury_premium", _premium, cut_days)
+"""The daily mNAV by market cap of a ticker (each day's close with the holdings and instruments known then)."""
+
+
 def premium_history(snap: Snapshot, th: Thresholds = Thresholds()) -> History:
     """`th.ticker`'s daily mNAV by market cap before as_of and its values at the peak and trough of each
     confirmed `th.drawdown` BTC drawdown (the last value within `max_price_age_days` before the date; dates
     before the history are left out). Days whose share price is on another split basis (`th.price_basis`)
     are dropped."""
-    tr, btc, inst = snap.get("treasury_companies"), closes(snap, BTC), snap.get("treasury_instruments")
-    known = holdings_known(tr[tr["published"] <= snap.as_of], th.ticker)
-    mine = None if inst is None else inst[(inst["ticker"] == th.ticker) & (inst["known"] <= snap.as_of)]
-    series = mnav_history(known, closes(snap, th.ticker), btc, mine)
-    series = series[[_mismatch(th, th.ticker, d) is None for d in series.index]]
+    series, btc = snap.derived(PREMIUM, th), closes(snap, BTC)
     swings = [s for s in btc_drawdowns(snap, th.drawdown) if s.confirmed] if len(btc) >= 2 else []
 
     def at(day: pd.Timestamp) -> float | None:
-        before = series[series.index <= day]
-        fresh = len(before) and (day - before.index[-1]).days <= th.max_price_age_days
-        return float(before.iloc[-1]) if fresh else None
+        n = int(series.index.searchsorted(day, side="right"))  # the days up to `day` (ascending)
+        fresh = n and (day - series.index[n - 1]).days <= th.max_price_age_days
+        return float(series.iloc[n - 1]) if fresh else None
 
     troughs = [(s.trough_date, v) for s in swings if (v := at(s.trough_date)) is not None]
     peaks = [(s.peak_date, v) for s in swings if (v := at(s.peak_date)) is not None]

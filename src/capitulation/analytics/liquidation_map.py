@@ -281,28 +281,50 @@ class Calibration:
         }
 
 
+def _common_days(a: pd.Series, b: pd.Series) -> tuple[pd.Index, np.ndarray, np.ndarray]:
+    """The days (ascending) on which both daily series (unique days) have a value, and their values then:
+    the rows of `pd.concat({"a": a, "b": b}, axis=1, sort=True).dropna()`."""
+    a, b = a.dropna(), b.dropna()
+    if not (a.index.is_monotonic_increasing and b.index.is_monotonic_increasing):
+        a, b = a.sort_index(), b.sort_index()
+    if not (a.index.is_unique and b.index.is_unique):
+        raise DataError("liquidation map: daily series with a day twice cannot be matched")
+    common = a.index.intersection(b.index)
+    return (
+        common,
+        a.to_numpy(dtype=float)[a.index.get_indexer(common)],
+        b.to_numpy(dtype=float)[b.index.get_indexer(common)],
+    )
+
+
+def _fit(side: str, days: pd.Index, modelled: np.ndarray, observed: np.ndarray, min_days: int) -> Calibration | None:
+    """`calibrate` on the values of the common days."""
+    if len(days) < min_days or modelled.sum() <= 0 or observed.sum() <= 0:
+        return None
+    m, o = pd.Series(modelled), pd.Series(observed)
+    return Calibration(
+        side,
+        len(days),
+        days[0],
+        days[-1],
+        float(observed.sum() / modelled.sum()),
+        float(m.corr(o)),
+        float(m.corr(o, method="spearman")),
+    )
+
+
 def calibrate(modelled: pd.Series, observed: pd.Series, side: str, min_days: int = 30) -> Calibration | None:
     """Fit the scale and measure the agreement of two daily USD series (indexed by day) on their common
     days; None with fewer than `min_days` of them or when either side sums to zero."""
-    j = pd.concat({"m": modelled, "o": observed}, axis=1, sort=True).dropna()
-    if len(j) < min_days or j["m"].sum() <= 0 or j["o"].sum() <= 0:
-        return None
-    return Calibration(
-        side,
-        len(j),
-        j.index[0],
-        j.index[-1],
-        float(j["o"].sum() / j["m"].sum()),
-        float(j["m"].corr(j["o"])),
-        float(j["m"].corr(j["o"], method="spearman")),
-    )
+    return _fit(side, *_common_days(modelled, observed), min_days)
 
 
 def walk_forward(modelled: pd.Series, observed: pd.Series, window_days: int, min_days: int = 30) -> pd.DataFrame:
     """Out-of-sample calibration: each day's modelled figure times the scale fitted on the `window_days`
     before that day only (sum(observed) / sum(modelled) over the common days in the window; NaN with fewer
     than `min_days` of them). Columns: modelled, observed, scale, predicted (USD); common days only."""
-    j = pd.concat({"modelled": modelled, "observed": observed}, axis=1, sort=True).dropna()
+    days, m, o = _common_days(modelled, observed)
+    j = pd.DataFrame({"modelled": m, "observed": o}, index=days)
     if j.empty:
         return j.assign(scale=np.nan, predicted=np.nan)
     window = f"{window_days}D"
@@ -317,5 +339,6 @@ def out_of_sample(
 ) -> Calibration | None:
     """The walk-forward predictions (`walk_forward`) scored against the observed series: correlation, rank
     correlation, and scale = sum(observed) / sum(predicted) (1 when the fitted scale carries over)."""
-    wf = walk_forward(modelled, observed, window_days, min_days).dropna()
-    return calibrate(wf["predicted"], wf["observed"], side, min_days)
+    wf = walk_forward(modelled, observed, window_days, min_days)
+    keep = wf["predicted"].notna().to_numpy()
+    return _fit(side, wf.index[keep], wf["predicted"].to_numpy()[keep], wf["observed"].to_numpy()[keep], min_days)

@@ -120,6 +120,21 @@ def funding_rows(snap: Snapshot) -> list[tuple[tuple[str, str], pd.DataFrame]]:
     return snap.derived(FUNDING_GROUPS)
 
 
+def _liquidations(snap: Snapshot) -> pd.DataFrame:
+    liq = snap.tables["liquidations"]
+    agg = liq[(liq["venue"] == tables.AGGREGATE) & (liq["symbol"] == "BTC")].dropna(subset=["long_usd"])
+    return agg.set_index("date").sort_index()[["long_usd", "short_usd", "total_usd"]]
+
+
+AGGREGATE_LIQUIDATIONS = Derived("aggregate_liquidations", _liquidations, cut_days)
+
+
+def aggregate_liquidations(snap: Snapshot) -> pd.DataFrame:
+    """The all-exchange aggregate's daily BTC liquidations (USD: long_usd, short_usd, total_usd by day; the
+    days with a long figure) of the snapshot's `liquidations` (present); empty when it has none."""
+    return snap.derived(AGGREGATE_LIQUIDATIONS)
+
+
 def spot(snap: Snapshot) -> float | None:
     """Last BTC-USD close at or before as_of (USD), None without BTC prices."""
     s = closes(snap, BTC)

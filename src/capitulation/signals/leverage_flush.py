@@ -20,9 +20,18 @@ import pandas as pd
 from capitulation.analytics import events
 from capitulation.analytics.leverage import annualised_funding, flush_ratio, oi_vs_price, pick_funding
 from capitulation.signals.base import Metric, Status, Verdict, not_enough_data
-from capitulation.signals.common import BTC, btc_drawdowns, closes, drawdown, funding_rows, oi_series, pct, usd
+from capitulation.signals.common import (
+    BTC,
+    aggregate_liquidations,
+    btc_drawdowns,
+    closes,
+    drawdown,
+    funding_rows,
+    oi_series,
+    pct,
+    usd,
+)
 from capitulation.snapshot import Snapshot
-from capitulation.tables import AGGREGATE
 
 SIGNAL, TITLE = "leverage_flush", "Leverage flush"
 
@@ -89,13 +98,11 @@ def observed_long_liquidations(snap: Snapshot, th: Thresholds) -> Liquidations |
 
     rank = share of the trailing year's values (days, or rolling `window`-day sums) at or below today's.
     """
-    liq = snap.get("liquidations")
-    if liq is None:
+    if snap.get("liquidations") is None:
         return "no observed liquidations recorded"
-    rows = liq[(liq["venue"] == AGGREGATE) & (liq["symbol"] == "BTC")].dropna(subset=["long_usd"])
-    if rows.empty:
+    s = aggregate_liquidations(snap)["long_usd"]
+    if s.empty:
         return "no all-exchange BTC long liquidations recorded"
-    s = rows.set_index("date")["long_usd"].sort_index()
     age = (snap.as_of - s.index[-1]).total_seconds() / 86400 - 1.0  # a day's total is known at its end
     if age > th.liq_max_age_days:
         return f"observed liquidations end {s.index[-1]:%Y-%m-%d}, {age:.0f} days before as_of"

@@ -26,6 +26,7 @@ latest close with OI held), so that every OI history, and the calibration, share
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -43,9 +44,9 @@ from capitulation.analytics.liquidation_map import (
     run_map,
 )
 from capitulation.signals.base import Metric, Status, Verdict, not_enough_data
-from capitulation.signals.common import BTC, closes, oi_series, pct, usd
+from capitulation.signals.common import BTC, aggregate_liquidations, btc_drawdowns, closes, oi_series, pct, usd
 from capitulation.snapshot import Snapshot
-from capitulation.tables import AGGREGATE, DAY_CLOSE
+from capitulation.tables import DAY_CLOSE
 
 SIGNAL, TITLE = "liquidity_levels", "Liquidity levels"
 
@@ -163,11 +164,10 @@ class LiquidationMap:
 
 def observed_liquidations(snap: Snapshot) -> pd.DataFrame | None:
     """The all-exchange aggregate's daily BTC liquidations (long_usd, short_usd, total_usd by day), or None."""
-    liq = snap.get("liquidations")
-    if liq is None:
+    if snap.get("liquidations") is None:
         return None
-    agg = liq[(liq["venue"] == AGGREGATE) & (liq["symbol"] == "BTC")].dropna(subset=["long_usd"])
-    return None if agg.empty else agg.set_index("date").sort_index()[["long_usd", "short_usd", "total_usd"]]
+    agg = aggregate_liquidations(snap)
+    return None if agg.empty else agg
 
 
 def _calibration(
@@ -273,16 +273,20 @@ def flush(daily: pd.Series, close: pd.Series, as_of: pd.Timestamp, th: Threshold
 
 
 def learned_rank(
-    daily: pd.Series, close: pd.Series, as_of: pd.Timestamp, th: Thresholds
+    daily: pd.Series,
+    close: pd.Series,
+    as_of: pd.Timestamp,
+    th: Thresholds,
+    swings: Sequence[events.Swing] | None = None,
 ) -> tuple[float, str, list[float]]:
     """The rank a flush must reach: `th.rank` when set, else the `trough_quantile` of the ranks `daily` had at
     the troughs of the confirmed drawdowns of the BTC closes `close` known at as_of (module docstring), else
-    `fallback_rank`."""
+    `fallback_rank`. `swings`: `events.drawdowns(close, th.drawdown)` when already computed."""
     if th.rank is not None:
         return th.rank, "configured", []
     ranks: list[float] = []
     if len(close) >= 2:
-        for sw in events.drawdowns(close, th.drawdown):
+        for sw in events.drawdowns(close, th.drawdown) if swings is None else swings:
             at = sw.trough_date + DAY_CLOSE
             if sw.confirmed and at <= as_of:
                 f = flush(daily, close, at, th)  # closes after the trough are never read: the flush day is before it
@@ -297,6 +301,11 @@ def learned_rank(
         f"drawdowns of {th.drawdown:.0%}+ with this series"
     )
     return q, why, ranks
+
+
+def _swings(snap: Snapshot, btc: pd.Series, th: Thresholds) -> list[events.Swing]:
+    """BTC's drawdowns of `th.drawdown`+ (none with fewer than 2 closes)."""
+    return btc_drawdowns(snap, th.drawdown) if len(btc) >= 2 else []
 
 
 @dataclass(frozen=True)
@@ -356,7 +365,7 @@ def fit(snap: Snapshot, th: Thresholds = Thresholds(), model: LiquidationModel =
     chosen = _series(snap, btc, observed_liquidations(snap), liquidation_map(snap, th, model), th)
     if isinstance(chosen, str):
         return th
-    return replace(th, rank=learned_rank(chosen.reference, btc, snap.as_of, th)[0])
+    return replace(th, rank=learned_rank(chosen.reference, btc, snap.as_of, th, _swings(snap, btc, th))[0])
 
 
 def evaluate(snap: Snapshot, th: Thresholds = Thresholds(), model: LiquidationModel = DEFAULT_MODEL) -> Verdict:
@@ -370,7 +379,7 @@ def evaluate(snap: Snapshot, th: Thresholds = Thresholds(), model: LiquidationMo
         return not_enough_data(
             SIGNAL, TITLE, snap.as_of, f"{chosen.what}: fewer than {th.min_history_days} days in the trailing year"
         )
-    limit, why, ranks = learned_rank(chosen.reference, btc, snap.as_of, th)
+    limit, why, ranks = learned_rank(chosen.reference, btc, snap.as_of, th, _swings(snap, btc, th))
     spot = float(chosen.close.iloc[-1])
     swept, below = f.rank >= limit, spot < f.close_before
     holds = swept and below

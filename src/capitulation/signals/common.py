@@ -51,17 +51,19 @@ def wide_closes(snap: Snapshot, symbols: tuple[str, ...]) -> pd.DataFrame:
     return snap.derived(WIDE_CLOSES, symbols)
 
 
-def _pair(snap: Snapshot, base: str, other: str) -> pd.DataFrame:
-    return xa.aligned_returns(wide_closes(snap, (base, other)), base, other).dropna()
+def _pair(snap: Snapshot, symbols: tuple[str, ...], base: str, other: str) -> pd.DataFrame:
+    return xa.aligned_returns(wide_closes(snap, symbols), base, other).dropna()
 
 
 PAIR_RETURNS = Derived("aligned_returns", _pair, cut_days)
 
 
-def aligned_returns(snap: Snapshot, base: str, other: str) -> pd.DataFrame:
-    """`analytics.cross_asset.aligned_returns` of `base` and `other` (both with closes in the snapshot's
-    `daily_prices`), NaN rows dropped: log returns between the dates on which both closed, by the later date."""
-    return snap.derived(PAIR_RETURNS, base, other)
+def aligned_returns(snap: Snapshot, symbols: tuple[str, ...], base: str, other: str) -> pd.DataFrame:
+    """`analytics.cross_asset.aligned_returns` of `base` and `other` (two of `symbols`, both with closes in
+    the snapshot's `daily_prices`; the pair's returns do not depend on the other symbols: `symbols` names the
+    `wide_closes` they are taken from), NaN rows dropped: log returns between the dates on which both closed,
+    dated by the later one."""
+    return snap.derived(PAIR_RETURNS, symbols, base, other)
 
 
 def _btc_zigzag(snap: Snapshot, threshold: float) -> ZigZag:

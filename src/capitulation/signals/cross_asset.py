@@ -84,7 +84,7 @@ def cross_asset(snap: Snapshot, th: Thresholds = Thresholds()) -> CrossAsset | s
         return "no recent stock-index or metal closes"
     dd = xa.drawdowns(wide)
     dd["rel_drawdown_90d"] = dd["drawdown_90d"] - dd.loc[BTC, "drawdown_90d"]
-    pairs = {s: aligned_returns(snap, BTC, s) for s in wide.columns.drop(BTC)}
+    pairs = {s: aligned_returns(snap, SYMBOLS, BTC, s) for s in wide.columns.drop(BTC)}
     table = dd.join(xa.correlations_of(pairs, BTC, WINDOWS))  # = xa.correlations(wide, BTC, WINDOWS)
     table.insert(0, "group", [GROUPS.get(s, "bitcoin") for s in table.index])
     flows = None

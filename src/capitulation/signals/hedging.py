@@ -38,11 +38,11 @@ from capitulation.analytics import cross_asset as xa
 from capitulation.analytics import hedging as hg
 from capitulation.signals.base import Metric, Status, Verdict, not_enough_data
 from capitulation.signals.common import BTC, aligned_returns, pct, usd, wide_closes
-from capitulation.signals.cross_asset import ALIGNMENT
+from capitulation.signals.cross_asset import ALIGNMENT, SYMBOLS
 from capitulation.snapshot import Derived, Snapshot, cut_days
 
 SIGNAL, TITLE = "hedging", "Hedging"
-DIVERSIFIERS = {"GLD": "gold", "QQQ": "Nasdaq 100", "MSTR": "BTC proxy"}
+DIVERSIFIERS = {"GLD": "gold", "QQQ": "Nasdaq 100", "MSTR": "BTC proxy"}  # among signal 2's SYMBOLS
 
 
 @dataclass(frozen=True)
@@ -137,7 +137,7 @@ def state(snap: Snapshot, th: Thresholds = Thresholds()) -> StressState | str:
     px = snap.get("daily_prices")
     if px is None:
         return "no daily prices"
-    wide = wide_closes(snap, (BTC, *DIVERSIFIERS))
+    wide = wide_closes(snap, SYMBOLS)  # BTC and the diversifiers among them
     btc = wide[BTC].dropna() if BTC in wide.columns else pd.Series(dtype=float)
     if btc.empty:
         return "no BTC-USD closes"
@@ -165,7 +165,7 @@ def state(snap: Snapshot, th: Thresholds = Thresholds()) -> StressState | str:
 def _rolling(snap: Snapshot, sym: str, days: int, min_sessions: int, corr_sessions: int) -> pd.DataFrame:
     """Each window ending at each date of `sym`'s aligned returns with BTC: weeks (`hg.rolling_window_returns`)
     and effectiveness (`hg.rolling_effectiveness`); rolling windows are causal."""
-    rets = aligned_returns(snap, BTC, sym)
+    rets = aligned_returns(snap, SYMBOLS, BTC, sym)
     return pd.DataFrame(
         {
             "weeks": hg.rolling_window_returns(rets[sym], days, min_sessions),
@@ -182,7 +182,7 @@ def _diversifier(
 ) -> Diversifier | str:
     if sym not in wide.columns:
         return "no closes in the snapshot"
-    rets = aligned_returns(snap, BTC, sym)
+    rets = aligned_returns(snap, SYMBOLS, BTC, sym)
     if rets.empty or _age(snap, rets.index[-1]) > th.max_age_days:
         return "no recent close in common with BTC-USD" + (f" (latest {rets.index[-1]:%Y-%m-%d})" if len(rets) else "")
     ret, n = hg.window_return(rets[sym], snap.as_of, th.window_days)

@@ -76,17 +76,6 @@ def latest_rows(treasury: pd.DataFrame) -> pd.DataFrame:
     return filled.groupby("ticker", as_index=False).tail(1).set_index("ticker")
 
 
-def _latest_by_publication(snap: Snapshot) -> dict[pd.Timestamp, pd.DataFrame]:
-    tr = snap.tables["treasury_companies"]
-    return {p: latest_rows(tr[tr["published"] <= p]) for p in sorted(tr["published"].unique())}
-
-
-LATEST_ROWS = Derived(
-    "treasury_latest_rows", _latest_by_publication, lambda steps, as_of: {p: v for p, v in steps.items() if p <= as_of}
-)
-"""`latest_rows` of the companies as known after each publication time."""
-
-
 def holdings_known(treasury: pd.DataFrame, ticker: str) -> pd.DataFrame:
     """`ticker`'s btc_held, shares_basic and as_of as known at each publication time (`latest_rows` of
     the rows published by then), indexed by that time: the input of `analytics.treasury.mnav_history`."""
@@ -142,12 +131,12 @@ def company_table(snap: Snapshot, th: Thresholds = Thresholds()) -> pd.DataFrame
     btc = _recent_close(snap, BTC, th.max_price_age_days)
     if btc is None:
         raise DataError(f"treasury: no BTC close within {th.max_price_age_days:g} days of {snap.as_of:%Y-%m-%d}")
-    steps = {} if snap.get("treasury_companies") is None else snap.derived(LATEST_ROWS)
-    published = [p for p in steps if p <= snap.as_of]
-    if not published:
+    rows = snap.get("treasury_companies")
+    rows = None if rows is None else rows[rows["published"] <= snap.as_of]
+    if rows is None or rows.empty:
         raise DataError(f"treasury: no treasury_companies rows published by {snap.as_of:%Y-%m-%d}")
     inst, charges = snap.get("treasury_instruments"), snap.get("treasury_charges")
-    out = [_value(t, r, snap, btc[0], th, inst, charges) for t, r in steps[max(published)].iterrows()]
+    out = [_value(t, r, snap, btc[0], th, inst, charges) for t, r in latest_rows(rows).iterrows()]
     table = pd.DataFrame(out).reindex(columns=[*TEXT_COLUMNS, *TIME_COLUMNS, *NUMBER_COLUMNS])
     table = table.astype({c: "float64" for c in NUMBER_COLUMNS} | {c: "datetime64[ns, UTC]" for c in TIME_COLUMNS})
     table[["missing", "note", "converted"]] = table[["missing", "note", "converted"]].fillna("")

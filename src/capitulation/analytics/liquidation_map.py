@@ -284,17 +284,12 @@ class Calibration:
 def _common_days(a: pd.Series, b: pd.Series) -> tuple[pd.Index, np.ndarray, np.ndarray]:
     """The days (ascending) on which both daily series (unique days) have a value, and their values then:
     the rows of `pd.concat({"a": a, "b": b}, axis=1, sort=True).dropna()`."""
-    a, b = a.dropna(), b.dropna()
-    if not (a.index.is_monotonic_increasing and b.index.is_monotonic_increasing):
-        a, b = a.sort_index(), b.sort_index()
     if not (a.index.is_unique and b.index.is_unique):
         raise DataError("liquidation map: daily series with a day twice cannot be matched")
-    common = a.index.intersection(b.index)
-    return (
-        common,
-        a.to_numpy(dtype=float)[a.index.get_indexer(common)],
-        b.to_numpy(dtype=float)[b.index.get_indexer(common)],
-    )
+    ka, kb = np.flatnonzero(a.notna().to_numpy()), np.flatnonzero(b.notna().to_numpy())
+    ns = [s.index[k].as_unit("ns").asi8 for s, k in ((a, ka), (b, kb))]
+    _, ia, ib = np.intersect1d(*ns, assume_unique=True, return_indices=True)
+    return a.index[ka[ia]], a.to_numpy(dtype=float)[ka[ia]], b.to_numpy(dtype=float)[kb[ib]]
 
 
 def _fit(side: str, days: pd.Index, modelled: np.ndarray, observed: np.ndarray, min_days: int) -> Calibration | None:
@@ -319,19 +314,28 @@ def calibrate(modelled: pd.Series, observed: pd.Series, side: str, min_days: int
     return _fit(side, *_common_days(modelled, observed), min_days)
 
 
+def _walk_forward_scale(
+    days: pd.Index, modelled: np.ndarray, observed: np.ndarray, window_days: int, min_days: int
+) -> np.ndarray:
+    """`walk_forward`'s scale on the common days: sums over the `window_days` days before each day (rolling
+    sums, then the previous day's), NaN with fewer than `min_days` days or no modelled sum."""
+    j = pd.DataFrame({"modelled": modelled, "observed": observed}, index=days)
+    sums = j.rolling(f"{window_days}D").sum().to_numpy()
+    t = days.as_unit("ns").asi8
+    counts = np.arange(1, len(t) + 1) - t.searchsorted(t - pd.Timedelta(days=window_days).as_unit("ns").value, "right")
+    before = np.r_[np.nan, counts[:-1]]  # rows in the window ending the day before (a time window: (t - w, t])
+    s_m, s_o = np.r_[np.nan, sums[:-1, 0]], np.r_[np.nan, sums[:-1, 1]]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where((before >= min_days) & (s_m > 0), s_o / s_m, np.nan)
+
+
 def walk_forward(modelled: pd.Series, observed: pd.Series, window_days: int, min_days: int = 30) -> pd.DataFrame:
     """Out-of-sample calibration: each day's modelled figure times the scale fitted on the `window_days`
     before that day only (sum(observed) / sum(modelled) over the common days in the window; NaN with fewer
     than `min_days` of them). Columns: modelled, observed, scale, predicted (USD); common days only."""
     days, m, o = _common_days(modelled, observed)
-    j = pd.DataFrame({"modelled": m, "observed": o}, index=days)
-    if j.empty:
-        return j.assign(scale=np.nan, predicted=np.nan)
-    window = f"{window_days}D"
-    sums = j.rolling(window).sum().shift(1)
-    counts = j["observed"].rolling(window).count().shift(1)
-    scale = (sums["observed"] / sums["modelled"]).where((counts >= min_days) & (sums["modelled"] > 0))
-    return j.assign(scale=scale, predicted=j["modelled"] * scale)
+    scale = _walk_forward_scale(days, m, o, window_days, min_days) if len(days) else np.empty(0)
+    return pd.DataFrame({"modelled": m, "observed": o, "scale": scale, "predicted": m * scale}, index=days)
 
 
 def out_of_sample(
@@ -339,6 +343,7 @@ def out_of_sample(
 ) -> Calibration | None:
     """The walk-forward predictions (`walk_forward`) scored against the observed series: correlation, rank
     correlation, and scale = sum(observed) / sum(predicted) (1 when the fitted scale carries over)."""
-    wf = walk_forward(modelled, observed, window_days, min_days)
-    keep = wf["predicted"].notna().to_numpy()
-    return _fit(side, wf.index[keep], wf["predicted"].to_numpy()[keep], wf["observed"].to_numpy()[keep], min_days)
+    days, m, o = _common_days(modelled, observed)
+    predicted = m * _walk_forward_scale(days, m, o, window_days, min_days) if len(days) else m
+    keep = ~np.isnan(predicted)
+    return _fit(side, days[keep], predicted[keep], o[keep], min_days)

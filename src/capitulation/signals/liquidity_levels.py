@@ -254,22 +254,36 @@ def flush(daily: pd.Series, close: pd.Series, as_of: pd.Timestamp, th: Threshold
     """The flush figures of a daily long-liquidation series (by day) at `as_of` (module docstring); None
     without `min_history_days` days in the trailing year or a close before the flush day. Both series are
     ascending in time."""
-    end = (as_of - DAY_CLOSE).floor("D")
-    start = daily.index.searchsorted(end - pd.Timedelta(days=th.trailing_days), "right")
-    window = slice(start, daily.index.searchsorted(end, "right"))
-    values, days = daily.to_numpy(dtype=float)[window], daily.index[window]
-    known = ~np.isnan(values)
-    year, days = values[known], days[known]  # the trailing year's days, NaN left out
-    recent = year[days.searchsorted(end - pd.Timedelta(days=th.recent_days), "right") :]
-    if len(year) < th.min_history_days or not len(recent):
-        return None
-    top = float(recent.max())
-    day = days[len(year) - len(recent) + int(recent.argmax())]
-    before = close.index.searchsorted(day)  # closes dated before the flush day
-    if not before:
-        return None
-    rank = (int((year < top).sum()) + 1) / len(year)
-    return Flush(day, top, rank, len(year), float(close.iloc[before - 1]))
+    return _flushes(daily, close, [as_of], th)[0]
+
+
+def _ns(t: pd.Timestamp | pd.DatetimeIndex) -> int | np.ndarray:
+    """Nanoseconds since the epoch."""
+    return t.as_unit("ns").value if isinstance(t, pd.Timestamp) else t.as_unit("ns").asi8
+
+
+def _flushes(daily: pd.Series, close: pd.Series, times: Sequence[pd.Timestamp], th: Thresholds) -> list[Flush | None]:
+    """`flush` at each of `times`, on the series' values taken out once."""
+    known = np.flatnonzero(daily.notna().to_numpy())  # positions of the days with a value
+    t, v = _ns(daily.index)[known], daily.to_numpy(dtype=float)[known]
+    close_t, close_v = _ns(close.index), close.to_numpy(dtype=float)
+    day_ns = pd.Timedelta(days=1).as_unit("ns").value
+    out: list[Flush | None] = []
+    for as_of in times:
+        end = _ns((as_of - DAY_CLOSE).floor("D"))
+        lo, hi = t.searchsorted(end - th.trailing_days * day_ns, "right"), t.searchsorted(end, "right")
+        first = max(lo, int(t.searchsorted(end - th.recent_days * day_ns, "right")))  # the recent days: [first, hi)
+        if hi - lo < th.min_history_days or first >= hi:
+            out.append(None)
+            continue
+        recent = v[first:hi]
+        top = float(recent.max())
+        day = daily.index[known[first + int(recent.argmax())]]
+        before = int(close_t.searchsorted(_ns(day)))  # closes dated before the flush day
+        year = v[lo:hi]
+        rank = (int((year < top).sum()) + 1) / len(year)
+        out.append(None if not before else Flush(day, top, rank, len(year), float(close_v[before - 1])))
+    return out
 
 
 def learned_rank(
@@ -286,12 +300,13 @@ def learned_rank(
         return th.rank, "configured", []
     ranks: list[float] = []
     if len(close) >= 2:
-        for sw in events.drawdowns(close, th.drawdown) if swings is None else swings:
-            at = sw.trough_date + DAY_CLOSE
-            if sw.confirmed and at <= as_of:
-                f = flush(daily, close, at, th)  # closes after the trough are never read: the flush day is before it
-                if f is not None:
-                    ranks.append(f.rank)
+        troughs = [
+            sw.trough_date + DAY_CLOSE
+            for sw in (events.drawdowns(close, th.drawdown) if swings is None else swings)
+            if sw.confirmed and sw.trough_date + DAY_CLOSE <= as_of
+        ]
+        # closes after a trough are never read: the flush day is before it
+        ranks = [f.rank for f in _flushes(daily, close, troughs, th) if f is not None]
     if len(ranks) < th.min_troughs:
         why = f"fallback: {len(ranks)} past confirmed troughs with this series, fewer than {th.min_troughs}"
         return th.fallback_rank, why, ranks

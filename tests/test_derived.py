@@ -11,6 +11,7 @@ import pandas as pd
 import pandas.testing as pdt
 import pytest
 
+from capitulation.errors import CapitulationError
 from capitulation.signals import evaluate_all
 from capitulation.snapshot import Derived, Snapshot, parse_as_of
 
@@ -91,7 +92,10 @@ def test_every_prepared_history_cut_at_a_date_is_the_history_computed_on_the_sna
         for history, *args in sorted(used, key=repr):
             try:
                 expected = history.compute(slow, *args)
-            except Exception as exc:  # a history the cut snapshot is too short for: the same error both ways
+            except KeyError as exc:  # a table the cut snapshot lacks: the signals ask only when it is present
+                assert exc.args[0] not in slow.tables
+                continue
+            except CapitulationError as exc:  # a history the cut snapshot is too short for: the same error
                 with pytest.raises(type(exc), match=re.escape(str(exc))):
                     fast.derived(history, *args)
                 continue

@@ -257,7 +257,7 @@ class History:
 
 def _premium(snap: Snapshot, th: Thresholds) -> pd.Series:
     """`th.ticker`'s daily mNAV by market cap before as_of (`premium_history`'s series)."""
-    tr, btc, inst = snap.get("treasury_companies"), closes(snap, BTC), snap.get("treasury_instruments")
+    tr, btc, inst = snap.tables["treasury_companies"], closes(snap, BTC), snap.get("treasury_instruments")
     known = holdings_known(tr[tr["published"] <= snap.as_of], th.ticker)
     mine = None if inst is None else inst[(inst["ticker"] == th.ticker) & (inst["known"] <= snap.as_of)]
     series = mnav_history(known, closes(snap, th.ticker), btc, mine)

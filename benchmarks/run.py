@@ -19,6 +19,7 @@ from pathlib import Path
 import numba
 import numpy as np
 from peers import GREEKS_SAMPLE, PEERS, capitulation_greeks, capitulation_iv
+from signals_per_date import main as signals_table
 
 from backfill import main as backfill_table
 from backtest import main as backtest_table
@@ -256,6 +257,7 @@ def main() -> None:
     gp = gex_profile_time()
     compile_time()
     backfill_table()
+    signals_table()
     backtest_table()
     print(
         f"\nGoals: IV >= 2x the fastest peer: {ratio:.2f}x; greeks for 1M <= 35 ms: {g * 1e3:.1f} ms;"

@@ -8,7 +8,7 @@ dates on every run) each signal is evaluated on the snapshot cut at that date tw
 * prepared: `full.upto(date)`, the causal histories (`Snapshot.derived`) computed once on the full record and
   cut at each date; the one-time preparation is timed on its own line.
 
-CPU seconds (`time.process_time`, one thread: NUMBA_NUM_THREADS=1 as the backtest's workers), mean per date.
+CPU seconds (`time.process_time`, numba on one thread as the backtest's workers), mean per date.
 Both ways give the same verdicts (checked here; tests/test_derived.py proves it bit for bit). The year and
 whole-history lines extrapolate the prepared per-date total over 2 processes (2 Dask workers, each with its
 own preparation), without the cluster's start-up.
@@ -19,14 +19,11 @@ Run: `.venv/bin/python benchmarks/signals_per_date.py` (about a minute on 2 core
 
 from __future__ import annotations
 
-import os
-
-os.environ.setdefault("NUMBA_NUM_THREADS", "1")
-
 import time
 from collections.abc import Callable
 from pathlib import Path
 
+import numba
 import pandas as pd
 
 from capitulation import signals
@@ -77,6 +74,15 @@ def cpu(fn: Callable[[], object]) -> tuple[float, object]:
 
 
 def main() -> None:
+    threads = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        table()
+    finally:
+        numba.set_num_threads(threads)
+
+
+def table() -> None:
     load, full = cpu(lambda: build_snapshot(DATA, "2100-01-01"))
     dates = sample_dates()
     signals.evaluate_all(plain(full.upto(dates[0])))  # imports, numba cache loads: not timed either way

@@ -163,7 +163,12 @@ def study(
     series = []
     for src in oi:
         s = src.oi_btc.dropna().sort_index()
-        series.append((src.name, s.index, s.to_numpy(dtype=float)))
+        series.append((src.name, _ns(s.index), s.to_numpy(dtype=float)))
+    by_search = funding is not None and funding.index.is_monotonic_increasing
+    if by_search:
+        known = funding.notna().to_numpy()
+        funding_t, funding_v = _ns(funding.index[known]), funding.to_numpy(dtype=float)[known]
+    lookback = pd.Timedelta(days=lookback_days).as_unit("ns").value
     rows = []
     for sw in swings:
         row: dict[str, object] = {
@@ -180,19 +185,19 @@ def study(
             "flush_ratio": np.nan,
             "flush": pd.NA,
         }
-        close = sw.trough_date + DAY_CLOSE
-        end = close + pd.Timedelta(days=trough_days)
+        peak, trough = _ns(sw.peak_date), _ns(sw.trough_date)
+        close = trough + _ns(DAY_CLOSE)
+        end = close + _ns(pd.Timedelta(days=trough_days))
         for name, t, v in series:
-            if not len(v) or t[0] > sw.peak_date + DAY_CLOSE or t[-1] < sw.trough_date:
+            if not len(v) or t[0] > peak + _ns(DAY_CLOSE) or t[-1] < trough:
                 continue
-            during = slice(t.searchsorted(sw.peak_date), t.searchsorted(close, side="right"))
-            after = v[t.searchsorted(sw.trough_date) : t.searchsorted(end, side="right")]
+            during = slice(t.searchsorted(peak), t.searchsorted(close, side="right"))
+            after = v[t.searchsorted(trough) : t.searchsorted(end, side="right")]
             if during.start >= during.stop or not len(after):
                 continue
             at_peak, top, bottom = float(v[during.start]), float(v[during].max()), float(after.min())
-            t_top = t[during.start + int(v[during].argmax())]
-            lookback = slice(t.searchsorted(t_top - pd.Timedelta(days=lookback_days)), t.searchsorted(t_top, "right"))
-            base = float(v[lookback].min())
+            top_at = during.start + int(v[during].argmax())
+            base = float(v[t.searchsorted(t[top_at] - lookback) : t.searchsorted(t[top_at], "right")].min())
             row |= {
                 "oi_source": name,
                 "oi_change": bottom / at_peak - 1.0,
@@ -201,18 +206,23 @@ def study(
                 "flush": bool(1.0 - bottom / top >= flush_drop),
             }
             break
-        f = None if funding is None else _between(funding, sw.peak_date, end).dropna()
-        row["funding_mean"] = float(f.mean()) if f is not None and len(f) else np.nan
-        row["funding_min"] = float(f.min()) if f is not None and len(f) else np.nan
+        if funding is None:
+            f = np.empty(0)
+        elif by_search:  # the rates in [peak, end], NaN left out
+            f = funding_v[funding_t.searchsorted(peak) : funding_t.searchsorted(end, side="right")]
+        else:
+            idx = funding.index
+            f = funding[(idx >= sw.peak_date) & (idx <= sw.trough_date + DAY_CLOSE + pd.Timedelta(days=trough_days))]
+            f = f.dropna().to_numpy(dtype=float)
+        row["funding_mean"] = float(f.sum() / len(f)) if len(f) else np.nan  # pandas' mean: sum / count
+        row["funding_min"] = float(f.min()) if len(f) else np.nan
         rows.append(row)
     return pd.DataFrame(rows, columns=STUDY_COLUMNS)
 
 
-def _between(s: pd.Series, start: pd.Timestamp, end: pd.Timestamp) -> pd.Series:
-    """The rows of `s` timed in [start, end]."""
-    if s.index.is_monotonic_increasing:
-        return s.iloc[s.index.searchsorted(start) : s.index.searchsorted(end, side="right")]
-    return s[(s.index >= start) & (s.index <= end)]
+def _ns(t: pd.Timestamp | pd.Timedelta | pd.Index) -> int | np.ndarray:
+    """Nanoseconds (since the epoch for times)."""
+    return t.as_unit("ns").asi8 if isinstance(t, pd.Index) else t.as_unit("ns").value
 
 
 def flush_share(table: pd.DataFrame) -> tuple[int, int]:

@@ -182,24 +182,25 @@ def dilute(
     add, minus_debt, minus_pref, proceeds, coupon, face_otm = 0.0, 0.0, 0.0, 0.0, 0.0, 0.0
     coupon_known = True
     converted: list[str] = []
-    for r in instruments.itertuples():
-        face = 0.0 if pd.isna(r.face_value_usd) else float(r.face_value_usd)
-        n = 0.0 if pd.isna(r.potential_shares) else float(r.potential_shares)
-        strike = float(r.strike_usd) if pd.notna(r.strike_usd) else math.nan
-        if in_the_money(r.kind, share_price, strike):
+    columns = ("kind", "face_value_usd", "potential_shares", "strike_usd", "coupon")
+    for kind, face_value, potential, strike_usd, rate in zip(*(instruments[c].tolist() for c in columns), strict=True):
+        face = 0.0 if pd.isna(face_value) else float(face_value)
+        n = 0.0 if pd.isna(potential) else float(potential)
+        strike = float(strike_usd) if pd.notna(strike_usd) else math.nan
+        if in_the_money(kind, share_price, strike):
             add += n
-            if r.kind == "convertible":
+            if kind == "convertible":
                 minus_debt += face
-            elif r.kind == "preferred":
+            elif kind == "preferred":
                 minus_pref += face
-            elif r.kind in EXERCISES:
+            elif kind in EXERCISES:
                 proceeds += strike * n
-            if r.kind not in FREE:
-                converted.append(f"{r.kind} at ${strike:,.2f} -> {n:,.0f} shares")
-        elif r.kind == "convertible":
-            coupon_known &= pd.notna(r.coupon) and pd.notna(r.face_value_usd)
+            if kind not in FREE:
+                converted.append(f"{kind} at ${strike:,.2f} -> {n:,.0f} shares")
+        elif kind == "convertible":
+            coupon_known &= pd.notna(rate) and pd.notna(face_value)
             face_otm += face
-            coupon += face * (0.0 if pd.isna(r.coupon) else float(r.coupon))
+            coupon += face * (0.0 if pd.isna(rate) else float(rate))
     return Dilution(
         shares=shares + add,
         debt=None if debt is None else max(debt - minus_debt, 0.0),

@@ -36,36 +36,53 @@ class VolState:
     history: int
 
 
-def _at_or_before(s: pd.Series, day: pd.Timestamp) -> float:
-    before = s[s.index <= day]
-    return float(before.iloc[-1]) if len(before) else math.nan
-
-
 def vol_state(
     vol: pd.Series, btc: pd.Series, day: pd.Timestamp, window_days: int = 14, history_days: int = 365
 ) -> VolState | None:
-    """The `VolState` at `day` from daily series indexed by date (00:00 UTC); None when `vol` has no close
-    on or before `day`. Only closes up to `day` are used."""
-    v = vol[vol.index <= day].dropna()
-    if v.empty:
-        return None
-    last = v.index[-1]
-    window = v[v.index > last - pd.Timedelta(days=window_days)]
-    year = v[v.index > last - pd.Timedelta(days=history_days)]
-    high = float(window.max())
-    start = last - pd.Timedelta(days=window_days)
-    return VolState(
-        date=last,
-        close=float(v.iloc[-1]),
-        recent_high=high,
-        rank=float(((year < high).sum() + (year == high).sum() / 2) / len(year)),
-        change=float(v.iloc[-1]) - _at_or_before(v, start),
-        btc_return=_at_or_before(btc, last) / _at_or_before(btc, start) - 1.0,
-        history=len(year),
-    )
+    """The `VolState` at `day` from daily series indexed by date (00:00 UTC, ascending); None when `vol` has no
+    close on or before `day`. Only closes up to `day` are used."""
+    return _states(vol, btc, [day], window_days, history_days)[0]
 
 
 def ranks_at(vol: pd.Series, btc: pd.Series, days: Iterable[pd.Timestamp], **kw: int) -> np.ndarray:
     """`VolState.rank` at each of `days` (NaN where the index has no history yet), e.g. at past troughs."""
-    states = [vol_state(vol, btc, d, **kw) for d in days]
+    states = _states(vol, btc, list(days), **kw)
     return np.array([np.nan if s is None else s.rank for s in states])
+
+
+def _states(
+    vol: pd.Series, btc: pd.Series, days: list[pd.Timestamp], window_days: int = 14, history_days: int = 365
+) -> list[VolState | None]:
+    """`vol_state` at each of `days`, the series' values taken out once."""
+    known = np.flatnonzero(vol.notna().to_numpy())  # positions of the closes (NaN left out)
+    t, v = vol.index[known], vol.to_numpy(dtype=float)[known]
+    btc_v = btc.to_numpy(dtype=float)
+
+    def btc_at(day: pd.Timestamp) -> float:  # the last close at or before `day`
+        n = int(btc.index.searchsorted(day, "right"))
+        return float(btc_v[n - 1]) if n else math.nan
+
+    out: list[VolState | None] = []
+    for day in days:
+        n = int(t.searchsorted(day, "right"))  # the closes up to `day`: [0, n)
+        if not n:
+            out.append(None)
+            continue
+        last = t[n - 1]
+        start = last - pd.Timedelta(days=window_days)
+        window = v[t.searchsorted(start, "right") : n]
+        year = v[t.searchsorted(last - pd.Timedelta(days=history_days), "right") : n]
+        high = float(window.max())
+        at_start = int(t.searchsorted(start, "right"))  # the closes up to the window's start
+        out.append(
+            VolState(
+                date=last,
+                close=float(v[n - 1]),
+                recent_high=high,
+                rank=float(((year < high).sum() + (year == high).sum() / 2) / len(year)),
+                change=float(v[n - 1]) - (float(v[at_start - 1]) if at_start else math.nan),
+                btc_return=btc_at(last) / btc_at(start) - 1.0,
+                history=len(year),
+            )
+        )
+    return out

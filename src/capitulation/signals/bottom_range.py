@@ -304,6 +304,8 @@ def _miner_levels(floors: CostFloors) -> list[Level]:
 def _troughs(snap: Snapshot, th: Thresholds) -> pd.DataFrame:
     """Each cost-floor ratio at the troughs of the confirmed drawdowns known in `snap` (`trough_values`)."""
     close = closes(snap, BTC).dropna()
+    if None not in (th.sth_ratio, th.mvrv, th.fleet_ratio):
+        return pd.DataFrame()  # every ratio configured: no history is read
     return (
         trough_values(
             close, _ratios(snap, close, th.power_usd_kwh), th.drawdown, swings=btc_drawdowns(snap, th.drawdown)

@@ -207,7 +207,7 @@ def evaluate(snap: Snapshot, th: Thresholds = Thresholds()) -> Verdict:
         )
     else:
         evidence.append(f"observed liquidations: {liq}")
-    study = event_study(snap)
+    study = event_study(snap) if th.flush_ratio is None else None  # a configured threshold reads no history
     limit, why = th.flush_ratio, "configured"
     if limit is None and study is not None and study.threshold is not None:
         limit = study.threshold

@@ -74,7 +74,9 @@ class Basket:
     def head(self, n: int) -> Basket:
         """The basket of the first `n` dates: the symbols with a return among them (as if built from those
         dates' rows alone)."""
-        keep = np.flatnonzero(self.first < n)
+        keep: slice | np.ndarray = np.flatnonzero(self.first < n)
+        if len(keep) == len(self.symbols):
+            keep = slice(None)  # every symbol: views, no copies
         return Basket(
             self.dates[:n],
             self.symbols[keep],
@@ -131,6 +133,11 @@ def window_return(log_returns: pd.Series, end: pd.Timestamp, days: int) -> float
         values = log_returns.to_numpy()[idx.searchsorted(start, side="right") : idx.searchsorted(end, side="right")]
     else:
         values = log_returns.to_numpy()[(idx > start) & (idx <= end)]
+    return _compounded(values, days)
+
+
+def _compounded(values: np.ndarray, days: int) -> float:
+    """`window_return` of the log returns of a window of `days` days (NaN for a missing day)."""
     w = values[~np.isnan(values)]
     return float(np.expm1(w.sum())) if len(w) >= COVERAGE * days else np.nan
 
@@ -141,13 +148,19 @@ def relative_strength(
     """Per sector: return_Nd, vs_btc_Nd and rank_Nd (1 = strongest vs BTC; NaN rows unranked) for each
     horizon, sorted by the middle horizon; and BTC's own return per horizon. All windows end at the last
     basket date. `DataError` when there are no basket returns."""
-    if baskets.empty or baskets.dropna(how="all").empty:
+    reported = baskets.dropna(how="all")
+    if baskets.empty or reported.empty:
         raise DataError("sectors: no basket returns")
-    end = baskets.dropna(how="all").index[-1]
+    end = reported.index[-1]
     btc = {d: window_return(btc_log_returns, end, d) for d in days}
+    idx, values = baskets.index, baskets.to_numpy(dtype=float)
     out: dict[str, pd.Series] = {}
     for d in days:
-        sec = pd.Series({s: window_return(baskets[s], end, d) for s in baskets.columns}, dtype=float)
+        if idx.is_monotonic_increasing:  # the window's rows, (end - d, end]
+            rows = values[idx.searchsorted(end - pd.Timedelta(days=d), "right") : idx.searchsorted(end, "right")]
+            sec = pd.Series({s: _compounded(rows[:, k], d) for k, s in enumerate(baskets.columns)}, dtype=float)
+        else:
+            sec = pd.Series({s: window_return(baskets[s], end, d) for s in baskets.columns}, dtype=float)
         rel = (1.0 + sec) / (1.0 + btc[d]) - 1.0
         out[f"return_{d}d"], out[f"vs_btc_{d}d"] = sec, rel
         out[f"rank_{d}d"] = rel.rank(ascending=False, method="min")

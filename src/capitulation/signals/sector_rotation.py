@@ -219,7 +219,7 @@ def _breadth_bar(snap: Snapshot, sec: Sectors, th: Thresholds) -> tuple[float, s
     history, btc = sec.breadth.dropna(), closes(snap, BTC)
     swings = btc_drawdowns(snap, 0.2) if len(btc) > 1 and not history.empty else []
     troughs = [
-        float(history[history.index <= sw.trough_date].iloc[-1])
+        float(history.iloc[history.index.searchsorted(sw.trough_date, "right") - 1])  # the last up to the trough
         for sw in swings
         if sw.confirmed and history.index[0] <= sw.trough_date
     ]

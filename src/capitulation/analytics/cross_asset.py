@@ -56,27 +56,24 @@ def drawdowns(wide: pd.DataFrame, window_days: int = 90) -> pd.DataFrame:
     and return_30d (fractions)."""
     rows = {}
     for sym in wide.columns:
-        s = wide[sym].dropna()
-        if s.empty:
+        col = wide[sym].to_numpy(dtype=float)
+        known = ~np.isnan(col)
+        if not known.any():
             continue
-        v, last = s.to_numpy(dtype=float), s.index[-1]
-        recent = v[s.index.searchsorted(last - pd.Timedelta(days=window_days), side="right") :]
+        v, t = col[known], wide.index[known]  # the closes, ascending
+        last = t[-1]
+        recent = v[t.searchsorted(last - pd.Timedelta(days=window_days), side="right") :]
         ath = float(v.max())
+        before = int(t.searchsorted(last - pd.Timedelta(days=30), side="right"))  # closes up to 30 days before
         rows[sym] = {
             "last_date": last,
             "close": float(v[-1]),
             "ath": ath,
             "drawdown_ath": float(v[-1] / ath - 1.0),
             "drawdown_90d": float(v[-1] / recent.max() - 1.0),
-            "return_30d": _ret(s, 30),
+            "return_30d": float(v[-1] / v[before - 1] - 1.0) if before else np.nan,
         }
     return pd.DataFrame.from_dict(rows, orient="index")
-
-
-def _ret(s: pd.Series, days: int) -> float:
-    """Return from the last close at or before `days` before the last one (s ascending, no NaN)."""
-    n = int(s.index.searchsorted(s.index[-1] - pd.Timedelta(days=days), side="right"))
-    return float(s.iloc[-1] / s.iloc[n - 1] - 1.0) if n else np.nan
 
 
 def drawdown_path(close: pd.Series) -> pd.Series:

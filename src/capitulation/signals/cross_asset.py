@@ -75,7 +75,7 @@ def cross_asset(snap: Snapshot, th: Thresholds = Thresholds()) -> CrossAsset | s
     if px is None:
         return "no daily prices"
     wide = wide_closes(snap, SYMBOLS)
-    last = {s: wide[s].dropna().index[-1] for s in wide.columns}
+    last = {s: wide[s].last_valid_index() for s in wide.columns}  # every column has a close (wide_closes)
     stale = {s: d for s, d in last.items() if _age(snap, d) > th.max_age_days}
     wide = wide.drop(columns=list(stale))
     if BTC not in wide.columns:

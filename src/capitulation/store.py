@@ -230,7 +230,7 @@ class HistoryStore:
         kinds = {} if labels.empty else dict(zip(labels["run"], labels["kind"], strict=True))
         newest = {r: max(f.stat().st_mtime for f in (folder / f"run={r}").glob("*.parquet")) for r in out["run"]}
         out = out.assign(
-            kind=[kinds.get(r) for r in out["run"]],
+            kind=pd.Series([kinds.get(r) for r in out["run"]], index=out.index, dtype=object),
             start=pd.to_datetime(out["start"], utc=True),
             end=pd.to_datetime(out["end"], utc=True),
             written_at=pd.to_datetime([newest[r] for r in out["run"]], unit="s", utc=True),

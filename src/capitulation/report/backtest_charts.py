@@ -310,6 +310,21 @@ class StoredRun:
     end: pd.Timestamp
     rows: pd.DataFrame
 
+    def title(self) -> str:
+        """The figure's title (plotly renders a few HTML tags in it: the run key is escaped)."""
+        drawn = self.rows["as_of"].max()
+        return f"Each day's verdicts to {drawn:%Y-%m-%d} over BTC (walk-forward backtest {escape(self.run)})"
+
+    def caption(self) -> str:
+        """What the picture shows and how to read its colours, in one paragraph of plain text."""
+        drawn = self.rows["as_of"].max()
+        return (
+            f"Walk-forward backtest {self.run} ({self.start:%Y-%m-%d}..{self.end:%Y-%m-%d}, written "
+            f"{self.written_at:%Y-%m-%d %H:%M} UTC), drawn to {drawn:%Y-%m-%d}: each day's verdicts as "
+            "report --as-of gives them. Blue: the signal holds (its condition is met), grey: it does not, orange: "
+            "not enough data. Hover a strip for that day's headline, the price for the signals holding."
+        )
+
 
 def how_to_make(store: HistoryStore, options: str = "") -> str:
     """The command that stores a backtest in `store` (with `options` added)."""

@@ -41,14 +41,8 @@ def backtest_section(snap: Snapshot, store: HistoryStore | None) -> tuple[str, b
     got = stored_run(store, snap.as_of)
     if isinstance(got, str):
         return f"<p class=small>{escape(got)}</p>", False
-    title = f"Each day's verdicts to {snap.as_of:%Y-%m-%d} over BTC (walk-forward backtest {got.run})"
-    fig = timeline_figure(got.rows, closes(snap, BTC), title)
-    note = (
-        f"<p class=small>Backtest {got.run}: {got.start:%Y-%m-%d}..{got.end:%Y-%m-%d}, written "
-        f"{got.written_at:%Y-%m-%d %H:%M} UTC; walk-forward: each day as report --as-of gives it. Blue: the signal "
-        "holds (its condition is met), grey: it does not, orange: not enough data. Hover a strip for the day's "
-        f"headline. Redo: {escape(how_to_make(store))}.</p>"
-    )
+    fig = timeline_figure(got.rows, closes(snap, BTC), got.title())
+    note = f"<p class=small>{escape(got.caption())} Redo: {escape(how_to_make(store))}.</p>"
     return pio.to_html(fig, include_plotlyjs=True, full_html=False) + note, True
 
 

@@ -37,19 +37,13 @@ def backtest(state: LiveState) -> list[Component]:
     if isinstance(got, str):
         return [head, message(got, "info")]
     close = closes(snap, BTC)
-    title = f"Each day's verdicts to {snap.as_of:%Y-%m-%d} over BTC (walk-forward backtest {got.run})"
     statuses = Timeline(got.rows, got.run, 0, 0).statuses()
     statuses.index = statuses.index.floor("D")
     cards = scorecard_tables({"walk-forward": scorecard(statuses, close, swings(close))})
     return [
         head,
-        html.P(
-            f"Backtest {got.run}: {got.start:%Y-%m-%d}..{got.end:%Y-%m-%d}, written {got.written_at:%Y-%m-%d %H:%M} "
-            f"UTC; drawn to {snap.as_of:%Y-%m-%d}. Blue: the signal holds (its condition is met), grey: it does not, "
-            "orange: not enough data. Hover a strip for the day's headline.",
-            className="small",
-        ),
-        graph("backtest", timeline_figure(got.rows, close, title)),
+        html.P(got.caption(), className="small"),
+        graph("backtest", timeline_figure(got.rows, close, got.title())),
         html.P(
             "Scorecard, walk-forward only: recomputed from the stored timeline and the closes known at "
             f"{snap.as_of:%Y-%m-%d}. In and out of sample beside it: {how_to_make(state.store, ' --html PAGE')}.",

@@ -5,11 +5,14 @@ store's choice of run (those say so)."""
 from __future__ import annotations
 
 import re
+from html import unescape
 
 import numpy as np
 import pandas as pd
 import plotly.io as pio
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from capitulation.analytics.events import drawdowns
@@ -18,7 +21,15 @@ from capitulation.backtest.run import Timeline, frame
 from capitulation.backtest.score import Backtest
 from capitulation.cli import app as cli
 from capitulation.report import html, model
-from capitulation.report.backtest_charts import LABELS, STYLES, scorecard_tables, stored_run, timeline_figure
+from capitulation.report.backtest_charts import (
+    HOVER_WIDTH,
+    LABELS,
+    STYLES,
+    _wrap,
+    scorecard_tables,
+    stored_run,
+    timeline_figure,
+)
 from capitulation.report.backtest_html import write_backtest_html
 from capitulation.signals import ALL_SIGNALS, evaluate_all
 from capitulation.signals.common import BTC, closes
@@ -72,12 +83,12 @@ def test_one_strip_per_signal_coded_with_each_days_status(figure, timeline_2024,
 def test_the_legend_names_each_status_in_the_colour_of_its_strip_cells(figure):
     hm = next(t for t in figure.data if t.type == "heatmap")
     scale = [(edge, colour) for edge, colour in hm.colorscale]
-    for st in STYLES:
-        legend = trace(figure, st.status + ":")
-        assert legend.marker.color == st.colour and legend.name.startswith(st.status)
-        mid = (st.code - hm.zmin) / (hm.zmax - hm.zmin)  # the code's position on the colour scale
+    for style in STYLES:
+        legend = trace(figure, style.status + ":")
+        assert legend.marker.color == style.colour and legend.name.startswith(style.status)
+        mid = (style.code - hm.zmin) / (hm.zmax - hm.zmin)  # the code's position on the colour scale
         below = [c for e, c in scale if e <= mid][-1]
-        assert below == st.colour
+        assert below == style.colour
     assert trace(figure, "holds:").name == "holds: the signal's condition is met"  # named, not good or bad
 
 
@@ -118,6 +129,15 @@ def test_a_hostile_headline_reaches_the_hover_text_and_the_page_only_escaped():
     assert all("&lt;img src=x onerror=alert(1)&gt;" in c and EVIL not in c for c in cells)
     page = pio.to_html(fig, include_plotlyjs=False)
     assert EVIL not in page and "onerror=alert(1)&gt;" in page
+
+
+@given(st.text())
+def test_hover_wrapping_escapes_every_character_and_keeps_every_word_in_short_lines(text):
+    out = _wrap(text)
+    assert "<" not in out.replace("<br>", "") and ">" not in out.replace("<br>", "")
+    lines = [unescape(line) for line in out.split("<br>")]
+    assert all(len(line) <= HOVER_WIDTH for line in lines)
+    assert "".join("".join(line.split()) for line in lines) == "".join(text.split())  # only spacing changes
 
 
 @pytest.fixture(scope="module")
@@ -253,7 +273,7 @@ def test_report_html_with_a_store_holding_a_backtest_draws_it(shared_data, timel
 
 def test_a_timeline_over_a_weekly_step_draws_one_cell_per_date(timeline_2024, close):
     rows = timeline_2024.rows
-    weekly = rows[rows["as_of"].dt.dayofweek == 0]  # Mondays
+    weekly = rows[rows["as_of"].dt.day_of_week == 0]  # Mondays
     fig = timeline_figure(weekly, close, "weekly")
     hm = next(t for t in fig.data if t.type == "heatmap")
     assert len(hm.x) == weekly["as_of"].nunique() and np.asarray(hm.z).shape == (8, len(hm.x))

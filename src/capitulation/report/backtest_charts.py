@@ -10,7 +10,7 @@ Every headline is HTML-escaped before it enters hover text (plotly renders a few
 
 from __future__ import annotations
 
-import textwrap
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from html import escape
@@ -45,13 +45,17 @@ STYLES = (
     StatusStyle("not enough data", 2, "#e69f00", "not enough data: a table absent, too old or too short"),
 )
 CODES = {s.status: s.code for s in STYLES}
+COLOURS = {s.status: s.colour for s in STYLES}
 TROUGH_COLOUR, PEAK_COLOUR = "#009e73", "#cc79a7"  # Okabe-Ito bluish green and reddish purple
 HOVER_WIDTH = 90  # characters per hover line (headlines wrap)
 
 
+LINE = re.compile(rf".{{1,{HOVER_WIDTH}}}(?:\s+|$)|.{{{HOVER_WIDTH}}}")  # up to a space, or a hard cut
+
+
 def _wrap(text: str) -> str:
-    """`text` escaped for plotly's hover HTML, wrapped at `HOVER_WIDTH` characters with <br>."""
-    return "<br>".join(escape(line) for line in textwrap.wrap(text, HOVER_WIDTH) or [""])
+    """`text` escaped for plotly's hover HTML, in lines of at most `HOVER_WIDTH` characters joined by <br>."""
+    return "<br>".join(escape(line.strip()) for line in LINE.findall(text))
 
 
 def swings(close: pd.Series) -> list[Swing]:

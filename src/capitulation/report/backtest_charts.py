@@ -75,19 +75,14 @@ def timeline_figure(rows: pd.DataFrame, close: pd.Series, title: str) -> go.Figu
     drawdowns' troughs and peaks as markers and vertical lines.
 
     `rows`: timeline rows (`backtest.run.TIMELINE_COLUMNS`: as_of, signal, status, headline, ...), one per date
-    and signal; `close`: BTC daily closes (USD) indexed by UTC date, the history the drawdowns are found in
-    (the report passes the closes known at its as_of; the backtest page the whole history, as its scorecard).
-    The price is drawn over the timeline's dates only."""
-    day = rows["as_of"].dt.floor("D")
-    status = rows.assign(day=day).pivot(index="day", columns="signal", values="status")
+    and signal (signals other than the eight are left out); `close`: BTC daily closes (USD) indexed by UTC
+    date, the history the drawdowns are found in (the report passes the closes known at its as_of; the
+    backtest page the whole history, as its scorecard). The price is drawn over the timeline's dates only."""
+    rows = rows.assign(day=rows["as_of"].dt.floor("D"))
+    status = rows.pivot(index="day", columns="signal", values="status")
     status = status.reindex(columns=[s for s in ALL_SIGNALS if s in status.columns])
-    headline = rows.assign(day=day).pivot(index="day", columns="signal", values="headline")[status.columns]
+    headline = rows.pivot(index="day", columns="signal", values="headline")[status.columns]
     days = status.index
-    held = status == "holds"
-    count = held.sum(axis=1)
-    px = close[(close.index >= days[0]) & (close.index <= days[-1])].dropna()
-    names = [LABELS.get(s, s) for s in status.columns]
-
     fig = make_subplots(
         rows=2,
         cols=1,
@@ -96,11 +91,42 @@ def timeline_figure(rows: pd.DataFrame, close: pd.Series, title: str) -> go.Figu
         row_heights=[0.58, 0.42],
         specs=[[{"secondary_y": True}], [{}]],
     )
+    _price(fig, status, close[(close.index >= days[0]) & (close.index <= days[-1])].dropna())
+    troughs, peaks = events(close, days[0], days[-1])
+    _events(fig, "trough", troughs, TROUGH_COLOUR, "triangle-up", "dash")
+    _events(fig, "peak", peaks, PEAK_COLOUR, "triangle-down", "dot")
+    _strips(fig, status, headline)
+    n = len(status.columns)
+    fig.update_layout(
+        title=title,
+        hovermode="closest",
+        legend=dict(orientation="h", yanchor="top", y=-0.08, x=0, groupclick="toggleitem"),
+        **{**LAYOUT, "height": 420 + 30 * n, "margin": dict(l=150, r=60, t=60, b=40)},
+    )
+    fig.update_yaxes(type="log", title="BTC (USD, log)", row=1, col=1, secondary_y=False)
+    fig.update_yaxes(
+        title="signals holding",
+        range=[0, 2.5 * n],  # the count fills the panel's lower part, under the price
+        tickvals=list(range(0, n + 1, 2)),
+        showgrid=False,
+        row=1,
+        col=1,
+        secondary_y=True,
+    )
+    fig.update_yaxes(autorange="reversed", row=2, col=1)
+    return fig
+
+
+def _price(fig: go.Figure, status: pd.DataFrame, px: pd.Series) -> None:
+    """The top panel: the count of holding signals per date (right axis) and the BTC close, whose hover
+    gives the date, the close and the signals holding."""
+    held = status == "holds"
+    count = held.sum(axis=1)
     fig.add_trace(
         go.Scatter(
             x=count.index,
             y=count.to_numpy(),
-            name=f"signals holding (0-{len(names)}, right axis)",
+            name=f"signals holding (0-{len(status.columns)}, right axis)",
             mode="lines",
             line=dict(shape="hvh", width=0),  # each date's step centred on it, as its strip cell
             fill="tozeroy",
@@ -111,13 +137,15 @@ def timeline_figure(rows: pd.DataFrame, close: pd.Series, title: str) -> go.Figu
         col=1,
         secondary_y=True,
     )
-    holding = held.apply(lambda r: ", ".join(LABELS.get(s, s) for s in r.index[r.to_numpy()]), axis=1)
-    n_at = count.reindex(px.index)
-    who = holding.reindex(px.index)
-    price_text = [
+    who = held.apply(lambda r: ", ".join(LABELS[s] for s in r.index[r.to_numpy()]), axis=1).reindex(px.index)
+    text = [
         f"{d:%Y-%m-%d}<br>BTC ${p:,.0f}<br>"
-        + ("no verdicts on this date" if pd.isna(n) else f"{int(n)} of {len(names)} hold" + (f": {w}" if w else ""))
-        for d, p, n, w in zip(px.index, px.to_numpy(), n_at.to_numpy(), who.to_numpy(), strict=True)
+        + (
+            "no verdicts on this date"
+            if pd.isna(n)
+            else f"{int(n)} of {len(status.columns)} hold" + (f": {w}" if w else "")
+        )
+        for d, p, n, w in zip(px.index, px.to_numpy(), count.reindex(px.index).to_numpy(), who.to_numpy(), strict=True)
     ]
     fig.add_trace(
         go.Scatter(
@@ -125,59 +153,64 @@ def timeline_figure(rows: pd.DataFrame, close: pd.Series, title: str) -> go.Figu
             y=px.to_numpy(),
             name="BTC close (USD, log scale)",
             line=dict(color="black", width=1.4),
-            text=price_text,
+            text=text,
             hovertemplate="%{text}<extra></extra>",
         ),
         row=1,
         col=1,
     )
-    troughs, peaks = events(close, days[0], days[-1])
-    for kind, swings, colour, symbol, dash in (
-        ("trough", troughs, TROUGH_COLOUR, "triangle-up", "dash"),
-        ("peak", peaks, PEAK_COLOUR, "triangle-down", "dot"),
-    ):
-        when = [s.trough_date if kind == "trough" else s.peak_date for s in swings]
-        level = [s.trough if kind == "trough" else s.peak for s in swings]
-        fig.add_trace(
-            go.Scatter(
-                x=when,
-                y=level,
-                mode="markers",
-                name=f"{kind} of a {DRAWDOWN:.0%}+ drawdown",
-                marker=dict(color=colour, symbol=symbol, size=11, line=dict(color="black", width=0.5)),
-                text=[
-                    f"{kind} {d:%Y-%m-%d}: ${v:,.0f}<br>drawdown {s.peak_date:%Y-%m-%d} -> {s.trough_date:%Y-%m-%d} "
-                    f"{s.depth:.1%}" + ("" if s.confirmed else " (not yet confirmed by a rally)")
-                    for d, v, s in zip(when, level, swings, strict=True)
-                ],
-                hovertemplate="%{text}<extra></extra>",
-            ),
-            row=1,
-            col=1,
+
+
+def _events(fig: go.Figure, kind: str, found: list[Swing], colour: str, symbol: str, dash: str) -> None:
+    """The troughs (or peaks) of `found` drawdowns: a marker on the price and a vertical line through both
+    panels at each one's date."""
+    when = [s.trough_date if kind == "trough" else s.peak_date for s in found]
+    level = [s.trough if kind == "trough" else s.peak for s in found]
+    fig.add_trace(
+        go.Scatter(
+            x=when,
+            y=level,
+            mode="markers",
+            name=f"{kind} of a {DRAWDOWN:.0%}+ drawdown",
+            marker=dict(color=colour, symbol=symbol, size=11, line=dict(color="black", width=0.5)),
+            text=[
+                f"{kind} {d:%Y-%m-%d}: ${v:,.0f}<br>drawdown {s.peak_date:%Y-%m-%d} -> {s.trough_date:%Y-%m-%d} "
+                f"{s.depth:.1%}" + ("" if s.confirmed else " (not yet confirmed by a rally)")
+                for d, v, s in zip(when, level, found, strict=True)
+            ],
+            hovertemplate="%{text}<extra></extra>",
+        ),
+        row=1,
+        col=1,
+    )
+    for d in when:
+        fig.add_shape(
+            type="line", x0=d, x1=d, y0=0, y1=1, xref="x", yref="paper", line=dict(color=colour, width=1, dash=dash)
         )
-        for d in when:
-            fig.add_shape(
-                type="line", x0=d, x1=d, y0=0, y1=1, xref="x", yref="paper", line=dict(color=colour, width=1, dash=dash)
-            )
-    z = status.apply(lambda c: c.map(CODES)).to_numpy(dtype=float).T
-    text = [
-        [f"<b>{escape(s)}</b>: {_wrap(h)}" if isinstance(s, str) else "no verdict" for s, h in zip(sr, hr, strict=True)]
-        for sr, hr in zip(status.to_numpy().T, headline.to_numpy().T, strict=True)
-    ]
+
+
+def _strips(fig: go.Figure, status: pd.DataFrame, headline: pd.DataFrame) -> None:
+    """The bottom panel: one heatmap row per signal, a cell per date coloured by status (`STYLES`), the
+    status and escaped headline on hover; and the legend of the colours."""
     n = len(STYLES)
-    scale = [[edge, st.colour] for st in STYLES for edge in (st.code / n, (st.code + 1) / n)]
+    cells = zip(status.to_numpy().T, headline.to_numpy().T, strict=True)
     fig.add_trace(
         go.Heatmap(
-            x=days,
-            y=names,
-            z=z,
+            x=status.index,
+            y=[LABELS[s] for s in status.columns],
+            z=status.apply(lambda c: c.map(CODES)).to_numpy(dtype=float).T,
             zmin=-0.5,
             zmax=n - 0.5,
-            colorscale=scale,
+            colorscale=[[edge, st.colour] for st in STYLES for edge in (st.code / n, (st.code + 1) / n)],
             showscale=False,
-            xgap=0,
             ygap=2,
-            text=text,
+            text=[
+                [
+                    f"<b>{escape(s)}</b>: {_wrap(h)}" if isinstance(s, str) else "no verdict"
+                    for s, h in zip(*c, strict=True)
+                ]
+                for c in cells
+            ],
             hovertemplate="%{x|%Y-%m-%d} · %{y}<br>%{text}<extra></extra>",
             name="status",
         ),
@@ -198,24 +231,6 @@ def timeline_figure(rows: pd.DataFrame, close: pd.Series, title: str) -> go.Figu
             row=2,
             col=1,
         )
-    fig.update_layout(
-        title=title,
-        hovermode="closest",
-        legend=dict(orientation="h", yanchor="top", y=-0.08, x=0, groupclick="toggleitem"),
-        **{**LAYOUT, "height": 420 + 30 * len(names), "margin": dict(l=150, r=60, t=60, b=40)},
-    )
-    fig.update_yaxes(type="log", title="BTC (USD, log)", row=1, col=1, secondary_y=False)
-    fig.update_yaxes(
-        title="signals holding",
-        range=[0, 2.5 * len(names)],
-        tickvals=list(range(0, len(names) + 1, 2)),
-        showgrid=False,
-        row=1,
-        col=1,
-        secondary_y=True,
-    )
-    fig.update_yaxes(autorange="reversed", row=2, col=1)
-    return fig
 
 
 @dataclass(frozen=True)

@@ -278,3 +278,12 @@ def test_a_timeline_over_a_weekly_step_draws_one_cell_per_date(timeline_2024, cl
     hm = next(t for t in fig.data if t.type == "heatmap")
     assert len(hm.x) == weekly["as_of"].nunique() and np.asarray(hm.z).shape == (8, len(hm.x))
     assert Timeline(weekly, "k", 0, 0).statuses().shape[0] == len(hm.x)
+
+
+def test_an_unreadable_backtest_in_the_store_costs_the_picture_not_the_report(tmp_path):
+    bad = tmp_path / "table=_backtest" / "run=broken" / "chunk.parquet"
+    bad.parent.mkdir(parents=True)
+    bad.write_bytes(b"not parquet")
+    snap = hostile_prices()
+    page = html.render(model.build(snap), snap, HistoryStore(tmp_path))
+    assert "cannot read the backtests in the history store" in page and "The eight signals" in page

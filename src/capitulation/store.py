@@ -182,16 +182,11 @@ class HistoryStore:
         folder = self.root / f"table={BACKTEST}" / f"run={run}"
         if not any(folder.glob("*.parquet")):
             return pd.DataFrame()
-        con = duckdb.connect()
-        try:
-            out = con.execute(
-                f"SELECT * FROM read_parquet('{_sql_str(str(folder / '*.parquet'))}', hive_partitioning=false) "
-                "QUALIFY row_number() OVER (PARTITION BY as_of, signal) = 1 ORDER BY as_of"
-            ).df()
-        except duckdb.Error as exc:
-            raise StoreError(f"cannot read the backtest {run} in the history store at {self.root}: {exc}") from None
-        finally:
-            con.close()
+        out = self._sql(
+            f"SELECT * FROM read_parquet('{_sql_str(str(folder / '*.parquet'))}', hive_partitioning=false) "
+            "QUALIFY row_number() OVER (PARTITION BY as_of, signal) = 1 ORDER BY as_of",
+            f"the backtest {run}",
+        )
         return out.assign(as_of=pd.to_datetime(out["as_of"], utc=True))
 
     def label_backtest(self, run: str, kind: str) -> None:
@@ -212,17 +207,12 @@ class HistoryStore:
         folder = self.root / f"table={BACKTEST}"
         if not any(folder.glob("run=*/*.parquet")):
             return pd.DataFrame(columns=columns)
-        con = duckdb.connect()
-        try:
-            out = con.execute(
-                f"SELECT run, min(as_of) AS start, max(as_of) AS end, count(DISTINCT as_of) AS dates "
-                f"FROM read_parquet('{_sql_str(str(folder / 'run=*' / '*.parquet'))}', hive_partitioning=true, "
-                "hive_types={'run': VARCHAR}) GROUP BY run"
-            ).df()
-        except duckdb.Error as exc:
-            raise StoreError(f"cannot read the backtests in the history store at {self.root}: {exc}") from None
-        finally:
-            con.close()
+        out = self._sql(
+            f"SELECT run, min(as_of) AS start, max(as_of) AS end, count(DISTINCT as_of) AS dates "
+            f"FROM read_parquet('{_sql_str(str(folder / 'run=*' / '*.parquet'))}', hive_partitioning=true, "
+            "hive_types={'run': VARCHAR}) GROUP BY run",
+            "the backtests",
+        )
         labels = self._query_files(
             BACKTEST_RUNS,
             "SELECT run, kind FROM t QUALIFY row_number() OVER (PARTITION BY run ORDER BY labelled_at DESC) = 1",
@@ -236,6 +226,16 @@ class HistoryStore:
             written_at=pd.to_datetime([newest[r] for r in out["run"]], unit="s", utc=True),
         )
         return out[columns].sort_values("written_at", ascending=False, ignore_index=True)
+
+    def _sql(self, sql: str, what: str) -> pd.DataFrame:
+        """The result of one DuckDB query over the store's files; `StoreError` naming `what` when it fails."""
+        con = duckdb.connect()
+        try:
+            return con.execute(sql).df()
+        except duckdb.Error as exc:
+            raise StoreError(f"cannot read {what} in the history store at {self.root}: {exc}") from None
+        finally:
+            con.close()
 
     def _query_files(self, table: str, sql: str, day: pd.Timestamp | None = None) -> pd.DataFrame:
         """Run `sql` over table `table`'s files (only the `day` partition when given) exposed as view `t`;

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import plotly.io as pio
 
-from capitulation.errors import CapitulationError
+from capitulation.errors import CapitulationError, StoreError
 from capitulation.report.backtest_charts import how_to_make, stored_run, timeline_figure
 from capitulation.report.charts import all_figures
 from capitulation.report.model import Report, short_source
@@ -38,7 +38,10 @@ def backtest_section(snap: Snapshot, store: HistoryStore | None) -> tuple[str, b
     HTML and whether it carries plotly.js."""
     if store is None:
         return "<p class=small>No history store given to look for a backtest in.</p>", False
-    got = stored_run(store, snap.as_of)
+    try:
+        got = stored_run(store, snap.as_of)
+    except StoreError as exc:  # an unreadable store costs the picture, not the report
+        got = str(exc)
     if isinstance(got, str):
         return f"<p class=small>{escape(got)}</p>", False
     fig = timeline_figure(got.rows, closes(snap, BTC), got.title())

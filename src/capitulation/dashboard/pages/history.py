@@ -12,6 +12,7 @@ from capitulation.backtest.run import Timeline
 from capitulation.dashboard import figures as dfig
 from capitulation.dashboard.components import graph, message, table
 from capitulation.dashboard.state import LiveState
+from capitulation.errors import StoreError
 from capitulation.report.backtest_charts import how_to_make, scorecard_tables, stored_run, swings, timeline_figure
 from capitulation.signals.common import BTC, closes
 
@@ -33,7 +34,10 @@ def backtest(state: LiveState) -> list[Component]:
     if state.view is None:
         return [head, message("No snapshot loaded yet: the backtest is drawn over its BTC closes.", "info")]
     snap = state.view.snap
-    got = stored_run(state.store, snap.as_of)
+    try:
+        got = stored_run(state.store, snap.as_of)
+    except StoreError as exc:  # the per-run part below still shows
+        return [head, message(str(exc))]
     if isinstance(got, str):
         return [head, message(got, "info")]
     close = closes(snap, BTC)

@@ -195,6 +195,7 @@ def test_the_backtest_page_is_one_self_contained_file_with_the_picture_tables_an
     assert signals.count("<tr>") == 1 + 8
     assert "troughs OOS" in signals and "peaks IS" in signals
     assert "2024-08-01" in page and "Out of sample (OOS)" in page and "A hit</b>" in page
+    assert '"text":"split 2024-08-01"' in page  # the split marked on the picture
     assert not list(tmp_path.glob(".bt.html.*"))  # written under a temporary name, then renamed
 
 

@@ -70,14 +70,15 @@ def events(close: pd.Series, start: pd.Timestamp, end: pd.Timestamp) -> tuple[li
     return [s for s in found if start <= s.trough_date <= end], [s for s in found if start <= s.peak_date <= end]
 
 
-def timeline_figure(rows: pd.DataFrame, close: pd.Series, title: str) -> go.Figure:
+def timeline_figure(rows: pd.DataFrame, close: pd.Series, title: str, split: pd.Timestamp | None = None) -> go.Figure:
     """BTC close (log axis) with the count of holding signals, one status strip per signal under it, the
     drawdowns' troughs and peaks as markers and vertical lines.
 
     `rows`: timeline rows (`backtest.run.TIMELINE_COLUMNS`: as_of, signal, status, headline, ...), one per date
     and signal (signals other than the eight are left out); `close`: BTC daily closes (USD) indexed by UTC
     date, the history the drawdowns are found in (the report passes the closes known at its as_of; the
-    backtest page the whole history, as its scorecard). The price is drawn over the timeline's dates only."""
+    backtest page the whole history, as its scorecard). The price is drawn over the timeline's dates only;
+    `split`, when given and within them, is marked: the date thresholds were fitted before."""
     rows = rows.assign(day=rows["as_of"].dt.floor("D"))
     status = rows.pivot(index="day", columns="signal", values="status")
     status = status.reindex(columns=[s for s in ALL_SIGNALS if s in status.columns])
@@ -96,6 +97,9 @@ def timeline_figure(rows: pd.DataFrame, close: pd.Series, title: str) -> go.Figu
     _events(fig, "trough", troughs, TROUGH_COLOUR, "triangle-up", "dash")
     _events(fig, "peak", peaks, PEAK_COLOUR, "triangle-down", "dot")
     _strips(fig, status, headline)
+    if split is not None and days[0] <= split <= days[-1]:
+        fig.add_shape(type="line", x0=split, x1=split, y0=0, y1=1, xref="x", yref="paper", line=dict(color="#555"))
+        fig.add_annotation(x=split, y=1, xref="x", yref="paper", text=f"split {split:%Y-%m-%d}", showarrow=False)
     n = len(status.columns)
     fig.update_layout(
         title=title,

@@ -73,6 +73,7 @@ def render(bt: Backtest, full: Snapshot) -> str:
         rows,
         closes(full, BTC),
         f"Each day's verdicts {start:%Y-%m-%d}..{end:%Y-%m-%d} over BTC (walk-forward: as report --as-of gives them)",
+        bt.split,
     )
     chart = pio.to_html(fig, include_plotlyjs=True, full_html=False, config={"displaylogo": False})
     tables = "".join(table_html(t) for t in scorecard_tables(scorecards(bt)))

@@ -25,6 +25,7 @@ from capitulation.report.backtest_charts import (
     HOVER_WIDTH,
     LABELS,
     STYLES,
+    _log_ticks,
     _wrap,
     scorecard_tables,
     stored_run,
@@ -63,9 +64,14 @@ def test_the_price_trace_is_the_btc_close_over_the_timelines_dates_on_a_log_axis
     price = trace(figure, "BTC close")
     assert dates(price.x)[0] == "2024-07-01" and dates(price.x)[-1] == "2024-08-31" and len(price.x) == 62
     assert price.y[dates(price.x).index("2024-08-05")] == close[pd.Timestamp("2024-08-05", tz="UTC")]
-    assert figure.layout.yaxis.type == "log"
+    assert figure.layout.yaxis.type == "log" and figure.layout.yaxis.tickvals is None  # 54k..68k: plotly's ticks
     count = trace(figure, "signals holding")
     assert count.yaxis == "y2" and max(count.y) <= 8
+
+
+def test_price_ticks_over_decades_are_1_2_5_times_powers_of_ten():
+    assert _log_ticks(4_000.0, 126_000.0) == [5_000.0, 10_000.0, 20_000.0, 50_000.0, 100_000.0]
+    assert _log_ticks(54_000.0, 68_000.0) is None  # within a factor 1.3: plotly's own ticks
 
 
 def test_one_strip_per_signal_coded_with_each_days_status(figure, timeline_2024, recorded_full):
@@ -233,7 +239,7 @@ def test_the_html_report_draws_the_timeline_to_its_as_of_below_the_cards(recorde
     page = html.render(model.build(snap), snap, store)
     section = page[page.index('<section id="chart-backtest">') :]
     assert page.index("The eight signals") < page.index("chart-backtest") < page.index("<h2>Charts")
-    assert "verdicts to 2024-08-15 over BTC (walk-forward backtest walkforward)" in section
+    assert "date to 2024-08-15 over BTC (walk-forward run walkforward)" in section
     assert page.count("plotly.js v") == 1  # inlined once, with the first figure: the timeline
 
 
@@ -268,7 +274,7 @@ def test_report_html_with_a_store_holding_a_backtest_draws_it(shared_data, timel
     )
     assert res.exit_code == 0, res.output
     page = out.read_text()
-    assert "verdicts to 2024-08-20 over BTC" in page
+    assert "date to 2024-08-20 over BTC" in page
     assert not re.search(r"<script[^>]*\bsrc=", page)
 
 

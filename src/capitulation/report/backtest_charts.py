@@ -92,7 +92,8 @@ def timeline_figure(rows: pd.DataFrame, close: pd.Series, title: str, split: pd.
         row_heights=[0.58, 0.42],
         specs=[[{"secondary_y": True}], [{}]],
     )
-    _price(fig, status, close[(close.index >= days[0]) & (close.index <= days[-1])].dropna())
+    px = close[(close.index >= days[0]) & (close.index <= days[-1])].dropna()
+    _price(fig, status, px)
     troughs, peaks = events(close, days[0], days[-1])
     _events(fig, "trough", troughs, TROUGH_COLOUR, "triangle-up", "dash")
     _events(fig, "peak", peaks, PEAK_COLOUR, "triangle-down", "dot")
@@ -107,7 +108,10 @@ def timeline_figure(rows: pd.DataFrame, close: pd.Series, title: str, split: pd.
         legend=dict(orientation="h", yanchor="top", y=-0.08, x=0, groupclick="toggleitem"),
         **{**LAYOUT, "height": 420 + 30 * n, "margin": dict(l=150, r=60, t=60, b=40)},
     )
-    fig.update_yaxes(type="log", title="BTC (USD, log)", row=1, col=1, secondary_y=False)
+    ticks = _log_ticks(float(px.min()), float(px.max())) if not px.empty else None
+    fig.update_yaxes(type="log", title="BTC (USD, log)", tickvals=ticks, row=1, col=1, secondary_y=False)
+    half = days.to_series().diff().median() / 2 if len(days) > 1 else pd.Timedelta(hours=12)
+    fig.update_xaxes(range=[days[0] - half, days[-1] + half])  # the strips' span, no padding beyond
     fig.update_yaxes(
         title="signals holding",
         range=[0, 2.5 * n],  # the count fills the panel's lower part, under the price
@@ -119,6 +123,14 @@ def timeline_figure(rows: pd.DataFrame, close: pd.Series, title: str, split: pd.
     )
     fig.update_yaxes(autorange="reversed", row=2, col=1)
     return fig
+
+
+def _log_ticks(lo: float, hi: float) -> list[float] | None:
+    """Price ticks at 1, 2 and 5 x 10^k USD between `lo` and `hi`; None (plotly's own) when fewer than four
+    fall in a narrow range."""
+    found = [m * 10.0**e for e in range(int(np.floor(np.log10(lo))), int(np.ceil(np.log10(hi))) + 1) for m in (1, 2, 5)]
+    ticks = [t for t in found if lo / 1.1 <= t <= hi * 1.1]
+    return ticks if len(ticks) >= 4 else None
 
 
 def _price(fig: go.Figure, status: pd.DataFrame, px: pd.Series) -> None:
@@ -336,7 +348,7 @@ class StoredRun:
     def title(self) -> str:
         """The figure's title (plotly renders a few HTML tags in it: the run key is escaped)."""
         drawn = self.rows["as_of"].max()
-        return f"Each day's verdicts to {drawn:%Y-%m-%d} over BTC (walk-forward backtest {escape(self.run)})"
+        return f"The verdicts at each backtest date to {drawn:%Y-%m-%d} over BTC (walk-forward run {escape(self.run)})"
 
     def caption(self) -> str:
         """What the picture shows and how to read its colours, in one paragraph of plain text."""

@@ -72,7 +72,8 @@ def render(bt: Backtest, full: Snapshot) -> str:
     fig = timeline_figure(
         rows,
         closes(full, BTC),
-        f"Each day's verdicts {start:%Y-%m-%d}..{end:%Y-%m-%d} over BTC (walk-forward: as report --as-of gives them)",
+        f"The verdicts at each of {rows['as_of'].nunique():,} dates {start:%Y-%m-%d}..{end:%Y-%m-%d} over BTC "
+        "(walk-forward: as report --as-of gives them)",
         bt.split,
     )
     chart = pio.to_html(fig, include_plotlyjs=True, full_html=False, config={"displaylogo": False})

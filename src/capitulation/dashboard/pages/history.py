@@ -30,7 +30,7 @@ def backtest(state: LiveState) -> list[Component]:
     """The latest walk-forward backtest in the store to the shown snapshot's as_of (`stored_run`): the
     figure of the HTML pages and its walk-forward scorecard, recomputed here from the stored timeline and the
     BTC closes known at that as_of (in sample and out of sample need the fixed-threshold run: `backtest --html`)."""
-    head = html.H3("Backtest: the verdicts each day over BTC")
+    head = html.H3("Backtest: the verdicts at each date over BTC")
     if state.view is None:
         return [head, message("No snapshot loaded yet: the backtest is drawn over its BTC closes.", "info")]
     snap = state.view.snap

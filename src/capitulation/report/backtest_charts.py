@@ -77,8 +77,9 @@ def timeline_figure(rows: pd.DataFrame, close: pd.Series, title: str, split: pd.
     `rows`: timeline rows (`backtest.run.TIMELINE_COLUMNS`: as_of, signal, status, headline, ...), one per date
     and signal (signals other than the eight are left out); `close`: BTC daily closes (USD) indexed by UTC
     date, the history the drawdowns are found in (the report passes the closes known at its as_of; the
-    backtest page the whole history, as its scorecard). The price is drawn over the timeline's dates only;
-    `split`, when given and within them, is marked: the date thresholds were fitted before."""
+    backtest page the whole history, as its scorecard). The price and events are drawn over the strips' span
+    (the timeline's dates, half a step either side); `split`, when given and within it, is marked: the date
+    thresholds were fitted before."""
     rows = rows.assign(day=rows["as_of"].dt.floor("D"))
     status = rows.pivot(index="day", columns="signal", values="status")
     status = status.reindex(columns=[s for s in ALL_SIGNALS if s in status.columns])
@@ -92,13 +93,15 @@ def timeline_figure(rows: pd.DataFrame, close: pd.Series, title: str, split: pd.
         row_heights=[0.58, 0.42],
         specs=[[{"secondary_y": True}], [{}]],
     )
-    px = close[(close.index >= days[0]) & (close.index <= days[-1])].dropna()
+    half = days.to_series().diff().median() / 2 if len(days) > 1 else pd.Timedelta(hours=12)
+    lo, hi = days[0] - half, days[-1] + half  # the x axis: the strips' cells, no padding beyond
+    px = close[(close.index >= lo) & (close.index <= hi)].dropna()
     _price(fig, status, px)
-    troughs, peaks = events(close, days[0], days[-1])
+    troughs, peaks = events(close, lo, hi)
     _events(fig, "trough", troughs, TROUGH_COLOUR, "triangle-up", "dash")
     _events(fig, "peak", peaks, PEAK_COLOUR, "triangle-down", "dot")
     _strips(fig, status, headline)
-    if split is not None and days[0] <= split <= days[-1]:
+    if split is not None and lo <= split <= hi:
         fig.add_shape(type="line", x0=split, x1=split, y0=0, y1=1, xref="x", yref="paper", line=dict(color="#555"))
         fig.add_annotation(x=split, y=1, xref="x", yref="paper", text=f"split {split:%Y-%m-%d}", showarrow=False)
     n = len(status.columns)
@@ -110,8 +113,7 @@ def timeline_figure(rows: pd.DataFrame, close: pd.Series, title: str, split: pd.
     )
     ticks = _log_ticks(float(px.min()), float(px.max())) if not px.empty else None
     fig.update_yaxes(type="log", title="BTC (USD, log)", tickvals=ticks, row=1, col=1, secondary_y=False)
-    half = days.to_series().diff().median() / 2 if len(days) > 1 else pd.Timedelta(hours=12)
-    fig.update_xaxes(range=[days[0] - half, days[-1] + half])  # the strips' span, no padding beyond
+    fig.update_xaxes(range=[lo, hi])
     fig.update_yaxes(
         title="signals holding",
         range=[0, 2.5 * n],  # the count fills the panel's lower part, under the price
@@ -355,7 +357,7 @@ class StoredRun:
         drawn = self.rows["as_of"].max()
         return (
             f"Walk-forward backtest {self.run} ({self.start:%Y-%m-%d}..{self.end:%Y-%m-%d}, written "
-            f"{self.written_at:%Y-%m-%d %H:%M} UTC), drawn to {drawn:%Y-%m-%d}: each day's verdicts as "
+            f"{self.written_at:%Y-%m-%d %H:%M} UTC), drawn to {drawn:%Y-%m-%d}: each date's verdicts as "
             "report --as-of gives them. Blue: the signal holds (its condition is met), grey: it does not, orange: "
             "not enough data. Hover a strip for that day's headline, the price for the signals holding."
         )

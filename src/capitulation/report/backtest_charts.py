@@ -279,7 +279,7 @@ def _hits(rate: float, hits: float, events_: float) -> str:
 SIGNAL_CELLS = (
     ("troughs", lambda r: _hits(r.trough_hit_rate, r.trough_hits, r.troughs)),
     ("peaks", lambda r: _hits(r.peak_hit_rate, r.peak_hits, r.peaks)),
-    ("lag", lambda r: "-" if np.isnan(r.trough_lag_days) else f"{r.trough_lag_days:+.0f} d"),
+    ("lag", lambda r: "-" if np.isnan(r.trough_lag_days) else f"{r.trough_lag_days + 0.0:+g} d"),  # + 0.0: no "-0"
     ("held", lambda r: _pct(r.held_share)),
 )
 """The per-signal table's columns: a name and the cell of one `Scorecard.signals` row."""

@@ -79,7 +79,8 @@ def render(bt: Backtest, full: Snapshot) -> str:
     chart = pio.to_html(fig, include_plotlyjs=True, full_html=False, config={"displaylogo": False})
     tables = "".join(table_html(t) for t in scorecard_tables(scorecards(bt)))
     return f"""<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">
-<title>capitulation backtest {start:%Y-%m-%d}..{end:%Y-%m-%d}</title><style>{CSS}</style></head><body>
+<title>capitulation backtest {start:%Y-%m-%d}..{end:%Y-%m-%d}</title><style>{CSS}td{{white-space:nowrap}}</style>
+</head><body>
 <h1>capitulation backtest</h1><p>{rows["as_of"].nunique():,} dates {start:%Y-%m-%d}..{end:%Y-%m-%d}, the eight
 verdicts each day scored against BTC's {DRAWDOWN:.0%}+ drawdowns; thresholds fitted before {bt.split:%Y-%m-%d} for
 the in-sample and out-of-sample columns. Runs in the history store: walk-forward {escape(bt.live.key)}, fitted at

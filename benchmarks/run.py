@@ -21,6 +21,7 @@ import numpy as np
 from peers import GREEKS_SAMPLE, PEERS, capitulation_greeks, capitulation_iv
 
 from backfill import main as backfill_table
+from backtest import main as backtest_table
 from capitulation.analytics import black76, gex
 from capitulation.sources.deribit import read_chain_csv
 
@@ -255,6 +256,7 @@ def main() -> None:
     gp = gex_profile_time()
     compile_time()
     backfill_table()
+    backtest_table()
     print(
         f"\nGoals: IV >= 2x the fastest peer: {ratio:.2f}x; greeks for 1M <= 35 ms: {g * 1e3:.1f} ms;"
         f" chain IV + greeks < 0.3 ms: {c * 1e3:.3f} ms; GEX profile (200 spots) < 10 ms: {gp * 1e3:.1f} ms"

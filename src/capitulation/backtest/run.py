@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -28,7 +29,7 @@ from tqdm import tqdm
 from capitulation.errors import DataError, StoreError
 from capitulation.signals import ALL_SIGNALS, Thresholds, Verdict, evaluate_all
 from capitulation.signals.common import BTC, closes
-from capitulation.snapshot import Snapshot, parse_as_of, utc
+from capitulation.snapshot import Snapshot, parse_as_of
 from capitulation.tables import DAY_CLOSE
 
 if TYPE_CHECKING:
@@ -43,13 +44,10 @@ PACKAGE = Path(__file__).resolve().parents[1]
 
 def parse_every(every: str) -> int:
     """A date step such as '1d' or '7d' in whole days; `DataError` for anything else."""
-    try:
-        step = pd.Timedelta(every)
-    except (TypeError, ValueError):
-        raise DataError(f"--every must be a whole number of days such as 1d or 7d, got {every!r}") from None
-    if step < pd.Timedelta(days=1) or step % pd.Timedelta(days=1) != pd.Timedelta(0):
+    m = re.fullmatch(r"\s*([0-9]+)\s*[dD]\s*", every)
+    if m is None or int(m.group(1)) < 1:
         raise DataError(f"--every must be a whole number of days such as 1d or 7d, got {every!r}")
-    return step.days
+    return int(m.group(1))
 
 
 def data_range(full: Snapshot) -> tuple[pd.Timestamp, pd.Timestamp]:
@@ -193,8 +191,3 @@ def write_parquet(rows: pd.DataFrame, path: str | Path) -> Path:
     finally:
         tmp.unlink(missing_ok=True)
     return target
-
-
-def as_of_day(text: str) -> pd.Timestamp:
-    """The end of the UTC day of a date text (`--from`, `--to`, `--split`)."""
-    return utc(text).floor("D") + DAY_CLOSE

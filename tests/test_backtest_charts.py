@@ -5,6 +5,7 @@ store's choice of run (those say so)."""
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from html import unescape
 
 import numpy as np
@@ -31,7 +32,7 @@ from capitulation.report.backtest_charts import (
     stored_run,
     timeline_figure,
 )
-from capitulation.report.backtest_html import write_backtest_html
+from capitulation.report.backtest_html import render, write_backtest_html
 from capitulation.signals import ALL_SIGNALS, evaluate_all
 from capitulation.signals.common import BTC, closes
 from capitulation.snapshot import Provenance, Snapshot
@@ -294,3 +295,20 @@ def test_an_unreadable_backtest_in_the_store_costs_the_picture_not_the_report(tm
     snap = hostile_prices()
     page = html.render(model.build(snap), snap, HistoryStore(tmp_path))
     assert "cannot read the backtests in the history store" in page and "The eight signals" in page
+
+
+def test_a_backtest_with_no_dates_before_its_split_leaves_the_in_sample_columns_out(backtest_2024, recorded_full):
+    page = render(replace(backtest_2024, in_sample=None), recorded_full)
+    signals = re.search(r'<table id="table-signals">(.*?)</table>', page).group(1)
+    assert "troughs OOS" in signals and "troughs IS" not in signals
+    assert "in sample: no dates on this side of 2024-08-01" in page
+
+
+def test_backtest_html_writes_the_page_from_the_command(shared_data, tmp_path):
+    out = tmp_path / "bt.html"
+    args = ["backtest", "--data", str(shared_data), "--db", str(tmp_path / "db"), "--from", "2024-07-01"]
+    res = CliRunner().invoke(cli, [*args, "--to", "2024-07-16", "--every", "5d", "--html", str(out), "--json"])
+    assert res.exit_code == 0, res.output
+    page = out.read_text()
+    assert "The verdicts at each of 4 dates 2024-07-01..2024-07-16" in page
+    assert not re.search(r"<script[^>]*\bsrc=", page) and "in sample: no dates on this side of 2024-01-01" in page

@@ -43,3 +43,12 @@ def http(tmp_path):
 
     with replayed(tmp_path / "tape") as replay:
         yield replay
+
+
+@pytest.fixture(scope="session")
+def timeline_2024(recorded_full):
+    """The real verdict timeline of every day 2024-07-01..2024-08-31 (62 dates, the eight verdicts each as
+    `report --as-of` gives them; about a minute), computed once per test session."""
+    from capitulation.backtest import run
+
+    return run.timeline(recorded_full, run.dates(recorded_full, "2024-07-01", "2024-08-31"))

@@ -154,3 +154,41 @@ def test_verdict_history_carries_each_verdicts_key_metric(tmp_path):
     store.write_verdicts([v])
     row = store.verdict_history("leverage_flush").iloc[0]
     assert (row.key_metric, row.key_value, row.key_unit) == ("flush_ratio_btc", 0.62, "fraction")
+
+
+def synthetic_timeline(days: list[str], status: str = "holds") -> pd.DataFrame:
+    """Backtest timeline rows of one signal on `days` (made-up verdicts, labelled synthetic in the headline)."""
+    from capitulation.backtest.run import frame
+
+    return frame(
+        [
+            {"as_of": pd.Timestamp(f"{d}T23:59:59Z"), "signal": "leverage_flush", "status": status}
+            | {"headline": "synthetic", "key_metric": None, "key_value": None, "key_unit": None, "metrics_json": "[]"}
+            for d in days
+        ]
+    )
+
+
+def test_backtest_runs_lists_each_run_with_its_range_label_and_write_time_newest_first(tmp_path):
+    import os
+
+    store = HistoryStore(tmp_path)
+    assert store.backtest_runs().empty
+    assert list(store.backtest_runs().columns) == ["run", "kind", "start", "end", "dates", "written_at"]
+    store.write_backtest("01234567890123456789", synthetic_timeline(["2024-07-01", "2024-07-02"]))  # digits only
+    store.write_backtest("01234567890123456789", synthetic_timeline(["2024-07-03"]))  # a second chunk
+    store.write_backtest("abcdef", synthetic_timeline(["2024-07-01"], "does not hold"))
+    for f in (tmp_path / "table=_backtest" / "run=01234567890123456789").glob("*.parquet"):
+        os.utime(f, (1_700_000_000, 1_700_000_000))  # 2023-11-14 22:13:20 UTC
+    for f in (tmp_path / "table=_backtest" / "run=abcdef").glob("*.parquet"):
+        os.utime(f, (1_800_000_000, 1_800_000_000))
+    store.label_backtest("01234567890123456789", "fitted before 2024-01-01")
+    store.label_backtest("01234567890123456789", "walk-forward")  # the label written last wins
+    runs = store.backtest_runs()
+    assert list(runs["run"]) == ["abcdef", "01234567890123456789"]
+    assert list(runs["kind"]) == [None, "walk-forward"]
+    assert list(runs["dates"]) == [1, 3]
+    assert runs["start"].iloc[1] == pd.Timestamp("2024-07-01T23:59:59Z")
+    assert runs["end"].iloc[1] == pd.Timestamp("2024-07-03T23:59:59Z")
+    assert runs["written_at"].iloc[1] == pd.Timestamp("2023-11-14T22:13:20Z")
+    assert len(store.backtest_timeline("01234567890123456789")) == 3  # the label is not a timeline row

@@ -9,6 +9,8 @@ Layout under the store root (hive partitions, one file per (table, source, as_of
     table=_backfill/as_of_date=<YYYY-MM-DD>/<key>.parquet   `capitulation backfill` metrics, one file per day
     table=_backtest/run=<run key>/<key>.parquet             `capitulation backtest` timeline rows, one file per
                                                             chunk of dates (a run resumes from them)
+    table=_backtest_runs/run=<run key>/<key>.parquet        what a backtest run is (`WALK_FORWARD`, or thresholds
+                                                            fitted before a split), one record per label
 
 Every file is written under a temporary name and renamed (atomic on POSIX), so a crash never leaves a half
 file. A snapshot is committed by its `_snapshots` records, written last: table files without a commit
@@ -40,6 +42,8 @@ SOURCES = "_sources"
 VERDICTS = "_verdicts"
 BACKFILL = "_backfill"
 BACKTEST = "_backtest"
+BACKTEST_RUNS = "_backtest_runs"
+WALK_FORWARD = "walk-forward"  # a backtest run whose dates each learn their thresholds from their own past, as `report`
 
 
 def default_root() -> Path:
@@ -178,17 +182,60 @@ class HistoryStore:
         folder = self.root / f"table={BACKTEST}" / f"run={run}"
         if not any(folder.glob("*.parquet")):
             return pd.DataFrame()
+        out = self._sql(
+            f"SELECT * FROM read_parquet('{_sql_str(str(folder / '*.parquet'))}', hive_partitioning=false) "
+            "QUALIFY row_number() OVER (PARTITION BY as_of, signal) = 1 ORDER BY as_of",
+            f"the backtest {run}",
+        )
+        return out.assign(as_of=pd.to_datetime(out["as_of"], utc=True))
+
+    def label_backtest(self, run: str, kind: str) -> None:
+        """Record what backtest run `run` is: `WALK_FORWARD`, or e.g. 'fitted before 2024-01-01' (the timeline
+        with thresholds fixed at a split); the label written last wins."""
+        rec = pd.DataFrame({"run": [run], "kind": [kind], "labelled_at": [pd.Timestamp.now(tz="UTC")]})
+        dest = self.root / f"table={BACKTEST_RUNS}" / f"run={run}" / f"{_key(BACKTEST_RUNS, run, kind)}.parquet"
+        try:
+            self._write_atomic(rec, dest)
+        except OSError as exc:
+            raise StoreError(f"cannot write history store at {self.root}: {exc}") from None
+
+    def backtest_runs(self) -> pd.DataFrame:
+        """One row per stored backtest run, the latest written first: run, kind (its latest label; None when
+        it has none), start and end (its first and last as_of, UTC), dates, and written_at (UTC: when its
+        newest chunk file was written)."""
+        columns = ["run", "kind", "start", "end", "dates", "written_at"]
+        folder = self.root / f"table={BACKTEST}"
+        if not any(folder.glob("run=*/*.parquet")):
+            return pd.DataFrame(columns=columns)
+        out = self._sql(
+            f"SELECT run, min(as_of) AS start, max(as_of) AS end, count(DISTINCT as_of) AS dates "
+            f"FROM read_parquet('{_sql_str(str(folder / 'run=*' / '*.parquet'))}', hive_partitioning=true, "
+            "hive_types={'run': VARCHAR}) GROUP BY run",
+            "the backtests",
+        )
+        labels = self._query_files(
+            BACKTEST_RUNS,
+            "SELECT run, kind FROM t QUALIFY row_number() OVER (PARTITION BY run ORDER BY labelled_at DESC) = 1",
+        )
+        kinds = {} if labels.empty else dict(zip(labels["run"], labels["kind"], strict=True))
+        newest = {r: max(f.stat().st_mtime for f in (folder / f"run={r}").glob("*.parquet")) for r in out["run"]}
+        out = out.assign(
+            kind=pd.Series([kinds.get(r) for r in out["run"]], index=out.index, dtype=object),
+            start=pd.to_datetime(out["start"], utc=True),
+            end=pd.to_datetime(out["end"], utc=True),
+            written_at=pd.to_datetime([newest[r] for r in out["run"]], unit="s", utc=True),
+        )
+        return out[columns].sort_values("written_at", ascending=False, ignore_index=True)
+
+    def _sql(self, sql: str, what: str) -> pd.DataFrame:
+        """The result of one DuckDB query over the store's files; `StoreError` naming `what` when it fails."""
         con = duckdb.connect()
         try:
-            out = con.execute(
-                f"SELECT * FROM read_parquet('{_sql_str(str(folder / '*.parquet'))}', hive_partitioning=false) "
-                "QUALIFY row_number() OVER (PARTITION BY as_of, signal) = 1 ORDER BY as_of"
-            ).df()
+            return con.execute(sql).df()
         except duckdb.Error as exc:
-            raise StoreError(f"cannot read the backtest {run} in the history store at {self.root}: {exc}") from None
+            raise StoreError(f"cannot read {what} in the history store at {self.root}: {exc}") from None
         finally:
             con.close()
-        return out.assign(as_of=pd.to_datetime(out["as_of"], utc=True))
 
     def _query_files(self, table: str, sql: str, day: pd.Timestamp | None = None) -> pd.DataFrame:
         """Run `sql` over table `table`'s files (only the `day` partition when given) exposed as view `t`;

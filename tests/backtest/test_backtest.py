@@ -120,3 +120,13 @@ def test_backtest_command_json_and_errors(shared_data, tmp_path):
     assert again["dates"]["computed"] == 0 and again["dates"]["from_store"] == 8  # both timelines resumed
     bad = runner.invoke(app, [*args, "--from", "2009-01-01"])
     assert bad.exit_code == 2 and "outside the data" in bad.output and "Traceback" not in bad.output
+
+
+def test_a_backtest_labels_its_walk_forward_run_for_the_pictures(recorded_full, tmp_path):
+    from capitulation.store import WALK_FORWARD
+
+    hs = HistoryStore(tmp_path / "db")
+    days = run.dates(recorded_full, "2024-07-01", "2024-07-03")
+    bt = backtest(recorded_full, days, pd.Timestamp("2024-01-01", tz="UTC"), store=hs)
+    kinds = hs.backtest_runs().set_index("run")["kind"]
+    assert kinds[bt.live.key] == WALK_FORWARD and kinds[bt.fixed.key] == "fitted before 2024-01-01"

@@ -20,9 +20,10 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from capitulation.backtest import run
 from capitulation.dashboard.pages import PAGES
 from capitulation.signals import evaluate_all
-from capitulation.store import HistoryStore
+from capitulation.store import WALK_FORWARD, HistoryStore
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -80,6 +81,8 @@ def session(shared_data, recorded_full, default_snapshot, tmp_path_factory) -> I
     store = HistoryStore(tmp / "db")
     for snap in (recorded_full.upto("2026-01-31"), default_snapshot):  # two real runs for the History page
         store.write_verdicts(evaluate_all(snap))
+    backtest = run.timeline(recorded_full, run.dates(recorded_full, "2026-01-27", "2026-02-05"), store=store)
+    store.label_backtest(backtest.key, WALK_FORWARD)  # ten real days for the History page's backtest
     ARTIFACTS.mkdir(exist_ok=True)
     port, log = free_port(), tmp / "server.log"
     cmd = [sys.executable, "-m", "capitulation", "dashboard", "--data", str(shared_data), "--db", str(store.root)]

@@ -24,7 +24,7 @@ from capitulation.dashboard.state import LiveState
 from capitulation.errors import CapitulationError, SourceError
 from capitulation.signals import evaluate_all
 from capitulation.snapshot import Provenance, Snapshot
-from capitulation.store import HistoryStore
+from capitulation.store import WALK_FORWARD, HistoryStore
 
 EVIL = "<img src=x onerror=alert(1)>"
 
@@ -243,6 +243,33 @@ def test_history_plots_each_stored_run(recorded_full, default_snapshot, tmp_path
     fig = find(out, "fig-history").figure
     assert sum(len(t.x) for t in fig.data) == 16  # eight signals x two runs
     assert "2 stored run(s)" in " ".join(texts(out))
+
+
+def test_history_says_how_to_make_a_backtest_when_none_is_stored(state):
+    out = render_page(state, "/history")
+    assert errors(out) == []
+    msg = " ".join(texts(out))
+    assert "No backtest in the history store" in msg and "capitulation backtest --data DIR --db" in msg
+
+
+def test_history_draws_the_latest_walk_forward_backtest_with_its_scorecard(recorded_full, timeline_2024, tmp_path):
+    store = HistoryStore(tmp_path)
+    store.write_backtest("walkforward", timeline_2024.rows)
+    store.label_backtest("walkforward", WALK_FORWARD)
+    store.write_backtest("fitted", timeline_2024.rows.assign(status="not enough data"))  # newer, not walk-forward
+    s = LiveState(lambda: recorded_full.upto("2024-08-20T23:59:59Z"), store)
+    assert s.reload()
+    out = render_page(s, "/history")
+    assert errors(out) == []
+    fig = find(out, "fig-backtest").figure
+    strips = next(t for t in fig.data if t.type == "heatmap")
+    assert len(strips.y) == 8 and len(strips.x) == 51  # 2024-07-01..2024-08-20: the timeline to the view's as_of
+    assert 1 in set(strips.z[0]) | set(strips.z[4])  # walk-forward statuses, not the fitted run's
+    signals = find(out, "backtest-signals")
+    assert len(signals.children[1].children) == 8
+    assert [th.children for th in signals.children[0].children.children][:3] == ["signal", "troughs WF", "peaks WF"]
+    text = " ".join(texts(out))
+    assert "walk-forward only" in text and "holds no verdicts yet" in text  # the per-run part below it
 
 
 def hostile_snapshot() -> Snapshot:

@@ -17,6 +17,7 @@ from capitulation.backtest.run import Timeline, timeline
 from capitulation.signals import Thresholds, fit_all
 from capitulation.signals.common import BTC, closes
 from capitulation.snapshot import Snapshot
+from capitulation.store import WALK_FORWARD
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -91,6 +92,9 @@ def backtest(
     fitted = fit_all(full.upto(split - pd.Timedelta(seconds=1)), thresholds)
     live = timeline(full, days, thresholds, client=client, store=store, progress=progress)
     fixed = timeline(full, days, fitted, client=client, store=store, progress=progress)
+    if store is not None:  # the pictures draw the walk-forward run, never the one fitted at the split
+        store.label_backtest(fixed.key, f"fitted before {split:%Y-%m-%d}")
+        store.label_backtest(live.key, WALK_FORWARD)
     close = closes(full, BTC)
     swings = drawdowns(close, DRAWDOWN)
     a, b = live.statuses(), fixed.statuses()

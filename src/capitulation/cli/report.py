@@ -53,7 +53,7 @@ def report(
         if html is not None:
             from capitulation.report.html import write_html
 
-            write_html(rep, snap, html)
+            write_html(rep, snap, html, HistoryStore(db))  # the backtest's timeline, when it holds one
         stored = None
         if store:
             hs = HistoryStore(db)

@@ -9,7 +9,7 @@ from html import escape
 import pandas as pd
 import plotly.graph_objects as go
 
-from capitulation.report.html import COLOURS
+from capitulation.report.backtest_charts import COLOURS
 from capitulation.report.style import LAYOUT
 from capitulation.signals.options_stress import OptionsSummary
 
@@ -55,7 +55,8 @@ def miner_breakeven(econ: pd.DataFrame, spot: float | None, power_usd_kwh: float
 
 
 def status_history(hist: pd.DataFrame) -> go.Figure:
-    """Each signal's status per stored run (`HistoryStore.verdict_history` rows), the headline on hover."""
+    """Each signal's status per stored run (`HistoryStore.verdict_history` rows), the headline on hover; in the
+    colours of the backtest's strips on the same page (colour-blind-safe, holds not read as good or bad)."""
     fig = go.Figure()
     for status, g in hist.groupby("status", sort=False):
         fig.add_trace(

@@ -12,10 +12,13 @@ from pathlib import Path
 
 import plotly.io as pio
 
-from capitulation.errors import CapitulationError
+from capitulation.errors import CapitulationError, StoreError
+from capitulation.report.backtest_charts import how_to_make, stored_run, timeline_figure
 from capitulation.report.charts import all_figures
 from capitulation.report.model import Report, short_source
+from capitulation.signals.common import BTC, closes
 from capitulation.snapshot import Snapshot
+from capitulation.store import HistoryStore
 
 COLOURS = {"holds": "#c0392b", "does not hold": "#27ae60", "not enough data": "#b7950b"}
 CSS = """
@@ -29,8 +32,26 @@ table{border-collapse:collapse;font-size:.9em}td,th{border-bottom:1px solid #eee
 """
 
 
-def render(rep: Report, snap: Snapshot) -> str:
-    """The whole page as one string (plotly.js inlined once, so the file works offline)."""
+def backtest_section(snap: Snapshot, store: HistoryStore | None) -> tuple[str, bool]:
+    """The verdict timeline to the snapshot's as_of from the latest walk-forward backtest in `store`
+    (`backtest_charts.stored_run`), with plotly.js inlined; else one line on how to make one. Returns the
+    HTML and whether it carries plotly.js."""
+    if store is None:
+        return "<p class=small>No history store given to look for a backtest in.</p>", False
+    try:
+        got = stored_run(store, snap.as_of)
+    except StoreError as exc:  # an unreadable store costs the picture, not the report
+        got = str(exc)
+    if isinstance(got, str):
+        return f"<p class=small>{escape(got)}</p>", False
+    fig = timeline_figure(got.rows, closes(snap, BTC), got.title())
+    note = f"<p class=small>{escape(got.caption())} Redo: {escape(how_to_make(store))}.</p>"
+    return pio.to_html(fig, include_plotlyjs=True, full_html=False) + note, True
+
+
+def render(rep: Report, snap: Snapshot, store: HistoryStore | None = None) -> str:
+    """The whole page as one string (plotly.js inlined once, so the file works offline); the backtest's
+    verdict timeline from `store` below the cards when it holds one that reaches the report's as_of."""
     spot = f" &middot; BTC ${rep.spot:,.0f}" if rep.spot else ""
     cards = []
     for i, v in enumerate(rep.verdicts, 1):
@@ -39,7 +60,8 @@ def render(rep: Report, snap: Snapshot) -> str:
             f'<div class="card" style="--c:{COLOURS[v.status.value]}"><h3>{i}. {escape(v.title)}</h3>'
             f'<div class="status">{escape(v.status.value)}</div><div>{escape(v.headline)}</div><ul>{ev}</ul></div>'
         )
-    charts, first = [], True
+    timeline, has_js = backtest_section(snap, store)
+    charts, first = [], not has_js
     for key, fig in all_figures(rep, snap).items():
         charts.append(
             f'<section id="chart-{key}">' + pio.to_html(fig, include_plotlyjs=first, full_html=False) + "</section>"
@@ -67,6 +89,7 @@ def render(rep: Report, snap: Snapshot) -> str:
 <h1>capitulation</h1><p>As of {rep.as_of:%Y-%m-%d %H:%M} UTC{spot}. Has the market reached the true liquidation
 moment, and where is the bottom range forming?</p>
 <h2>The eight signals</h2><div class="cards">{"".join(cards)}</div>
+<h2>The verdicts over time</h2><section id="chart-backtest">{timeline}</section>
 <h2>Charts</h2>{"".join(charts)}
 <h2>Levels around spot</h2><table><tr><th>price</th><th>vs spot</th><th>level</th><th>signal</th></tr>{ladder}</table>
 <h2>Data</h2><table><tr><th>table</th><th>rows</th><th>latest row</th><th>age</th><th>source</th><th>licence</th>
@@ -74,16 +97,21 @@ moment, and where is the bottom range forming?</p>
 </body></html>"""
 
 
-def write_html(rep: Report, snap: Snapshot, path: str | Path) -> Path:
-    """Write the page atomically (temporary file, then rename)."""
+def write_html(rep: Report, snap: Snapshot, path: str | Path, store: HistoryStore | None = None) -> Path:
+    """Write the page atomically (temporary file, then rename); `store`: where to look for a backtest."""
+    return write_page(render(rep, snap, store), path, "HTML report")
+
+
+def write_page(text: str, path: str | Path, what: str) -> Path:
+    """Write `text` to `path` atomically (temporary file, then rename); `CapitulationError` naming `what`."""
     dest = Path(path)
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", dir=dest.parent)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(render(rep, snap))
+            fh.write(text)
         os.chmod(tmp, 0o644)
         os.replace(tmp, dest)
     except OSError as exc:
-        raise CapitulationError(f"cannot write HTML report {dest}: {exc}") from None
+        raise CapitulationError(f"cannot write {what} {dest}: {exc}") from None
     return dest

@@ -187,11 +187,15 @@ def _calibration(
     start = days[-1] - pd.Timedelta(days=th.calibration_days)
     recent = days[days > start]
 
-    def overlap(h: events.OiSeries) -> int:
-        return int(recent.isin((h.oi_btc.dropna().index - pd.Timedelta(seconds=1)).floor("D")).sum())
+    recent_ns, day = _ns(recent), pd.Timedelta(days=1).as_unit("ns").value
 
-    best = max(histories, key=lambda h: (overlap(h), h.name == current.name))
-    if overlap(best) < th.min_calibration_days:
+    def overlap(h: events.OiSeries) -> int:  # the recent days with a stamp of h (a stamp counts on the day of s - 1 s)
+        stamps = _ns(h.oi_btc.dropna().index)
+        return int(np.isin(recent_ns, (stamps - _ns(pd.Timedelta(seconds=1))) // day * day).sum())
+
+    overlaps = {h.name: overlap(h) for h in histories}
+    best = max(histories, key=lambda h: (overlaps[h.name], h.name == current.name))
+    if overlaps[best.name] < th.min_calibration_days:
         return None, (None, None), (None, None)
     ref = current if best.name == current.name else replay(best, btc, th, model, extend=False)
     daily = ref.daily[ref.daily.index > start]
@@ -257,9 +261,9 @@ def flush(daily: pd.Series, close: pd.Series, as_of: pd.Timestamp, th: Threshold
     return _flushes(daily, close, [as_of], th)[0]
 
 
-def _ns(t: pd.Timestamp | pd.DatetimeIndex) -> int | np.ndarray:
-    """Nanoseconds since the epoch."""
-    return t.as_unit("ns").value if isinstance(t, pd.Timestamp) else t.as_unit("ns").asi8
+def _ns(t: pd.Timestamp | pd.Timedelta | pd.DatetimeIndex) -> int | np.ndarray:
+    """Nanoseconds (since the epoch for times)."""
+    return t.as_unit("ns").asi8 if isinstance(t, pd.Index) else t.as_unit("ns").value
 
 
 def _flushes(daily: pd.Series, close: pd.Series, times: Sequence[pd.Timestamp], th: Thresholds) -> list[Flush | None]:

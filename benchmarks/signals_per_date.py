@@ -27,9 +27,10 @@ import numba
 import pandas as pd
 
 from capitulation import signals
-from capitulation.signals import INDEPENDENT, Verdict, bottom_range
+from capitulation.signals import INDEPENDENT, bottom_range
 from capitulation.snapshot import Snapshot, parse_as_of
 from capitulation.sources.recorded import build_snapshot
+from capitulation.verdict import Verdict
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 DATES = 24

@@ -4,9 +4,9 @@ import pandas as pd
 import pytest
 
 from capitulation.errors import StoreError
-from capitulation.signals.base import Status, Verdict
 from capitulation.snapshot import Provenance, Snapshot
 from capitulation.store import HistoryStore
+from capitulation.verdict import Status, Verdict
 
 PROV = Provenance(source="synthetic test frame", retrieved_at="2026-02-05T00:00:00Z", synthetic=True)
 
@@ -140,7 +140,7 @@ def test_a_reader_during_writes_sees_only_committed_snapshots(tmp_path):
 
 
 def test_verdict_history_carries_each_verdicts_key_metric(tmp_path):
-    from capitulation.signals.base import Metric
+    from capitulation.verdict import Metric
 
     store = HistoryStore(tmp_path)
     v = Verdict(

@@ -34,8 +34,8 @@ import platformdirs
 
 from capitulation import tables
 from capitulation.errors import StoreError
-from capitulation.signals.base import Verdict
 from capitulation.snapshot import Provenance, Snapshot, SourceStatus, utc
+from capitulation.verdict import Verdict
 
 SNAPSHOTS = "_snapshots"
 SOURCES = "_sources"

@@ -11,9 +11,9 @@ from typer.testing import CliRunner
 from capitulation.analytics.events import drawdowns
 from capitulation.analytics.levels import Level, group, why
 from capitulation.signals import bottom_range, treasury
-from capitulation.signals.base import Status, Verdict
 from capitulation.signals.common import BTC, closes
 from capitulation.snapshot import Snapshot
+from capitulation.verdict import Status, Verdict
 from synthetic import daily, snapshot
 
 AS_OF = "2026-02-05T23:59:59Z"

@@ -9,7 +9,7 @@ import pytest
 
 from capitulation.errors import DataError, SourceError
 from capitulation.signals import MODULES, config, evaluate_all, fit_all
-from capitulation.signals.base import Status
+from capitulation.verdict import Status
 
 
 def test_the_bundled_file_lists_every_scalar_threshold_at_its_default():

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from capitulation.signals import cross_asset
-from capitulation.signals.base import Status
+from capitulation.verdict import Status
 from synthetic import daily, snapshot
 
 

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from capitulation.signals import hedging
-from capitulation.signals.base import Status
+from capitulation.verdict import Status
 from synthetic import daily, snapshot
 
 AS_OF = "2026-02-05T23:59:59Z"  # a Thursday: the last 7 days hold the sessions Fri 01-30 .. Thu 02-05

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from capitulation.signals import leverage_flush
-from capitulation.signals.base import Status
+from capitulation.verdict import Status
 from synthetic import daily, perps, snapshot
 
 

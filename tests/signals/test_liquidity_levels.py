@@ -8,9 +8,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from capitulation.signals import liquidity_levels as ll
-from capitulation.signals.base import Status
 from capitulation.snapshot import utc
 from capitulation.tables import AGGREGATE
+from capitulation.verdict import Status
 from synthetic import daily, perps, snapshot
 
 AS_OF = "2026-02-05T23:59:59Z"

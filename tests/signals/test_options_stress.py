@@ -9,7 +9,7 @@ from capitulation.analytics.smile import constant_maturity, risk_reversals
 from capitulation.analytics.vol_regime import vol_state
 from capitulation.errors import DataError
 from capitulation.signals import options_stress
-from capitulation.signals.base import Status
+from capitulation.verdict import Status
 from synthetic import daily, snapshot
 
 

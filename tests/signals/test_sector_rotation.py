@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from capitulation.signals import sector_rotation
-from capitulation.signals.base import Status
+from capitulation.verdict import Status
 from synthetic import daily, snapshot
 
 

@@ -6,8 +6,8 @@ import pytest
 
 from capitulation.analytics.treasury import mnav
 from capitulation.signals import treasury
-from capitulation.signals.base import Status
 from capitulation.snapshot import Snapshot
+from capitulation.verdict import Status
 from synthetic import daily, snapshot
 
 

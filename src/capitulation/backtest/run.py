@@ -27,10 +27,11 @@ import pandas as pd
 from tqdm import tqdm
 
 from capitulation.errors import DataError, StoreError
-from capitulation.signals import ALL_SIGNALS, Thresholds, Verdict, evaluate_all
+from capitulation.signals import ALL_SIGNALS, Thresholds, evaluate_all
 from capitulation.signals.common import BTC, closes
 from capitulation.snapshot import Snapshot, parse_as_of
 from capitulation.tables import DAY_CLOSE
+from capitulation.verdict import Verdict
 
 if TYPE_CHECKING:
     from distributed import Client

@@ -28,8 +28,8 @@ from capitulation.cli.common import (
 )
 from capitulation.errors import DataError
 from capitulation.signals import cross_asset, hedging, sector_rotation
-from capitulation.signals.base import Verdict
 from capitulation.signals.common import BTC, pct, usd
+from capitulation.verdict import Verdict
 
 HORIZON_UNITS = {"d": 1, "w": 7}
 

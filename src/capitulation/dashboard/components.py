@@ -15,8 +15,8 @@ from dash import dcc, html
 from dash.development.base_component import Component
 
 from capitulation.dashboard.state import LiveState, describe
-from capitulation.signals.base import Metric, Status
 from capitulation.signals.common import usd
+from capitulation.verdict import Metric, Status
 
 P = ParamSpec("P")
 STATUS_CLASS = {Status.HOLDS: "holds", Status.DOES_NOT_HOLD: "not-holds", Status.NOT_ENOUGH_DATA: "no-data"}

@@ -9,9 +9,10 @@ import pandas as pd
 
 from capitulation import tables
 from capitulation.analytics.levels import Level, ladder
-from capitulation.signals import Thresholds, Verdict, evaluate_all
+from capitulation.signals import Thresholds, evaluate_all
 from capitulation.signals.common import spot
 from capitulation.snapshot import Snapshot
+from capitulation.verdict import Verdict
 
 
 @dataclass(frozen=True)

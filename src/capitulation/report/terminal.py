@@ -7,7 +7,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from capitulation.report.model import Report, short_source
-from capitulation.signals.base import Status
+from capitulation.verdict import Status
 
 STYLE = {Status.HOLDS: "bold red", Status.DOES_NOT_HOLD: "green", Status.NOT_ENOUGH_DATA: "yellow"}
 

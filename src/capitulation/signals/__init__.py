@@ -25,10 +25,11 @@ from capitulation.signals import (
     sector_rotation,
     treasury,
 )
-from capitulation.signals.base import Metric, Status, Verdict, not_enough_data
+from capitulation.signals.base import not_enough_data
 from capitulation.snapshot import Snapshot
+from capitulation.verdict import Verdict
 
-__all__ = ["ALL_SIGNALS", "INTERNAL_ERROR", "MODULES", "Metric", "Status", "Verdict", "evaluate_all", "fit_all"]
+__all__ = ["ALL_SIGNALS", "INTERNAL_ERROR", "MODULES", "evaluate_all", "fit_all"]
 log = logging.getLogger(__name__)
 
 # Signals 1-7 read the snapshot only; signal 8 merges their levels into one map.

@@ -33,10 +33,11 @@ from capitulation.analytics.levels import Level
 from capitulation.analytics.mining import CostFloors, breakeven_history, cost_floors, network_state
 from capitulation.errors import DataError
 from capitulation.signals import treasury
-from capitulation.signals.base import Metric, Status, Verdict, not_enough_data
+from capitulation.signals.base import not_enough_data
 from capitulation.signals.common import BTC, btc_drawdowns, closes, pct
 from capitulation.snapshot import Derived, Snapshot, cut_days
 from capitulation.tables import DAY_CLOSE
+from capitulation.verdict import Metric, Status, Verdict
 
 SIGNAL, TITLE = "bottom_range", "Bottom range"
 ONCHAIN, NETWORK, PRICES = ("onchain",), ("btc_network",), ("daily_prices",)

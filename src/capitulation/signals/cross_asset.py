@@ -13,9 +13,10 @@ from dataclasses import dataclass
 import pandas as pd
 
 from capitulation.analytics import cross_asset as xa
-from capitulation.signals.base import Metric, Status, Verdict, not_enough_data
+from capitulation.signals.base import not_enough_data
 from capitulation.signals.common import BTC, aligned_returns, pct, usd, wide_closes
 from capitulation.snapshot import Snapshot
+from capitulation.verdict import Metric, Status, Verdict
 
 SIGNAL, TITLE = "cross_asset", "Cross-asset flight"
 GROUPS: dict[str, str] = {

@@ -36,10 +36,11 @@ import pandas as pd
 
 from capitulation.analytics import cross_asset as xa
 from capitulation.analytics import hedging as hg
-from capitulation.signals.base import Metric, Status, Verdict, not_enough_data
+from capitulation.signals.base import not_enough_data
 from capitulation.signals.common import BTC, aligned_returns, pct, usd, wide_closes
 from capitulation.signals.cross_asset import ALIGNMENT, SYMBOLS
 from capitulation.snapshot import Derived, Snapshot, cut_days
+from capitulation.verdict import Metric, Status, Verdict
 
 SIGNAL, TITLE = "hedging", "Hedging"
 DIVERSIFIERS = {"GLD": "gold", "QQQ": "Nasdaq 100", "MSTR": "BTC proxy"}  # among signal 2's SYMBOLS

@@ -19,7 +19,7 @@ import pandas as pd
 
 from capitulation.analytics import events
 from capitulation.analytics.leverage import annualised_funding, flush_ratio, oi_vs_price, pick_funding
-from capitulation.signals.base import Metric, Status, Verdict, not_enough_data
+from capitulation.signals.base import not_enough_data
 from capitulation.signals.common import (
     BTC,
     aggregate_liquidations,
@@ -32,6 +32,7 @@ from capitulation.signals.common import (
     usd,
 )
 from capitulation.snapshot import Snapshot
+from capitulation.verdict import Metric, Status, Verdict
 
 SIGNAL, TITLE = "leverage_flush", "Leverage flush"
 

@@ -43,10 +43,11 @@ from capitulation.analytics.liquidation_map import (
     out_of_sample,
     run_map,
 )
-from capitulation.signals.base import Metric, Status, Verdict, not_enough_data
+from capitulation.signals.base import not_enough_data
 from capitulation.signals.common import BTC, aggregate_liquidations, btc_drawdowns, closes, oi_series, pct, usd
 from capitulation.snapshot import Snapshot
 from capitulation.tables import DAY_CLOSE
+from capitulation.verdict import Metric, Status, Verdict
 
 SIGNAL, TITLE = "liquidity_levels", "Liquidity levels"
 

@@ -35,9 +35,10 @@ from capitulation.analytics.levels import Level
 from capitulation.analytics.smile import DAYS, constant_maturity, latest, risk_reversals
 from capitulation.analytics.vol_regime import VolState, ranks_at, vol_state
 from capitulation.errors import DataError
-from capitulation.signals.base import Metric, Status, Verdict, not_enough_data
+from capitulation.signals.base import not_enough_data
 from capitulation.signals.common import BTC, age_days, btc_drawdowns, closes, usd
 from capitulation.snapshot import Snapshot, utc
+from capitulation.verdict import Metric, Status, Verdict
 
 SIGNAL, TITLE = "options_stress", "Options stress"
 

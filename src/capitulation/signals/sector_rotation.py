@@ -19,10 +19,11 @@ import numpy as np
 import pandas as pd
 
 from capitulation.analytics.sectors import Basket, basket_constituents, baskets, breadth, relative_strength
-from capitulation.signals.base import Metric, Status, Verdict, not_enough_data
+from capitulation.signals.base import not_enough_data
 from capitulation.signals.common import BTC, age_days, btc_drawdowns, closes, drawdown, pct
 from capitulation.snapshot import Derived, Snapshot, cut_days
 from capitulation.tables import DAY_CLOSE
+from capitulation.verdict import Metric, Status, Verdict
 
 SIGNAL, TITLE = "sector_rotation", "Sector rotation"
 DAYS = (7, 30, 90)

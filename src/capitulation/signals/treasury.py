@@ -22,9 +22,10 @@ import pandas as pd
 from capitulation.analytics.levels import Level
 from capitulation.analytics.treasury import Mnav, dilute, live_instruments, mnav, mnav_history, stress_order
 from capitulation.errors import DataError
-from capitulation.signals.base import Metric, Status, Verdict, not_enough_data
+from capitulation.signals.base import not_enough_data
 from capitulation.signals.common import BTC, btc_drawdowns, closes, usd
 from capitulation.snapshot import Derived, Snapshot, cut_days
+from capitulation.verdict import Metric, Status, Verdict
 
 SIGNAL, TITLE = "treasury", "Treasury companies"
 

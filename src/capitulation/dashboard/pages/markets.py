@@ -9,7 +9,7 @@ from dash.development.base_component import Component
 
 from capitulation.dashboard.components import STATUS_CLASS, graph, metric_text, table
 from capitulation.dashboard.state import LiveState
-from capitulation.signals.base import Verdict
+from capitulation.verdict import Verdict
 
 FIGURES = {"cross_asset": ("cross", "corr", "drawdown"), "sector_rotation": ("sector",), "hedging": ("hedg",)}
 """Per signal on this page, the key prefixes of its figures in `report.charts.all_figures`."""

@@ -8,7 +8,7 @@ from dash.development.base_component import Component
 from capitulation.dashboard.components import STATUS_CLASS, figures, message, metric_text, table
 from capitulation.dashboard.state import LiveState
 from capitulation.report.model import Report, short_source
-from capitulation.signals.base import Verdict
+from capitulation.verdict import Verdict
 
 KEY_METRICS = 4  # numbers shown on a card; the rest are in the evidence
 

@@ -115,17 +115,18 @@ def test_three_cycles_store_three_snapshots_five_minutes_apart(
         "perp_metrics": binance_source(shared_data, tmp_path / "tapes"),
         "btc_network": network_source(recorded_full),
     }
-    res = run_watch(monkeypatch, [both] * 3, "--every", "5m", "--db", str(tmp_path))
+    db = tmp_path / "db"  # beside the tapes: a store folder holds nothing else
+    res = run_watch(monkeypatch, [both] * 3, "--every", "5m", "--db", str(db))
     assert res.exit_code == 0, res.output
-    hist = HistoryStore(tmp_path).history()
+    hist = HistoryStore(db).history()
     assert list(pd.to_datetime(hist["as_of"], utc=True)) == [START + pd.Timedelta(minutes=m) for m in (0, 5, 10)]
     assert list(hist["table_names"]) == ["btc_network, perp_metrics"] * 3
     assert clock.waits == [300.0, 300.0]  # no sleep after the last cycle
-    assert len(HistoryStore(tmp_path).verdict_history()) == 3 * 8
+    assert len(HistoryStore(db).verdict_history()) == 3 * 8
     lines = res.stdout.splitlines()
     assert len(lines) == 3
     assert "stored 2 of 2 table(s)" in lines[0] and "perp_metrics ok (5 rows)" in lines[0]  # 5 DOC EXAMPLE rows
-    stored = HistoryStore(tmp_path).load(START)
+    stored = HistoryStore(db).load(START)
     assert stored.tables["perp_metrics"]["mark_price"].max() == pytest.approx(11793.63104562)  # premiumIndex
 
 
@@ -159,7 +160,8 @@ def test_every_default_source_replayed_from_one_tape_for_three_cycles(monkeypatc
     monkeypatch.setattr(perps, "exchange", exchange)
     monkeypatch.setattr(perps, "DEFAULT_VENUES", ("binanceusdm",))
 
-    res = runner.invoke(app, ["watch", "--cycles", "3", "--every", "5m", "--db", str(tmp_path), "--json"])
+    db = tmp_path / "db"  # beside the tape: a store folder holds nothing else
+    res = runner.invoke(app, ["watch", "--cycles", "3", "--every", "5m", "--db", str(db), "--json"])
 
     assert res.exit_code == 0, res.output
     lines = [json.loads(line) for line in res.stdout.splitlines()]
@@ -175,12 +177,12 @@ def test_every_default_source_replayed_from_one_tape_for_three_cycles(monkeypatc
         }
         assert "not on the tape" in next(s["message"] for s in line["sources"] if s["name"] == "daily_prices")
         assert line["tables_stored"] == 4
-    hist = HistoryStore(tmp_path).history()
+    hist = HistoryStore(db).history()
     assert list(pd.to_datetime(hist["as_of"], utc=True)) == [START + pd.Timedelta(minutes=m) for m in (0, 5, 10)]
     assert list(hist["stale"]) == ["daily_prices"] * 3
     assert list(hist["table_names"]) == ["btc_network, option_quotes, perp_metrics, sector_returns"] * 3
-    assert len(HistoryStore(tmp_path).verdict_history()) == 3 * 8
-    stored = HistoryStore(tmp_path).load(START + pd.Timedelta(minutes=10))
+    assert len(HistoryStore(db).verdict_history()) == 3 * 8
+    stored = HistoryStore(db).load(START + pd.Timedelta(minutes=10))
     assert stored.stale() == ["daily_prices"]
     assert stored.tables["option_quotes"]["mark_usd"].tolist() == pytest.approx([0.042 * 95000.5, 0.038 * 95000.5])
 
@@ -211,12 +213,12 @@ def test_a_cycle_where_every_source_fails_stores_nothing_and_the_loop_goes_on(
         "btc_network": raising("mempool.space: timeout"),
     }
     up = {"perp_metrics": binance_source(shared_data, tmp_path / "tapes"), "btc_network": network_source(recorded_full)}
-    res = run_watch(monkeypatch, [down, up], "--every", "1m", "--db", str(tmp_path))
+    res = run_watch(monkeypatch, [down, up], "--every", "1m", "--db", str(tmp_path / "db"))
     assert res.exit_code == 0, res.output
     first, second = res.stdout.splitlines()
     assert "nothing stored: every source failed: perp_metrics: no rows; btc_network: mempool.space: timeout" in first
     assert "stored 2 of 2 table(s)" in second
-    assert list(pd.to_datetime(HistoryStore(tmp_path).history()["as_of"], utc=True)) == [
+    assert list(pd.to_datetime(HistoryStore(tmp_path / "db").history()["as_of"], utc=True)) == [
         START + pd.Timedelta(minutes=1)
     ]
 

@@ -1,28 +1,45 @@
 """History store: an append-only Parquet dataset queried with DuckDB.
 
-Layout under the store root (hive partitions, one file per (table, source, as_of)):
+Layout under the store root (hive partitions, one file per (table, as_of, content)):
 
-    table=<name>/as_of_date=<YYYY-MM-DD>/<key>.parquet    rows of a standard table + `snapshot_as_of`
-    table=_snapshots/as_of_date=<YYYY-MM-DD>/<key>.parquet  one commit record per stored table
-    table=_sources/as_of_date=<YYYY-MM-DD>/<key>.parquet    the status of each live source asked (ok / stale)
-    table=_verdicts/as_of_date=<YYYY-MM-DD>/<key>.parquet   the eight verdicts of a run
-    table=_backfill/as_of_date=<YYYY-MM-DD>/<key>.parquet   `capitulation backfill` metrics, one file per day
-    table=_backtest/run=<run key>/<key>.parquet             `capitulation backtest` timeline rows, one file per
-                                                            chunk of dates (a run resumes from them)
-    table=_backtest_runs/run=<run key>/<key>.parquet        what a backtest run is (`WALK_FORWARD`, or thresholds
-                                                            fitted before a split), one record per label
+    table=<name>/as_of_date=<YYYY-MM-DD>/<key>.parquet             rows of a standard table + `snapshot_as_of`
+    table=_snapshots/as_of_date=<YYYY-MM-DD>/<key>-<sha>.parquet   one commit record per stored table
+    table=_sources/as_of_date=<YYYY-MM-DD>/<key>-<sha>.parquet     the status of each live source asked (ok / stale)
+    table=_verdicts/as_of_date=<YYYY-MM-DD>/<key>-<sha>.parquet    the eight verdicts of a run
+    table=_backfill/as_of_date=<YYYY-MM-DD>/<key>-<sha>.parquet    `capitulation backfill` metrics, one file per day
+    table=_backtest/run=<run key>/<key>-<sha>.parquet              `capitulation backtest` timeline rows, one file
+                                                                   per chunk of dates (a run resumes from them)
+    table=_backtest_runs/run=<run key>/<key>-<sha>.parquet         what a backtest run is (`WALK_FORWARD`, or
+                                                                   thresholds fitted before a split), one per label
+    _quarantine/<tag>-<file's path, / as ~> (+ .json: why)         files that failed their check, moved aside
 
-Every file is written under a temporary name and renamed (atomic on POSIX), so a crash never leaves a half
-file. A snapshot is committed by its `_snapshots` records, written last: table files without a commit
-record are invisible to readers. Writes are idempotent on (table, source, as_of): a key already
-committed is skipped. Many processes may read while one writes (no database file is held open).
+Writing: every file is written under a temporary name, fsynced and renamed (atomic on POSIX), so a crash never
+leaves a half file under a final name. A snapshot is committed by its `_snapshots` records, written last: each
+names one table file with its SHA-256 and size, and table files no record names are invisible to readers. A
+table's key hashes (table, as_of, its content), so the same data is stored once however it was reached (two
+spellings of one path, a copy of the file); at one as_of, the table written last wins.
+
+Integrity: every file that no record names carries the SHA-256 of its bytes in its name (`<sha>` above). Reads
+check both kinds; a file that fails (truncated, changed bytes, unreadable) is moved to `_quarantine/` with the
+reason, `history()` names the snapshot it damaged, and every other snapshot stays readable and writable (a
+later write of the same data repairs it). Files written before checksums (`<key>.parquet` outside table files,
+records without `sha256`) are read unchecked.
+
+Cleaning, on each snapshot write: `.tmp` files and table files that no commit record names, once older than
+`GRACE` (far longer than a writer takes from its first temporary file to its commit), are removed (`.tmp`,
+never data) or quarantined (uncommitted tables: a killed writer's, or a damaged commit record's); a running
+writer's younger files are never touched. Many processes may read while one writes (no database file is held
+open). A store is a folder holding only `table=*` folders and `_quarantine`; anything else is refused.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
+import re
+import time
 import uuid
 from collections.abc import Iterable
 from dataclasses import asdict
@@ -37,6 +54,8 @@ from capitulation.errors import StoreError
 from capitulation.snapshot import Provenance, Snapshot, SourceStatus, utc
 from capitulation.verdict import Verdict
 
+log = logging.getLogger(__name__)
+
 SNAPSHOTS = "_snapshots"
 SOURCES = "_sources"
 VERDICTS = "_verdicts"
@@ -44,6 +63,14 @@ BACKFILL = "_backfill"
 BACKTEST = "_backtest"
 BACKTEST_RUNS = "_backtest_runs"
 WALK_FORWARD = "walk-forward"  # a backtest run whose dates each learn their thresholds from their own past, as `report`
+QUARANTINE = "_quarantine"
+GRACE_S = 3600.0
+"""Seconds after which a `.tmp` or uncommitted table file is a dead writer's: a write stages and commits in seconds."""
+
+FILES = "read_parquet($files, union_by_name=true, hive_partitioning=false)"
+"""The view every query reads: the checked files passed as parameter `$files`."""
+_SIGNED = re.compile(r"-(?P<sha>[0-9a-f]{64})\.parquet$")
+_RECORD_COLUMNS = ("file", "sha256", "bytes")  # absent from records written before checksums
 
 
 def default_root() -> Path:
@@ -55,63 +82,136 @@ def _key(*parts: str) -> str:
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:24]
 
 
+def _content_key(name: str, as_of: pd.Timestamp, df: pd.DataFrame) -> str:
+    """The key of table `name` at `as_of` holding `df`: a hash of its columns, dtypes and every row's values."""
+    h = hashlib.sha256("\x1f".join([name, as_of.isoformat(), *map(str, df.columns), *map(str, df.dtypes)]).encode())
+    h.update(pd.util.hash_pandas_object(df, index=False).to_numpy().tobytes())
+    return h.hexdigest()[:24]
+
+
+def _sha256(path: Path) -> str:
+    with open(path, "rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
+
+
+def _age_s(path: Path) -> float:
+    """Seconds since `path` was last written (0 when it is gone: another process cleaned it)."""
+    try:
+        return time.time() - path.stat().st_mtime
+    except FileNotFoundError:
+        return 0.0
+
+
+def one_line(exc: BaseException) -> str:
+    """An error's message on one line, without DuckDB's echoed query and caret lines."""
+    lines = (ln.strip() for ln in str(exc).splitlines())
+    return " ".join(ln for ln in lines if ln and not ln.startswith("LINE ") and set(ln) != {"^"})
+
+
+def _check_root(root: Path) -> None:
+    """Refuse a `root` that is a file, or a folder holding anything but a store's folders (dotfiles aside)."""
+    if root.exists() and not root.is_dir():
+        raise StoreError(f"{root} is a file, not a history store folder")
+    if root.is_dir():
+        odd = sorted(
+            p.name
+            for p in root.iterdir()
+            if not p.name.startswith(".") and not (p.is_dir() and (p.name.startswith("table=") or p.name == QUARANTINE))
+        )
+        if odd:
+            more = f" and {len(odd) - 1} more" if len(odd) > 1 else ""
+            raise StoreError(
+                f"{root} is not a history store: it holds {odd[0]!r}{more} (a store holds table=* folders)"
+            )
+
+
 class HistoryStore:
     def __init__(self, root: str | Path | None = None) -> None:
         self.root = Path(root) if root is not None else default_root()
+        _check_root(self.root)
+        self._verified: dict[Path, tuple[int, int, int]] = {}  # files whose checksum passed, by (inode, size, mtime)
 
     def _dir(self, table: str, as_of: pd.Timestamp) -> Path:
         return self.root / f"table={table}" / f"as_of_date={as_of:%Y-%m-%d}"
 
-    def _write_atomic(self, df: pd.DataFrame, dest: Path) -> None:
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        tmp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex}.tmp")
+    # -- writing -------------------------------------------------------------------------------------------------
+
+    def _write_atomic(self, df: pd.DataFrame, folder: Path, stem: str, *, signed: bool = True) -> tuple[Path, str]:
+        """Write `df` to `folder/<stem>-<sha>.parquet` (`<stem>.parquet` when not `signed`) through a temporary
+        file; returns the path and the SHA-256 of its bytes."""
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = folder / f".{stem}.{uuid.uuid4().hex}.tmp"
         try:
             df.to_parquet(tmp, index=False)
             with open(tmp, "rb") as fh:
                 os.fsync(fh.fileno())
+                sha = hashlib.file_digest(fh, "sha256").hexdigest()
+            dest = folder / (f"{stem}-{sha}.parquet" if signed else f"{stem}.parquet")
             os.replace(tmp, dest)
         finally:
             tmp.unlink(missing_ok=True)
+        return dest, sha
 
-    def _committed_keys(self) -> set[str]:
-        recs = self._query_files(SNAPSHOTS, "SELECT key FROM t")
-        return set(recs["key"]) if not recs.empty else set()
+    def _write_once(self, df: pd.DataFrame, folder: Path, stem: str) -> bool:
+        """Write `df` as `folder/<stem>-<sha>.parquet` unless a file of that stem exists; True when written."""
+        if (folder / f"{stem}.parquet").exists() or any(folder.glob(f"{stem}-*.parquet")):
+            return False
+        try:
+            self._write_atomic(df, folder, stem)
+        except OSError as exc:
+            raise StoreError(f"cannot write history store at {self.root}: {exc}") from None
+        return True
+
+    def _clean(self, committed: set[str]) -> None:
+        """Delete `.tmp` files and quarantine table files not in `committed` (paths relative to the root), each
+        only once older than `GRACE_S` (a running writer's files are younger)."""
+        for path in self.root.glob("table=*/*/.*.tmp"):
+            if _age_s(path) > GRACE_S:
+                path.unlink(missing_ok=True)
+        for path in self.root.glob("table=[!_]*/*/*.parquet"):
+            if path.relative_to(self.root).as_posix() not in committed and _age_s(path) > GRACE_S:
+                self._quarantine(
+                    path,
+                    "uncommitted: no commit record names it (its writer stopped before committing, "
+                    "or its commit record was damaged)",
+                )
 
     def write(self, snap: Snapshot) -> int:
-        """Store every table of `snap`; returns the number of tables newly written (0 if all known)."""
+        """Store every table of `snap` not stored intact yet (same table, as_of and content), then commit them;
+        returns the number of tables newly written (0 if all known). Cleans dead writers' files first."""
         try:
-            known = self._committed_keys()
-            staged: list[tuple[str, Provenance, int, Path]] = []
+            recs = self._records(latest=False)
+            self._clean(set(recs["file"]))
+            staged: list[dict[str, object]] = []
             for name, df in snap.tables.items():
-                prov = snap.provenance[name]
-                key = _key(name, prov.source, snap.as_of.isoformat())
-                if key in known:
+                key = _content_key(name, snap.as_of, df)
+                mine = recs[recs["key"] == key]
+                if not mine.empty and not self._faults(mine.sort_values("written_at").tail(1)):
                     continue
-                dest = self._dir(name, snap.as_of) / f"{key}.parquet"
-                self._write_atomic(df.assign(snapshot_as_of=snap.as_of), dest)
-                staged.append((name, prov, len(df), dest))
+                path, sha = self._write_atomic(
+                    df.assign(snapshot_as_of=snap.as_of), self._dir(name, snap.as_of), key, signed=False
+                )
+                staged.append(
+                    {
+                        "key": key,
+                        "snapshot_as_of": snap.as_of,
+                        "table_name": name,
+                        "rows": len(df),
+                        "provenance": json.dumps(asdict(snap.provenance[name])),
+                        "file": path.relative_to(self.root).as_posix(),
+                        "sha256": sha,
+                        "bytes": path.stat().st_size,
+                    }
+                )
             if snap.sources:
                 status = pd.DataFrame([asdict(st) for st in snap.sources]).assign(snapshot_as_of=snap.as_of)
                 key = _key(SOURCES, snap.as_of.isoformat(), json.dumps([asdict(st) for st in snap.sources]))
-                dest = self._dir(SOURCES, snap.as_of) / f"{key}.parquet"
-                if not dest.exists():
-                    self._write_atomic(status, dest)
+                self._write_once(status, self._dir(SOURCES, snap.as_of), key)
             if staged:
-                records = pd.DataFrame(
-                    [
-                        {
-                            "key": dest.stem,
-                            "snapshot_as_of": snap.as_of,
-                            "table_name": name,
-                            "rows": rows,
-                            "provenance": json.dumps(asdict(prov)),
-                            "written_at": pd.Timestamp.now(tz="UTC"),
-                        }
-                        for name, prov, rows, dest in staged
-                    ]
-                )
-                commit = _key(SNAPSHOTS, snap.as_of.isoformat(), *records["key"])
-                self._write_atomic(records, self._dir(SNAPSHOTS, snap.as_of) / f"{commit}.parquet")
+                now = pd.Timestamp.now(tz="UTC")
+                records = pd.DataFrame(staged).assign(written_at=now)
+                commit = _key(SNAPSHOTS, snap.as_of.isoformat(), now.isoformat(), *records["key"])
+                self._write_atomic(records, self._dir(SNAPSHOTS, snap.as_of), commit)
         except OSError as exc:
             raise StoreError(f"cannot write history store at {self.root}: {exc}") from None
         return len(staged)
@@ -128,97 +228,260 @@ class HistoryStore:
             }
             for v in verdicts
         ]
-        if not rows:
-            return
-        df = pd.DataFrame(rows)
-        key = _key(VERDICTS, *df["verdict_json"])
-        dest = self._dir(VERDICTS, df["snapshot_as_of"].iloc[0]) / f"{key}.parquet"
-        if not dest.exists():
-            try:
-                self._write_atomic(df, dest)
-            except OSError as exc:
-                raise StoreError(f"cannot write history store at {self.root}: {exc}") from None
+        if rows:
+            df = pd.DataFrame(rows)
+            self._write_once(df, self._dir(VERDICTS, df["snapshot_as_of"].iloc[0]), _key(VERDICTS, *df["verdict_json"]))
 
     def write_backfill(self, metrics: pd.DataFrame, source: str) -> int:
         """Store backfill metrics (one row per snapshot `timestamp`, UTC) one file per UTC day, tagged with the
         input `source`; idempotent on (source, day, content). Returns the number of days newly written."""
         written = 0
-        try:
-            for day, rows in metrics.groupby(metrics["timestamp"].dt.floor("D"), sort=True):
-                digest = str(pd.util.hash_pandas_object(rows, index=False).sum())
-                dest = self._dir(BACKFILL, day) / f"{_key(BACKFILL, source, day.isoformat(), digest)}.parquet"
-                if dest.exists():
-                    continue
-                self._write_atomic(rows.assign(source=source, written_at=pd.Timestamp.now(tz="UTC")), dest)
-                written += 1
-        except OSError as exc:
-            raise StoreError(f"cannot write history store at {self.root}: {exc}") from None
+        for day, rows in metrics.groupby(metrics["timestamp"].dt.floor("D"), sort=True):
+            digest = str(pd.util.hash_pandas_object(rows, index=False).sum())
+            written += self._write_once(
+                rows.assign(source=source, written_at=pd.Timestamp.now(tz="UTC")),
+                self._dir(BACKFILL, day),
+                _key(BACKFILL, source, day.isoformat(), digest),
+            )
         return written
-
-    def backfill_metrics(self) -> pd.DataFrame:
-        """The stored backfill metrics, one row per snapshot time (the latest written wins), oldest first."""
-        out = self._query_files(
-            BACKFILL,
-            "SELECT * EXCLUDE (written_at) FROM t "
-            "QUALIFY row_number() OVER (PARTITION BY timestamp ORDER BY written_at DESC) = 1 ORDER BY timestamp",
-        )
-        return out.assign(timestamp=pd.to_datetime(out["timestamp"], utc=True)) if not out.empty else out
 
     def write_backtest(self, run: str, rows: pd.DataFrame) -> None:
         """Store one chunk of a backtest's timeline rows under its run key (idempotent on content)."""
-        if rows.empty:
-            return
-        digest = str(pd.util.hash_pandas_object(rows, index=False).sum())
-        dest = self.root / f"table={BACKTEST}" / f"run={run}" / f"{_key(BACKTEST, run, digest)}.parquet"
-        if dest.exists():
-            return
-        try:
-            self._write_atomic(rows, dest)
-        except OSError as exc:
-            raise StoreError(f"cannot write history store at {self.root}: {exc}") from None
-
-    def backtest_timeline(self, run: str) -> pd.DataFrame:
-        """The stored timeline rows of run `run` (one per as_of and signal), oldest first; empty if none."""
-        folder = self.root / f"table={BACKTEST}" / f"run={run}"
-        if not any(folder.glob("*.parquet")):
-            return pd.DataFrame()
-        out = self._sql(
-            f"SELECT * FROM read_parquet('{_sql_str(str(folder / '*.parquet'))}', hive_partitioning=false) "
-            "QUALIFY row_number() OVER (PARTITION BY as_of, signal) = 1 ORDER BY as_of",
-            f"the backtest {run}",
-        )
-        return out.assign(as_of=pd.to_datetime(out["as_of"], utc=True))
+        if not rows.empty:
+            digest = str(pd.util.hash_pandas_object(rows, index=False).sum())
+            self._write_once(rows, self.root / f"table={BACKTEST}" / f"run={run}", _key(BACKTEST, run, digest))
 
     def label_backtest(self, run: str, kind: str) -> None:
         """Record what backtest run `run` is: `WALK_FORWARD`, or e.g. 'fitted before 2024-01-01' (the timeline
         with thresholds fixed at a split); the label written last wins."""
         rec = pd.DataFrame({"run": [run], "kind": [kind], "labelled_at": [pd.Timestamp.now(tz="UTC")]})
-        dest = self.root / f"table={BACKTEST_RUNS}" / f"run={run}" / f"{_key(BACKTEST_RUNS, run, kind)}.parquet"
         try:
-            self._write_atomic(rec, dest)
+            self._write_atomic(rec, self.root / f"table={BACKTEST_RUNS}" / f"run={run}", _key(BACKTEST_RUNS, run, kind))
         except OSError as exc:
             raise StoreError(f"cannot write history store at {self.root}: {exc}") from None
+
+    # -- checking ------------------------------------------------------------------------------------------------
+
+    def _fault(self, path: Path, sha: str | None, size: int | None = None) -> str | None:
+        """Why `path` fails its check against SHA-256 `sha` and byte count `size`: 'missing', its size, or its
+        digest; None when it passes or has no checksum to pass (a file written before checksums)."""
+        try:
+            st = path.stat()
+        except FileNotFoundError:
+            return "missing"
+        stamp = (st.st_ino, st.st_size, st.st_mtime_ns)
+        if sha is None or self._verified.get(path) == stamp:
+            return None
+        if size is not None and st.st_size != size:
+            return f"{st.st_size:,} bytes where {size:,} were written (truncated or overwritten)"
+        if _sha256(path) != sha:
+            return "its bytes changed since written (SHA-256 differs)"
+        self._verified[path] = stamp
+        return None
+
+    def _quarantine(self, path: Path, reason: str) -> None:
+        """Move `path` to `_quarantine/` beside a JSON note of `reason` (nothing if another process moved it)."""
+        rel = path.relative_to(self.root).as_posix()
+        qdir = self.root / QUARANTINE
+        qdir.mkdir(exist_ok=True)
+        dest = qdir / f"{uuid.uuid4().hex[:8]}-{rel.replace('/', '~')}"
+        try:
+            os.replace(path, dest)
+        except FileNotFoundError:
+            return
+        note = {"file": rel, "reason": reason, "moved_to": dest.name, "at": pd.Timestamp.now(tz="UTC").isoformat()}
+        tmp = qdir / f".{dest.name}.tmp"
+        tmp.write_text(json.dumps(note))
+        os.replace(tmp, dest.with_name(dest.name + ".json"))
+        log.warning("history store %s: %s %s; moved to %s", self.root, rel, reason, dest)
+
+    def damage(self) -> pd.DataFrame:
+        """Every file moved to quarantine, oldest first: file (its path in the store), reason, moved_to (where it
+        is now) and at (UTC ISO)."""
+        qdir = self.root / QUARANTINE
+        notes = [json.loads(p.read_text()) for p in qdir.glob("*.json")]
+        out = pd.DataFrame(notes, columns=["file", "reason", "moved_to", "at"]).sort_values("at", ignore_index=True)
+        return out.assign(moved_to=[str(qdir / n) for n in out["moved_to"]])
+
+    def _intact(self, folder: Path, pattern: str) -> list[str]:
+        """The files under `folder` matching `pattern` whose name's checksum holds (or that carry none); those
+        that fail are quarantined."""
+        out = []
+        for path in sorted(folder.glob(pattern)):
+            m = _SIGNED.search(path.name)
+            fault = None if m is None else self._fault(path, m["sha"])
+            if fault is None:
+                out.append(str(path))
+            elif fault != "missing":
+                self._quarantine(path, fault)
+        return out
+
+    def _faults(self, recs: pd.DataFrame) -> dict[str, str]:
+        """For each commit record in `recs` whose table file fails its check: key -> 'table: why' (the file is
+        quarantined; one quarantined earlier is reported with the reason noted then)."""
+        out: dict[str, str] = {}
+        notes: pd.DataFrame | None = None
+        for rec in recs.itertuples():
+            fault = self._fault(self.root / rec.file, rec.sha256, None if rec.bytes is None else int(rec.bytes))
+            if fault == "missing":
+                notes = self.damage() if notes is None else notes
+                hit = notes[notes["file"] == rec.file]
+                fault = f"{hit['reason'].iloc[-1]}; moved to {QUARANTINE}/" if len(hit) else "its file is missing"
+            elif fault is not None:
+                self._quarantine(self.root / rec.file, fault)
+                fault = f"{fault}; moved to {QUARANTINE}/"
+            if fault is not None:
+                out[rec.key] = f"{rec.table_name} ({rec.file}): {fault}"
+        return out
+
+    # -- reading -------------------------------------------------------------------------------------------------
+
+    def _query(self, sql: str, files: list[str], what: str, **params: object) -> pd.DataFrame:
+        """DuckDB `sql` with parameters `$files` (Parquet files) and `params`; empty frame when no file."""
+        if not files:
+            return pd.DataFrame()
+        con = duckdb.connect()
+        try:
+            return con.execute(sql, {"files": files, **params}).df()
+        except duckdb.Error as exc:
+            raise StoreError(f"cannot read {what} in the history store at {self.root}: {one_line(exc)}") from None
+        finally:
+            con.close()
+
+    def _records(
+        self, *, latest: bool = True, day: pd.Timestamp | None = None, since: pd.Timestamp | None = None
+    ) -> pd.DataFrame:
+        """The commit records whose files pass their check (the `day` partition only when given; `since`: as_of
+        at or after), each with `file`, `sha256` and `bytes` (None for records written before checksums);
+        `latest`: only the one written last per (as_of, table)."""
+        folder, pattern = (self.root / f"table={SNAPSHOTS}", "*/*.parquet")
+        if day is not None:
+            folder, pattern = self._dir(SNAPSHOTS, day), "*.parquet"
+        where = {"day": "snapshot_as_of = $day", "since": "snapshot_as_of >= $since"}
+        bound = {k: v for k, v in (("day", day), ("since", since)) if v is not None}
+        clause = " AND ".join(where[k] for k in bound)
+        recs = self._query(
+            f"SELECT * FROM {FILES}"
+            + (f" WHERE {clause}" if clause else "")
+            + (
+                " QUALIFY row_number() OVER (PARTITION BY snapshot_as_of, table_name ORDER BY written_at DESC) = 1"
+                if latest
+                else ""
+            )
+            + " ORDER BY snapshot_as_of, table_name",
+            self._intact(folder, pattern),
+            "the commit records",
+            **bound,
+        )
+        if recs.empty:
+            return pd.DataFrame(columns=["key", "snapshot_as_of", "table_name", "rows", "written_at", *_RECORD_COLUMNS])
+        recs = recs.assign(
+            snapshot_as_of=pd.to_datetime(recs["snapshot_as_of"], utc=True),
+            **{c: [None if pd.isna(v) else v for v in recs[c]] if c in recs else None for c in _RECORD_COLUMNS},
+        )
+        old = recs["file"].isna()
+        recs.loc[old, "file"] = [
+            f"table={r.table_name}/as_of_date={r.snapshot_as_of:%Y-%m-%d}/{r.key}.parquet"
+            for r in recs[old].itertuples()
+        ]
+        return recs
+
+    def history(self, since: str | pd.Timestamp | None = None) -> pd.DataFrame:
+        """One row per stored snapshot (at or after `since` when given): as_of, number of tables, total rows,
+        table names, the live sources that were stale (comma-separated; empty when none was, or the snapshot came
+        from recorded files), and `damaged`: why its damaged tables fail their check (empty when intact)."""
+        recs = self._records(since=None if since is None else utc(since))
+        columns = ["as_of", "tables", "rows", "table_names", "stale", "damaged"]
+        if recs.empty:
+            return pd.DataFrame(columns=columns)
+        faults = self._faults(recs)
+        recs = recs.assign(damaged=[faults.get(k, "") for k in recs["key"]], rows=recs["rows"].astype("int64"))
+        by = recs.groupby("snapshot_as_of", sort=True)
+        out = (
+            pd.DataFrame(
+                {
+                    "tables": by.size(),
+                    "rows": by["rows"].sum(),
+                    "table_names": by["table_name"].agg(", ".join),
+                    "damaged": by["damaged"].agg(lambda d: "; ".join(x for x in d if x)),
+                }
+            )
+            .rename_axis("as_of")
+            .reset_index()
+        )
+        stale = self._query(
+            f"SELECT DISTINCT snapshot_as_of AS as_of, name FROM {FILES} WHERE state <> 'ok'",
+            self._intact(self.root / f"table={SOURCES}", "*/*.parquet"),
+            "the source states",
+        )
+        stale = stale.assign(as_of=pd.to_datetime(stale["as_of"], utc=True)) if not stale.empty else stale
+        names = {} if stale.empty else stale.groupby("as_of")["name"].agg(lambda n: ", ".join(sorted(n))).to_dict()
+        return out.assign(stale=[names.get(t, "") for t in out["as_of"]])[columns]
+
+    def verdict_history(self, signal: str | None = None, since: str | pd.Timestamp | None = None) -> pd.DataFrame:
+        """Each stored verdict (one per as_of and signal; only `signal`'s, at or after `since`, when given), oldest
+        first, with its key metric: the first one the signal lists (name, value, unit; None when it gave none)."""
+        bound = {
+            k: v for k, v in (("signal", signal), ("since", None if since is None else utc(since))) if v is not None
+        }
+        where = {"signal": "signal = $signal", "since": "snapshot_as_of >= $since"}
+        clause = " AND ".join(where[k] for k in bound)
+        return self._query(
+            "SELECT snapshot_as_of AS as_of, signal, status, headline, "
+            "json_extract_string(verdict_json, '$.metrics[0].name') AS key_metric, "
+            "TRY_CAST(json_extract_string(verdict_json, '$.metrics[0].value') AS DOUBLE) AS key_value, "
+            f"json_extract_string(verdict_json, '$.metrics[0].unit') AS key_unit FROM {FILES} "
+            + (f"WHERE {clause} " if clause else "")
+            + "QUALIFY row_number() OVER (PARTITION BY snapshot_as_of, signal ORDER BY headline) = 1 "
+            "ORDER BY as_of, signal",
+            self._intact(self.root / f"table={VERDICTS}", "*/*.parquet"),
+            "the verdicts",
+            **bound,
+        )
+
+    def backfill_metrics(self) -> pd.DataFrame:
+        """The stored backfill metrics, one row per snapshot time (the latest written wins), oldest first."""
+        out = self._query(
+            f"SELECT * EXCLUDE (written_at) FROM {FILES} "
+            "QUALIFY row_number() OVER (PARTITION BY timestamp ORDER BY written_at DESC) = 1 ORDER BY timestamp",
+            self._intact(self.root / f"table={BACKFILL}", "*/*.parquet"),
+            "the backfill metrics",
+        )
+        return out.assign(timestamp=pd.to_datetime(out["timestamp"], utc=True)) if not out.empty else out
+
+    def backtest_timeline(self, run: str) -> pd.DataFrame:
+        """The stored timeline rows of run `run` (one per as_of and signal), oldest first; empty if none."""
+        out = self._query(
+            f"SELECT * FROM {FILES} QUALIFY row_number() OVER (PARTITION BY as_of, signal) = 1 ORDER BY as_of",
+            self._intact(self.root / f"table={BACKTEST}" / f"run={run}", "*.parquet"),
+            f"the backtest {run}",
+        )
+        return out.assign(as_of=pd.to_datetime(out["as_of"], utc=True)) if not out.empty else out
 
     def backtest_runs(self) -> pd.DataFrame:
         """One row per stored backtest run, the latest written first: run, kind (its latest label; None when
         it has none), start and end (its first and last as_of, UTC), dates, and written_at (UTC: when its
         newest chunk file was written)."""
         columns = ["run", "kind", "start", "end", "dates", "written_at"]
-        folder = self.root / f"table={BACKTEST}"
-        if not any(folder.glob("run=*/*.parquet")):
+        files = self._intact(self.root / f"table={BACKTEST}", "run=*/*.parquet")
+        if not files:
             return pd.DataFrame(columns=columns)
-        out = self._sql(
-            f"SELECT run, min(as_of) AS start, max(as_of) AS end, count(DISTINCT as_of) AS dates "
-            f"FROM read_parquet('{_sql_str(str(folder / 'run=*' / '*.parquet'))}', hive_partitioning=true, "
-            "hive_types={'run': VARCHAR}) GROUP BY run",
+        out = self._query(
+            "SELECT run, min(as_of) AS start, max(as_of) AS end, count(DISTINCT as_of) AS dates "
+            "FROM read_parquet($files, hive_partitioning=true, hive_types={'run': VARCHAR}) GROUP BY run",
+            files,
             "the backtests",
         )
-        labels = self._query_files(
-            BACKTEST_RUNS,
-            "SELECT run, kind FROM t QUALIFY row_number() OVER (PARTITION BY run ORDER BY labelled_at DESC) = 1",
+        labels = self._query(
+            f"SELECT run, kind FROM {FILES} QUALIFY row_number() OVER (PARTITION BY run ORDER BY labelled_at DESC) = 1",
+            self._intact(self.root / f"table={BACKTEST_RUNS}", "run=*/*.parquet"),
+            "the backtest labels",
         )
         kinds = {} if labels.empty else dict(zip(labels["run"], labels["kind"], strict=True))
-        newest = {r: max(f.stat().st_mtime for f in (folder / f"run={r}").glob("*.parquet")) for r in out["run"]}
+        newest: dict[str, float] = {}
+        for f in map(Path, files):
+            run = f.parent.name.removeprefix("run=")
+            newest[run] = max(newest.get(run, 0.0), f.stat().st_mtime)
         out = out.assign(
             kind=pd.Series([kinds.get(r) for r in out["run"]], index=out.index, dtype=object),
             start=pd.to_datetime(out["start"], utc=True),
@@ -227,90 +490,35 @@ class HistoryStore:
         )
         return out[columns].sort_values("written_at", ascending=False, ignore_index=True)
 
-    def _sql(self, sql: str, what: str) -> pd.DataFrame:
-        """The result of one DuckDB query over the store's files; `StoreError` naming `what` when it fails."""
-        con = duckdb.connect()
-        try:
-            return con.execute(sql).df()
-        except duckdb.Error as exc:
-            raise StoreError(f"cannot read {what} in the history store at {self.root}: {exc}") from None
-        finally:
-            con.close()
-
-    def _query_files(self, table: str, sql: str, day: pd.Timestamp | None = None) -> pd.DataFrame:
-        """Run `sql` over table `table`'s files (only the `day` partition when given) exposed as view `t`;
-        empty frame if none exist."""
-        folder = self.root / f"table={table}" if day is None else self._dir(table, day)
-        files = "*.parquet" if day is not None else "*/*.parquet"
-        if not any(folder.glob(files)):
-            return pd.DataFrame()
-        pattern = str(folder / files)
-        con = duckdb.connect()
-        try:
-            con.execute(
-                f"CREATE VIEW t AS SELECT * FROM read_parquet('{_sql_str(pattern)}', union_by_name=true, "
-                "hive_partitioning=false)"
-            )
-            return con.execute(sql).df()
-        except duckdb.Error as exc:
-            raise StoreError(f"cannot read history store table {table!r} at {self.root}: {exc}") from None
-        finally:
-            con.close()
-
-    def history(self) -> pd.DataFrame:
-        """One row per stored snapshot: as_of, number of tables, total rows, table names, and the live sources
-        that were stale (comma-separated; empty when none was, or the snapshot came from recorded files)."""
-        out = self._query_files(
-            SNAPSHOTS,
-            "SELECT snapshot_as_of AS as_of, count(*) AS tables, sum(rows) AS rows, "
-            "string_agg(table_name, ', ' ORDER BY table_name) AS table_names, max(written_at) AS written_at "
-            "FROM t GROUP BY snapshot_as_of ORDER BY snapshot_as_of",
-        )
-        if out.empty:
-            return pd.DataFrame(columns=["as_of", "tables", "rows", "table_names", "stale"])
-        stale = self._query_files(
-            SOURCES,
-            "SELECT DISTINCT snapshot_as_of AS as_of, name FROM t WHERE state <> 'ok'",
-        )
-        names = {} if stale.empty else stale.groupby("as_of")["name"].agg(lambda n: ", ".join(sorted(n))).to_dict()
-        return out.assign(stale=[names.get(t, "") for t in out["as_of"]])
-
-    def verdict_history(self, signal: str | None = None) -> pd.DataFrame:
-        """Each stored verdict (one per as_of and signal), oldest first, with its key metric: the first one
-        the signal lists (name, value, unit; None when it gave none)."""
-        where = "" if signal is None else f"WHERE signal = '{_sql_str(signal)}'"
-        return self._query_files(
-            VERDICTS,
-            "SELECT snapshot_as_of AS as_of, signal, status, headline, "
-            "json_extract_string(verdict_json, '$.metrics[0].name') AS key_metric, "
-            "TRY_CAST(json_extract_string(verdict_json, '$.metrics[0].value') AS DOUBLE) AS key_value, "
-            f"json_extract_string(verdict_json, '$.metrics[0].unit') AS key_unit FROM t {where} "
-            "QUALIFY row_number() OVER (PARTITION BY snapshot_as_of, signal ORDER BY headline) = 1 "
-            "ORDER BY as_of, signal",
-        )
-
     def load(self, as_of: str | pd.Timestamp) -> Snapshot:
-        """Rebuild the committed snapshot stored at exactly `as_of`."""
+        """Rebuild the committed snapshot stored at exactly `as_of`; `StoreError` naming the damage when one of
+        its files fails its check."""
         cut = utc(as_of)
         if not any((self.root / f"table={SNAPSHOTS}").glob("*/*.parquet")):
             raise StoreError(f"history store at {self.root} is empty")
-        recs = self._query_files(SNAPSHOTS, "SELECT * FROM t", day=cut)  # the day's partition only
-        if not recs.empty:
-            recs = recs[pd.to_datetime(recs["snapshot_as_of"], utc=True) == cut]
+        recs = self._records(day=cut)
         if recs.empty:
             raise StoreError(f"no snapshot stored at {cut.isoformat()} in {self.root}")
+        faults = self._faults(recs)
+        if faults:
+            raise StoreError(
+                f"the snapshot at {cut.isoformat()} in {self.root} is damaged: {'; '.join(faults.values())}"
+            )
         frames, prov = {}, {}
         for rec in recs.itertuples():
-            path = self._dir(rec.table_name, cut) / f"{rec.key}.parquet"
-            df = pd.read_parquet(path).drop(columns=["snapshot_as_of"])
+            try:
+                df = pd.read_parquet(self.root / rec.file).drop(columns=["snapshot_as_of"])
+            except (OSError, ValueError) as exc:  # a file written before checksums, unreadable
+                raise StoreError(
+                    f"cannot read {rec.file} in the history store at {self.root}: {one_line(exc)}"
+                ) from None
             frames[rec.table_name] = df[tables.spec(rec.table_name).names]
             prov[rec.table_name] = Provenance(**json.loads(rec.provenance))
-        status = self._query_files(SOURCES, "SELECT * FROM t", day=cut)
-        if not status.empty:
-            status = status[pd.to_datetime(status["snapshot_as_of"], utc=True) == cut].drop_duplicates("name")
+        status = self._query(
+            f"SELECT * FROM {FILES} WHERE snapshot_as_of = $day QUALIFY row_number() OVER (PARTITION BY name) = 1",
+            self._intact(self._dir(SOURCES, cut), "*.parquet"),
+            "the source states",
+            day=cut,
+        )
         sources = tuple(SourceStatus(r.name, r.state, r.message, int(r.rows)) for r in status.itertuples())
         return Snapshot(cut, frames, prov, sources)
-
-
-def _sql_str(s: str) -> str:
-    return s.replace("'", "''")

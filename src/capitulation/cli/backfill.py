@@ -45,6 +45,7 @@ def backfill(
     with handled():
         run.parse_every(every)
         run.chain_files(path)  # bad input fails before a cluster starts
+        hs = HistoryStore(db) if store else None
         t0 = time.perf_counter()
         if scheduler is None and workers == 0:
             res = run.backfill(path, every, progress=not as_json)
@@ -58,7 +59,6 @@ def backfill(
             mode = f"dask {scheduler}" if scheduler else f"dask local, {workers} workers"
         secs = time.perf_counter() - t0
         written = run.write_parquet(res.metrics, out)
-        hs = HistoryStore(db) if store else None
         days = hs.write_backfill(res.metrics, str(path.resolve())) if hs is not None else 0
     summary = {
         "input": str(path),

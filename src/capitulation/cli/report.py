@@ -142,9 +142,9 @@ def history(
         if signal is not None and signal not in ALL_SIGNALS:
             fail(f"unknown signal {signal!r}; one of: {', '.join(ALL_SIGNALS)}")
         hs = HistoryStore(db)
-        h = hs.history() if signal is None else hs.verdict_history(signal)
-        if since is not None and not h.empty:
-            h = h[pd.to_datetime(h["as_of"], utc=True) >= utc(since)]
+        cut = None if since is None else utc(since)
+        h = hs.history(cut) if signal is None else hs.verdict_history(signal, cut)
+        damage = hs.damage()
     if signal is not None:
         rows = (
             []
@@ -172,6 +172,10 @@ def history(
             t.add_row(r["as_of"], r["status"], escape(key), escape(r["headline"]))
         console.print(t if rows else f"no verdicts of {signal} stored in {hs.root}")
         return
+    named = "; ".join(h["damaged"])
+    others = [  # quarantined files no listed snapshot names: damaged commit records, killed writers' tables
+        f"quarantined {r.file}: {r.reason} (moved to {r.moved_to})" for r in damage.itertuples() if r.file not in named
+    ]
     if as_json:
         print_json(
             [
@@ -181,17 +185,22 @@ def history(
                     "rows": int(r.rows),
                     "table_names": r.table_names,
                     "stale_sources": r.stale.split(", ") if r.stale else [],
+                    "damaged": r.damaged or None,
                 }
                 for r in h.itertuples()
             ]
         )
+        for line in others:
+            typer.echo(f"warning: {line}", err=True)
         return
     if h.empty:
         console.print(f"no snapshots stored in {hs.root}")
-        return
-    t = Table(title=f"History store {hs.root}")
-    for c in ("as_of", "tables", "rows", "table names", "stale sources"):
-        t.add_column(c)
-    for r in h.itertuples():
-        t.add_row(f"{r.as_of}", str(r.tables), f"{int(r.rows):,}", r.table_names, r.stale)
-    console.print(t)
+    else:
+        t = Table(title=f"History store {hs.root}")
+        for c in ("as_of", "tables", "rows", "table names", "stale sources", "damaged"):
+            t.add_column(c)
+        for r in h.itertuples():
+            t.add_row(f"{r.as_of}", str(r.tables), f"{int(r.rows):,}", r.table_names, r.stale, escape(r.damaged))
+        console.print(t)
+    for line in others:
+        console.print(escape(line), style="red")

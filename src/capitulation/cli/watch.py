@@ -52,7 +52,8 @@ def watch(
         fail(str(exc))
     if cycles is not None and cycles < 1:
         fail(f"--cycles must be 1 or more, got {cycles}")
-    store = HistoryStore(db)
+    with handled():
+        store = HistoryStore(db)
     done = 0
     try:
         while cycles is None or done < cycles:

@@ -57,9 +57,15 @@ def test_default_as_of_is_the_february_2026_stress_day(report_json):
 
 
 def test_report_stores_its_snapshot_once_and_history_lists_it(report_json, shared_data):
+    import os
+
     _, db = report_json
-    again = run("report", "--data", str(shared_data), "--json", "--db", str(db))
+    respelled = os.path.relpath(shared_data.parent) + "/./" + shared_data.name  # e.g. ../shared/./data
+    again = run("report", "--data", respelled, "--db", str(db))
     assert again.exit_code == 0
+    assert "0 new table(s)" in " ".join(
+        again.stdout.split()
+    )  # the same data through another spelling of its path: stored once
     res = run("history", "--db", str(db), "--json")
     assert res.exit_code == 0, res.output
     hist = json.loads(res.stdout)

@@ -1,5 +1,8 @@
 """History store: atomic, idempotent, append-only Parquet read back with DuckDB."""
 
+import json
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
@@ -192,3 +195,187 @@ def test_backtest_runs_lists_each_run_with_its_range_label_and_write_time_newest
     assert runs["end"].iloc[1] == pd.Timestamp("2024-07-03T23:59:59Z")
     assert runs["written_at"].iloc[1] == pd.Timestamp("2023-11-14T22:13:20Z")
     assert len(store.backtest_timeline("01234567890123456789")) == 3  # the label is not a timeline row
+
+
+def stored_days(root, n: int) -> tuple[HistoryStore, list[pd.Timestamp]]:
+    """A store holding `n` synthetic snapshots, one a day from 2026-01-01 (closes made up per day)."""
+    store = HistoryStore(root)
+    days = [pd.Timestamp("2026-01-01T23:59:59Z") + pd.Timedelta(days=k) for k in range(n)]
+    for k, day in enumerate(days):
+        assert store.write(synthetic_snapshot(day.isoformat(), [100.0 + k, 90.0 + k])) == 2
+    return store, days
+
+
+def table_file(root, table: str, day: pd.Timestamp):
+    (path,) = (root / f"table={table}" / f"as_of_date={day:%Y-%m-%d}").glob("*.parquet")
+    return path
+
+
+def truncate(path) -> None:
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
+
+def zero_64_bytes(path) -> None:
+    """64 zero bytes in the middle of the file (its length and Parquet footer unchanged)."""
+    data = bytearray(path.read_bytes())
+    mid = len(data) // 2
+    assert any(data[mid : mid + 64])  # the bytes really change
+    data[mid : mid + 64] = bytes(64)
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("damage", [truncate, zero_64_bytes], ids=["truncated", "zeroed"])
+def test_a_damaged_table_file_is_quarantined_and_named_and_every_other_snapshot_stays_readable(tmp_path, damage):
+    store, days = stored_days(tmp_path, 31)
+    hit = days[17]
+    path = table_file(tmp_path, "daily_prices", hit)
+    damage(path)
+    damaged_bytes = path.read_bytes()
+    hist = HistoryStore(tmp_path).history()
+    assert list(hist["as_of"]) == days  # all 31 still listed
+    (bad,) = hist.index[hist["damaged"] != ""]
+    assert hist["as_of"][bad] == hit and hist["damaged"][bad].startswith("daily_prices (")
+    assert ("truncated" if damage is truncate else "SHA-256 differs") in hist["damaged"][bad]
+    assert not path.exists()
+    moved = HistoryStore(tmp_path).damage()
+    assert list(moved["file"]) == [path.relative_to(tmp_path).as_posix()]  # moved aside, not deleted
+    assert Path(moved["moved_to"].iloc[0]).read_bytes() == damaged_bytes
+    again = HistoryStore(tmp_path).history()  # a later reader still names it, with the reason noted
+    assert again["damaged"][bad].startswith("daily_prices (") and "_quarantine" in again["damaged"][bad]
+    for k, day in enumerate(days):
+        if day != hit:
+            assert HistoryStore(tmp_path).load(day).tables["daily_prices"]["close"].iloc[0] == 100.0 + k
+    with pytest.raises(StoreError, match="is damaged: daily_prices"):
+        store.load(hit)
+    assert store.write(synthetic_snapshot("2026-03-01T23:59:59Z", [1.0])) == 2  # later writes succeed
+    assert store.write(synthetic_snapshot(hit.isoformat(), [117.0, 107.0])) == 1  # rewriting it repairs it
+    assert (HistoryStore(tmp_path).history()["damaged"] == "").all()
+    assert store.load(hit).tables["daily_prices"]["close"].tolist() == [117.0, 107.0]
+
+
+@pytest.mark.parametrize("damage", [truncate, zero_64_bytes], ids=["truncated", "zeroed"])
+def test_a_damaged_commit_record_hides_only_its_snapshot_and_writes_go_on(tmp_path, damage):
+    store, days = stored_days(tmp_path, 31)
+    hit = days[4]
+    commit = table_file(tmp_path, "_snapshots", hit)
+    damage(commit)
+    hist = store.history()
+    assert list(hist["as_of"]) == days[:4] + days[5:] and (hist["damaged"] == "").all()
+    (note,) = store.damage().itertuples()
+    assert note.file == commit.relative_to(tmp_path).as_posix() and "SHA-256 differs" in note.reason
+    with pytest.raises(StoreError, match="no snapshot stored"):
+        store.load(hit)
+    assert store.write(synthetic_snapshot("2026-03-01T23:59:59Z", [1.0])) == 2
+    assert len(store.history()) == 31
+
+
+def test_history_cli_lists_the_intact_snapshots_and_names_the_damaged_ones(tmp_path):
+    from typer.testing import CliRunner
+
+    from capitulation.cli import app
+
+    _, days = stored_days(tmp_path, 5)
+    truncate(table_file(tmp_path, "etf_flows", days[1]))
+    zero_64_bytes(table_file(tmp_path, "_snapshots", days[3]))
+    res = CliRunner().invoke(app, ["history", "--db", str(tmp_path), "--json"])
+    assert res.exit_code == 0, res.output
+    rows = json.loads(res.stdout)
+    assert [r["as_of"][:10] for r in rows] == ["2026-01-01", "2026-01-02", "2026-01-03", "2026-01-05"]
+    assert [r["damaged"] is not None for r in rows] == [False, True, False, False]
+    assert rows[1]["damaged"].startswith("etf_flows (table=etf_flows/as_of_date=2026-01-02/")
+    (warning,) = res.stderr.splitlines()  # the damaged commit record, which no listed snapshot names
+    assert warning.startswith("warning: quarantined table=_snapshots/as_of_date=2026-01-04/")
+    assert "SHA-256 differs" in warning
+    res = CliRunner().invoke(app, ["history", "--db", str(tmp_path)])
+    assert res.exit_code == 0 and "damaged" in res.stdout and "2026-01-05" in res.stdout
+
+
+def test_stale_temporary_and_uncommitted_files_are_cleaned_on_the_next_write_and_fresh_ones_kept(tmp_path):
+    import os
+    import time
+
+    from capitulation.store import GRACE_S
+
+    store, _ = stored_days(tmp_path, 1)
+    folder = tmp_path / "table=daily_prices" / "as_of_date=2026-01-01"
+    old_tmp, fresh_tmp = folder / ".a.dead.tmp", folder / ".b.running.tmp"
+    orphan, fresh = folder / "0123456789abcdef01234567.parquet", folder / "76543210fedcba9876543210.parquet"
+    for path in (old_tmp, fresh_tmp):
+        path.write_bytes(b"half a parquet file")
+    for path in (orphan, fresh):  # table files no commit record names
+        synthetic_snapshot("2026-01-01", [5.0]).tables["daily_prices"].to_parquet(path)
+    long_ago = time.time() - GRACE_S - 60
+    for path in (old_tmp, orphan):
+        os.utime(path, (long_ago, long_ago))
+    assert store.write(synthetic_snapshot("2026-01-02T23:59:59Z", [1.0])) == 2
+    assert not old_tmp.exists() and not orphan.exists()
+    assert fresh_tmp.exists() and fresh.exists()  # a running writer's files are younger than the grace period
+    (note,) = store.damage().itertuples()
+    assert note.file == orphan.relative_to(tmp_path).as_posix() and note.reason.startswith("uncommitted")
+    assert len(store.history()) == 2
+
+
+def test_the_same_data_under_another_source_spelling_is_stored_once(tmp_path):
+    store = HistoryStore(tmp_path)
+    snap = synthetic_snapshot("2026-02-05T23:59:59Z", [100.0, 90.0])
+    assert store.write(snap) == 2
+    other = Provenance(source="../shared/./data/prices.csv", retrieved_at="2026-02-05T00:00:00Z", synthetic=True)
+    respelled = Snapshot(snap.as_of, snap.tables, dict.fromkeys(snap.tables, other))
+    assert store.write(respelled) == 0
+    changed = synthetic_snapshot("2026-02-05T23:59:59Z", [100.0, 91.0])  # other data at the same time
+    assert store.write(changed) == 1  # daily_prices only: etf_flows is the same
+    assert store.load(snap.as_of).tables["daily_prices"]["close"].tolist() == [100.0, 91.0]  # written last wins
+    assert store.history()["tables"].tolist() == [2]
+
+
+@pytest.mark.parametrize("what", ["file", "folder"])
+def test_a_path_that_is_not_a_store_is_refused_with_one_line_and_exit_2(tmp_path, what):
+    from typer.testing import CliRunner
+
+    from capitulation.cli import app
+
+    path = tmp_path / "notes.txt"
+    path.write_text("not a store")
+    db = path if what == "file" else tmp_path
+    with pytest.raises(StoreError, match="not a history store"):
+        HistoryStore(db)
+    res = CliRunner().invoke(app, ["history", "--db", str(db)])
+    assert res.exit_code == 2
+    (line,) = res.output.splitlines()
+    assert line.startswith("error: ") and str(db) in line
+    assert not list(tmp_path.glob("table=*"))
+
+
+def test_a_query_error_is_one_line_without_duckdbs_caret_lines(tmp_path):
+    folder = tmp_path / "table=_verdicts" / "as_of_date=2026-02-05"
+    folder.mkdir(parents=True)
+    pd.DataFrame({"signal": ["leverage_flush"]}).to_parquet(folder / "old.parquet")  # no verdict_json column
+    with pytest.raises(StoreError) as err:
+        HistoryStore(tmp_path).verdict_history()
+    assert "\n" not in str(err.value) and "snapshot_as_of" in str(err.value)
+    import duckdb
+
+    from capitulation.store import one_line
+
+    with pytest.raises(duckdb.Error) as raw:
+        duckdb.connect().execute(
+            "SELECT snapshot_as_of FROM read_parquet($f, hive_partitioning=false)", {"f": [str(folder / "old.parquet")]}
+        )
+    assert "\nLINE 1: SELECT" in str(raw.value) and "^^^" in str(raw.value)  # DuckDB's own message: several lines
+    assert one_line(raw.value) == (
+        'Binder Error: Referenced column "snapshot_as_of" not found in FROM clause! Candidate bindings: "signal"'
+    )
+
+
+def test_a_store_written_before_checksums_is_read_unchecked(tmp_path):
+    store = HistoryStore(tmp_path)
+    snap = synthetic_snapshot("2026-02-05T23:59:59Z", [100.0, 90.0])
+    store.write(snap)
+    commit = table_file(tmp_path, "_snapshots", snap.as_of)
+    old = pd.read_parquet(commit).drop(columns=["file", "sha256", "bytes"])  # the earlier record layout
+    commit.unlink()
+    old.to_parquet(commit.with_name("0123456789abcdef01234567.parquet"))
+    prices = table_file(tmp_path, "daily_prices", snap.as_of)
+    zero_64_bytes(prices)  # with no checksum recorded, nothing can tell
+    assert (store.history()["damaged"] == "").all()
+    assert store.load(snap.as_of).tables["etf_flows"]["flow_usd"].tolist() == [1.5e8]

@@ -197,10 +197,12 @@ def history(
         console.print(f"no snapshots stored in {hs.root}")
     else:
         t = Table(title=f"History store {hs.root}")
-        for c in ("as_of", "tables", "rows", "table names", "stale sources", "damaged"):
+        damaged = bool(named)  # the column only when a snapshot is damaged
+        for c in ("as_of", "tables", "rows", "table names", "stale sources", "damaged")[: 6 if damaged else 5]:
             t.add_column(c)
         for r in h.itertuples():
-            t.add_row(f"{r.as_of}", str(r.tables), f"{int(r.rows):,}", r.table_names, r.stale, escape(r.damaged))
+            cells = (f"{r.as_of}", str(r.tables), f"{int(r.rows):,}", r.table_names, r.stale, escape(r.damaged))
+            t.add_row(*cells[: 6 if damaged else 5])
         console.print(t)
     for line in others:
         console.print(escape(line), style="red")

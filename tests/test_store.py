@@ -211,6 +211,14 @@ def table_file(root, table: str, day: pd.Timestamp):
     return path
 
 
+def damaged_store(root, table: str, k: int, damage) -> tuple[HistoryStore, list[pd.Timestamp], Path]:
+    """`stored_days(root, 31)` with `damage` done to the file of `table` on the `k`-th day (returned)."""
+    store, days = stored_days(root, 31)
+    path = table_file(root, table, days[k])
+    damage(path)
+    return store, days, path
+
+
 def truncate(path) -> None:
     path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
 
@@ -226,10 +234,8 @@ def zero_64_bytes(path) -> None:
 
 @pytest.mark.parametrize("damage", [truncate, zero_64_bytes], ids=["truncated", "zeroed"])
 def test_a_damaged_table_file_is_quarantined_and_named_and_every_other_snapshot_stays_readable(tmp_path, damage):
-    store, days = stored_days(tmp_path, 31)
+    store, days, path = damaged_store(tmp_path, "daily_prices", 17, damage)
     hit = days[17]
-    path = table_file(tmp_path, "daily_prices", hit)
-    damage(path)
     damaged_bytes = path.read_bytes()
     hist = HistoryStore(tmp_path).history()
     assert list(hist["as_of"]) == days  # all 31 still listed
@@ -255,10 +261,8 @@ def test_a_damaged_table_file_is_quarantined_and_named_and_every_other_snapshot_
 
 @pytest.mark.parametrize("damage", [truncate, zero_64_bytes], ids=["truncated", "zeroed"])
 def test_a_damaged_commit_record_hides_only_its_snapshot_and_writes_go_on(tmp_path, damage):
-    store, days = stored_days(tmp_path, 31)
+    store, days, commit = damaged_store(tmp_path, "_snapshots", 4, damage)
     hit = days[4]
-    commit = table_file(tmp_path, "_snapshots", hit)
-    damage(commit)
     hist = store.history()
     assert list(hist["as_of"]) == days[:4] + days[5:] and (hist["damaged"] == "").all()
     (note,) = store.damage().itertuples()

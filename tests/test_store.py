@@ -271,6 +271,7 @@ def test_a_damaged_commit_record_hides_only_its_snapshot_and_writes_go_on(tmp_pa
         store.load(hit)
     assert store.write(synthetic_snapshot("2026-03-01T23:59:59Z", [1.0])) == 2
     assert len(store.history()) == 31
+    assert list(store.history(since="2026-01-30")["as_of"]) == [*days[29:], pd.Timestamp("2026-03-01T23:59:59Z")]
 
 
 def test_history_cli_lists_the_intact_snapshots_and_names_the_damaged_ones(tmp_path):

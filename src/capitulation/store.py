@@ -108,6 +108,13 @@ def one_line(exc: BaseException) -> str:
     return " ".join(ln for ln in lines if ln and not ln.startswith("LINE ") and set(ln) != {"^"})
 
 
+def _where(**tests: tuple[str, object]) -> tuple[str, dict[str, object]]:
+    """A ' WHERE ...' clause joining (with AND) the SQL tests whose value is not None, and those values by name
+    (each test reads its value as `$name`); ('', {}) when every value is None."""
+    bound = {name: value for name, (_, value) in tests.items() if value is not None}
+    return (" WHERE " + " AND ".join(tests[name][0] for name in bound) if bound else ""), bound
+
+
 def _check_root(root: Path) -> None:
     """Refuse a `root` that is a file, or a folder holding anything but a store's folders (dotfiles aside)."""
     if root.exists() and not root.is_dir():
@@ -357,12 +364,9 @@ class HistoryStore:
         folder, pattern = (self.root / f"table={SNAPSHOTS}", "*/*.parquet")
         if day is not None:
             folder, pattern = self._dir(SNAPSHOTS, day), "*.parquet"
-        where = {"day": "snapshot_as_of = $day", "since": "snapshot_as_of >= $since"}
-        bound = {k: v for k, v in (("day", day), ("since", since)) if v is not None}
-        clause = " AND ".join(where[k] for k in bound)
+        where, bound = _where(day=("snapshot_as_of = $day", day), since=("snapshot_as_of >= $since", since))
         recs = self._query(
-            f"SELECT * FROM {FILES}"
-            + (f" WHERE {clause}" if clause else "")
+            f"SELECT * FROM {FILES}{where}"
             + (
                 " QUALIFY row_number() OVER (PARTITION BY snapshot_as_of, table_name ORDER BY written_at DESC) = 1"
                 if latest
@@ -421,18 +425,16 @@ class HistoryStore:
     def verdict_history(self, signal: str | None = None, since: str | pd.Timestamp | None = None) -> pd.DataFrame:
         """Each stored verdict (one per as_of and signal; only `signal`'s, at or after `since`, when given), oldest
         first, with its key metric: the first one the signal lists (name, value, unit; None when it gave none)."""
-        bound = {
-            k: v for k, v in (("signal", signal), ("since", None if since is None else utc(since))) if v is not None
-        }
-        where = {"signal": "signal = $signal", "since": "snapshot_as_of >= $since"}
-        clause = " AND ".join(where[k] for k in bound)
+        where, bound = _where(
+            signal=("signal = $signal", signal),
+            since=("snapshot_as_of >= $since", None if since is None else utc(since)),
+        )
         return self._query(
             "SELECT snapshot_as_of AS as_of, signal, status, headline, "
             "json_extract_string(verdict_json, '$.metrics[0].name') AS key_metric, "
             "TRY_CAST(json_extract_string(verdict_json, '$.metrics[0].value') AS DOUBLE) AS key_value, "
-            f"json_extract_string(verdict_json, '$.metrics[0].unit') AS key_unit FROM {FILES} "
-            + (f"WHERE {clause} " if clause else "")
-            + "QUALIFY row_number() OVER (PARTITION BY snapshot_as_of, signal ORDER BY headline) = 1 "
+            f"json_extract_string(verdict_json, '$.metrics[0].unit') AS key_unit FROM {FILES}{where} "
+            "QUALIFY row_number() OVER (PARTITION BY snapshot_as_of, signal ORDER BY headline) = 1 "
             "ORDER BY as_of, signal",
             self._intact(self.root / f"table={VERDICTS}", "*/*.parquet"),
             "the verdicts",

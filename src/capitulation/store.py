@@ -35,7 +35,7 @@ import platformdirs
 from capitulation import tables
 from capitulation.errors import StoreError
 from capitulation.signals.base import Verdict
-from capitulation.snapshot import Provenance, Snapshot, SourceStatus, utc
+from capitulation.snapshot import Provenance, Snapshot, SourceStatus, parse_as_of
 
 SNAPSHOTS = "_snapshots"
 SOURCES = "_sources"
@@ -290,8 +290,9 @@ class HistoryStore:
         )
 
     def load(self, as_of: str | pd.Timestamp) -> Snapshot:
-        """Rebuild the committed snapshot stored at exactly `as_of`."""
-        cut = utc(as_of)
+        """Rebuild the committed snapshot stored at exactly `as_of` (`parse_as_of`: a bare date is the end of that
+        UTC day)."""
+        cut = parse_as_of(as_of)
         if not any((self.root / f"table={SNAPSHOTS}").glob("*/*.parquet")):
             raise StoreError(f"history store at {self.root} is empty")
         recs = self._query_files(SNAPSHOTS, "SELECT * FROM t", day=cut)  # the day's partition only

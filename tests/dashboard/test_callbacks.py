@@ -205,7 +205,7 @@ def test_a_new_view_is_built_only_for_a_new_as_of(recorded_full, default_snapsho
     _, version = on_tick(s)  # refreshed within half the interval: skipped
     assert version is dash.no_update
     assert s.reload() is False and s.view is first  # same as_of: the report is not recomputed
-    assert s.reload() is True and s.version() == "2026-02-04T00:00:00+00:00"
+    assert s.reload() is True and s.version() == "2026-02-04T23:59:59+00:00"
 
 
 def test_unexpected_errors_become_a_message_without_a_traceback():

@@ -30,8 +30,8 @@ def live_snapshot(fetchers: Mapping[str, Fetcher], now: str | pd.Timestamp | Non
     `SourceStatus` per source asked (in the order asked) in `Snapshot.sources`.
 
     `fetchers`: standard table name -> fetcher; they run one after another while a tape records or replays.
-    `now`: the snapshot's as_of (`parse_as_of`: naive is UTC, a bare date the end of that UTC day); None: the time once every source has answered, so no row
-    is stamped after it. `SourceError` when every source fails.
+    `now`: the snapshot's as_of (`parse_as_of`: naive is UTC, a bare date the end of that UTC day); None: the
+    time once every source has answered, so no row is stamped after it. `SourceError` when every source fails.
     """
     if not fetchers:
         raise SourceError("no live source to fetch")

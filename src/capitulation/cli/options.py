@@ -25,6 +25,7 @@ from capitulation.cli.common import (
     print_json,
 )
 from capitulation.errors import DataError
+from capitulation.timeutil import DAYS_PER_YEAR
 
 if TYPE_CHECKING:
     from capitulation.analytics.gex import Dealer, Sticky
@@ -93,7 +94,7 @@ def _as_dict(s: OptionsSummary, as_of: pd.Timestamp, age: float, dealer: str) ->
     expiries = [
         {
             "expiry": r["expiry"].isoformat(),
-            "days": float(r["t_years"] * 365.0),
+            "days": float(r["t_years"] * DAYS_PER_YEAR),
             "forward_usd": float(r["forward"]),
             **_vols(r, smile_keys),
             "max_pain_usd": float(pain.get(r["expiry"], float("nan"))),

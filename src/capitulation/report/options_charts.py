@@ -14,6 +14,7 @@ from capitulation.analytics.gex import gamma_flip, gex_by_strike, gex_profile
 from capitulation.analytics.smile import constant_maturity, latest, risk_reversals, with_call_delta
 from capitulation.report.style import LAYOUT
 from capitulation.snapshot import Snapshot
+from capitulation.timeutil import DAYS_PER_YEAR
 
 
 def smile(snap: Snapshot, max_expiries: int = 6) -> go.Figure | None:
@@ -47,7 +48,7 @@ def risk_reversal_term(snap: Snapshot) -> go.Figure | None:
         return None
     rr = risk_reversals(q)
     cm = constant_maturity(rr)
-    days = rr["t_years"] * 365
+    days = rr["t_years"] * DAYS_PER_YEAR
     fig = go.Figure()
     for d, color in zip((10, 15, 25), qualitative.Plotly, strict=False):
         fig.add_trace(

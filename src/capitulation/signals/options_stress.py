@@ -38,6 +38,7 @@ from capitulation.errors import DataError
 from capitulation.signals.base import Metric, Status, Verdict, not_enough_data
 from capitulation.signals.common import BTC, age_days, btc_drawdowns, closes, usd
 from capitulation.snapshot import Snapshot, utc
+from capitulation.timeutil import DAYS_PER_YEAR
 
 SIGNAL, TITLE = "options_stress", "Options stress"
 
@@ -238,7 +239,7 @@ def evaluate(snap: Snapshot, th: Thresholds = Thresholds()) -> Verdict:
         f"chain of {s.timestamp:%Y-%m-%d %H:%M} UTC ({age:.1f} days before as_of), "
         f"{quotes['instrument'].nunique()} instruments, reference spot ${g.spot:,.0f} (nearest expiry's forward)",
         *(
-            f"expiry {r.expiry:%d %b %H:%M} ({r.t_years * 365:.1f}d): RR25 {r.rr25 * 100:+.1f}, RR15 "
+            f"expiry {r.expiry:%d %b %H:%M} ({r.t_years * DAYS_PER_YEAR:.1f}d): RR25 {r.rr25 * 100:+.1f}, RR15 "
             f"{r.rr15 * 100:+.1f} vol pts, ATM {r.atm_iv:.1%}"
             for r in near.itertuples()
         ),

@@ -57,7 +57,6 @@ def options(
     """Per-expiry ATM vol, 10/15/25-delta RR and BF; constant-maturity RR term structure; dealer GEX,
     hedge flow, gamma flip, call/put walls and max pain, with the dealer model and the chain's age."""
     from capitulation.analytics.gex import DEALER_MODELS
-    from capitulation.signals.common import age_days
     from capitulation.signals.options_stress import summarize
     from capitulation.sources.deribit import read_trades_json
 
@@ -74,7 +73,7 @@ def options(
             raise DataError(f"no option chain in the snapshot as of {snap.as_of:%Y-%m-%d %H:%M} UTC")
         flow = read_trades_json(trades)[0] if trades is not None else None
         s = summarize(quotes, cast("Dealer", dealer), expiry, flow, cast("Sticky", sticky))
-        age = age_days(snap, "option_quotes") or 0.0
+        age = snap.age_days("option_quotes") or 0.0
     out = _as_dict(s, snap.as_of, age, dealer)
     if as_json:
         print_json(clean(out))

@@ -36,8 +36,9 @@ from capitulation.analytics.smile import DAYS, constant_maturity, latest, risk_r
 from capitulation.analytics.vol_regime import VolState, ranks_at, vol_state
 from capitulation.errors import DataError
 from capitulation.signals.base import Metric, Status, Verdict, not_enough_data
-from capitulation.signals.common import BTC, age_days, btc_drawdowns, closes, usd
+from capitulation.signals.common import BTC, btc_drawdowns, closes, usd
 from capitulation.snapshot import Snapshot, utc
+from capitulation.tables import VOL_INDEX
 from capitulation.timeutil import DAYS_PER_YEAR
 
 SIGNAL, TITLE = "options_stress", "Options stress"
@@ -182,7 +183,7 @@ def dvol(snap: Snapshot, th: Thresholds) -> Dvol | str:
     vol = vi.set_index("date")["close"].sort_index()
     kw = {"window_days": th.dvol_window_days, "history_days": th.dvol_history_days}
     state = vol_state(vol, btc, snap.as_of, **kw)
-    age = (snap.as_of - state.date).total_seconds() / 86400 - 1.0
+    age = VOL_INDEX.age_days(snap.as_of, state.date)
     if age > th.dvol_max_age_days:
         return f"DVOL ends {state.date:%Y-%m-%d}, {age:.0f} days before as_of"
     if state.history < th.dvol_min_history:
@@ -212,7 +213,7 @@ def evaluate(snap: Snapshot, th: Thresholds = Thresholds()) -> Verdict:
     quotes = snap.get("option_quotes")
     dv = dvol(snap, th)
     dvol_metrics, dvol_evidence = ([], [f"DVOL: {dv}"]) if isinstance(dv, str) else (dv.metrics(), [dv.evidence()])
-    age = age_days(snap, "option_quotes") if quotes is not None else None
+    age = snap.age_days("option_quotes")
     if quotes is None or age is None or age > th.max_age_days:
         chain = "no option chain" if quotes is None else f"latest option chain is {age:.0f} days old"
         return _from_dvol(snap, dv, chain, dvol_metrics, dvol_evidence)

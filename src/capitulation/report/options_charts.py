@@ -10,7 +10,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.colors import qualitative
 
-from capitulation.analytics.gex import gamma_flip, gex_by_strike, gex_profile
+from capitulation.analytics.gex import PROFILE_GRID, PROFILE_POINTS, gamma_profile, gex_by_strike
 from capitulation.analytics.smile import constant_maturity, latest, risk_reversals, with_call_delta
 from capitulation.report.style import LAYOUT
 from capitulation.snapshot import Snapshot
@@ -99,19 +99,23 @@ def gex_strikes(snap: Snapshot, window: float = 0.3) -> go.Figure | None:
     return fig
 
 
-def gex_profile_chart(snap: Snapshot, window: float = 0.2, points: int = 201) -> go.Figure | None:
+def gex_profile_chart(snap: Snapshot, window: float = PROFILE_GRID, points: int = PROFILE_POINTS) -> go.Figure | None:
     """Total dealer GEX (USD per 1 % move, classic positioning) re-priced over spot x (1 -/+ window),
     sticky strike and sticky delta, with the gamma flip (sticky strike) and spot marked."""
     q = snap.get("option_quotes")
     if q is None:
         return None
     g = gex_by_strike(q)
-    spots = g.spot * np.linspace(1 - window, 1 + window, points)
-    profiles = {sticky: gex_profile(q, spots, sticky=sticky) for sticky in ("strike", "delta")}
+    profiles = {
+        sticky: gamma_profile(q, sticky=sticky, s0=g.spot, grid=window, points=points) for sticky in ("strike", "delta")
+    }
     fig = go.Figure(
-        [go.Scatter(x=p["spot"], y=p["gex_usd"] / 1e6, mode="lines", name=f"sticky {k}") for k, p in profiles.items()]
+        [
+            go.Scatter(x=p.profile["spot"], y=p.profile["gex_usd"] / 1e6, mode="lines", name=f"sticky {k}")
+            for k, p in profiles.items()
+        ]
     )
-    flip = gamma_flip(profiles["strike"], near=g.spot)
+    flip = profiles["strike"].flip  # the flip `options` and verdict 3 print
     fig.add_hline(y=0, line_color="grey")
     fig.add_vline(x=g.spot, line_dash="dot", annotation_text="spot")
     if np.isfinite(flip):

@@ -20,13 +20,14 @@ import numpy as np
 import pandas as pd
 
 from capitulation.analytics.gex import (
+    PROFILE_GRID,
+    PROFILE_POINTS,
     Dealer,
     GexResult,
     Sticky,
     Walls,
-    gamma_flip,
+    gamma_profile,
     gex_by_strike,
-    gex_profile,
     max_pain,
     reference_spot,
     walls,
@@ -51,7 +52,7 @@ class Thresholds:
     rr25: float = -0.05
     max_age_days: float = 2.0
     dealer: Dealer = "classic"
-    grid: float = 0.2  # GEX profile over spot x (1 -/+ 20 %)
+    grid: float = PROFILE_GRID  # GEX profile over spot x (1 -/+ 20 %)
     # DVOL, when no chain is fresh: a two-week spike (a cascade plays out within days) ranked in the trailing
     # year (DVOL's own regime: 45 % was high in 2023, low in 2021).
     dvol_window_days: int = 14
@@ -93,12 +94,13 @@ def summarize(
     expiry: str | pd.Timestamp | None = None,
     trades: pd.DataFrame | None = None,
     sticky: Sticky = "strike",
-    grid: float = 0.2,
-    points: int = 201,
+    grid: float = PROFILE_GRID,
+    points: int = PROFILE_POINTS,
 ) -> OptionsSummary:
     """Smile, term structure and dealer gamma of the latest chain in `quotes`.
 
-    The GEX profile spans spot x (1 -/+ grid) in `points` steps; the flip is the crossing nearest spot.
+    The GEX profile spans spot x (1 -/+ grid) in `points` steps; the flip is `gex.gamma_profile`'s, the
+    crossing nearest spot solved exactly (the same whatever the grid that brackets it).
     `expiry` (a settlement time, or a bare date matching the expiry on that UTC day) restricts everything
     but the term structure to that expiry, re-using the whole chain's reference spot. `DataError` for an
     empty chain, or an expiry not in it (the message lists the available ones).
@@ -109,8 +111,7 @@ def summarize(
     part = chain if chosen is None else chain[chain["expiry"] == chosen]
     rr = risk_reversals(chain)
     g = gex_by_strike(part, dealer=dealer, trades=trades, s0=s0)
-    spots = s0 * np.linspace(1 - grid, 1 + grid, points)
-    prof = gex_profile(part, spots, dealer, sticky, trades, s0=s0)
+    prof = gamma_profile(part, dealer, sticky, trades, s0, grid, points)
     return OptionsSummary(
         timestamp=chain["timestamp"].max(),
         spot=s0,
@@ -119,8 +120,8 @@ def summarize(
         smile=rr if chosen is None else rr[rr["expiry"] == chosen].reset_index(drop=True),
         term=constant_maturity(rr, DAYS),
         gex=g,
-        profile=prof,
-        flip=gamma_flip(prof, near=s0),
+        profile=prof.profile,
+        flip=prof.flip,
         walls=walls(g.by_strike),
         max_pain=max_pain(part),
     )
@@ -217,7 +218,7 @@ def evaluate(snap: Snapshot, th: Thresholds = Thresholds()) -> Verdict:
     if quotes is None or age is None or age > th.max_age_days:
         chain = "no option chain" if quotes is None else f"latest option chain is {age:.0f} days old"
         return _from_dvol(snap, dv, chain, dvol_metrics, dvol_evidence)
-    s = summarize(quotes, th.dealer, grid=th.grid, points=81)
+    s = summarize(quotes, th.dealer, grid=th.grid)  # as the `options` command: one flip, one computation
     cm, g, w, flip = s.term.set_index("days"), s.gex, s.walls, s.flip
     t = ("option_quotes",)
     metrics = [

@@ -272,9 +272,11 @@ def test_real_chain_flip_walls_and_max_pain_under_each_model(shared_data: Path) 
     grid = s0 * np.linspace(0.8, 1.2, 201)
     classic = gex.gex_by_strike(quotes)
     assert classic.total_usd == pytest.approx(27.73e6, rel=1e-3)  # dealers long gamma, +27.7M USD per 1 %
-    flips = {k: gex.gamma_flip(gex.gex_profile(quotes, grid, sticky=k), near=s0) for k in ("strike", "delta")}
-    assert flips["strike"] == pytest.approx(88_826, abs=1.0)  # 0.65 % below spot
-    assert flips["delta"] == pytest.approx(88_756, abs=1.0)
+    flips = {k: gex.gamma_profile(quotes, sticky=k).flip for k in ("strike", "delta")}
+    assert flips["strike"] == pytest.approx(88_827.48, abs=0.01)  # 0.65 % below spot
+    assert flips["delta"] == pytest.approx(88_756.83, abs=0.01)
+    # linear interpolation on the 201-spot grid is within a few dollars of it
+    assert gex.gamma_flip(gex.gex_profile(quotes, grid), near=s0) == pytest.approx(88_826, abs=1.0)
     assert gex.walls(classic.by_strike) == gex.Walls(call_wall=90_000.0, put_wall=90_000.0)
     short = gex.gex_by_strike(quotes, dealer="short_all")
     assert short.total_usd == pytest.approx(-591.3e6, rel=1e-3)

@@ -97,7 +97,7 @@ def test_dealer_selector_changes_the_gex_profile(state):
     y_short = short[0].figure.data[0].y
     assert len(y_classic) == len(y_short) == 201
     assert max(y_short) < 0 < max(y_classic)  # short all open interest: dealers short gamma everywhere
-    assert "gamma flip $88,826" in classic[1].children  # the chain of 2026-01-24, spot about $89k
+    assert "gamma flip $88,827" in classic[1].children  # the chain of 2026-01-24, spot about $89k
     assert "gamma flip -" in short[1].children
     assert "short_all: dealers short all open interest" in short[1].children
 

@@ -151,6 +151,32 @@ def test_bad_as_of_is_a_one_line_error(shared_data):
     assert res.exit_code == 2 and "yesterday-ish" in res.output
 
 
+@pytest.mark.parametrize("blank", ["", "   "])
+def test_an_empty_as_of_is_a_one_line_error_not_the_default_date(shared_data, blank):
+    res = run("report", "--data", str(shared_data), "--as-of", blank, "--no-store")
+    assert res.exit_code == 2
+    assert res.output.strip().splitlines() == [
+        "error: as_of is empty: give a date such as 2026-02-05 or a time such as 2026-02-05T08:00"
+    ]
+
+
+def test_a_bare_date_cuts_the_api_where_it_cuts_the_cli(shared_data):
+    """`build_snapshot(data, "2026-02-05")` and `report --as-of 2026-2-5` both run at the end of that UTC day:
+    BTC's close of 2026-02-05 ($62,702; at 00:00 it would be the day before's $73,020) and verdict 8 holds."""
+    from capitulation.report import model
+    from capitulation.sources.recorded import build_snapshot
+
+    api = model.as_json(model.build(build_snapshot(shared_data, "2026-02-05")))
+    res = run("report", "--data", str(shared_data), "--as-of", "2026-2-5", "--json", "--no-store")
+    assert res.exit_code == 0, res.output
+    cli = json.loads(res.stdout)
+    assert cli["as_of"] == api["as_of"] == "2026-02-05T23:59:59+00:00"
+    assert round(cli["spot_usd"]) == round(api["spot_usd"]) == 62_702
+    assert cli["signals"][7]["signal"] == "bottom_range"
+    assert cli["signals"][7]["status"] == api["signals"][7]["status"] == "holds"
+    assert [s["headline"] for s in cli["signals"]] == [s["headline"] for s in api["signals"]]
+
+
 def test_corrupt_snapshot_is_rejected_and_nothing_is_stored(tmp_path):
     snap = tmp_path / "snap"
     snap.mkdir()

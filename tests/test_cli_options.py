@@ -45,7 +45,8 @@ def test_default_snapshot_gives_skew_gex_flip_walls_and_the_dealer_model(default
     g = out["gex"]
     assert g["total_usd_per_1pct"] == pytest.approx(27.73e6, rel=1e-3)
     assert g["hedge_flow_usd_per_1pct_rise"] == -g["total_usd_per_1pct"]
-    assert g["gamma_flip_usd"] == pytest.approx(88_826, abs=5.0) and g["sticky"] == "strike"
+    # solved to a cent (linear interpolation gave 88,826 on the 201-spot grid, 88,820 on verdict 3's 81 spots)
+    assert g["gamma_flip_usd"] == pytest.approx(88_827.48, abs=0.01) and g["sticky"] == "strike"
     assert (g["call_wall_usd"], g["put_wall_usd"]) == (90_000.0, 90_000.0)
     assert out["max_pain"] == {"expiry": "2026-01-25T08:00:00+00:00", "strike_usd": 90_000.0}
 
@@ -119,6 +120,21 @@ def test_bad_input_is_one_line_and_exit_code_2(snap, args, needle):
     assert len(res.output.strip().splitlines()) == 1
 
 
+def test_report_and_options_print_one_flip(shared_data):
+    """On 2026-01-25 the January chain is fresh: verdict 3, its level in the ladder and `options` print the flip
+    of one computation (`gex.gamma_profile`), $88,827."""
+    day = ("--data", str(shared_data), "--as-of", "2026-01-25")
+    opt, rep = run("options", *day, "--json"), run("report", *day, "--json", "--no-store")
+    assert opt.exit_code == 0 and rep.exit_code == 0, opt.output + rep.output
+    flip, report = json.loads(opt.stdout)["gex"]["gamma_flip_usd"], json.loads(rep.stdout)
+    verdict = next(s for s in report["signals"] if s["signal"] == "options_stress")
+    assert next(m["value"] for m in verdict["metrics"] if m["name"] == "gamma_flip") == flip
+    assert [lv["price_usd"] for lv in report["levels"] if lv["label"].startswith("gamma flip")] == [flip]
+    assert f"gamma flip ${flip:,.0f}" == "gamma flip $88,827"
+    assert "gamma flip $88,827;" in run("options", *day).stdout
+    assert "gamma flip $88,827;" in run("report", *day, "--no-store").stdout
+
+
 def test_no_data_is_a_one_line_error():
     res = run("options")
     assert res.exit_code == 2 and "--data" in res.output and len(res.output.strip().splitlines()) == 1
@@ -131,4 +147,4 @@ def test_html_report_has_the_gex_profile_with_its_flip(snap, tmp_path):
     page = out.read_text()
     for chart in ("chart-gex_profile", "chart-risk_reversals", "chart-gex", "chart-smile"):
         assert chart in page
-    assert "flip $88,8" in page and "RR25 constant maturity" in page
+    assert "flip $88,827" in page and "RR25 constant maturity" in page

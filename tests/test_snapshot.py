@@ -39,11 +39,15 @@ def test_upto_drops_every_row_after_the_cut_and_empty_tables():
     assert synthetic().upto("2026-01-01").tables == {}
 
 
-def test_bare_date_means_end_of_that_day():
-    assert parse_as_of("2026-02-05") == pd.Timestamp("2026-02-05T23:59:59Z")
-    assert parse_as_of("2026-02-05T08:00") == pd.Timestamp("2026-02-05T08:00Z")
-    with pytest.raises(DataError, match="not a date"):
-        parse_as_of("soon")
+def test_a_snapshot_reads_its_as_of_as_the_cli_does():
+    """A bare date is the end of that UTC day (`timeutil.parse_as_of`) when building or cutting a snapshot."""
+    snap = synthetic()
+    for day in ("2026-02-04", "2026-2-4", "20260204"):
+        cut = snap.upto(day)
+        assert cut.as_of == parse_as_of(day) == pd.Timestamp("2026-02-04T23:59:59Z")
+        assert cut.tables["daily_prices"]["close"].tolist() == [1.0, 2.0]  # 2026-02-04's close is known
+    assert snap.upto("2026-02-04T00:00").tables["daily_prices"]["close"].tolist() == [1.0]
+    assert Snapshot("2026-02-05", snap.tables, snap.provenance).as_of == snap.as_of
 
 
 def test_save_and_load_round_trip(tmp_path):

@@ -18,6 +18,7 @@ import os
 import tempfile
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import asdict, dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any, Generic, Literal, TypeVar
 
@@ -26,6 +27,9 @@ import pandas as pd
 
 from capitulation import tables
 from capitulation.errors import DataError
+from capitulation.timeutil import parse_as_of, utc
+
+__all__ = ["Derived", "Provenance", "Snapshot", "SourceStatus", "cut_days", "cut_times", "parse_as_of", "utc"]
 
 MANIFEST = "manifest.json"
 
@@ -39,24 +43,6 @@ class Provenance:
     licence: str = "unstated"
     notes: str = ""
     synthetic: bool = False
-
-
-def utc(ts: str | pd.Timestamp) -> pd.Timestamp:
-    """A tz-aware UTC timestamp from a date/time string or timestamp (naive input is taken as UTC)."""
-    try:
-        t = pd.Timestamp(ts)
-    except (TypeError, ValueError) as exc:
-        raise DataError(f"not a date/time: {ts!r} ({exc})") from None
-    if pd.isna(t):
-        raise DataError(f"not a date/time: {ts!r}")
-    return t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC")
-
-
-def parse_as_of(text: str) -> pd.Timestamp:
-    """`--as-of` input: a bare date means the end of that UTC day (its daily closes are known)."""
-    t = utc(text)
-    bare_date = len(text.strip()) == 10
-    return t + tables.DAY_CLOSE if bare_date else t
 
 
 @dataclass(frozen=True)
@@ -111,7 +97,7 @@ class Snapshot:
     _cache: dict[Hashable, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "as_of", utc(self.as_of))
+        object.__setattr__(self, "as_of", parse_as_of(self.as_of))
         if self.origin is None:
             checked = {name: tables.validate(name, df) for name, df in self.tables.items()}
         else:
@@ -142,6 +128,15 @@ class Snapshot:
                 out[name] = df[col].max()
         return out
 
+    def age_days(self, name: str) -> float | None:
+        """The age of table `name` at as_of, in days from when its latest row became known
+        (`tables.TableSpec.age_days`); None when the snapshot has no such table."""
+        df = self.get(name)
+        if df is None:
+            return None
+        spec = tables.spec(name)
+        return spec.age_days(self.as_of, df[spec.time_column].max())
+
     def __getstate__(self) -> dict[str, Any]:
         """Pickled without its origin and prepared histories (a worker prepares its own)."""
         return {**self.__dict__, "origin": None, "_cache": {}}
@@ -155,11 +150,11 @@ class Snapshot:
             self._cache[key] = (known, bool(len(known) < 2 or (np.diff(known) >= 0).all()))
         return self._cache[key]
 
-    def upto(self, as_of: str | pd.Timestamp) -> Snapshot:
-        """The snapshot as it could have been known at `as_of`: rows not yet known dropped (a daily bar
-        only from the last second of its day), empty tables removed. The result keeps the snapshot it was
-        cut from as its `origin`."""
-        cut = utc(as_of)
+    def upto(self, as_of: str | date | pd.Timestamp) -> Snapshot:
+        """The snapshot as it could have been known at `as_of` (`parse_as_of`: a bare date is the end of
+        that UTC day): rows not yet known dropped (a daily bar only from the last second of its day), empty
+        tables removed. The result keeps the snapshot it was cut from as its `origin`."""
+        cut = parse_as_of(as_of)
         stamp = cut.as_unit("ns").value
         kept: dict[str, pd.DataFrame] = {}
         for name, df in self.tables.items():

@@ -51,7 +51,7 @@ import platformdirs
 
 from capitulation import tables
 from capitulation.errors import StoreError
-from capitulation.snapshot import Provenance, Snapshot, SourceStatus, utc
+from capitulation.snapshot import Provenance, Snapshot, SourceStatus, parse_as_of, utc
 from capitulation.verdict import Verdict
 
 log = logging.getLogger(__name__)
@@ -493,9 +493,9 @@ class HistoryStore:
         return out[columns].sort_values("written_at", ascending=False, ignore_index=True)
 
     def load(self, as_of: str | pd.Timestamp) -> Snapshot:
-        """Rebuild the committed snapshot stored at exactly `as_of`; `StoreError` naming the damage when one of
-        its files fails its check."""
-        cut = utc(as_of)
+        """Rebuild the committed snapshot stored at exactly `as_of` (`parse_as_of`: a bare date is the end of that
+        UTC day); `StoreError` naming the damage when one of its files fails its check."""
+        cut = parse_as_of(as_of)
         if not any((self.root / f"table={SNAPSHOTS}").glob("*/*.parquet")):
             raise StoreError(f"history store at {self.root} is empty")
         recs = self._records(day=cut)

@@ -12,18 +12,16 @@ percent vs fraction) are removed inside the source module. Conventions:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypeVar
 
 import numpy as np
 import pandas as pd
 
 from capitulation.errors import DataError
+from capitulation.timeutil import DAY_CLOSE, age_days
 
+T = TypeVar("T", pd.Timestamp, pd.Series)
 Kind = Literal["str", "float", "int", "time"]
-
-DAY_CLOSE = pd.Timedelta(days=1) - pd.Timedelta(seconds=1)
-"""From a date's 00:00 UTC to its last second, when the day's close is known: the meaning of a bare date
-(`--as-of 2026-02-05` is 23:59:59 that day) and the stamp of a daily close among instantaneous rows."""
 
 AGGREGATE = "aggregate"
 """The venue of an all-exchange series (perp_metrics, liquidations): never summed with single venues."""
@@ -54,8 +52,16 @@ class TableSpec:
 
     def known_at(self, df: pd.DataFrame) -> pd.Series:
         """When each row became known: its time, or the last second of its bar."""
-        t = df[self.time_column]
-        return t + pd.Timedelta(days=self.bar_days - 1) + DAY_CLOSE if self.bar_days else t
+        return self.known_at_time(df[self.time_column])
+
+    def known_at_time(self, t: T) -> T:
+        """When a row stamped `t` (a time or a Series of them) became known: `t`, or its bar's last second."""
+        return t + pd.Timedelta(days=self.bar_days - 1) + DAY_CLOSE if self.bar_days else t  # type: ignore[return-value]
+
+    def age_days(self, as_of: pd.Timestamp, t: pd.Timestamp) -> float:
+        """Age in days at `as_of` of this table's row stamped `t`: `timeutil.age_days` from its `known_at`
+        (a daily close stamped 2026-02-05 is 0 days old at 2026-02-05 23:59:59, 1 day old a day later)."""
+        return age_days(as_of, self.known_at_time(t))
 
     @property
     def names(self) -> list[str]:

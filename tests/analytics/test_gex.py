@@ -104,6 +104,24 @@ def test_profile_of_puts_below_and_calls_above_crosses_zero() -> None:
     assert prof.loc[prof["spot"] == 100.0, "gex_usd"].iloc[0] == pytest.approx(gex.gex_by_strike(q).total_usd)
 
 
+@pytest.mark.parametrize("sticky", ["strike", "delta"])
+def test_the_flip_is_solved_exactly_whatever_the_grid(sticky) -> None:
+    """`gamma_profile` solves the crossing nearest spot: every grid that brackets it gives the same flip, where
+    GEX is 0; linear interpolation on the grid (`gamma_flip`) moves with the grid's spacing."""
+    q = _quotes([("P", 90.0, 0.5, 150.0), ("C", 110.0, 0.6, 100.0)])
+    flips = {n: gex.gamma_profile(q, sticky=sticky, grid=0.2, points=n).flip for n in (11, 81, 401)}
+    assert max(flips.values()) - min(flips.values()) < 2 * gex.FLIP_XTOL_USD
+    assert 100.0 < flips[81] < 120.0  # more put than call open interest: dealers short gamma up to above 100
+    at_flip = gex.gex_profile(q, [flips[81] - 0.01, flips[81] + 0.01], sticky=sticky)["gex_usd"]
+    assert at_flip.iloc[0] < 0 < at_flip.iloc[1]  # the sign changes within a cent of it
+    coarse = gex.gamma_profile(q, sticky=sticky, grid=0.2, points=11)
+    assert abs(gex.gamma_flip(coarse.profile, near=100.0) - flips[11]) > 0.01  # the grid estimate is off
+
+
+def test_no_crossing_gives_a_nan_flip() -> None:
+    assert math.isnan(gex.gamma_profile(_quotes([("C", 100.0, 0.5, 10.0)])).flip)
+
+
 def test_empty_chain_is_a_data_error() -> None:
     with pytest.raises(DataError, match="empty option chain"):
         gex.gex_by_strike(tables.empty("option_quotes"))
@@ -254,9 +272,11 @@ def test_real_chain_flip_walls_and_max_pain_under_each_model(shared_data: Path) 
     grid = s0 * np.linspace(0.8, 1.2, 201)
     classic = gex.gex_by_strike(quotes)
     assert classic.total_usd == pytest.approx(27.73e6, rel=1e-3)  # dealers long gamma, +27.7M USD per 1 %
-    flips = {k: gex.gamma_flip(gex.gex_profile(quotes, grid, sticky=k), near=s0) for k in ("strike", "delta")}
-    assert flips["strike"] == pytest.approx(88_826, abs=1.0)  # 0.65 % below spot
-    assert flips["delta"] == pytest.approx(88_756, abs=1.0)
+    flips = {k: gex.gamma_profile(quotes, sticky=k).flip for k in ("strike", "delta")}
+    assert flips["strike"] == pytest.approx(88_827.48, abs=0.01)  # 0.65 % below spot
+    assert flips["delta"] == pytest.approx(88_756.83, abs=0.01)
+    # linear interpolation on the 201-spot grid is within a few dollars of it
+    assert gex.gamma_flip(gex.gex_profile(quotes, grid), near=s0) == pytest.approx(88_826, abs=1.0)
     assert gex.walls(classic.by_strike) == gex.Walls(call_wall=90_000.0, put_wall=90_000.0)
     short = gex.gex_by_strike(quotes, dealer="short_all")
     assert short.total_usd == pytest.approx(-591.3e6, rel=1e-3)

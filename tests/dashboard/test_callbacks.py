@@ -97,7 +97,7 @@ def test_dealer_selector_changes_the_gex_profile(state):
     y_short = short[0].figure.data[0].y
     assert len(y_classic) == len(y_short) == 201
     assert max(y_short) < 0 < max(y_classic)  # short all open interest: dealers short gamma everywhere
-    assert "gamma flip $88,826" in classic[1].children  # the chain of 2026-01-24, spot about $89k
+    assert "gamma flip $88,827" in classic[1].children  # the chain of 2026-01-24, spot about $89k
     assert "gamma flip -" in short[1].children
     assert "short_all: dealers short all open interest" in short[1].children
 
@@ -205,7 +205,7 @@ def test_a_new_view_is_built_only_for_a_new_as_of(recorded_full, default_snapsho
     _, version = on_tick(s)  # refreshed within half the interval: skipped
     assert version is dash.no_update
     assert s.reload() is False and s.view is first  # same as_of: the report is not recomputed
-    assert s.reload() is True and s.version() == "2026-02-04T00:00:00+00:00"
+    assert s.reload() is True and s.version() == "2026-02-04T23:59:59+00:00"
 
 
 def test_unexpected_errors_become_a_message_without_a_traceback():

@@ -66,7 +66,8 @@ def test_stale_sector_returns_are_not_enough_data():
     sr = _sectors({"a": 0.01}, end="2026-01-20")
     snap = snapshot("2026-02-05T23:59:59Z", sector_returns=sr, daily_prices=daily("BTC-USD", [100.0] * 60))
     v = sector_rotation.evaluate(snap)
-    assert v.status is Status.NOT_ENOUGH_DATA and "17 days old (latest 2026-01-20)" in v.headline
+    # a daily row is known at the end of its day: the 2026-01-20 returns are 16 days old at the end of 02-05
+    assert v.status is Status.NOT_ENOUGH_DATA and "16 days old (latest 2026-01-20)" in v.headline
 
 
 def test_recorded_ranking_and_coverage(default_snapshot):

@@ -33,13 +33,15 @@ import numpy as np
 from numba import njit, prange
 from scipy.special import erfcx
 
+from capitulation import timeutil
+
 SQRT_2PI = math.sqrt(2.0 * math.pi)
 INV_SQRT_2PI = 1.0 / SQRT_2PI
 SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 LN_SQRT_2_OVER_PI = math.log(SQRT_2_OVER_PI)
 SQRT_PI_OVER_2 = math.sqrt(math.pi / 2.0)
 INV_SQRT2 = 1.0 / math.sqrt(2.0)
-DAYS_PER_YEAR = 365.0
+DAYS_PER_YEAR = timeutil.DAYS_PER_YEAR  # ACT/365: theta and charm per calendar day
 _VELTKAMP = 134217729.0  # 2^27 + 1: splits a double into two halves whose products are exact
 _EXP_UNDERFLOW = -746.0  # exp(x) == 0.0 below this
 

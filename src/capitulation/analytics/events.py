@@ -29,6 +29,7 @@ import pandas as pd
 
 from capitulation.errors import DataError
 from capitulation.tables import DAY_CLOSE
+from capitulation.timeutil import age_days
 
 
 @dataclass(frozen=True)
@@ -278,7 +279,7 @@ def current_oi(histories: list[OiSeries], as_of: pd.Timestamp, max_age_days: flo
         s = s[s.index <= as_of]
         if s.empty:
             continue
-        fresh = (as_of - s.index[-1]).total_seconds() / 86400 <= max_age_days
+        fresh = age_days(as_of, s.index[-1]) <= max_age_days
         if fresh and (s.index[-1] - s.index[0]).total_seconds() / 86400 >= min_days:
             return OiSeries(h.name, s, None if h.oi_usd is None else h.oi_usd[h.oi_usd.index <= as_of])
     return None

@@ -43,6 +43,7 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
+from scipy.optimize import brentq
 
 from capitulation.analytics import black76
 from capitulation.analytics._black76_kernel import dollar_gamma_profile
@@ -235,6 +236,12 @@ def gex_profile(
     """
     s0 = reference_spot(quotes) if s0 is None else float(s0)
     q = _priced(quotes, "gex_profile", dealer, trades)
+    S = np.asarray(spots, dtype=float)
+    return pd.DataFrame({"spot": S, "gex_usd": _total_gex(quotes, q, S, s0, sticky)})
+
+
+def _total_gex(quotes: pd.DataFrame, q: pd.DataFrame, spots: np.ndarray, s0: float, sticky: Sticky) -> np.ndarray:
+    """Total GEX (USD per 1 % move) at each of `spots` of the priced rows `q` (`_priced`) of `quotes`."""
     S = np.asarray(spots, dtype=float)[:, None]
     if sticky == "strike":
         total = np.empty(len(S))
@@ -248,11 +255,10 @@ def gex_profile(
             np.ascontiguousarray(S[:, 0] / s0),
             total,
         )
-    elif sticky == "delta":
-        total = np.nansum(_gex(q, S, s0, _sticky_delta_iv(quotes, q, S, s0)), axis=1)
-    else:
-        raise ValueError(f"sticky must be 'strike' or 'delta', got {sticky!r}")
-    return pd.DataFrame({"spot": S[:, 0], "gex_usd": total})
+        return total
+    if sticky == "delta":
+        return np.nansum(_gex(q, S, s0, _sticky_delta_iv(quotes, q, S, s0)), axis=1)
+    raise ValueError(f"sticky must be 'strike' or 'delta', got {sticky!r}")
 
 
 def _sticky_delta_iv(quotes: pd.DataFrame, q: pd.DataFrame, S: np.ndarray, s0: float) -> np.ndarray:
@@ -273,21 +279,74 @@ def _sticky_delta_iv(quotes: pd.DataFrame, q: pd.DataFrame, S: np.ndarray, s0: f
     return iv
 
 
+def _nearest_crossing(profile: pd.DataFrame, near: float | None) -> tuple[float, float, float] | None:
+    """The zero crossing of a GEX profile nearest `near` (default: the middle of its spot grid): its linear
+    interpolation between the two profile points around it, and those two spots; None without a crossing."""
+    p = profile.sort_values("spot")
+    s, g = p["spot"].to_numpy(dtype=float), p["gex_usd"].to_numpy(dtype=float)
+    found = [(float(s[i]), float(s[i]), float(s[i])) for i in np.flatnonzero(g == 0.0)]
+    for i in np.flatnonzero(g[:-1] * g[1:] < 0):
+        found.append((float(s[i] - g[i] * (s[i + 1] - s[i]) / (g[i + 1] - g[i])), float(s[i]), float(s[i + 1])))
+    if not found:
+        return None
+    ref = 0.5 * (s[0] + s[-1]) if near is None else near
+    return min(found, key=lambda x: abs(x[0] - ref))
+
+
 def gamma_flip(profile: pd.DataFrame, near: float | None = None) -> float:
     """The spot where total GEX crosses zero, by linear interpolation between profile points (USD).
 
     With several crossings, the one nearest `near` (default: the middle of the spot grid, normally the
-    current spot). NaN when the profile never changes sign.
+    current spot). NaN when the profile never changes sign. Its value depends on the grid; the flip a
+    chain reports is `gamma_profile`'s, solved exactly.
     """
-    p = profile.sort_values("spot")
-    s, g = p["spot"].to_numpy(dtype=float), p["gex_usd"].to_numpy(dtype=float)
-    flips = [float(s[i]) for i in np.flatnonzero(g == 0.0)]
-    for i in np.flatnonzero(g[:-1] * g[1:] < 0):
-        flips.append(float(s[i] - g[i] * (s[i + 1] - s[i]) / (g[i + 1] - g[i])))
-    if not flips:
-        return float("nan")
-    ref = 0.5 * (s[0] + s[-1]) if near is None else near
-    return min(flips, key=lambda x: abs(x - ref))
+    hit = _nearest_crossing(profile, near)
+    return float("nan") if hit is None else hit[0]
+
+
+FLIP_XTOL_USD = 0.01
+"""How closely `gamma_profile` solves the flip: to a cent, so every grid that brackets it gives one value."""
+PROFILE_GRID = 0.2
+PROFILE_POINTS = 201
+"""The GEX profile spans spot x (1 -/+ 20 %) in 201 steps (0.2 % apart) unless told otherwise."""
+
+
+@dataclass(frozen=True)
+class GammaProfile:
+    """Total dealer GEX over a spot grid (`profile`: spot, gex_usd) and the gamma flip (USD; NaN when GEX does
+    not change sign on the grid): the zero crossing nearest the reference spot S0, solved to `FLIP_XTOL_USD`
+    by Brent's method between the two grid spots around it, so it does not depend on the grid's spacing."""
+
+    profile: pd.DataFrame
+    flip: float
+
+
+def gamma_profile(
+    quotes: pd.DataFrame,
+    dealer: Dealer = "classic",
+    sticky: Sticky = "strike",
+    trades: pd.DataFrame | None = None,
+    s0: float | None = None,
+    grid: float = PROFILE_GRID,
+    points: int = PROFILE_POINTS,
+) -> GammaProfile:
+    """`gex_profile` over S0 x (1 -/+ `grid`) in `points` steps and the gamma flip of that chain (see
+    `GammaProfile`): the one computation of the flip that every command, chart and backfill prints."""
+    s0 = reference_spot(quotes) if s0 is None else float(s0)
+    q = _priced(quotes, "gex_profile", dealer, trades)
+    spots = s0 * np.linspace(1 - grid, 1 + grid, points)
+    profile = pd.DataFrame({"spot": spots, "gex_usd": _total_gex(quotes, q, spots, s0, sticky)})
+    hit = _nearest_crossing(profile, s0)
+    if hit is None:
+        return GammaProfile(profile, float("nan"))
+    guess, lo, hi = hit
+    if lo == hi:  # GEX is exactly zero at a grid spot
+        return GammaProfile(profile, guess)
+
+    def total(spot: float) -> float:
+        return float(_total_gex(quotes, q, np.array([spot]), s0, sticky)[0])
+
+    return GammaProfile(profile, float(brentq(total, lo, hi, xtol=FLIP_XTOL_USD)))
 
 
 def walls(by_strike: pd.DataFrame) -> Walls:

@@ -24,6 +24,8 @@ from capitulation.analytics.cross_asset import closes as wide_closes
 from capitulation.analytics.leverage import funding_history
 from capitulation.analytics.liquidation_map import LiquidationModel
 from capitulation.errors import DataError
+from capitulation.tables import DAILY_PRICES, OPTION_QUOTES, PERP_METRICS
+from capitulation.timeutil import DAYS_PER_YEAR, year_fraction
 
 BTC = "BTC-USD"
 PROXIES = ("MSTR", "QQQ", "GLD")
@@ -245,10 +247,6 @@ def _table(tables: Mapping[str, pd.DataFrame], name: str) -> pd.DataFrame | None
     return None if df is None or df.empty else df
 
 
-def _age(as_of: pd.Timestamp, t: pd.Timestamp) -> float:
-    return (as_of - t).total_seconds() / 86400.0
-
-
 def desk(
     tables: Mapping[str, pd.DataFrame],
     as_of: pd.Timestamp,
@@ -276,7 +274,7 @@ def desk(
     btc = wide[BTC].dropna() if BTC in wide.columns else pd.Series(dtype=float)
     if btc.empty:
         raise DataError("hedge: no BTC-USD closes in the snapshot")
-    if _age(as_of, btc.index[-1]) - 1.0 > settings.price_max_age_days:
+    if DAILY_PRICES.age_days(as_of, btc.index[-1]) > settings.price_max_age_days:
         raise DataError(f"hedge: the latest BTC-USD close ({btc.index[-1]:%Y-%m-%d}) is too old for as_of")
     missing = [p for p in proxies if p not in wide.columns]
     if missing:
@@ -310,12 +308,12 @@ def _puts(
     if quotes is None:
         return "no option chain in the snapshot"
     chain_time = quotes["timestamp"].max()
-    age = _age(as_of, chain_time)
+    age = OPTION_QUOTES.age_days(as_of, chain_time)
     deltas = tuple(dict.fromkeys((put_delta, ATM)))
     priced = hg.protective_puts(quotes, days, deltas)
     if not priced:
         latest = quotes[quotes["timestamp"] == chain_time]
-        span = (latest["expiry"] - chain_time).dt.total_seconds() / 86400.0
+        span = year_fraction(chain_time, latest["expiry"]) * DAYS_PER_YEAR
         return (
             f"a {days}-day put cannot be priced from the chain of {chain_time:%Y-%m-%d %H:%M} UTC: its quoted "
             f"expiries span {span.min():.1f} to {span.max():.0f} days (no extrapolation)"
@@ -351,7 +349,7 @@ def _perp(
         f"{venue} {symbol}",
         recent.index[0],
         recent.index[-1],
-        _age(as_of, s.index[-1]) <= settings.funding_max_age_days,
+        PERP_METRICS.age_days(as_of, s.index[-1]) <= settings.funding_max_age_days,
         float(recent.mean()),
         interval,
         annual,

@@ -44,6 +44,7 @@ from capitulation.analytics import black76
 from capitulation.analytics.cross_asset import MAX_GAP_DAYS, MIN_OBS, aligned_returns
 from capitulation.analytics.liquidation_map import liquidation_price
 from capitulation.analytics.smile import constant_maturity, risk_reversals
+from capitulation.timeutil import DAYS_PER_YEAR
 
 Window = tuple[pd.Timestamp, pd.Timestamp]
 HEDGE_COLUMNS = ["proxy", "regime", "n_obs", "rho", "sd_btc", "sd_proxy", "hedge_ratio", "effectiveness"]
@@ -169,7 +170,7 @@ def protective_puts(quotes: pd.DataFrame, days: float, deltas: Sequence[float]) 
     cm = constant_maturity(rr, (days,))
     if cm.empty:
         return []
-    row, t = cm.iloc[0], days / 365.0
+    row, t = cm.iloc[0], days / DAYS_PER_YEAR
     rr = rr.sort_values("t_years")
     forward = float(np.interp(t, rr["t_years"], rr["forward"]))
     out = []

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from capitulation.errors import DataError
-from capitulation.tables import AGGREGATE
+from capitulation.tables import AGGREGATE, PERP_METRICS
 
 
 @dataclass(frozen=True)
@@ -93,7 +93,7 @@ def venue_summary(perps: pd.DataFrame, as_of: pd.Timestamp, max_age_days: float 
             continue
         last_oi = oi.iloc[-1] if not oi.empty else None
         last_fu = fu.iloc[-1] if not fu.empty else None
-        age = (as_of - last_oi["timestamp"]).total_seconds() / 86400 if last_oi is not None else math.nan
+        age = PERP_METRICS.age_days(as_of, last_oi["timestamp"]) if last_oi is not None else math.nan
         rows.append(
             {
                 "venue": venue,
@@ -164,5 +164,5 @@ def pick_funding(
     ]
     if not found:
         return None
-    fresh = [h for h in found if (as_of - h.rates.index[-1]).total_seconds() / 86400 <= max_age_days]
+    fresh = [h for h in found if PERP_METRICS.age_days(as_of, h.rates.index[-1]) <= max_age_days]
     return fresh[0] if fresh else max(found, key=lambda h: h.rates.index[-1])

@@ -27,8 +27,8 @@ import pandas as pd
 
 from capitulation.analytics import black76
 from capitulation.errors import DataError
+from capitulation.timeutil import DAYS_PER_YEAR, year_fraction
 
-SECONDS_PER_YEAR = 365.0 * 86400.0
 DELTAS = (0.10, 0.15, 0.25)
 DAYS = (1, 7, 30, 90)
 
@@ -49,7 +49,7 @@ def with_call_delta(quotes: pd.DataFrame) -> pd.DataFrame:
 
     Rows without a forward, with t_years <= 0 or a non-positive mark IV get NaN call_delta.
     """
-    t = (quotes["expiry"] - quotes["timestamp"]).dt.total_seconds().to_numpy() / SECONDS_PER_YEAR
+    t = year_fraction(quotes["timestamp"], quotes["expiry"])
     F = quotes["underlying_price"].to_numpy(dtype=float)
     cd = black76.delta(F, quotes["strike"].to_numpy(dtype=float), t, quotes["mark_iv"].to_numpy(dtype=float), True)
     return quotes.assign(t_years=t, call_delta=cd)
@@ -117,7 +117,7 @@ def constant_maturity(rr_frame: pd.DataFrame, days: Sequence[float] = DAYS) -> p
         g = g.sort_values("t_years")
         t = g["t_years"].to_numpy(dtype=float)
         for n in days:
-            T = n / 365.0
+            T = n / DAYS_PER_YEAR
             iv = {v: _total_variance_interp(T, t, g[v].to_numpy(dtype=float)) for v in vols}
             row: dict[str, object] = {"timestamp": ts, "days": n, "t_years": T, "atm_iv": iv["atm_iv"]}
             for lab in labels:

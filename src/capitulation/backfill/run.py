@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
@@ -39,7 +38,6 @@ if TYPE_CHECKING:
 DAYS = (1, 7)
 DELTAS = (0.15, 0.25)
 DEALER: gex.Dealer = "classic"
-GRID, POINTS = 0.2, 201  # GEX profile over spot x (1 -/+ 20 %), as `summarize`
 COLUMNS = (
     "timestamp",
     "n_quotes",
@@ -92,7 +90,7 @@ def snapshot_metrics(chain: pd.DataFrame) -> dict[str, object]:
         cm = smile.constant_maturity(smile.risk_reversals(chain, DELTAS), DAYS).set_index("days")
         s0 = gex.reference_spot(chain)
         g = gex.gex_by_strike(chain, dealer=DEALER, s0=s0)
-        profile = gex.gex_profile(chain, s0 * np.linspace(1 - GRID, 1 + GRID, POINTS), DEALER, "strike", s0=s0)
+        flip = gex.gamma_profile(chain, DEALER, "strike", s0=s0).flip  # as `summarize`: one flip everywhere
     except DataError as exc:
         raise DataError(f"snapshot {when:%Y-%m-%d %H:%M:%S} UTC: {exc}") from None
     w = gex.walls(g.by_strike)
@@ -103,7 +101,7 @@ def snapshot_metrics(chain: pd.DataFrame) -> dict[str, object]:
         "atm_iv_7d": float(cm.loc[7, "atm_iv"]),
         **{f"rr{d}_{n}d": float(cm.loc[n, f"rr{d}"]) for n in DAYS for d in (15, 25)},
         "gex_usd_per_1pct": g.total_usd,
-        "gamma_flip": gex.gamma_flip(profile, near=s0),
+        "gamma_flip": flip,
         "call_wall": w.call_wall,
         "put_wall": w.put_wall,
     }

@@ -58,7 +58,7 @@ def treasury_table(data: Path, as_of: str | None, stack: Path | None) -> tuple[p
     from capitulation.sources import recorded
     from capitulation.sources.treasuries import BUNDLED_STACK_FILE
 
-    snap = recorded.build_snapshot(data, parse_as_of(as_of) if as_of else None, stack=stack)
+    snap = recorded.build_snapshot(data, None if as_of is None else parse_as_of(as_of), stack=stack)
     return company_table(snap), str(stack or BUNDLED_STACK_FILE)
 
 
@@ -293,7 +293,7 @@ def _state(
     """The network state from the recorded `btc_network` (with --data) or the flags; flags win. Without --data
     the state's date is --as-of (it picks the rigs of that day), else unknown (the newest catalogue)."""
     from capitulation.analytics.mining import NetworkState, network_state
-    from capitulation.snapshot import utc
+    from capitulation.timeutil import parse_as_of
 
     snap = None
     if data is not None:
@@ -306,7 +306,7 @@ def _state(
         fail("pass --hashrate-ehs, or --data DIR for the recorded network state")
     else:
         # without recorded data: no fees, and the subsidy since the April 2024 halving (3.125 BTC)
-        when = pd.NaT if as_of is None else utc(as_of).normalize()
+        when = pd.NaT if as_of is None else parse_as_of(as_of).normalize()
         state = NetworkState(when, overrides["hashrate_ehs"], None, 0.0, 3.125, 0)
     given = {k: v for k, v in overrides.items() if v is not None}
     return NetworkState(**(asdict(state) | given)), snap

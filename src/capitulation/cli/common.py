@@ -68,7 +68,7 @@ def load_snapshot(data: Path | None, snapshot: Path | None, as_of: str | None) -
     """The snapshot a command runs on: a saved snapshot folder, or the recorded data under `data`."""
     from capitulation.sources.recorded import build_snapshot
 
-    cut = parse_as_of(as_of) if as_of else None
+    cut = None if as_of is None else parse_as_of(as_of)
     if snapshot is not None:
         snap = Snapshot.load(snapshot)
         return snap.upto(cut) if cut is not None else snap

@@ -25,6 +25,7 @@ from capitulation.cli.common import (
     print_json,
 )
 from capitulation.errors import DataError
+from capitulation.timeutil import DAYS_PER_YEAR
 
 if TYPE_CHECKING:
     from capitulation.analytics.gex import Dealer, Sticky
@@ -56,7 +57,6 @@ def options(
     """Per-expiry ATM vol, 10/15/25-delta RR and BF; constant-maturity RR term structure; dealer GEX,
     hedge flow, gamma flip, call/put walls and max pain, with the dealer model and the chain's age."""
     from capitulation.analytics.gex import DEALER_MODELS
-    from capitulation.signals.common import age_days
     from capitulation.signals.options_stress import summarize
     from capitulation.sources.deribit import read_trades_json
 
@@ -73,7 +73,7 @@ def options(
             raise DataError(f"no option chain in the snapshot as of {snap.as_of:%Y-%m-%d %H:%M} UTC")
         flow = read_trades_json(trades)[0] if trades is not None else None
         s = summarize(quotes, cast("Dealer", dealer), expiry, flow, cast("Sticky", sticky))
-        age = age_days(snap, "option_quotes") or 0.0
+        age = snap.age_days("option_quotes") or 0.0
     out = _as_dict(s, snap.as_of, age, dealer)
     if as_json:
         print_json(clean(out))
@@ -93,7 +93,7 @@ def _as_dict(s: OptionsSummary, as_of: pd.Timestamp, age: float, dealer: str) ->
     expiries = [
         {
             "expiry": r["expiry"].isoformat(),
-            "days": float(r["t_years"] * 365.0),
+            "days": float(r["t_years"] * DAYS_PER_YEAR),
             "forward_usd": float(r["forward"]),
             **_vols(r, smile_keys),
             "max_pain_usd": float(pain.get(r["expiry"], float("nan"))),

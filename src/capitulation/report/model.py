@@ -56,7 +56,7 @@ def build(snap: Snapshot, thresholds: Thresholds | None = None) -> Report:
     infos = []
     for name, latest in sorted(snap.table_dates().items()):
         p = snap.provenance[name]
-        age = (snap.as_of - latest).total_seconds() / 86400.0
+        age = snap.age_days(name)
         infos.append(
             TableInfo(
                 name, len(snap.tables[name]), latest, age, p.source, p.retrieved_at, p.licence, p.notes, p.synthetic

@@ -10,10 +10,11 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.colors import qualitative
 
-from capitulation.analytics.gex import gamma_flip, gex_by_strike, gex_profile
+from capitulation.analytics.gex import PROFILE_GRID, PROFILE_POINTS, gamma_profile, gex_by_strike
 from capitulation.analytics.smile import constant_maturity, latest, risk_reversals, with_call_delta
 from capitulation.report.style import LAYOUT
 from capitulation.snapshot import Snapshot
+from capitulation.timeutil import DAYS_PER_YEAR
 
 
 def smile(snap: Snapshot, max_expiries: int = 6) -> go.Figure | None:
@@ -47,7 +48,7 @@ def risk_reversal_term(snap: Snapshot) -> go.Figure | None:
         return None
     rr = risk_reversals(q)
     cm = constant_maturity(rr)
-    days = rr["t_years"] * 365
+    days = rr["t_years"] * DAYS_PER_YEAR
     fig = go.Figure()
     for d, color in zip((10, 15, 25), qualitative.Plotly, strict=False):
         fig.add_trace(
@@ -98,19 +99,23 @@ def gex_strikes(snap: Snapshot, window: float = 0.3) -> go.Figure | None:
     return fig
 
 
-def gex_profile_chart(snap: Snapshot, window: float = 0.2, points: int = 201) -> go.Figure | None:
+def gex_profile_chart(snap: Snapshot, window: float = PROFILE_GRID, points: int = PROFILE_POINTS) -> go.Figure | None:
     """Total dealer GEX (USD per 1 % move, classic positioning) re-priced over spot x (1 -/+ window),
     sticky strike and sticky delta, with the gamma flip (sticky strike) and spot marked."""
     q = snap.get("option_quotes")
     if q is None:
         return None
     g = gex_by_strike(q)
-    spots = g.spot * np.linspace(1 - window, 1 + window, points)
-    profiles = {sticky: gex_profile(q, spots, sticky=sticky) for sticky in ("strike", "delta")}
+    profiles = {
+        sticky: gamma_profile(q, sticky=sticky, s0=g.spot, grid=window, points=points) for sticky in ("strike", "delta")
+    }
     fig = go.Figure(
-        [go.Scatter(x=p["spot"], y=p["gex_usd"] / 1e6, mode="lines", name=f"sticky {k}") for k, p in profiles.items()]
+        [
+            go.Scatter(x=p.profile["spot"], y=p.profile["gex_usd"] / 1e6, mode="lines", name=f"sticky {k}")
+            for k, p in profiles.items()
+        ]
     )
-    flip = gamma_flip(profiles["strike"], near=g.spot)
+    flip = profiles["strike"].flip  # the flip `options` and verdict 3 print
     fig.add_hline(y=0, line_color="grey")
     fig.add_vline(x=g.spot, line_dash="dot", annotation_text="spot")
     if np.isfinite(flip):

@@ -36,7 +36,7 @@ from capitulation.signals import treasury
 from capitulation.signals.base import not_enough_data
 from capitulation.signals.common import BTC, btc_drawdowns, closes, pct
 from capitulation.snapshot import Derived, Snapshot, cut_days
-from capitulation.tables import DAY_CLOSE
+from capitulation.tables import BTC_NETWORK, DAILY_PRICES
 from capitulation.verdict import Metric, Status, Verdict
 
 SIGNAL, TITLE = "bottom_range", "Bottom range"
@@ -84,15 +84,15 @@ def _last(
     df: pd.DataFrame | None, column: str, as_of: pd.Timestamp, max_age: float
 ) -> tuple[float, pd.Timestamp] | None:
     """The last known value of `column` (daily table keyed by `date`) and its date, if at most `max_age` days
-    old at `as_of` (a daily bar is known at the end of its day)."""
+    old at `as_of` (from the end of its day, when a daily bar is known: `TableSpec.age_days`, alike for every
+    daily table)."""
     if df is None:
         return None
     known = np.flatnonzero(df[column].notna().to_numpy())
     if not len(known):
         return None
     value, date = df[column].iloc[known[-1]], df["date"].iloc[known[-1]]
-    age = (as_of - (date + DAY_CLOSE)).total_seconds() / 86400.0
-    return (float(value), date) if age <= max_age else None
+    return (float(value), date) if DAILY_PRICES.age_days(as_of, date) <= max_age else None
 
 
 def _spot(snap: Snapshot, th: Thresholds) -> tuple[float, pd.Timestamp, tuple[str, ...]] | None:
@@ -241,7 +241,7 @@ def _miner_leg(
 ) -> tuple[Leg, list[Level], list[Metric], list[str]]:
     net = snap.get("btc_network")
     last = None if net is None else net.dropna(subset=["hashrate_ehs"])["date"].max()
-    age = None if last is None or pd.isna(last) else (snap.as_of - last).total_seconds() / 86400.0
+    age = None if last is None or pd.isna(last) else BTC_NETWORK.age_days(snap.as_of, last)
     if age is None or age > th.max_age_days:
         why = "no hashrate data" if age is None else f"hashrate data {age:.0f} days old, limit {th.max_age_days:g}"
         return Leg("miner fleet", None, False, "", why), [], [], []

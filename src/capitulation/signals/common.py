@@ -153,15 +153,6 @@ def drawdown(snap: Snapshot, days: int) -> float | None:
     return float(recent.iloc[-1] / recent.max() - 1.0)
 
 
-def age_days(snap: Snapshot, table: str) -> float | None:
-    """Days between the table's latest row and as_of; None when the table is absent."""
-    df = snap.get(table)
-    if df is None:
-        return None
-    latest = df[tables.spec(table).time_column].max()
-    return (snap.as_of - latest).total_seconds() / 86400.0
-
-
 def pct(x: float) -> str:
     """A fraction as a signed percent string: -0.123 -> '-12.3%'."""
     return f"{x * 100:+.1f}%"

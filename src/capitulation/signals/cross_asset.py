@@ -16,6 +16,7 @@ from capitulation.analytics import cross_asset as xa
 from capitulation.signals.base import not_enough_data
 from capitulation.signals.common import BTC, aligned_returns, pct, usd, wide_closes
 from capitulation.snapshot import Snapshot
+from capitulation.tables import DAILY_PRICES, ETF_FLOWS
 from capitulation.verdict import Metric, Status, Verdict
 
 SIGNAL, TITLE = "cross_asset", "Cross-asset flight"
@@ -77,7 +78,7 @@ def cross_asset(snap: Snapshot, th: Thresholds = Thresholds()) -> CrossAsset | s
         return "no daily prices"
     wide = wide_closes(snap, SYMBOLS)
     last = {s: wide[s].last_valid_index() for s in wide.columns}  # every column has a close (wide_closes)
-    stale = {s: d for s, d in last.items() if _age(snap, d) > th.max_age_days}
+    stale = {s: d for s, d in last.items() if DAILY_PRICES.age_days(snap.as_of, d) > th.max_age_days}
     wide = wide.drop(columns=list(stale))
     if BTC not in wide.columns:
         return f"no recent BTC-USD close (latest {last[BTC]:%Y-%m-%d})" if BTC in last else "no BTC-USD closes"
@@ -92,14 +93,9 @@ def cross_asset(snap: Snapshot, th: Thresholds = Thresholds()) -> CrossAsset | s
     ef = snap.get("etf_flows")
     if ef is not None:
         latest = ef["date"].max()
-        age = _age(snap, latest)
+        age = ETF_FLOWS.age_days(snap.as_of, latest)
         flows = Flows(latest, age, age <= th.flows_max_age_days, xa.flow_sums(ef, FLOW_DAYS))
     return CrossAsset(table, stale, flows)
-
-
-def _age(snap: Snapshot, date: pd.Timestamp) -> float:
-    """Days between the end of a daily row's date (when it became known) and as_of."""
-    return (snap.as_of - date).total_seconds() / 86400 - 1.0
 
 
 def evaluate(snap: Snapshot, th: Thresholds = Thresholds()) -> Verdict:

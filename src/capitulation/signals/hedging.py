@@ -40,6 +40,7 @@ from capitulation.signals.base import not_enough_data
 from capitulation.signals.common import BTC, aligned_returns, pct, usd, wide_closes
 from capitulation.signals.cross_asset import ALIGNMENT, SYMBOLS
 from capitulation.snapshot import Derived, Snapshot, cut_days
+from capitulation.tables import DAILY_PRICES
 from capitulation.verdict import Metric, Status, Verdict
 
 SIGNAL, TITLE = "hedging", "Hedging"
@@ -128,11 +129,6 @@ class StressState:
         return {s: d for s, d in self.diversifiers.items() if isinstance(d, Diversifier)}
 
 
-def _age(snap: Snapshot, date: pd.Timestamp) -> float:
-    """Days between the end of a daily row's date (when it became known) and as_of."""
-    return (snap.as_of - date).total_seconds() / 86400 - 1.0
-
-
 def state(snap: Snapshot, th: Thresholds = Thresholds()) -> StressState | str:
     """BTC's stress window at as_of and each diversifier in it, or why there is no answer."""
     px = snap.get("daily_prices")
@@ -142,7 +138,7 @@ def state(snap: Snapshot, th: Thresholds = Thresholds()) -> StressState | str:
     btc = wide[BTC].dropna() if BTC in wide.columns else pd.Series(dtype=float)
     if btc.empty:
         return "no BTC-USD closes"
-    if _age(snap, btc.index[-1]) > th.max_age_days:
+    if DAILY_PRICES.age_days(snap.as_of, btc.index[-1]) > th.max_age_days:
         return f"no recent BTC-USD close (latest {btc.index[-1]:%Y-%m-%d})"
     since = snap.as_of - pd.Timedelta(days=th.high_lookback_days)
     if btc.index[0] > since:
@@ -184,7 +180,7 @@ def _diversifier(
     if sym not in wide.columns:
         return "no closes in the snapshot"
     rets = aligned_returns(snap, SYMBOLS, BTC, sym)
-    if rets.empty or _age(snap, rets.index[-1]) > th.max_age_days:
+    if rets.empty or DAILY_PRICES.age_days(snap.as_of, rets.index[-1]) > th.max_age_days:
         return "no recent close in common with BTC-USD" + (f" (latest {rets.index[-1]:%Y-%m-%d})" if len(rets) else "")
     ret, n = hg.window_return(rets[sym], snap.as_of, th.window_days)
     if n < th.min_window_sessions:

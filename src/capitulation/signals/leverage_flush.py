@@ -32,6 +32,7 @@ from capitulation.signals.common import (
     usd,
 )
 from capitulation.snapshot import Snapshot
+from capitulation.tables import LIQUIDATIONS, PERP_METRICS
 from capitulation.verdict import Metric, Status, Verdict
 
 SIGNAL, TITLE = "leverage_flush", "Leverage flush"
@@ -104,7 +105,7 @@ def observed_long_liquidations(snap: Snapshot, th: Thresholds) -> Liquidations |
     s = aggregate_liquidations(snap)["long_usd"]
     if s.empty:
         return "no all-exchange BTC long liquidations recorded"
-    age = (snap.as_of - s.index[-1]).total_seconds() / 86400 - 1.0  # a day's total is known at its end
+    age = LIQUIDATIONS.age_days(snap.as_of, s.index[-1])  # a day's total is known at its end
     if age > th.liq_max_age_days:
         return f"observed liquidations end {s.index[-1]:%Y-%m-%d}, {age:.0f} days before as_of"
     year = s[s.index > s.index[-1] - pd.Timedelta(days=th.liq_history_days)]
@@ -185,7 +186,7 @@ def evaluate(snap: Snapshot, th: Thresholds = Thresholds()) -> Verdict:
             + "; ".join(f"{d}d {pct(r.oi_change)} vs {pct(r.price_change)}" for d, r in moves.iterrows())
         )
     fh = pick_funding(funding_rows(snap), snap.as_of, th.max_age_days)
-    if fh is not None and (snap.as_of - fh.rates.index[-1]).total_seconds() / 86400 <= th.max_age_days:
+    if fh is not None and PERP_METRICS.age_days(snap.as_of, fh.rates.index[-1]) <= th.max_age_days:
         ann = annualised_funding(fh.rates, fh.interval_h)
         metrics.append(Metric("funding_annualised_30d", ann, "fraction per year", ("perp_metrics",)))
         evidence.append(

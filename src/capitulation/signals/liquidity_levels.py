@@ -46,7 +46,7 @@ from capitulation.analytics.liquidation_map import (
 from capitulation.signals.base import not_enough_data
 from capitulation.signals.common import BTC, aggregate_liquidations, btc_drawdowns, closes, oi_series, pct, usd
 from capitulation.snapshot import Snapshot
-from capitulation.tables import DAY_CLOSE
+from capitulation.tables import DAY_CLOSE, LIQUIDATIONS
 from capitulation.verdict import Metric, Status, Verdict
 
 SIGNAL, TITLE = "liquidity_levels", "Liquidity levels"
@@ -349,7 +349,7 @@ def _series(
     if observed is None:
         why.append("no observed liquidations")
     else:
-        age = (snap.as_of - observed.index[-1] - DAY_CLOSE).total_seconds() / 86400
+        age = LIQUIDATIONS.age_days(snap.as_of, observed.index[-1])
         if age > th.max_age_days:
             why.append(f"observed liquidations end {observed.index[-1]:%Y-%m-%d} ({age:.0f} days old)")
         elif flush(observed["long_usd"], btc, snap.as_of, th) is None:

@@ -20,13 +20,14 @@ import numpy as np
 import pandas as pd
 
 from capitulation.analytics.gex import (
+    PROFILE_GRID,
+    PROFILE_POINTS,
     Dealer,
     GexResult,
     Sticky,
     Walls,
-    gamma_flip,
+    gamma_profile,
     gex_by_strike,
-    gex_profile,
     max_pain,
     reference_spot,
     walls,
@@ -36,8 +37,10 @@ from capitulation.analytics.smile import DAYS, constant_maturity, latest, risk_r
 from capitulation.analytics.vol_regime import VolState, ranks_at, vol_state
 from capitulation.errors import DataError
 from capitulation.signals.base import not_enough_data
-from capitulation.signals.common import BTC, age_days, btc_drawdowns, closes, usd
+from capitulation.signals.common import BTC, btc_drawdowns, closes, usd
 from capitulation.snapshot import Snapshot, utc
+from capitulation.tables import VOL_INDEX
+from capitulation.timeutil import DAYS_PER_YEAR
 from capitulation.verdict import Metric, Status, Verdict
 
 SIGNAL, TITLE = "options_stress", "Options stress"
@@ -50,7 +53,7 @@ class Thresholds:
     rr25: float = -0.05
     max_age_days: float = 2.0
     dealer: Dealer = "classic"
-    grid: float = 0.2  # GEX profile over spot x (1 -/+ 20 %)
+    grid: float = PROFILE_GRID  # GEX profile over spot x (1 -/+ 20 %)
     # DVOL, when no chain is fresh: a two-week spike (a cascade plays out within days) ranked in the trailing
     # year (DVOL's own regime: 45 % was high in 2023, low in 2021).
     dvol_window_days: int = 14
@@ -92,12 +95,13 @@ def summarize(
     expiry: str | pd.Timestamp | None = None,
     trades: pd.DataFrame | None = None,
     sticky: Sticky = "strike",
-    grid: float = 0.2,
-    points: int = 201,
+    grid: float = PROFILE_GRID,
+    points: int = PROFILE_POINTS,
 ) -> OptionsSummary:
     """Smile, term structure and dealer gamma of the latest chain in `quotes`.
 
-    The GEX profile spans spot x (1 -/+ grid) in `points` steps; the flip is the crossing nearest spot.
+    The GEX profile spans spot x (1 -/+ grid) in `points` steps; the flip is `gex.gamma_profile`'s, the
+    crossing nearest spot solved exactly (the same whatever the grid that brackets it).
     `expiry` (a settlement time, or a bare date matching the expiry on that UTC day) restricts everything
     but the term structure to that expiry, re-using the whole chain's reference spot. `DataError` for an
     empty chain, or an expiry not in it (the message lists the available ones).
@@ -108,8 +112,7 @@ def summarize(
     part = chain if chosen is None else chain[chain["expiry"] == chosen]
     rr = risk_reversals(chain)
     g = gex_by_strike(part, dealer=dealer, trades=trades, s0=s0)
-    spots = s0 * np.linspace(1 - grid, 1 + grid, points)
-    prof = gex_profile(part, spots, dealer, sticky, trades, s0=s0)
+    prof = gamma_profile(part, dealer, sticky, trades, s0, grid, points)
     return OptionsSummary(
         timestamp=chain["timestamp"].max(),
         spot=s0,
@@ -118,8 +121,8 @@ def summarize(
         smile=rr if chosen is None else rr[rr["expiry"] == chosen].reset_index(drop=True),
         term=constant_maturity(rr, DAYS),
         gex=g,
-        profile=prof,
-        flip=gamma_flip(prof, near=s0),
+        profile=prof.profile,
+        flip=prof.flip,
         walls=walls(g.by_strike),
         max_pain=max_pain(part),
     )
@@ -182,7 +185,7 @@ def dvol(snap: Snapshot, th: Thresholds) -> Dvol | str:
     vol = vi.set_index("date")["close"].sort_index()
     kw = {"window_days": th.dvol_window_days, "history_days": th.dvol_history_days}
     state = vol_state(vol, btc, snap.as_of, **kw)
-    age = (snap.as_of - state.date).total_seconds() / 86400 - 1.0
+    age = VOL_INDEX.age_days(snap.as_of, state.date)
     if age > th.dvol_max_age_days:
         return f"DVOL ends {state.date:%Y-%m-%d}, {age:.0f} days before as_of"
     if state.history < th.dvol_min_history:
@@ -212,11 +215,11 @@ def evaluate(snap: Snapshot, th: Thresholds = Thresholds()) -> Verdict:
     quotes = snap.get("option_quotes")
     dv = dvol(snap, th)
     dvol_metrics, dvol_evidence = ([], [f"DVOL: {dv}"]) if isinstance(dv, str) else (dv.metrics(), [dv.evidence()])
-    age = age_days(snap, "option_quotes") if quotes is not None else None
+    age = snap.age_days("option_quotes")
     if quotes is None or age is None or age > th.max_age_days:
         chain = "no option chain" if quotes is None else f"latest option chain is {age:.0f} days old"
         return _from_dvol(snap, dv, chain, dvol_metrics, dvol_evidence)
-    s = summarize(quotes, th.dealer, grid=th.grid, points=81)
+    s = summarize(quotes, th.dealer, grid=th.grid)  # as the `options` command: one flip, one computation
     cm, g, w, flip = s.term.set_index("days"), s.gex, s.walls, s.flip
     t = ("option_quotes",)
     metrics = [
@@ -239,7 +242,7 @@ def evaluate(snap: Snapshot, th: Thresholds = Thresholds()) -> Verdict:
         f"chain of {s.timestamp:%Y-%m-%d %H:%M} UTC ({age:.1f} days before as_of), "
         f"{quotes['instrument'].nunique()} instruments, reference spot ${g.spot:,.0f} (nearest expiry's forward)",
         *(
-            f"expiry {r.expiry:%d %b %H:%M} ({r.t_years * 365:.1f}d): RR25 {r.rr25 * 100:+.1f}, RR15 "
+            f"expiry {r.expiry:%d %b %H:%M} ({r.t_years * DAYS_PER_YEAR:.1f}d): RR25 {r.rr25 * 100:+.1f}, RR15 "
             f"{r.rr15 * 100:+.1f} vol pts, ATM {r.atm_iv:.1%}"
             for r in near.itertuples()
         ),

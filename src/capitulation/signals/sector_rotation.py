@@ -20,7 +20,7 @@ import pandas as pd
 
 from capitulation.analytics.sectors import Basket, basket_constituents, baskets, breadth, relative_strength
 from capitulation.signals.base import not_enough_data
-from capitulation.signals.common import BTC, age_days, btc_drawdowns, closes, drawdown, pct
+from capitulation.signals.common import BTC, btc_drawdowns, closes, drawdown, pct
 from capitulation.snapshot import Derived, Snapshot, cut_days
 from capitulation.tables import DAY_CLOSE
 from capitulation.verdict import Metric, Status, Verdict
@@ -108,7 +108,7 @@ def sectors(snap: Snapshot, th: Thresholds = Thresholds()) -> Sectors | str:
     sr = snap.get("sector_returns")
     if sr is None:
         return "no sector returns"
-    age = age_days(snap, "sector_returns")
+    age = snap.age_days("sector_returns")
     if age is not None and age > th.max_age_days:
         return f"sector returns are {age:.0f} days old (latest {sr['date'].max():%Y-%m-%d})"
     panel_btc = snap.derived(PANEL_BTC_RETURNS)

@@ -25,6 +25,8 @@ from capitulation.errors import DataError
 from capitulation.signals.base import not_enough_data
 from capitulation.signals.common import BTC, btc_drawdowns, closes, usd
 from capitulation.snapshot import Derived, Snapshot, cut_days
+from capitulation.tables import DAILY_PRICES
+from capitulation.timeutil import DAY_CLOSE, age_days
 from capitulation.verdict import Metric, Status, Verdict
 
 SIGNAL, TITLE = "treasury", "Treasury companies"
@@ -97,7 +99,7 @@ def _money(v: object) -> str:
 
 def _recent_close(snap: Snapshot, symbol: str, max_age_days: float) -> tuple[float, pd.Timestamp] | None:
     px = closes(snap, symbol)
-    if px.empty or (snap.as_of - px.index[-1]).days > max_age_days:
+    if px.empty or DAILY_PRICES.age_days(snap.as_of, px.index[-1]) > max_age_days:
         return None
     return float(px.iloc[-1]), px.index[-1]
 
@@ -305,9 +307,9 @@ def evaluate(snap: Snapshot, th: Thresholds = Thresholds()) -> Verdict:
     value, basis = (row.mnav_ev, "EV") if ev_known else (row.mnav_mcap, "market cap")
     if pd.isna(value):
         return not_enough_data(SIGNAL, TITLE, snap.as_of, f"{th.ticker}: {row['note'] or 'no mNAV'}")
-    age = (snap.as_of - row.as_of).days
+    age = age_days(snap.as_of, row.as_of + DAY_CLOSE)  # holdings as of a date: at the end of that day
     if age > th.max_holdings_age_days:
-        why = f"{th.ticker}: latest holdings as of {row.as_of:%Y-%m-%d}, {age} days old"
+        why = f"{th.ticker}: latest holdings as of {row.as_of:%Y-%m-%d}, {age:.0f} days old"
         return not_enough_data(SIGNAL, TITLE, snap.as_of, f"{why} (limit {th.max_holdings_age_days:g})")
     hist = premium_history(snap, th)
     priced = table[table["mnav_mcap"].notna()]
@@ -348,7 +350,7 @@ def evaluate(snap: Snapshot, th: Thresholds = Thresholds()) -> Verdict:
     cost = f"; average cost ${row.avg_cost_usd:,.0f}/BTC" if pd.notna(row.avg_cost_usd) else ""
     dilution = f"; converted: {row.converted}" if row.converted else ""
     evidence = [
-        f"{row['name']} ({th.ticker}): {row.btc_held:,.0f} BTC as of {row.as_of:%Y-%m-%d} ({age} days old)"
+        f"{row['name']} ({th.ticker}): {row.btc_held:,.0f} BTC as of {row.as_of:%Y-%m-%d} ({age:.0f} days old)"
         f"{cost} ({row.source})",
         f"share price ${row.share_price_usd:,.2f} ({row.share_price_date:%Y-%m-%d}) x {row.shares_mnav / 1e6:,.2f}M "
         f"shares (basic + in-the-money convertibles) = market cap {usd(row.market_cap_usd)}{dilution}",

@@ -49,6 +49,7 @@ from capitulation.analytics import black76
 from capitulation.errors import DataError, SourceError
 from capitulation.snapshot import Provenance, utc
 from capitulation.sources._files import read_json
+from capitulation.timeutil import DAYS_PER_YEAR, year_fraction
 
 log = logging.getLogger(__name__)
 
@@ -190,8 +191,8 @@ def implied_capture_time(path: str | Path) -> pd.Timestamp:
     expiry = _expiries(raw["expiry_date"], Path(path))
     with np.errstate(divide="ignore", invalid="ignore"):
         t_years = 100.0 * num["vega"] * (num["mark_iv"] / 100.0) / (730.0 * -num["theta"])
-    when = expiry - pd.to_timedelta(t_years * 365.0, unit="D")
-    use = (num["theta"] < 0) & num["delta"].abs().between(0.2, 0.8) & (t_years > 2.0 / 365.0)
+    when = expiry - pd.to_timedelta(t_years * DAYS_PER_YEAR, unit="D")
+    use = (num["theta"] < 0) & num["delta"].abs().between(0.2, 0.8) & (t_years > 2.0 / DAYS_PER_YEAR)
     if not use.any():
         raise DataError(f"{Path(path).name}: no instrument with usable greeks to date the snapshot")
     return pd.Timestamp(when[use].median()).floor("s")
@@ -242,7 +243,7 @@ def _quote_times(raw: pd.DataFrame, path: Path, timestamp: str | pd.Timestamp | 
 
 def _with_forward_and_prices(df: pd.DataFrame) -> pd.DataFrame:
     """Add underlying_price (the derived forward) and the USD and BTC premiums."""
-    t = (df["expiry"] - df["timestamp"]).dt.total_seconds().to_numpy() / (365.0 * 86400.0)
+    t = year_fraction(df["timestamp"], df["expiry"])
     is_call = (df["option_type"] == "C").to_numpy()
     call_delta = df["venue_delta"].to_numpy() + np.where(is_call, 0.0, 1.0)
     lo, hi = FORWARD_DELTA_BAND

@@ -17,7 +17,7 @@ import pandas as pd
 
 from capitulation import tables
 from capitulation.errors import SourceError, describe
-from capitulation.snapshot import Provenance, Snapshot, SourceStatus, utc
+from capitulation.snapshot import Provenance, Snapshot, SourceStatus, parse_as_of
 from capitulation.sources import http, tape
 
 log = logging.getLogger(__name__)
@@ -30,8 +30,8 @@ def live_snapshot(fetchers: Mapping[str, Fetcher], now: str | pd.Timestamp | Non
     `SourceStatus` per source asked (in the order asked) in `Snapshot.sources`.
 
     `fetchers`: standard table name -> fetcher; they run one after another while a tape records or replays.
-    `now`: the snapshot's as_of (UTC; naive is UTC); None: the time once every source has answered, so no row
-    is stamped after it. `SourceError` when every source fails.
+    `now`: the snapshot's as_of (`parse_as_of`: naive is UTC, a bare date the end of that UTC day); None: the
+    time once every source has answered, so no row is stamped after it. `SourceError` when every source fails.
     """
     if not fetchers:
         raise SourceError("no live source to fetch")
@@ -43,7 +43,7 @@ def live_snapshot(fetchers: Mapping[str, Fetcher], now: str | pd.Timestamp | Non
     parts = {name: part for name, (part, _) in fetched.items() if part is not None}
     if not parts:
         raise SourceError("every source failed: " + "; ".join(f"{s.name}: {s.message}" for s in statuses))
-    as_of = http.utc_now() if now is None else utc(now)
+    as_of = http.utc_now() if now is None else parse_as_of(now)
     return Snapshot(as_of, {n: df for n, (df, _) in parts.items()}, {n: p for n, (_, p) in parts.items()}, statuses)
 
 

@@ -81,6 +81,10 @@ def build_snapshot(
 ) -> Snapshot:
     """Every table found under `data_dir`, cut at `as_of` (default `DEFAULT_AS_OF`): no row after it.
 
+    `as_of` is read as everywhere (`timeutil.parse_as_of`): a bare date, "2026-02-05" or a `datetime.date`,
+    is the end of that UTC day, as `--as-of 2026-02-05` on the command line; a time keeps its clock (naive
+    = UTC).
+
     `chain_timestamps` adds quote times for chain files without a `date` column (file name -> UTC time);
     `stack`: the capital-stack TOML merged over the treasury data (default: the bundled one).
     `SourceError` when `data_dir` is missing or holds none of the recorded files; `DataError` from the

@@ -96,12 +96,20 @@ def test_every_table_has_an_empty_form_with_units_documented():
                 assert col.unit, f"{name}.{col.name} has no unit"
 
 
-@given(st.lists(st.floats(allow_nan=False, allow_infinity=False, width=64), min_size=1, max_size=20))
+@given(st.lists(st.floats(-tables.MAGNITUDE, tables.MAGNITUDE, width=64), min_size=1, max_size=20))
 def test_finite_numbers_and_their_text_survive_validation(values):
     n = len(values)
-    df = pd.DataFrame({"date": ["2026-02-05"] * n, "fund": ["IBIT"] * n, "flow_usd": [repr(v) for v in values]})
+    days = pd.date_range("2026-01-01", periods=n, tz="UTC")
+    df = pd.DataFrame({"date": days, "fund": ["IBIT"] * n, "flow_usd": [repr(v) for v in values]})
     out = tables.validate("etf_flows", df)
     assert out["flow_usd"].tolist() == values
+
+
+@given(st.floats(allow_nan=False, allow_infinity=False).filter(lambda v: abs(v) > tables.MAGNITUDE))
+def test_absurd_magnitudes_are_rejected_even_where_no_range_is_stated(value):
+    df = pd.DataFrame({"date": ["2026-02-05"], "fund": ["IBIT"], "flow_usd": [value]})
+    with pytest.raises(DataError, match=r"'etf_flows', column 'flow_usd', row 0: out of range .*\[date 2026-02-05, fund IBIT\]"):
+        tables.validate("etf_flows", df)
 
 
 @given(

@@ -277,10 +277,13 @@ def gamma_flip(profile: pd.DataFrame, near: float | None = None) -> float:
     """The spot where total GEX crosses zero, by linear interpolation between profile points (USD).
 
     With several crossings, the one nearest `near` (default: the middle of the spot grid, normally the
-    current spot). NaN when the profile never changes sign.
+    current spot). NaN when the profile never changes sign, also when it is zero everywhere (no gamma: no
+    flip, not a flip at every spot).
     """
     p = profile.sort_values("spot")
     s, g = p["spot"].to_numpy(dtype=float), p["gex_usd"].to_numpy(dtype=float)
+    if not (g != 0.0).any():
+        return float("nan")
     flips = [float(s[i]) for i in np.flatnonzero(g == 0.0)]
     for i in np.flatnonzero(g[:-1] * g[1:] < 0):
         flips.append(float(s[i] - g[i] * (s[i + 1] - s[i]) / (g[i + 1] - g[i])))

@@ -125,10 +125,7 @@ def conform(name: str, df: pd.DataFrame, path: Path) -> tuple[pd.DataFrame, str]
 def one_per_key(df: pd.DataFrame, key: list[str], path: Path) -> tuple[pd.DataFrame, int]:
     """`df` (a file's rows before they form a table) without rows repeating an earlier row, and how many
     were dropped; `DataError` naming the file and both rows when two rows share `key` but differ."""
-    try:
-        out = tables.drop_repeats(df, key, str(path))
-    except DataError as exc:
-        raise DataError(f"{path}: {exc}") from None
+    out = tables.drop_repeats(df, key, str(path))
     return out, len(df) - len(out)
 
 
@@ -179,7 +176,7 @@ def provenance(path: Path, stamps: pd.Series, licence: str, notes: str, *, synth
 
 def combine(provs: Iterable[Provenance]) -> Provenance:
     """One Provenance for a table built from several files: sources and distinct licences joined with '; ',
-    the latest retrieved_at, notes joined per source, synthetic if any part is."""
+    the latest retrieved_at, notes joined per source, synthetic if any part is, dropped rows summed."""
     items = list(provs)
     if not items:
         raise DataError("combine: no provenance to combine")
@@ -192,4 +189,5 @@ def combine(provs: Iterable[Provenance]) -> Provenance:
         licence="; ".join(licences),
         notes=" | ".join(p.notes if "; " in p.source else f"[{Path(p.source).name}] {p.notes}" for p in items),
         synthetic=any(p.synthetic for p in items),
+        dropped_rows=sum(p.dropped_rows for p in items),
     )

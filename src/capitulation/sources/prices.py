@@ -18,6 +18,7 @@ NY close of that date).
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -61,7 +62,9 @@ def read_yahoo_csv(
     with a logged count; any other unparsable value is a `DataError` naming file, column and row.
     """
     p = Path(path)
-    df = drop_blank_rows(read_csv_text(p, ["Date", "Close"]), "Close", p, "no close recorded")
+    raw = read_csv_text(p, ["Date", "Close"])
+    df = drop_blank_rows(raw, "Close", p, "no close recorded")
+    gaps = sorted(set(raw["Date"].str.strip()) - set(df["Date"].str.strip()))
     sym = symbol or p.stem
     cols = {
         name.lower(): numbers(df[name], p, name, blank_ok=True)
@@ -71,7 +74,11 @@ def read_yahoo_csv(
     cols["close"] = numbers(df["Close"], p, "Close")
     out, repeated = _bars(p, times(df["Date"], p, "Date", _DAY), sym, **cols)
     fields = "close" + "".join(f", {k}" for k in cols if k != "close")
-    note = f"symbol {sym!r} = file stem; {fields} from the file, other bar fields NaN.{repeated}"
+    note = f"symbol {sym!r} = file stem; {fields} from the file, other bar fields NaN.{repeated}" + (
+        f" {len(gaps)} day(s) without a close (Yahoo 'null'/blank) left as gaps, not filled: {', '.join(gaps[:10])}."
+        if gaps
+        else ""
+    )
     return out, provenance(p, out["date"], licence, note)
 
 
@@ -198,7 +205,10 @@ def read_prices_folder(
         if any((df["symbol"] == "BTC-USD").any() for df, _ in parts):
             log.info("%s: skipped (BTC-USD already read from another file)", ohlc)
         else:
-            parts.append(read_ohlc_csv(ohlc, licence=lic.get(BTC_OHLC, "unstated")))
+            df, prov = read_ohlc_csv(ohlc, licence=lic.get(BTC_OHLC, "unstated"))
+            why = f"SUBSTITUTED: 'BTC-USD' read from {BTC_OHLC} because no other file gave BTC-USD rows."
+            log.warning("%s: %s", d, why)
+            parts.append((df, replace(prov, notes=f"{prov.notes} {why}")))
     if not parts:
         raise DataError(f"{d}: no usable price CSV files")
     return concat_prices(parts)

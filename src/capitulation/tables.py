@@ -279,8 +279,9 @@ TREASURY_COMPANIES = TableSpec(
         _c("ticker", "str"),
         _c("btc_held", "float", "BTC", ge=0.0, le=BTC_SUPPLY_MAX),
         _price("avg_cost_usd", "USD per BTC", null=True),
-        _c("shares_basic", "float", "shares", null=True, gt=0.0),
-        _c("shares_diluted", "float", "shares", null=True, gt=0.0),
+        # >= 0, not > 0: signals.treasury keeps a company with 0 shares as a row that says why it has no mNAV
+        _amount("shares_basic", "shares", null=True),
+        _amount("shares_diluted", "shares", null=True),
         _price("share_price_usd", "USD per share", null=True),
         _amount("debt_usd", "USD (notional)", null=True),
         _amount("preferred_usd", "USD (notional)", null=True),

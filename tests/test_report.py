@@ -82,3 +82,30 @@ def test_terminal_lists_eight_verdicts_and_marks_synthetic_data():
     ):
         assert title in out
     assert "(synthetic)" in out and "absent" in out
+
+
+def test_a_substituted_old_btc_series_is_named_in_the_header_and_json(tmp_path):
+    from capitulation.report.model import as_json, build, spot_text
+    from capitulation.snapshot import Snapshot
+    from capitulation.sources.prices import read_prices_folder
+
+    (tmp_path / "btc_price_volume.csv").write_text("date,price,volume\n")  # empty: the Glassnode file stands in
+    (tmp_path / "btc_ohlc.csv").write_text("t,open,high,low,close\n2022-09-01,20050,20191,19656,20114.4\n")
+    df, prov = read_prices_folder(tmp_path)
+    rep = build(Snapshot("2026-02-05T23:59:59Z", {"daily_prices": df}, {"daily_prices": prov}))
+    assert spot_text(rep) == "BTC $20,114 (close of 2022-09-01, 1253.0 days before as_of; from btc_ohlc.csv)"
+    doc = as_json(rep)["spot"]
+    assert doc == {
+        "usd": 20114.4,
+        "close_date": "2022-09-01T00:00:00+00:00",
+        "age_days": 1253.0,
+        "source": "btc_ohlc.csv",
+    }
+
+
+def test_todays_close_keeps_the_header_short(default_snapshot):
+    from capitulation.report.model import build, spot_text
+
+    rep = build(default_snapshot)
+    assert spot_text(rep) == "BTC $62,702" and rep.spot_info.source == "btc_price_volume.csv"
+    assert rep.spot_info.age_days == 0.0

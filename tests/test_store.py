@@ -95,8 +95,8 @@ store = HistoryStore(sys.argv[1])
 days = pd.date_range("2020-01-01", periods=200_000, freq="min", tz="UTC")
 for k in range(1000):
     prices = pd.DataFrame({"date": days, "symbol": "BTC-USD", "open": None, "high": None, "low": None,
-                           "close": float(k), "volume": None})
-    flows = pd.DataFrame({"date": days[:1], "fund": ["IBIT"], "flow_usd": [float(k)]})
+                           "close": float(k + 1), "volume": None})  # a price is > 0
+    flows = pd.DataFrame({"date": days[:1], "fund": ["IBIT"], "flow_usd": [float(k + 1)]})
     snap = Snapshot(pd.Timestamp("2026-01-01", tz="UTC") + pd.Timedelta(hours=k),
                     {"daily_prices": prices, "etf_flows": flows}, {"daily_prices": prov, "etf_flows": prov})
     store.write(snap)

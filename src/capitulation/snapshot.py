@@ -36,13 +36,16 @@ MANIFEST = "manifest.json"
 
 @dataclass(frozen=True)
 class Provenance:
-    """Where a table came from: source (file or endpoint), retrieval time (UTC ISO), licence, notes."""
+    """Where a table came from: source (file or endpoint), retrieval time (UTC ISO), licence, notes, and
+    `dropped_rows`: the bad rows the importer dropped under the row policy (`tables`: option quotes only;
+    the notes say which rule each broke)."""
 
     source: str
     retrieved_at: str
     licence: str = "unstated"
     notes: str = ""
     synthetic: bool = False
+    dropped_rows: int = 0
 
 
 @dataclass(frozen=True)

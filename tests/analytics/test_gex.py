@@ -90,6 +90,7 @@ def test_gamma_flip_interpolates_the_zero_crossing() -> None:
     prof = pd.DataFrame({"spot": [90.0, 95.0, 100.0, 105.0], "gex_usd": [-20.0, -10.0, 10.0, 30.0]})
     assert gex.gamma_flip(prof) == pytest.approx(97.5)  # 95 + 5 * 10 / 20
     assert math.isnan(gex.gamma_flip(prof.assign(gex_usd=[1.0, 2.0, 3.0, 4.0])))
+    assert math.isnan(gex.gamma_flip(prof.assign(gex_usd=0.0)))  # no gamma at all: no flip, not one at spot
     two = pd.DataFrame({"spot": [80.0, 90.0, 100.0, 110.0], "gex_usd": [5.0, -5.0, -5.0, 5.0]})
     assert gex.gamma_flip(two, near=101.0) == pytest.approx(105.0)
     assert gex.gamma_flip(two, near=84.0) == pytest.approx(85.0)

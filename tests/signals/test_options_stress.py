@@ -125,3 +125,19 @@ def test_the_dvol_bar_is_the_median_rank_at_past_confirmed_troughs_only(recorded
     ranks = [vol_state(vol, btc, pd.Timestamp(d, tz="UTC")).rank for d in troughs]
     assert v.metric("dvol_rank_threshold").value == pytest.approx(np.median(ranks))
     assert any("median of its 14-day-high ranks at the 9 past confirmed troughs" in e for e in v.evidence)
+
+
+def test_the_verdict_says_how_many_bad_quote_rows_were_dropped(shared_data, tmp_path):
+    from capitulation.snapshot import Snapshot
+    from capitulation.sources import deribit
+
+    raw = pd.read_csv(shared_data / "deribit_options" / "full_data_sample.csv", dtype=str)
+    raw.loc[[3, 4], "open_interest"] = "-5"  # negative OI would flip a row's sign in GEX
+    raw.loc[9, "strike"] = "-5"
+    path = tmp_path / "chain.csv"
+    raw.to_csv(path, index=False)
+    q, prov = deribit.read_chain_csv(path)
+    snap = Snapshot(q["timestamp"].max(), {"option_quotes": q}, {"option_quotes": prov})
+    v = options_stress.evaluate(snap)
+    assert "3 bad quote row(s) dropped from the chain files (rules in the table's provenance notes)" in v.evidence
+    assert {m.name: m.value for m in v.metrics}["bad_quote_rows_dropped"] == 3.0

@@ -236,3 +236,21 @@ def test_holdings_older_than_two_quarters_are_not_todays():
     old = _stack(1_000, 1e6, 0, 0, 0).assign(as_of="2025-06-30", published="2025-07-30")
     v = treasury.evaluate(snapshot("2026-02-05T23:59:59Z", daily_prices=px, treasury_companies=old))
     assert v.status is Status.NOT_ENOUGH_DATA and "2025-06-30, 220 days old (limit 200)" in v.headline
+
+
+def test_a_zero_or_negative_btc_close_never_reaches_the_signal():
+    from capitulation.errors import DataError
+
+    stack = _stack(1_000, 1e6, 10e6, 5e6, 2e6)
+    for bad in (0.0, -60_000.0):
+        px = pd.concat([daily("BTC-USD", [60_000.0, 60_000.0, bad]), daily("MSTR", [40.0] * 3)], ignore_index=True)
+        with pytest.raises(DataError, match=r"'daily_prices', column 'close', row 2: out of range .*symbol BTC-USD"):
+            snapshot("2026-02-05T23:59:59Z", daily_prices=px, treasury_companies=stack)
+
+
+def test_a_company_table_without_the_ticker_is_not_enough_data(monkeypatch):
+    px = pd.concat([daily("BTC-USD", [60_000.0] * 3), daily("MSTR", [40.0] * 3)], ignore_index=True)
+    snap = snapshot("2026-02-05T23:59:59Z", daily_prices=px, treasury_companies=_stack(1_000, 1e6, 10e6, 5e6, 2e6))
+    monkeypatch.setattr(treasury, "company_table", lambda s, th: pd.DataFrame())
+    v = treasury.evaluate(snap)
+    assert v.status is Status.NOT_ENOUGH_DATA and "MSTR: no valuation at as_of" in v.headline

@@ -249,3 +249,43 @@ def test_trades_payload_without_trades_is_a_data_error(tmp_path: Path) -> None:
         deribit.read_trades_json(path)
     with pytest.raises(SourceError):
         deribit.read_trades_json(tmp_path / "absent.json")
+
+
+def test_bad_quote_rows_are_dropped_and_counted_by_rule(full_csv: Path, tmp_path: Path) -> None:
+    raw = pd.read_csv(full_csv, nrows=20, dtype=str)
+    raw.loc[3, "open_interest"] = "-167.7"
+    raw.loc[5, "strike"] = "-5"
+    raw.loc[7, "mark_iv"] = "999"
+    path = tmp_path / "chain.csv"
+    raw.to_csv(path, index=False)
+    quotes, prov = deribit.read_chain_csv(path)
+    assert len(quotes) == 17 and prov.dropped_rows == 3
+    assert (quotes["open_interest"] >= 0).all() and (quotes["strike"] > 0).all() and quotes["mark_iv"].max() < 5
+    assert "3 bad quote row(s) dropped" in prov.notes and "1 open_interest: out of range" in prov.notes
+
+
+def test_repeated_quote_rows_count_once(full_csv: Path, tmp_path: Path) -> None:
+    raw = pd.read_csv(full_csv, nrows=20, dtype=str)
+    path = tmp_path / "chain.csv"
+    pd.concat([raw, raw]).to_csv(path, index=False)
+    quotes, prov = deribit.read_chain_csv(path)
+    assert len(quotes) == 20 and "20 row(s) repeating an earlier row dropped" in prov.notes
+    single, _ = deribit.read_chain_csv(_small(full_csv, tmp_path))
+    pd.testing.assert_frame_equal(quotes, single)
+
+
+def test_a_chain_mixing_times_with_and_without_an_offset_is_one_line_error(full_csv: Path, tmp_path: Path) -> None:
+    path = _small(full_csv, tmp_path, edit={"date": "2026-01-23T01:00:00+02:00"})
+    with pytest.raises(
+        DataError, match=r"chain\.csv, column 'date', row 3: .* mixes times with and without a UTC offset"
+    ):
+        deribit.read_chain_csv(path)
+
+
+def test_a_chain_with_every_time_offset_is_converted_to_utc(full_csv: Path, tmp_path: Path) -> None:
+    raw = pd.read_csv(full_csv, nrows=4, dtype=str)
+    raw["date"] = "2026-01-23T03:00:00+02:00"
+    path = tmp_path / "chain.csv"
+    raw.to_csv(path, index=False)
+    quotes, _ = deribit.read_chain_csv(path)
+    assert (quotes["timestamp"] == pd.Timestamp("2026-01-23T01:00Z")).all()

@@ -203,3 +203,16 @@ def test_funding_average_bad_records_name_the_record(tmp_path: Path, body: str, 
     f.write_text(body)
     with pytest.raises(DataError, match=message):
         read_funding_average(f)
+
+
+def test_zero_or_negative_open_interest_is_refused_naming_the_file(tmp_path: Path):
+    f = tmp_path / "binance_btcusdt_oi_8h.csv"
+    head = "time_utc,sum_open_interest_btc,sum_open_interest_value_usdt\n2026-02-04T16:00:00Z,88000,6.2e9\n"
+    f.write_text(head + "2026-02-05T00:00:00Z,0,6.1e9\n")
+    with pytest.raises(DataError, match=r"oi_8h\.csv: oi_contracts 0 at 2026-02-05T00:00:00\+00:00: not a reading"):
+        read_binance_oi(f)
+    f.write_text(head + "2026-02-05T00:00:00Z,-5000,6.1e9\n")
+    with pytest.raises(
+        DataError, match=r"oi_8h\.csv: table 'perp_metrics', column 'oi_contracts', row 1: out of range"
+    ):
+        read_binance_oi(f)

@@ -92,8 +92,9 @@ def test_coinmetrics_layout_with_date_last_is_recognised(tmp_path: Path):
 
 
 def test_zero_block_day_gives_nan_fees_per_block(tmp_path: Path):
+    # blockchain.com writes 0 for both hashrate and difficulty on a day without a block (2009-01-04..08)
     (tmp_path / "h.csv").write_text("date,hashrate\n2024-01-01,0\n2024-01-02,5e8\n")
-    (tmp_path / "d.csv").write_text("date,difficulty\n2024-01-01,7e13\n2024-01-02,7e13\n")
+    (tmp_path / "d.csv").write_text("date,difficulty\n2024-01-01,0\n2024-01-02,7e13\n")
     (tmp_path / "f.csv").write_text("t,total_fees\n2024-01-01,1.0\n2024-01-02,20.0\n")
     df, _ = read_btc_network(tmp_path / "h.csv", tmp_path / "d.csv", [tmp_path / "f.csv"])
     assert math.isnan(df["fees_btc_per_block"].iloc[0])
@@ -112,3 +113,33 @@ def test_missing_difficulty_file_is_a_source_error(tmp_path: Path):
     (tmp_path / "h.csv").write_text("date,hashrate\n2024-01-01,5e8\n")
     with pytest.raises(SourceError, match=r"difficulty\.csv"):
         read_btc_network(tmp_path / "h.csv", tmp_path / "difficulty.csv")
+
+
+def test_zero_hashrate_on_a_day_with_a_difficulty_is_refused(tmp_path: Path):
+    (tmp_path / "h.csv").write_text("date,hashrate\n2026-02-04,9e8\n2026-02-05,0\n")
+    (tmp_path / "d.csv").write_text("date,difficulty\n2026-02-04,1.2e14\n2026-02-05,1.2e14\n")
+    with pytest.raises(DataError, match=r"h\.csv: column 'hashrate', date 2026-02-05: 0 on a day with a difficulty"):
+        read_btc_network(tmp_path / "h.csv", tmp_path / "d.csv")
+
+
+def test_negative_hashrate_is_refused_naming_file_column_and_date(tmp_path: Path):
+    (tmp_path / "h.csv").write_text("date,hashrate\n2026-02-04,9e8\n2026-02-05,-9e8\n")
+    (tmp_path / "d.csv").write_text("date,difficulty\n2026-02-04,1.2e14\n2026-02-05,1.2e14\n")
+    with pytest.raises(
+        DataError,
+        match=r"h\.csv: table 'btc_network', column 'hashrate_ehs', row 1: out of range .*\[date 2026-02-05\]",
+    ):
+        read_btc_network(tmp_path / "h.csv", tmp_path / "d.csv")
+
+
+def test_a_repeated_hashrate_day_is_dropped_and_counted_a_conflicting_one_names_both_rows(tmp_path: Path):
+    (tmp_path / "d.csv").write_text("date,difficulty\n2026-02-04,1.2e14\n2026-02-05,1.2e14\n")
+    (tmp_path / "h.csv").write_text("date,hashrate\n2026-02-04,9e8\n2026-02-05,8e8\n2026-02-05,8e8\n")
+    df, prov = read_btc_network(tmp_path / "h.csv", tmp_path / "d.csv")
+    assert df["hashrate_ehs"].tolist() == [900.0, 800.0]
+    assert "1 row(s) repeating an earlier row dropped" in prov.notes
+    (tmp_path / "h.csv").write_text("date,hashrate\n2026-02-04,9e8\n2026-02-05,8e8\n2026-02-05,5\n")
+    with pytest.raises(
+        DataError, match=r"h\.csv, rows 1 and 2 \[date 2026-02-05\]: the same key twice .*800\.0 vs 5e-06"
+    ):
+        read_btc_network(tmp_path / "h.csv", tmp_path / "d.csv")

@@ -152,3 +152,44 @@ def test_json_record_with_text_price_names_the_record(tmp_path: Path):
     )
     with pytest.raises(DataError, match=r"prices\.close', record 1.*n\.a\."):
         read_ohlcv_json(f)
+
+
+def test_a_repeated_day_with_another_price_names_the_file_and_both_rows(tmp_path: Path):
+    f = tmp_path / "btc_price_volume.csv"
+    f.write_text("date,price,volume\n2026-02-04,73019.7,1\n2026-02-05,62702.1,1\n2026-02-05,627021.0,1\n")
+    with pytest.raises(DataError, match=r"btc_price_volume\.csv: table 'daily_prices', rows 1 and 2 \[date 2026-02-05"):
+        read_btc_price_volume(f)
+    f.write_text("date,price,volume\n2026-02-04,73019.7,1\n2026-02-05,62702.1,1\n2026-02-05,62702.1,1\n")
+    df, prov = read_btc_price_volume(f)
+    assert df["close"].tolist() == [73019.7, 62702.1] and "1 row(s) repeating an earlier row dropped" in prov.notes
+
+
+def test_a_row_dated_after_the_file_was_written_is_an_error(tmp_path: Path):
+    f = tmp_path / "MSTR.csv"
+    f.write_text("Date,Close\n2026-02-05,106.99\n2100-01-01,107.0\n")
+    with pytest.raises(DataError, match=r"MSTR\.csv: column 'date', row 1: 2100-01-01.* is after the file was written"):
+        read_yahoo_csv(f)
+
+
+def test_dat_tracker_intraday_updates_resolve_to_the_days_last_update(shared_data: Path):
+    df, prov = read_ohlcv_json(shared_data / "treasury_companies" / "ASST.json")
+    assert not df.duplicated(["date", "symbol"]).any()
+    row = on(df, "ASST", "2026-02-06")  # updates 07:22 (close 0.4931, before the reverse split) .. 16:45
+    assert row["close"] == 11.915
+    assert "intraday update(s) superseded by the day's last update" in prov.notes
+
+
+def test_an_empty_btc_file_makes_the_glassnode_substitution_visible(tmp_path: Path):
+    (tmp_path / "btc_price_volume.csv").write_text("date,price,volume\n")
+    (tmp_path / "btc_ohlc.csv").write_text("t,open,high,low,close\n2022-09-01,20050,20191,19656,20114.4\n")
+    df, prov = read_prices_folder(tmp_path)
+    assert on(df, "BTC-USD", "2022-09-01")["close"] == 20114.4
+    assert "SUBSTITUTED: 'BTC-USD' read from btc_ohlc.csv" in prov.notes
+
+
+def test_a_yahoo_day_without_a_close_stays_a_gap_and_is_listed(tmp_path: Path):
+    f = tmp_path / "MSTR.csv"
+    f.write_text("Date,Close\n2026-02-04,120.0\n2026-02-05,null\n")
+    df, prov = read_yahoo_csv(f)
+    assert df["date"].tolist() == [pd.Timestamp("2026-02-04", tz="UTC")]
+    assert "1 day(s) without a close (Yahoo 'null'/blank) left as gaps, not filled: 2026-02-05" in prov.notes

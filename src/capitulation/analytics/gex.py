@@ -281,9 +281,12 @@ def _sticky_delta_iv(quotes: pd.DataFrame, q: pd.DataFrame, S: np.ndarray, s0: f
 
 def _nearest_crossing(profile: pd.DataFrame, near: float | None) -> tuple[float, float, float] | None:
     """The zero crossing of a GEX profile nearest `near` (default: the middle of its spot grid): its linear
-    interpolation between the two profile points around it, and those two spots; None without a crossing."""
+    interpolation between the two profile points around it, and those two spots; None without a crossing,
+    also when GEX is zero everywhere (no gamma: no flip, not a flip at every spot)."""
     p = profile.sort_values("spot")
     s, g = p["spot"].to_numpy(dtype=float), p["gex_usd"].to_numpy(dtype=float)
+    if not (g != 0.0).any():
+        return None
     found = [(float(s[i]), float(s[i]), float(s[i])) for i in np.flatnonzero(g == 0.0)]
     for i in np.flatnonzero(g[:-1] * g[1:] < 0):
         found.append((float(s[i] - g[i] * (s[i + 1] - s[i]) / (g[i + 1] - g[i])), float(s[i]), float(s[i + 1])))
@@ -297,8 +300,8 @@ def gamma_flip(profile: pd.DataFrame, near: float | None = None) -> float:
     """The spot where total GEX crosses zero, by linear interpolation between profile points (USD).
 
     With several crossings, the one nearest `near` (default: the middle of the spot grid, normally the
-    current spot). NaN when the profile never changes sign. Its value depends on the grid; the flip a
-    chain reports is `gamma_profile`'s, solved exactly.
+    current spot). NaN when the profile never changes sign or is zero everywhere. Its value depends on the
+    grid; the flip a chain reports is `gamma_profile`'s, solved exactly.
     """
     hit = _nearest_crossing(profile, near)
     return float("nan") if hit is None else hit[0]

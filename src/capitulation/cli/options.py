@@ -74,7 +74,7 @@ def options(
         flow = read_trades_json(trades)[0] if trades is not None else None
         s = summarize(quotes, cast("Dealer", dealer), expiry, flow, cast("Sticky", sticky))
         age = snap.age_days("option_quotes") or 0.0
-    out = _as_dict(s, snap.as_of, age, dealer)
+    out = _as_dict(s, snap.as_of, age, dealer, snap.provenance["option_quotes"].dropped_rows)
     if as_json:
         print_json(clean(out))
     else:
@@ -85,8 +85,9 @@ def _vols(row: pd.Series, keys: list[str]) -> dict[str, float]:
     return {k: float(row[k]) for k in keys}
 
 
-def _as_dict(s: OptionsSummary, as_of: pd.Timestamp, age: float, dealer: str) -> dict[str, Any]:
-    """The summary as plain JSON-able values: vols as fractions, money in USD, times in ISO UTC."""
+def _as_dict(s: OptionsSummary, as_of: pd.Timestamp, age: float, dealer: str, dropped: int) -> dict[str, Any]:
+    """The summary as plain JSON-able values: vols as fractions, money in USD, times in ISO UTC; `dropped`:
+    the bad quote rows the importer dropped (row policy of `tables`)."""
     smile_keys = ["atm_iv"] + [f"{k}{d}" for d in DELTAS for k in ("rr", "bf")]
     pain = s.max_pain.set_index("expiry")["max_pain"]
     gex_by_expiry = s.gex.by_strike.groupby("expiry")["gex_usd"].sum()
@@ -107,6 +108,7 @@ def _as_dict(s: OptionsSummary, as_of: pd.Timestamp, age: float, dealer: str) ->
         "chain_timestamp": s.timestamp.isoformat(),
         "as_of": as_of.isoformat(),
         "chain_age_days": age,
+        "bad_quote_rows_dropped": dropped,
         "reference_spot_usd": s.spot,
         "expiry": None if s.expiry is None else s.expiry.isoformat(),
         "dealer_model": dealer,
@@ -150,11 +152,14 @@ def _musd(x: float) -> str:
 
 
 def _render(out: dict[str, Any]) -> None:
+    from capitulation.signals.options_stress import flip_text
+
     age = out["chain_age_days"]
     chain, as_of = pd.Timestamp(out["chain_timestamp"]), pd.Timestamp(out["as_of"])
     console.print(
         f"[bold]options[/bold] chain of {chain:%Y-%m-%d %H:%M} UTC ({age:.1f} days before as_of "
-        f"{as_of:%Y-%m-%d %H:%M}); reference spot {_usd(out['reference_spot_usd'])}",
+        f"{as_of:%Y-%m-%d %H:%M}); reference spot {_usd(out['reference_spot_usd'])}"
+        + (f"; {out['bad_quote_rows_dropped']} bad quote row(s) dropped" if out["bad_quote_rows_dropped"] else ""),
         highlight=False,
     )
     t = Table(title="Smile by expiry (vol points; USD in thousands)", box=box.SIMPLE_HEAD, collapse_padding=True)
@@ -185,7 +190,8 @@ def _render(out: dict[str, Any]) -> None:
         f"dealer model {out['dealer_description']}{where}\n"
         f"GEX {_musd(g['total_usd_per_1pct'])} per 1% move; hedge flow per 1% rise "
         f"{_musd(g['hedge_flow_usd_per_1pct_rise'])} (+ dealers buy, - sell); sticky {g['sticky']}\n"
-        f"gamma flip {_usd(g['gamma_flip_usd'])}; call wall {_usd(g['call_wall_usd'])}; "
+        f"{flip_text(math.nan if g['gamma_flip_usd'] is None else g['gamma_flip_usd'])}; "
+        f"call wall {_usd(g['call_wall_usd'])}; "
         f"put wall {_usd(g['put_wall_usd'])}",
         highlight=False,
     )

@@ -15,6 +15,7 @@ from dash import dcc, html
 from dash.development.base_component import Component
 
 from capitulation.dashboard.state import LiveState, describe
+from capitulation.report.model import spot_text
 from capitulation.signals.common import usd
 from capitulation.verdict import Metric, Status
 
@@ -93,7 +94,7 @@ def status_line(state: LiveState) -> list[Component]:
     parts = []
     if state.view is not None:
         rep = state.view.report
-        spot = "" if rep.spot is None else f", BTC ${rep.spot:,.0f}"
+        spot = "" if rep.spot is None else f", {spot_text(rep)}"
         parts.append(f"data as of {rep.as_of:%Y-%m-%d %H:%M} UTC{spot}")
     if state.loaded_at is not None:
         parts.append(

@@ -15,7 +15,7 @@ import plotly.io as pio
 from capitulation.errors import CapitulationError, StoreError
 from capitulation.report.backtest_charts import how_to_make, stored_run, timeline_figure
 from capitulation.report.charts import all_figures
-from capitulation.report.model import Report, short_source
+from capitulation.report.model import Report, short_source, spot_text
 from capitulation.signals.common import BTC, closes
 from capitulation.snapshot import Snapshot
 from capitulation.store import HistoryStore
@@ -52,7 +52,7 @@ def backtest_section(snap: Snapshot, store: HistoryStore | None) -> tuple[str, b
 def render(rep: Report, snap: Snapshot, store: HistoryStore | None = None) -> str:
     """The whole page as one string (plotly.js inlined once, so the file works offline); the backtest's
     verdict timeline from `store` below the cards when it holds one that reaches the report's as_of."""
-    spot = f" &middot; BTC ${rep.spot:,.0f}" if rep.spot else ""
+    spot = f" &middot; {escape(spot_text(rep))}" if rep.spot else ""
     cards = []
     for i, v in enumerate(rep.verdicts, 1):
         ev = "".join(f"<li>{escape(e)}</li>" for e in v.evidence)

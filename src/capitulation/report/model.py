@@ -10,7 +10,7 @@ import pandas as pd
 from capitulation import tables
 from capitulation.analytics.levels import Level, ladder
 from capitulation.signals import Thresholds, evaluate_all
-from capitulation.signals.common import spot
+from capitulation.signals.common import BTC, closes, spot
 from capitulation.snapshot import Snapshot
 from capitulation.verdict import Verdict
 
@@ -29,6 +29,27 @@ class TableInfo:
 
 
 @dataclass(frozen=True)
+class SpotInfo:
+    """Where the header's spot comes from: the BTC-USD close the signals use, its date, its age at as_of
+    (days from the end of its day), and the file(s) of the BTC-USD series (the substitution, if any, is
+    stated there: e.g. btc_ohlc.csv read because no other file gave BTC-USD rows)."""
+
+    date: pd.Timestamp
+    age_days: float
+    source: str
+
+    STALE_DAYS = 1.0
+    """A close more than this many days before as_of's day is flagged in the header (weekend closes of a
+    24/7 market are daily, so one day is the normal age)."""
+
+    def caption(self) -> str:
+        """'' for today's close, else '(close of 2022-09-01, 1253.0 days before as_of; from btc_ohlc.csv)'."""
+        if self.age_days <= self.STALE_DAYS:
+            return ""
+        return f"(close of {self.date:%Y-%m-%d}, {self.age_days:.1f} days before as_of; from {self.source})"
+
+
+@dataclass(frozen=True)
 class Report:
     as_of: pd.Timestamp
     spot: float | None
@@ -36,6 +57,16 @@ class Report:
     ladder: list[tuple[Level, float]]
     tables: list[TableInfo]
     absent: list[str]
+    spot_info: SpotInfo | None = None
+
+
+def spot_text(rep: Report) -> str:
+    """The header's spot: 'BTC $62,702', with the close's date, age and file when it is not today's close;
+    '' without BTC prices."""
+    if not rep.spot:
+        return ""
+    caption = rep.spot_info.caption() if rep.spot_info else ""
+    return f"BTC ${rep.spot:,.0f} {caption}".rstrip()
 
 
 def short_source(source: str) -> str:
@@ -63,7 +94,20 @@ def build(snap: Snapshot, thresholds: Thresholds | None = None) -> Report:
             )
         )
     absent = sorted(set(tables.TABLES) - {i.name for i in infos})
-    return Report(snap.as_of, s, verdicts, ladder(levels, s) if s else [], infos, absent)
+    return Report(snap.as_of, s, verdicts, ladder(levels, s) if s else [], infos, absent, _spot_info(snap))
+
+
+def _spot_info(snap: Snapshot) -> SpotInfo | None:
+    """The date, age and source file(s) of the BTC-USD close that is `signals.common.spot` (None without)."""
+    px = closes(snap, BTC)
+    if px.empty:
+        return None
+    day = px.index[-1]
+    age = (snap.as_of - (day + tables.DAY_CLOSE)).total_seconds() / 86400.0
+    prov = snap.provenance["daily_prices"]
+    parts = prov.notes.split(" | ") if "; " in prov.source else [f"[{Path(prov.source).name}] {prov.notes}"]
+    files = [p[1 : p.index("]")] for p in parts if p.startswith("[") and f"symbol {BTC!r}" in p and "Not used" not in p]
+    return SpotInfo(day, age, ", ".join(files) or prov.source)
 
 
 def as_json(rep: Report) -> dict[str, object]:
@@ -72,6 +116,14 @@ def as_json(rep: Report) -> dict[str, object]:
     return {
         "as_of": rep.as_of.isoformat(),
         "spot_usd": rep.spot,
+        "spot": None
+        if rep.spot_info is None
+        else {
+            "usd": rep.spot,
+            "close_date": rep.spot_info.date.isoformat(),
+            "age_days": rep.spot_info.age_days,
+            "source": rep.spot_info.source,
+        },
         "signals": [_with_ages(v.as_dict(), info) for v in rep.verdicts],
         "levels": [
             {"price_usd": lv.price, "distance": d, "label": lv.label, "signal": lv.signal, "tables": list(lv.tables)}

@@ -6,14 +6,14 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from capitulation.report.model import Report, short_source
+from capitulation.report.model import Report, short_source, spot_text
 from capitulation.verdict import Status
 
 STYLE = {Status.HOLDS: "bold red", Status.DOES_NOT_HOLD: "green", Status.NOT_ENOUGH_DATA: "yellow"}
 
 
 def render(rep: Report, console: Console, evidence: bool = True) -> None:
-    spot = f"  BTC ${rep.spot:,.0f}" if rep.spot else ""
+    spot = f"  {escape(spot_text(rep))}" if rep.spot else ""
     console.print(f"[bold]capitulation[/bold] as of {rep.as_of:%Y-%m-%d %H:%M} UTC{spot}")
     t = Table(show_lines=False, expand=False)
     t.add_column("#", justify="right")

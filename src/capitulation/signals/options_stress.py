@@ -235,6 +235,7 @@ def evaluate(snap: Snapshot, th: Thresholds = Thresholds()) -> Verdict:
         Metric("call_wall", w.call_wall, "USD", t),
         Metric("put_wall", w.put_wall, "USD", t),
         Metric("chain_spot", g.spot, "USD", t),
+        Metric("bad_quote_rows_dropped", float(_dropped_rows(snap)), "rows", t),
         *dvol_metrics,
     ]
     near = s.smile.head(2)
@@ -250,7 +251,8 @@ def evaluate(snap: Snapshot, th: Thresholds = Thresholds()) -> Verdict:
         + "; ".join(f"{n}d RR25 {cm.loc[n, 'rr25'] * 100:+.1f} RR15 {cm.loc[n, 'rr15'] * 100:+.1f}" for n in (1, 7)),
         f"dealer gamma ({g.dealer}): {usd(g.total_usd)} per 1% move; "
         f"hedge flow {'buys' if g.total_usd > 0 else 'sells'} {usd(abs(g.total_usd))} per 1% fall",
-        f"gamma flip ${flip:,.0f}; call wall ${w.call_wall:,.0f}; put wall ${w.put_wall:,.0f}",
+        f"{flip_text(flip)}; call wall ${w.call_wall:,.0f}; put wall ${w.put_wall:,.0f}",
+        *_dropped_evidence(snap),
         *dvol_evidence,
     ]
     levels = (
@@ -283,6 +285,22 @@ def evaluate(snap: Snapshot, th: Thresholds = Thresholds()) -> Verdict:
     return Verdict(SIGNAL, TITLE, status, headline, snap.as_of, tuple(metrics), tuple(evidence), levels=levels)
 
 
+def flip_text(flip: float) -> str:
+    """'gamma flip $88,820', or that there is none (the dealer GEX profile never changes sign)."""
+    return f"gamma flip ${flip:,.0f}" if np.isfinite(flip) else "no gamma flip (dealer GEX never changes sign)"
+
+
+def _dropped_rows(snap: Snapshot) -> int:
+    """Bad quote rows the chain's importer dropped (row policy of `tables`), from its provenance."""
+    prov = snap.provenance.get("option_quotes")
+    return 0 if prov is None else prov.dropped_rows
+
+
+def _dropped_evidence(snap: Snapshot) -> list[str]:
+    n = _dropped_rows(snap)
+    return [f"{n} bad quote row(s) dropped from the chain files (rules in the table's provenance notes)"] if n else []
+
+
 def _from_dvol(snap: Snapshot, dv: Dvol | str, chain: str, metrics: list[Metric], evidence: list[str]) -> Verdict:
     """The verdict when no fresh chain decides: DVOL's reading, or not enough data when DVOL has none."""
     quotes = snap.get("option_quotes")
@@ -290,6 +308,7 @@ def _from_dvol(snap: Snapshot, dv: Dvol | str, chain: str, metrics: list[Metric]
         evidence = [
             *evidence,
             f"{chain} ({quotes['timestamp'].max():%Y-%m-%d %H:%M} UTC): its skew and walls are not used",
+            *_dropped_evidence(snap),
         ]
     if isinstance(dv, str):
         return not_enough_data(SIGNAL, TITLE, snap.as_of, f"{chain}; {dv}", *evidence)

@@ -302,6 +302,8 @@ def evaluate(snap: Snapshot, th: Thresholds = Thresholds()) -> Verdict:
         table = company_table(snap, th)
     except DataError as exc:
         return not_enough_data(SIGNAL, TITLE, snap.as_of, str(exc))
+    if table.empty or th.ticker not in set(table["ticker"]):
+        return not_enough_data(SIGNAL, TITLE, snap.as_of, f"{th.ticker}: no valuation at as_of")
     row = table.set_index("ticker").loc[th.ticker]
     ev_known = pd.notna(row.mnav_ev)
     value, basis = (row.mnav_ev, "EV") if ev_known else (row.mnav_mcap, "market cap")

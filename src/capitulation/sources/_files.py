@@ -15,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 
+from capitulation import tables
 from capitulation.errors import DataError, SourceError
 from capitulation.snapshot import Provenance
 
@@ -110,13 +111,55 @@ def drop_blank_rows(df: pd.DataFrame, column: str, path: Path, what: str) -> pd.
     return df[~blank].reset_index(drop=True)
 
 
+def conform(name: str, df: pd.DataFrame, path: Path) -> tuple[pd.DataFrame, str]:
+    """`tables.validate(name, df)` for a table read from `path`: a `DataError` names the file; the note (for
+    the provenance) counts the rows that repeated an earlier row and were dropped ('' when none)."""
+    try:
+        out = tables.validate(name, df)
+    except DataError as exc:
+        raise DataError(f"{path}: {exc}") from None
+    repeated = len(df) - len(out)
+    return out, f" {repeated} row(s) repeating an earlier row dropped." if repeated else ""
+
+
+def one_per_key(df: pd.DataFrame, key: list[str], path: Path) -> tuple[pd.DataFrame, int]:
+    """`df` (a file's rows before they form a table) without rows repeating an earlier row, and how many
+    were dropped; `DataError` naming the file and both rows when two rows share `key` but differ."""
+    out = tables.drop_repeats(df, key, str(path))
+    return out, len(df) - len(out)
+
+
+def written_at(path: Path) -> pd.Timestamp:
+    """When the file was last written (its modification time, UTC), but no later than now: no row of a
+    recorded file can be dated after it."""
+    mtime = pd.Timestamp(path.stat().st_mtime, unit="s", tz="UTC")
+    return min(mtime, pd.Timestamp.now(tz="UTC"))
+
+
+def check_not_after_written(path: Path, stamps: pd.Series) -> None:
+    """`DataError` naming the file, column and row when a row's time is after the file was written (a row
+    re-dated into the future is corrupt, not a row to drop)."""
+    if len(stamps) == 0 or not path.is_file():
+        return
+    limit = written_at(path)
+    late = (stamps > limit).to_numpy()
+    if late.any():
+        i = int(late.nonzero()[0][0])
+        raise DataError(
+            f"{path}: column {stamps.name!r}, row {i}: {stamps.iloc[i].isoformat()} is after the file was "
+            f"written ({limit:%Y-%m-%d %H:%M} UTC)"
+        )
+
+
 def provenance(path: Path, stamps: pd.Series, licence: str, notes: str, *, synthetic: bool = False) -> Provenance:
     """Provenance of one recorded file.
 
     The real retrieval time of a recorded file is not known, so `retrieved_at` is the file's last
     recorded time (ISO, UTC): the data cannot have been retrieved before it. The recorded range is
-    stated at the front of `notes`.
+    stated at the front of `notes`. `DataError` when a time is after the file was written
+    (`check_not_after_written`).
     """
+    check_not_after_written(path, stamps)
     if len(stamps) == 0:
         first = last = "none"
     else:
@@ -133,7 +176,7 @@ def provenance(path: Path, stamps: pd.Series, licence: str, notes: str, *, synth
 
 def combine(provs: Iterable[Provenance]) -> Provenance:
     """One Provenance for a table built from several files: sources and distinct licences joined with '; ',
-    the latest retrieved_at, notes joined per source, synthetic if any part is."""
+    the latest retrieved_at, notes joined per source, synthetic if any part is, dropped rows summed."""
     items = list(provs)
     if not items:
         raise DataError("combine: no provenance to combine")
@@ -146,4 +189,5 @@ def combine(provs: Iterable[Provenance]) -> Provenance:
         licence="; ".join(licences),
         notes=" | ".join(p.notes if "; " in p.source else f"[{Path(p.source).name}] {p.notes}" for p in items),
         synthetic=any(p.synthetic for p in items),
+        dropped_rows=sum(p.dropped_rows for p in items),
     )

@@ -6,8 +6,12 @@ Deribit's conventions die here:
 
 * IVs are percent -> fraction; `bid_iv == 0` / `ask_iv == 0` mean no quote -> NaN; `ask_iv == 999` is
   Deribit's cap (the ask is above the highest vol it reports) -> NaN;
+* a quote row that breaks the table's contract (strike <= 0, negative open interest, mark IV out of
+  (0, 5], ...) is dropped and counted (`Provenance.dropped_rows`, rules in the notes): the row policy of
+  `tables`; a malformed number or time still rejects the file;
 * `type` call/put -> 'C'/'P'; expiry = `expiry_date` at 08:00 UTC (Deribit's settlement); `date` is
-  naive UTC; time to expiry is ACT/365, t = (expiry - quote time) in seconds / (365 x 86400), exact to
+  naive UTC (or every row with its offset, converted; a mix of both is refused); time to expiry is
+  ACT/365, t = (expiry - quote time) in seconds / (365 x 86400), exact to
   the second (recorded times are whole minutes);
 * greeks go to `venue_*` unchanged: Black-76 greeks of the USD option (not adjusted for the inverse
   payoff) - delta and gamma per 1 BTC contract, vega USD per 1 vol point, theta USD per calendar day
@@ -48,7 +52,7 @@ from capitulation import tables
 from capitulation.analytics import black76
 from capitulation.errors import DataError, SourceError
 from capitulation.snapshot import Provenance, utc
-from capitulation.sources._files import read_json
+from capitulation.sources._files import check_not_after_written, read_json
 from capitulation.timeutil import DAYS_PER_YEAR, year_fraction
 
 log = logging.getLogger(__name__)
@@ -106,10 +110,6 @@ def read_chain_csv(path: str | Path, timestamp: str | pd.Timestamp | None = None
     if kind.isna().any():
         i = int(np.flatnonzero(kind.isna().to_numpy())[0])
         raise DataError(f"{path.name}, column 'type', row {i}: expected call/put, got {raw['type'].iloc[i]!r}")
-    if (num["mark_iv"] <= 0).any():
-        i = int(np.flatnonzero((num["mark_iv"] <= 0).to_numpy())[0])
-        raise DataError(f"{path.name}, column 'mark_iv', row {i}: mark IV must be positive")
-
     df = pd.DataFrame(
         {
             "timestamp": times,
@@ -128,11 +128,18 @@ def read_chain_csv(path: str | Path, timestamp: str | pd.Timestamp | None = None
             **venue_greeks(num),
         }
     )
+    derived = {c: np.nan for c in ("underlying_price", "bid", "ask", "mark", "bid_usd", "ask_usd", "mark_usd")}
+    try:
+        df, bad = tables.drop_bad_rows("option_quotes", df.assign(**derived)[tables.OPTION_QUOTES.names])
+    except DataError as exc:
+        raise DataError(f"{path}: {exc}") from None
+    if df.empty:
+        raise DataError(f"{path}: no valid quote left ({_rules(bad)})")
     quoted = len(df)
     df = drop_expired(df, path.name)
     df = _with_forward_and_prices(df)
-    out = tables.validate("option_quotes", df[tables.spec("option_quotes").names])
-    return out, _provenance(path, out, dropped=quoted - len(df))
+    out = tables.validate("option_quotes", df[tables.OPTION_QUOTES.names])
+    return out, _provenance(path, out, expired=quoted - len(df), bad=bad, repeated=len(df) - len(out))
 
 
 def read_trades_json(path: str | Path) -> tuple[pd.DataFrame, Provenance]:
@@ -228,11 +235,19 @@ def _quote_times(raw: pd.DataFrame, path: Path, timestamp: str | pd.Timestamp | 
     if "date" in raw.columns:
         if timestamp is not None:
             raise DataError(f"{path.name} has its own 'date' column; do not pass timestamp")
-        t = pd.to_datetime(raw["date"].str.strip(), errors="coerce", format="ISO8601")
+        text = raw["date"].str.strip()
+        zoned = text.str.contains(r"(?:Z|[+-]\d\d:?\d\d)$", regex=True).to_numpy()
+        if zoned.any() and not zoned.all():
+            i = int(np.flatnonzero(zoned != zoned[0])[0])
+            raise DataError(
+                f"{path}, column 'date', row {i}: {text.iloc[i]!r} mixes times with and without a UTC offset "
+                f"(row 0: {text.iloc[0]!r}); naive times are UTC, so write all of them one way"
+            )
+        t = pd.to_datetime(text, errors="coerce", format="ISO8601", utc=True)
         if t.isna().any():
             i = int(np.flatnonzero(t.isna().to_numpy())[0])
             raise DataError(f"{path.name}, column 'date', row {i}: malformed time {raw['date'].iloc[i]!r}")
-        return t.dt.tz_localize("UTC") if t.dt.tz is None else t.dt.tz_convert("UTC")
+        return t
     if timestamp is None:
         raise DataError(
             f"{path.name} has no 'date' column: pass timestamp= (the quote time, UTC); "
@@ -263,7 +278,12 @@ def _with_forward_and_prices(df: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
-def _provenance(path: Path, df: pd.DataFrame, dropped: int) -> Provenance:
+def _rules(bad: Mapping[str, int]) -> str:
+    """'n1 rule1; n2 rule2' for the bad quote rows dropped, or 'none'."""
+    return "; ".join(f"{n} {rule}" for rule, n in bad.items()) or "none"
+
+
+def _provenance(path: Path, df: pd.DataFrame, *, expired: int, bad: Mapping[str, int], repeated: int) -> Provenance:
     when = df["timestamp"].max().isoformat() if len(df) else ""
     notes = (
         "Recorded Deribit public-API BTC option chain (see PROVENANCE.md beside the file). "
@@ -273,6 +293,8 @@ def _provenance(path: Path, df: pd.DataFrame, dropped: int) -> Provenance:
         f"instrument's venue delta at its mark IV (call-equivalent delta in {list(FORWARD_DELTA_BAND)}, "
         "t ACT/365 to expiry 08:00 UTC); mark/bid/ask_usd = undiscounted Black-76 at that forward and the "
         "row's IV; mark/bid/ask (BTC) = USD / forward. index_price not recorded (NaN). "
-        f"{dropped} expired row(s) dropped."
+        f"{expired} expired row(s) dropped; {repeated} row(s) repeating an earlier row dropped; "
+        f"{sum(bad.values())} bad quote row(s) dropped (row policy, see tables): {_rules(bad)}."
     )
-    return Provenance(source=str(path), retrieved_at=when, notes=notes)
+    check_not_after_written(path, df["timestamp"])
+    return Provenance(source=str(path), retrieved_at=when, notes=notes, dropped_rows=sum(bad.values()))

@@ -211,7 +211,10 @@ def parse_chain(summaries: Sequence[Any], instruments: Sequence[Any]) -> ParsedC
     if live.empty:
         raise DataError(f"no option quotes left: all {len(summaries)} book summary row(s) dropped ({_counts(dropped)})")
     live = live.sort_values(["timestamp", "expiry", "strike", "option_type", "instrument"], kind="stable")
-    table = tables.validate("option_quotes", live[tables.OPTION_QUOTES.names])
+    table, bad = tables.drop_bad_rows("option_quotes", live[tables.OPTION_QUOTES.names])
+    for rule, n in bad.items():
+        dropped[f"bad quote ({rule})"] += n
+    table = tables.validate("option_quotes", table)
     return ParsedChain(table, dict(dropped), int(live["crossed"].sum()), len(summaries), len(instruments))
 
 

@@ -33,7 +33,7 @@ import pandas as pd
 from capitulation import tables
 from capitulation.errors import DataError
 from capitulation.snapshot import Provenance
-from capitulation.sources._files import numbers, provenance, read_csv_text, read_json, times
+from capitulation.sources._files import conform, numbers, provenance, read_csv_text, read_json, times
 from capitulation.tables import AGGREGATE, DAY_CLOSE
 
 _DOTTED = r"^\s*([0-9]{4})\.([0-9]{1,2})\.([0-9]{1,2})\s*$"
@@ -55,11 +55,26 @@ def parse_dotted_dates(values: pd.Series) -> pd.Series:
     return out
 
 
-def _perp(stamps: pd.Series, venue: str, symbol: str, **cols: pd.Series | float) -> pd.DataFrame:
+OI_COLUMNS = ("oi_contracts", "oi_btc", "oi_usd")
+
+
+def _perp(
+    path: Path, stamps: pd.Series, venue: str, symbol: str, **cols: pd.Series | float
+) -> tuple[pd.DataFrame, str]:
+    """The file's rows as `perp_metrics` (`conform`: errors name the file) and the note on repeated rows.
+
+    An open interest of 0 is a `DataError`: the OI of a traded BTC contract is never 0, so a 0 in a series
+    is a missing value written as 0 (files that pad with zeros drop them before, saying so)."""
     df = pd.DataFrame({"timestamp": stamps, "venue": venue, "symbol": symbol})
     for name in tables.PERP_METRICS.names[3:]:
         df[name] = cols.get(name, np.nan)
-    return tables.validate("perp_metrics", df)
+    for name in OI_COLUMNS:
+        zero = (df[name] == 0).to_numpy()
+        if zero.any():
+            i = int(zero.nonzero()[0][0])
+            when = df["timestamp"].iloc[i].isoformat()
+            raise DataError(f"{path}: {name} 0 at {when}: not a reading of open interest")
+    return conform("perp_metrics", df, path)
 
 
 def read_aggregate_oi(path: str | Path, *, licence: str = "unstated") -> tuple[pd.DataFrame, Provenance]:
@@ -70,11 +85,11 @@ def read_aggregate_oi(path: str | Path, *, licence: str = "unstated") -> tuple[p
     if stamps.isna().any():
         i = int(stamps.isna().to_numpy().nonzero()[0][0])
         raise DataError(f"{p}: column 'Date', row {i + 1}: malformed 'YYYY.M.D' date {df['Date'].iloc[i]!r}")
-    out = _perp(stamps + DAY_CLOSE, AGGREGATE, "BTC-ALL", oi_usd=numbers(df["Data"], p, "Data"))
+    out, repeated = _perp(p, stamps + DAY_CLOSE, AGGREGATE, "BTC-ALL", oi_usd=numbers(df["Data"], p, "Data"))
     note = (
         "venue 'aggregate', symbol 'BTC-ALL': all-exchange BTC futures+perp open interest in USD "
         "(source exchange set not documented); the day's close (its daily changes match CoinGlass's daily "
-        "closes on the same date, not the day after), stamped 23:59:59 UTC of its 'YYYY.M.D' date."
+        "closes on the same date, not the day after), stamped 23:59:59 UTC of its 'YYYY.M.D' date." + repeated
     )
     return out, provenance(p, out["timestamp"], licence, note)
 
@@ -85,7 +100,8 @@ def read_binance_oi(path: str | Path, *, licence: str = "unstated") -> tuple[pd.
     cols = ["time_utc", "sum_open_interest_btc", "sum_open_interest_value_usdt"]
     df = read_csv_text(p, cols)
     oi_btc = numbers(df[cols[1]], p, cols[1])
-    out = _perp(
+    out, repeated = _perp(
+        p,
         times(df["time_utc"], p, "time_utc", "ISO8601"),
         "binance",
         "BTCUSDT",
@@ -95,7 +111,7 @@ def read_binance_oi(path: str | Path, *, licence: str = "unstated") -> tuple[pd.
     )
     note = (
         "venue 'binance', symbol 'BTCUSDT' (USDT-M perp); oi_contracts = oi_btc (1 contract = 1 BTC); "
-        "oi_usd = value in USDT taken as USD."
+        "oi_usd = value in USDT taken as USD." + repeated
     )
     return out, provenance(p, out["timestamp"], licence, note)
 
@@ -107,7 +123,8 @@ def read_daily_funding(
     p = Path(path)
     df = read_csv_text(p, ["date", "funding_mean"])
     # The day's last 8h funding settles at 16:00 UTC: the daily mean is known then, not at 00:00.
-    out = _perp(
+    out, repeated = _perp(
+        p,
         times(df["date"], p, "date", "%Y-%m-%d") + pd.Timedelta(hours=16),
         venue,
         symbol,
@@ -118,7 +135,7 @@ def read_daily_funding(
         f"venue {venue!r}, symbol {symbol!r}; funding_rate = the DAILY MEAN of the day's 8h funding rates "
         "(fraction per 8h interval), funding_interval_h = 8, stamped 16:00 UTC of the day (its last "
         "settlement, when the mean is known); "
-        "funding_abs column not used."
+        "funding_abs column not used." + repeated
     )
     return out, provenance(p, out["timestamp"], licence, note)
 
@@ -159,10 +176,11 @@ def read_coinglass_oi(
     total, coinm, stamps = total[mine], coinm[mine], stamps[mine]
     known = total > 0
     parts = [
-        _perp(stamps[known], AGGREGATE, f"{coin}-CG", oi_usd=total[known]),
-        _perp(stamps[known & (coinm > 0)], AGGREGATE, f"{coin}-CG-COINM", oi_usd=coinm[known & (coinm > 0)]),
+        _perp(p, stamps[known], AGGREGATE, f"{coin}-CG", oi_usd=total[known]),
+        _perp(p, stamps[known & (coinm > 0)], AGGREGATE, f"{coin}-CG-COINM", oi_usd=coinm[known & (coinm > 0)]),
     ]
-    out = pd.concat(parts, ignore_index=True)
+    out = pd.concat([df for df, _ in parts], ignore_index=True)
+    repeated = "".join(note for _, note in parts)
     first = stamps[known].min()
     gaps = int((~known & (stamps > first)).sum()) if known.any() else 0
     note = (
@@ -172,6 +190,7 @@ def read_coinglass_oi(
         f"{int((~known).sum()) - gaps} before the series starts"
         + (f" and {gaps} inside it" if gaps else "")
         + "; oi_stable_close not used (unit undocumented, not USD)."
+        + repeated
     )
     return out, provenance(p, out["timestamp"], licence, note)
 
@@ -193,10 +212,10 @@ def read_funding_average(
             raise DataError(f"{p}: record {int(missing.to_numpy().nonzero()[0][0])}: missing field {k!r}")
     rate = numbers(df["funding_rate"].astype(str), p, "funding_rate", row="record")
     stamps = times(df["date"], p, "date", "%Y-%m-%d", row="record") + DAY_CLOSE
-    out = _perp(stamps, AGGREGATE, "BTC-FR-AVG", funding_rate=rate, funding_interval_h=8.0)
+    out, repeated = _perp(p, stamps, AGGREGATE, "BTC-FR-AVG", funding_rate=rate, funding_interval_h=8.0)
     note = (
         "venue 'aggregate', symbol 'BTC-FR-AVG': cross-venue average funding, taken as a fraction per 8h "
-        "(calibrated against Binance's daily mean: see the table's notes); stamped 23:59:59 UTC of its date."
+        "(calibrated against Binance's daily mean: see the table's notes); stamped 23:59:59 UTC of its date." + repeated
     )
     return out.sort_values("timestamp", ignore_index=True), provenance(p, out["timestamp"], licence, note)
 

@@ -22,7 +22,7 @@ import pandas as pd
 from capitulation import tables
 from capitulation.errors import DataError
 from capitulation.snapshot import Provenance
-from capitulation.sources._files import combine, provenance, read_csv_text, read_json
+from capitulation.sources._files import combine, conform, provenance, read_csv_text, read_json
 
 log = logging.getLogger(__name__)
 
@@ -92,11 +92,11 @@ def read_farside_json(path: str | Path, *, licence: str = "unstated") -> tuple[p
     df = pd.DataFrame(rows, columns=["date", "fund", "flow_usd"])
     if df.empty:
         df = pd.DataFrame({"date": pd.Series(dtype="datetime64[ns, UTC]"), "fund": [], "flow_usd": np.array([])})
-    out = tables.validate("etf_flows", df.sort_values(["date", "fund"], kind="stable"))
+    out, repeated = conform("etf_flows", df.sort_values(["date", "fund"], kind="stable"), p)
     note = (
         "Farside US$m strings -> USD (x1e6), '(x)' negative; "
         f"dropped: {na} n/a ('-') cell(s), the Total column, {summary} summary row(s) "
-        f"(Total/Average/Maximum/Minimum), {placeholder} all-0.0 placeholder row(s)."
+        f"(Total/Average/Maximum/Minimum), {placeholder} all-0.0 placeholder row(s).{repeated}"
     )
     return out, provenance(p, out["date"], licence, note)
 
@@ -137,7 +137,7 @@ def read_farside_total_csv(path: str | Path, *, licence: str = "unstated") -> tu
     if twice.any():
         a, b = (rows[j][0] + 1 for j in np.flatnonzero(twice)[:2])
         raise DataError(f"{p}: column 'Date', rows {a} and {b}: the same date twice")
-    out = tables.validate("etf_flows", out.sort_values("date", kind="stable"))
+    out, _ = conform("etf_flows", out.sort_values("date", kind="stable"), p)  # dates checked unique above
     note = (
         f"fund 'ALL' = Farside's daily TOTAL over every spot fund, US$m -> USD (x1e6); dropped "
         f"{int(summary.sum())} summary row(s) and {len(zero)} day(s) reading exactly 0.0 (market holidays, and "

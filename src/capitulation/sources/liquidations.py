@@ -30,10 +30,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from capitulation import tables
 from capitulation.errors import DataError
 from capitulation.snapshot import Provenance
-from capitulation.sources._files import numbers, provenance, read_csv_text, read_json, times
+from capitulation.sources._files import conform, numbers, provenance, read_csv_text, read_json, times
 from capitulation.tables import AGGREGATE
 
 COINGLASS_LIQ_COLUMNS = ["symbol", "ts_utc", "liq_long_usd", "liq_short_usd"]
@@ -105,7 +104,7 @@ def read_coinglass_liquidations(
             "total_usd": (long_ + short)[keep],
         }
     )
-    out = tables.validate("liquidations", out)
+    out, repeated = conform("liquidations", out, p)
     leading, gaps, half = int((~started).sum()), int((started & empty).sum()), int(partial.sum())
     note = (
         f"venue 'aggregate', symbol {coin!r}: CoinGlass's exchange-aggregated daily liquidations (USD, the UTC "
@@ -113,7 +112,7 @@ def read_coinglass_liquidations(
         f"Dropped {leading} {coin} row(s) of zeros before the series starts (missing, not 'no liquidations')"
         + (f", {gaps} all-zero/blank row(s) inside it (gaps)" if gaps else "")
         + (f", {half} row(s) with one side blank" if half else "")
-        + ". Coverage: the exchanges CoinGlass receives liquidation orders from (CME has none; Binance "
+        + f".{repeated} Coverage: the exchanges CoinGlass receives liquidation orders from (CME has none; Binance "
         "publishes at most one liquidation order per symbol per second, so its share is a lower bound)."
     )
     return out, provenance(p, out["date"], licence, note)
@@ -148,11 +147,12 @@ def read_hyperliquid_liquidations(
     got = pd.Series(value[mine].to_numpy(), index=pd.DatetimeIndex(stamps[mine]))
     days = pd.DatetimeIndex([]) if got.empty else recorded[(recorded >= got.index.min())].sort_values()
     total = got.reindex(days, fill_value=0.0)
-    out = tables.validate(
+    out, _ = conform(  # one row per recorded day by construction
         "liquidations",
         pd.DataFrame({"date": days, "venue": HYPERLIQUID, "symbol": coin, "long_usd": np.nan, "short_usd": np.nan})
         .assign(total_usd=total.to_numpy())
         .reset_index(drop=True),
+        p,
     )
     span = pd.date_range(days.min(), days.max(), freq="D") if len(days) else days
     note = (
@@ -184,11 +184,12 @@ def read_coinglass_long_short(
     _one_per_day(p, "ts_utc", stamps, mine, raw["ts_utc"])
     frame = pd.DataFrame({"date": stamps, "venue": AGGREGATE, "symbol": coin, **ratios})[mine]
     known = frame[COINGLASS_LSR_COLUMNS[2:]].notna().any(axis=1)
-    out = tables.validate("long_short_ratios", frame[known].sort_values("date"))
+    out, repeated = conform("long_short_ratios", frame[known].sort_values("date"), p)
     blank_global = int(out["lsr_global"].isna().sum())
     note = (
         f"venue 'aggregate', symbol {coin!r}: CoinGlass's daily long/short ratios as exported (the file does not "
         "name the exchange set; the top-trader ratios are Binance's notion). Zero or blank ratios are missing; "
         f"dropped {int((~known).sum())} {coin} row(s) with no ratio; lsr_global blank on {blank_global} day(s)."
+        + repeated
     )
     return out, provenance(p, out["date"], licence, note)

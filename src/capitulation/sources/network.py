@@ -20,10 +20,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from capitulation import tables
 from capitulation.errors import DataError
 from capitulation.snapshot import Provenance
-from capitulation.sources._files import combine, numbers, provenance, read_csv_text, times
+from capitulation.sources._files import combine, conform, numbers, one_per_key, provenance, read_csv_text, times
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +63,13 @@ def read_hashrate(path: str | Path, *, licence: str = "MIT") -> tuple[pd.DataFra
     out = pd.DataFrame(
         {"date": times(df["date"], p, "date", _DAY), "hashrate_ehs": numbers(df["hashrate"], p, "hashrate") / TH_PER_EH}
     )
-    return out, provenance(p, out["date"], licence, "hashrate TH/s -> EH/s (/1e6).")
+    out, repeated = one_per_key(out, ["date"], p)
+    note = "hashrate TH/s -> EH/s (/1e6)." + _repeats(repeated)
+    return out, provenance(p, out["date"], licence, note)
+
+
+def _repeats(n: int) -> str:
+    return f" {n} row(s) repeating an earlier row dropped." if n else ""
 
 
 def read_difficulty(path: str | Path, *, licence: str = "MIT") -> tuple[pd.DataFrame, Provenance]:
@@ -74,7 +79,8 @@ def read_difficulty(path: str | Path, *, licence: str = "MIT") -> tuple[pd.DataF
     diff = numbers(df["difficulty"], p, "difficulty")
     zero = int((diff == 0).sum())
     out = pd.DataFrame({"date": times(df["date"], p, "date", _DAY), "difficulty": diff.where(diff != 0)})
-    note = f"{zero} row(s) with difficulty 0 read as NaN." if zero else ""
+    out, repeated = one_per_key(out, ["date"], p)
+    note = (f"{zero} row(s) with difficulty 0 read as NaN." if zero else "") + _repeats(repeated)
     return out, provenance(p, out["date"], licence, note)
 
 
@@ -91,7 +97,9 @@ def read_daily_fees(path: str | Path, *, licence: str | None = None) -> tuple[pd
     else:
         raise DataError(f"{p}: missing column 'fees_btc' (Coin Metrics) or 'total_fees' (Glassnode-style)")
     out = pd.DataFrame({"date": times(head[dcol], p, dcol, _DAY), "fees_btc": numbers(head[fcol], p, fcol)})
-    return out, provenance(p, out["date"], licence or lic, f"daily total fees in BTC from column {fcol!r}.")
+    out, repeated = one_per_key(out, ["date"], p)
+    note = f"daily total fees in BTC from column {fcol!r}." + _repeats(repeated)
+    return out, provenance(p, out["date"], licence or lic, note)
 
 
 def read_btc_network(
@@ -106,6 +114,12 @@ def read_btc_network(
     hr, p_hr = read_hashrate(hashrate_csv)
     df_, p_df = read_difficulty(difficulty_csv)
     net = hr.merge(df_, on="date", how="outer", validate="one_to_one").sort_values("date", ignore_index=True)
+    # blockchain.com writes 0 for both on the days without a block (2009-01-04..08, before block 1); a 0
+    # hashrate on a day with a difficulty is a missing value written as 0, not a reading.
+    no_reading = ((net["hashrate_ehs"] == 0) & net["difficulty"].notna()).to_numpy()
+    if no_reading.any():
+        day = net["date"].iloc[int(no_reading.nonzero()[0][0])]
+        raise DataError(f"{p_hr.source}: column 'hashrate', date {day:%Y-%m-%d}: 0 on a day with a difficulty")
     provs = [p_hr, p_df]
     fees = pd.DataFrame({"date": pd.Series(dtype="datetime64[ns, UTC]"), "fees_btc": pd.Series(dtype=float)})
     for f in fee_csvs:
@@ -128,7 +142,7 @@ def read_btc_network(
             "subsidy_btc": subsidy_btc(net["date"]),
         }
     )
-    out = tables.validate("btc_network", out)
+    out = conform("btc_network", out, Path(hashrate_csv))[0]
     note = (
         "fees_btc_per_block = daily total fees / blocks that day, blocks estimated as "
         "hashrate*86400/(difficulty*2^32) (inverts blockchain.com's hashrate; NaN where that is 0 or "

@@ -40,10 +40,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from capitulation import tables
 from capitulation.errors import DataError
 from capitulation.snapshot import Provenance
-from capitulation.sources._files import combine, numbers, provenance, read_json, times
+from capitulation.sources._files import combine, conform, numbers, provenance, read_json, times
 from capitulation.sources.network import subsidy_btc
 
 log = logging.getLogger(__name__)
@@ -229,7 +228,7 @@ def read_onchain_folder(folder: str | Path) -> tuple[pd.DataFrame, Provenance] |
         has = part.notna().any(axis=1).reindex(index, fill_value=False).to_numpy(dtype=bool)
         labels = np.where(has, labels + Path(name).stem + "+", labels)
     out["source"] = [str(s).rstrip("+") for s in labels]
-    out = tables.validate("onchain", out)
+    out, _ = conform("onchain", out, root)  # one row per date by construction
     notes += _checks(parts, out)
     prov = combine(provs)
     head = (

@@ -18,6 +18,7 @@ NY close of that date).
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +29,7 @@ from capitulation.errors import DataError
 from capitulation.snapshot import Provenance
 from capitulation.sources._files import (
     combine,
+    conform,
     drop_blank_rows,
     numbers,
     provenance,
@@ -43,11 +45,12 @@ BTC_OHLC = "btc_ohlc.csv"
 _DAY = "%Y-%m-%d"
 
 
-def _bars(date: pd.Series, symbol: str, **cols: pd.Series | float) -> pd.DataFrame:
+def _bars(path: Path, date: pd.Series, symbol: str, **cols: pd.Series | float) -> tuple[pd.DataFrame, str]:
+    """The file's bars as `daily_prices` (`conform`: errors name the file) and the note on repeated rows."""
     df = pd.DataFrame({"date": date, "symbol": symbol})
     for name in ("open", "high", "low", "close", "volume"):
         df[name] = cols.get(name, np.nan)
-    return tables.validate("daily_prices", df)
+    return conform("daily_prices", df, path)
 
 
 def read_yahoo_csv(
@@ -59,7 +62,9 @@ def read_yahoo_csv(
     with a logged count; any other unparsable value is a `DataError` naming file, column and row.
     """
     p = Path(path)
-    df = drop_blank_rows(read_csv_text(p, ["Date", "Close"]), "Close", p, "no close recorded")
+    raw = read_csv_text(p, ["Date", "Close"])
+    df = drop_blank_rows(raw, "Close", p, "no close recorded")
+    gaps = sorted(set(raw["Date"].str.strip()) - set(df["Date"].str.strip()))
     sym = symbol or p.stem
     cols = {
         name.lower(): numbers(df[name], p, name, blank_ok=True)
@@ -67,9 +72,13 @@ def read_yahoo_csv(
         if name in df.columns
     }
     cols["close"] = numbers(df["Close"], p, "Close")
-    out = _bars(times(df["Date"], p, "Date", _DAY), sym, **cols)
+    out, repeated = _bars(p, times(df["Date"], p, "Date", _DAY), sym, **cols)
     fields = "close" + "".join(f", {k}" for k in cols if k != "close")
-    note = f"symbol {sym!r} = file stem; {fields} from the file, other bar fields NaN."
+    note = f"symbol {sym!r} = file stem; {fields} from the file, other bar fields NaN.{repeated}" + (
+        f" {len(gaps)} day(s) without a close (Yahoo 'null'/blank) left as gaps, not filled: {', '.join(gaps[:10])}."
+        if gaps
+        else ""
+    )
     return out, provenance(p, out["date"], licence, note)
 
 
@@ -79,13 +88,14 @@ def read_btc_price_volume(
     """`date,price,volume` (Yahoo BTC-USD close and USD volume) as `daily_prices` for `symbol`."""
     p = Path(path)
     df = read_csv_text(p, ["date", "price", "volume"])
-    out = _bars(
+    out, repeated = _bars(
+        p,
         times(df["date"], p, "date", _DAY),
         symbol,
         close=numbers(df["price"], p, "price"),
         volume=numbers(df["volume"], p, "volume", blank_ok=True),
     )
-    note = f"symbol {symbol!r}; close = price (USD), volume in USD; open/high/low NaN."
+    note = f"symbol {symbol!r}; close = price (USD), volume in USD; open/high/low NaN.{repeated}"
     return out, provenance(p, out["date"], licence, note)
 
 
@@ -96,8 +106,8 @@ def read_ohlc_csv(
     p = Path(path)
     df = read_csv_text(p, ["t", "open", "high", "low", "close"])
     bar = {c: numbers(df[c], p, c) for c in ("open", "high", "low", "close")}
-    out = _bars(times(df["t"], p, "t", _DAY), symbol, **bar)
-    return out, provenance(p, out["date"], licence, f"symbol {symbol!r}; OHLC in USD; volume NaN.")
+    out, repeated = _bars(p, times(df["t"], p, "t", _DAY), symbol, **bar)
+    return out, provenance(p, out["date"], licence, f"symbol {symbol!r}; OHLC in USD; volume NaN.{repeated}")
 
 
 def read_ohlcv_json(path: str | Path, *, licence: str = "unstated") -> tuple[pd.DataFrame, Provenance]:
@@ -118,14 +128,28 @@ def read_ohlcv_json(path: str | Path, *, licence: str = "unstated") -> tuple[pd.
     for f in fields:
         if f not in recs.columns:
             raise DataError(f"{p}: prices: missing field {f!r}")
+    recs, updates = _latest_update_per_day(recs, p)
     recs = recs[fields].astype(object)
     bar = {
         f: numbers(recs[f], p, f"prices.{f}", blank_ok=f != "close", row="record")
         for f in ("open", "high", "low", "close", "volume")
     }
-    out = _bars(times(recs["date"], p, "prices.date", _DAY, row="record"), str(doc["ticker"]), **bar)
-    note = f"symbol {doc['ticker']!r} from the file's ticker; OHLC in USD, volume in shares."
+    out, repeated = _bars(p, times(recs["date"], p, "prices.date", _DAY, row="record"), str(doc["ticker"]), **bar)
+    note = f"symbol {doc['ticker']!r} from the file's ticker; OHLC in USD, volume in shares.{updates}{repeated}"
     return out, provenance(p, out["date"], licence, note)
+
+
+def _latest_update_per_day(recs: pd.DataFrame, path: Path) -> tuple[pd.DataFrame, str]:
+    """The dat-tracker files re-record a day's bar during the day (records with a `time`, HH:MM, several per
+    date: 2026-02-06 .. 2026-02-18 in ASST/SMLR/XXI.json, where ASST's first update still shows the
+    pre-reverse-split price): the last update of each date is its bar; the others are dropped and counted."""
+    if "time" not in recs.columns or not recs["date"].duplicated().any():
+        return recs, ""
+    order = recs.assign(_t=recs["time"].astype(str)).sort_values(["date", "_t"], kind="stable")
+    latest = order[~order["date"].duplicated(keep="last")].drop(columns="_t").sort_index()
+    dropped = len(recs) - len(latest)
+    log.info("%s: %d intraday update(s) superseded by a later update of the same day", path, dropped)
+    return latest.reset_index(drop=True), f" {dropped} intraday update(s) superseded by the day's last update."
 
 
 def read_macro_csv(
@@ -146,8 +170,8 @@ def read_macro_csv(
     sym = symbol or p.stem.upper()
     n = len(df)
     df = drop_blank_rows(df, column, p, "no value recorded")
-    out = _bars(times(df["date"], p, "date", _DAY), sym, close=numbers(df[column], p, column))
-    note = f"symbol {sym!r}; close = {column} (index points); {n - len(out)} blank row(s) skipped."
+    out, repeated = _bars(p, times(df["date"], p, "date", _DAY), sym, close=numbers(df[column], p, column))
+    note = f"symbol {sym!r}; close = {column} (index points); {n - len(df)} blank row(s) skipped.{repeated}"
     return out, provenance(p, out["date"], licence, note)
 
 
@@ -181,7 +205,10 @@ def read_prices_folder(
         if any((df["symbol"] == "BTC-USD").any() for df, _ in parts):
             log.info("%s: skipped (BTC-USD already read from another file)", ohlc)
         else:
-            parts.append(read_ohlc_csv(ohlc, licence=lic.get(BTC_OHLC, "unstated")))
+            df, prov = read_ohlc_csv(ohlc, licence=lic.get(BTC_OHLC, "unstated"))
+            why = f"SUBSTITUTED: 'BTC-USD' read from {BTC_OHLC} because no other file gave BTC-USD rows."
+            log.warning("%s: %s", d, why)
+            parts.append((df, replace(prov, notes=f"{prov.notes} {why}")))
     if not parts:
         raise DataError(f"{d}: no usable price CSV files")
     return concat_prices(parts)

@@ -20,10 +20,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from capitulation import tables
 from capitulation.errors import DataError, SourceError
 from capitulation.snapshot import Provenance
-from capitulation.sources._files import provenance, read_csv_text, require_file
+from capitulation.sources._files import conform, provenance, read_csv_text, require_file
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +72,7 @@ def read_quantbai_sectors(
     if unlabelled:
         log.info("%s: dropped %d symbol(s) without a sector label: %s", rp, len(unlabelled), unlabelled)
     long = long.dropna(subset=["sector"]).sort_values(["date", "symbol"], ignore_index=True)
-    out = tables.validate("sector_returns", long[["date", "symbol", "sector", "log_return"]])
+    out, repeated = conform("sector_returns", long[["date", "symbol", "sector", "log_return"]], rp)
     roles = ""
     if "role" in labels.columns:
         pairs = labels.drop_duplicates("sector").set_index("sector")["role"].sort_index()
@@ -81,7 +80,7 @@ def read_quantbai_sectors(
     note = (
         f"wide panel melted to long; empty cells dropped; dates = quantbai label + {label_shift_days} day(s) "
         "(OKX 16:00-UTC candles: a return labelled d ends at d+1 16:00 UTC); all sector labels kept "
-        f"(current taxonomy applied to all dates); {len(unlabelled)} unlabelled symbol(s) dropped.{roles} "
+        f"(current taxonomy applied to all dates); {len(unlabelled)} unlabelled symbol(s) dropped.{roles}{repeated} "
         f"Sectors: {', '.join(sorted(out['sector'].unique()))}."
     )
     prov = provenance(rp, out["date"], licence, note)

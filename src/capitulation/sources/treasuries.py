@@ -38,7 +38,7 @@ import pandas as pd
 from capitulation import tables
 from capitulation.errors import DataError, SourceError
 from capitulation.snapshot import Provenance
-from capitulation.sources._files import provenance, read_json
+from capitulation.sources._files import conform, provenance, read_json
 
 log = logging.getLogger(__name__)
 
@@ -234,7 +234,7 @@ def read_mstr_8k_summary(
             "source": "8-K " + held["accession"] + " (" + p.name + ")",
         }
     )
-    out = tables.validate("treasury_companies", out)
+    out, _ = conform("treasury_companies", out, p)  # one row per filing by construction
     calc = doc.get("calculated") if isinstance(doc.get("calculated"), dict) else {}
     gap = calc.get("gap")
     note = (
@@ -329,7 +329,7 @@ def read_numerical_snapshot(
                 source=f"{p.name} companies (tracker inputs)",
             )
         )
-    out = tables.validate("treasury_companies", pd.DataFrame(rows, columns=tables.TREASURY_COMPANIES.names))
+    out, _ = conform("treasury_companies", pd.DataFrame(rows, columns=tables.TREASURY_COMPANIES.names), p)
     note = (
         f"{len(btc)} BTC-treasury companies. Quarter-end rows from 'earnings' (status reported): as_of = "
         "quarter end, published = the earnings date (quarter end + 45 d if missing). "
@@ -418,7 +418,7 @@ def read_dilutive_instruments(
                     "source": f"{p.name} dilutiveInstruments",
                 }
             )
-    out = tables.validate("treasury_instruments", pd.DataFrame(rows, columns=tables.TREASURY_INSTRUMENTS.names))
+    out, _ = conform("treasury_instruments", pd.DataFrame(rows, columns=tables.TREASURY_INSTRUMENTS.names), p)
     undated = int(out["issued"].isna().sum())
     note = (
         f"{len(out)} dilutive instruments of the BTC companies (all listed, matured or redeemed ones included: "

@@ -18,7 +18,7 @@ import pandas as pd
 from capitulation import tables
 from capitulation.errors import DataError
 from capitulation.snapshot import Provenance
-from capitulation.sources._files import combine, numbers, provenance, read_csv_text, times
+from capitulation.sources._files import combine, conform, numbers, provenance, read_csv_text, times
 
 VOL_POINTS_PER_UNIT = 100.0
 OHLC = ("open", "high", "low", "close")
@@ -49,7 +49,7 @@ def read_dvol_csv(
     for c in OHLC:
         out[c] = numbers(df[c], p, c) / VOL_POINTS_PER_UNIT
     newest_first = bool(len(out) > 1 and out["date"].iloc[0] > out["date"].iloc[-1])
-    out = tables.validate("vol_index", out.sort_values("date", ignore_index=True))
+    out, _ = conform("vol_index", out.sort_values("date", ignore_index=True), p)  # dates checked unique above
     note = f"index {index!r}; vol points / 100 -> fractions; daily bars stamped 00:00 UTC" + (
         "; the file lists days newest first (sorted)." if newest_first else "."
     )

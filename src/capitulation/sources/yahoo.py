@@ -91,8 +91,9 @@ SOURCE = f"yfinance {yf.__version__}: Yahoo Finance chart API"
 LICENCE = "Yahoo Finance terms (personal use)"
 TIMEOUT_S = 10.0  # yfinance's own default for a history request
 EMPTY_WHY = "yfinance returned an empty frame: unknown or delisted ticker, no bars in {period}, or Yahoo unreachable"
-"""yfinance (its default `hide_exceptions`) logs why and returns an empty frame; its logged reason, when there
-is one, replaces this text (`download`)."""
+"""yfinance (its default `hide_exceptions`) logs why and returns an empty frame; the reason it logged, when there
+is one, replaces this text (`download`'s `attrs[WHY_EMPTY]`)."""
+WHY_EMPTY = "why_empty"
 UNREACHABLE_LOG = "Failed to get ticker"
 """How yfinance's log starts when a request raised (connection error, timeout) and it returned an empty frame."""
 try:
@@ -131,11 +132,11 @@ def table_symbol(ticker: str) -> str:
 
 def download(ticker: str, period: str) -> pd.DataFrame:
     """yfinance's daily bars of `ticker` over `period` (e.g. '2y'): unadjusted (`auto_adjust=False`), no action
-    columns, indexed at exchange-local midnight; the chart's quote currency in `attrs['currency']`.
+    columns, indexed at exchange-local midnight; the chart's quote currency in `attrs['currency']`; for an empty
+    frame, the reason yfinance logged (if any) in `attrs[WHY_EMPTY]` (recorded and replayed with the frame).
 
-    An empty frame for which yfinance logged a reason raises instead: `UnreachableError` when it could not get
-    the ticker at all (a request raised), else `SourceError` with its reason; so does a connection error or
-    timeout it raises. The request timeout is `TIMEOUT_S`, cut to an `http.budget`'s time left."""
+    `UnreachableError` for a connection error or timeout yfinance raises, or a budget already spent. The request
+    timeout is `TIMEOUT_S`, cut to an `http.budget`'s time left."""
     what = f"yfinance history {ticker} {period}"
     try:
         timeout = http.request_timeout(what, TIMEOUT_S)
@@ -145,15 +146,12 @@ def download(ticker: str, period: str) -> pd.DataFrame:
     with _yfinance_errors() as logged:
         try:
             df = t.history(period=period, interval="1d", auto_adjust=False, actions=False, timeout=timeout)
+            meta = t.history_metadata  # yfinance's HistoryMetadata: `in` and `[]`, no `.get`
         except CONNECTION_ERRORS as exc:
             raise UnreachableError(f"unreachable: {what} ({_short(describe(exc))})") from exc
-    if df.empty and logged:
-        reason = _short(next((m for m in logged if m.startswith(UNREACHABLE_LOG)), logged[-1]))
-        if reason.startswith(UNREACHABLE_LOG):
-            raise UnreachableError(f"unreachable: {what} (yfinance: {reason})")
-        raise SourceError(f"no rows: {what} (yfinance: {reason})")
-    meta = t.history_metadata  # yfinance's HistoryMetadata: `in` and `[]`, no `.get`
     df.attrs["currency"] = meta["currency"] if "currency" in meta else None  # noqa: SIM401
+    if df.empty and logged:  # the request that failed first, else yfinance's last word
+        df.attrs[WHY_EMPTY] = _short(next((m for m in logged if m.startswith(UNREACHABLE_LOG)), logged[-1]))
     return df
 
 
@@ -260,8 +258,8 @@ def fetch_daily_prices(
             failed.append(f"{label}: {why}")
             skipped = tickers[i + 1 :]
             if skipped:
-                after = "the rate limit" if limited else "Yahoo was unreachable"
-                failed.append(f"not asked after {after}: {', '.join(skipped)}")
+                after = "after the rate limit" if limited else "in this run"
+                failed.append(f"not asked {after}: {', '.join(skipped)}")
             break
         except Exception as exc:  # whatever one ticker raises, the others stand
             failed.append(f"{label}: {describe(exc)}")
@@ -273,7 +271,9 @@ def fetch_daily_prices(
             continue
         if rows.empty:
             extra = f" ({'; '.join(notes)})" if notes else ""
-            failed.append(f"{label}: no rows ({EMPTY_WHY.format(period=period)}){extra}")
+            why = raw.attrs.get(WHY_EMPTY)
+            reason = f"yfinance: {why}" if why else EMPTY_WHY.format(period=period)
+            failed.append(f"{label}: no rows ({reason}){extra}")
             continue
         parts.append(rows)
         kept.append(f"{label}: {len(rows)} row(s)" + "".join(f"; {n}" for n in notes))
@@ -291,12 +291,18 @@ def fetch_daily_prices(
 
 
 def _raw_frame(ticker: str, period: str, backoff: Backoff) -> pd.DataFrame:
-    """The raw yfinance frame through the tape (recorded, replayed, or live with rate limits retried)."""
+    """The raw yfinance frame through the tape (recorded, replayed, or live with rate limits retried);
+    `UnreachableError` when yfinance could not get the ticker at all (an empty frame it logged
+    `UNREACHABLE_LOG` for)."""
     what = f"yfinance history {ticker} {period}"
-    return tape.frame(
+    df = tape.frame(
         f"history-{ticker}-{period}",
         lambda: backoff.call(lambda: download(ticker, period), lambda e: isinstance(e, YFRateLimitError), what),
     )
+    why = df.attrs.get(WHY_EMPTY)
+    if df.empty and isinstance(why, str) and why.startswith(UNREACHABLE_LOG):
+        raise UnreachableError(f"unreachable: {what} (yfinance: {why})")
+    return df
 
 
 def _is_index(symbol: str) -> bool:

@@ -258,6 +258,28 @@ def test_offline_the_first_cycle_names_each_reason_and_retries_back_off_across_c
     assert HistoryStore(tmp_path).history().empty
 
 
+def test_a_failed_source_is_due_at_the_next_cycle_however_long_the_first_cycle_took(monkeypatch, clock, tmp_path):
+    asked: list[pd.Timestamp] = []
+
+    def down() -> tuple[pd.DataFrame, Provenance]:
+        asked.append(clock.now)
+        raise SourceError("unreachable: SYNTHETIC host")
+
+    first = [True]
+
+    def sources() -> dict[str, live.Fetcher]:
+        if first.pop() if first else False:
+            clock.now += pd.Timedelta(seconds=3)  # the first cycle imports the connectors: 3 s after its start
+        return {"btc_network": down}
+
+    monkeypatch.setattr(watch_cmd, "sources", sources)
+    res = runner.invoke(app, ["watch", "--cycles", "3", "--every", "1m", "--db", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    # failed at 00:00:03 in the cycle of 00:00: due again at the cycle of 00:01, then held until 00:03
+    assert asked == [START + pd.Timedelta(seconds=3), START + pd.Timedelta(minutes=1)]
+    assert "not asked until 2026-10-01 00:03:00 UTC after 2 failure(s)" in res.stdout.splitlines()[2]
+
+
 def test_a_source_back_after_failing_is_stored_and_forgotten(monkeypatch, clock, recorded_full, tmp_path):
     net = network_source(recorded_full)
     sick = {"btc_network": raising("mempool.space: timeout")}

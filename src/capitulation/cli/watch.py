@@ -68,7 +68,7 @@ def watch(
         while cycles is None or done < cycles:
             start = http.utc_now()
             try:
-                snap = live.live_snapshot(sources(), budget_s=SOURCE_BUDGET_S, retry=retry)
+                snap = live.live_snapshot(sources(), budget_s=SOURCE_BUDGET_S, retry=retry, started=start)
             except SourceError as exc:
                 _emit({"as_of": start, "error": str(exc), "tables_stored": 0}, as_json)
             else:

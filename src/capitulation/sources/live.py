@@ -91,6 +91,7 @@ def live_snapshot(
     *,
     budget_s: float | None = None,
     retry: SourceRetry | None = None,
+    started: pd.Timestamp | None = None,
 ) -> Snapshot:
     """Run every fetcher concurrently; a Snapshot at `now` of the tables that came back, with one
     `SourceStatus` per source asked (in the order asked) in `Snapshot.sources`.
@@ -99,11 +100,12 @@ def live_snapshot(
     `now`: the snapshot's as_of (UTC; naive is UTC); None: the time once every source has answered, so no row
     is stamped after it. `budget_s`: each source's time (see the module notes; not enforced by waiting under
     a tape, which runs the sources in turn). `retry`: which failed sources to leave unasked, updated with this
-    cycle's statuses. `SourceError` when every source fails (or is held back), naming each with its reason.
+    cycle's statuses, on the clock of `started` (the cycle's start, UTC; None: the clock now). `SourceError`
+    when every source fails (or is held back), naming each with its reason.
     """
     if not fetchers:
         raise SourceError("no live source to fetch")
-    start = http.utc_now()
+    start = http.utc_now() if started is None else utc(started)
     held = retry.held(start) if retry is not None else {}
     asked = {name: fetch for name, fetch in fetchers.items() if name not in held}
     fetched = _fetch_all(asked, budget_s)

@@ -43,6 +43,8 @@ GRACE_S = 5.0
 
 @dataclass
 class _Failures:
+    """A source's failures in a row, when it is asked again, and its last reason."""
+
     count: int
     retry_at: pd.Timestamp
     reason: str

@@ -17,11 +17,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+import requests
+from requests.adapters import BaseAdapter
+from requests.models import PreparedRequest, Response
 from vcr.cassette import Cassette
 from vcr.request import Request
 
 from capitulation.sources import tape
 from capitulation.sources.http import Backoff
+from capitulation.sources.http import session as http_session
 
 Answer = tuple[int, str]
 MATCH_ON = ("method", "path")
@@ -95,6 +99,30 @@ class LoopbackServer:
             self.server.server_close()
             self.thread.join()
             self.stopped = True
+
+
+class Offline(BaseAdapter):
+    """A `requests` transport with no network: every request fails to resolve its host, as on a machine that is
+    offline; `urls` lists the requests made."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: list[str] = []
+
+    def send(self, request: PreparedRequest, *args: object, **kwargs: object) -> Response:
+        self.urls.append(str(request.url))
+        raise requests.ConnectionError(f"Failed to resolve '{urlsplit(str(request.url)).hostname}' (offline)")
+
+    def close(self) -> None:
+        pass
+
+
+def offline_session() -> tuple[requests.Session, Offline]:
+    """`http.session()` whose transport is `Offline`, and that transport."""
+    s, transport = http_session(), Offline()
+    s.mount("https://", transport)
+    s.mount("http://", transport)
+    return s, transport
 
 
 def no_wait() -> tuple[Backoff, list[float]]:

@@ -12,7 +12,12 @@ The clock is a synthetic test clock that only moves when `watch` sleeps.
 
 from __future__ import annotations
 
+import functools
 import json
+import os
+import subprocess
+import sys
+import textwrap
 import uuid
 from pathlib import Path
 
@@ -42,6 +47,7 @@ from replay import linear_perpetual, replayed
 
 runner = CliRunner()
 START = pd.Timestamp("2026-10-01T00:00:00Z")  # synthetic test clock, after every recorded row
+SRC = str(Path(watch_cmd.__file__).parents[2])  # the tree under test, for a `capitulation` subprocess
 
 DERIBIT_SUMMARY = "/api/v2/public/get_book_summary_by_currency"
 DERIBIT_INSTRUMENTS = "/api/v2/public/get_instruments"
@@ -221,6 +227,106 @@ def test_a_cycle_where_every_source_fails_stores_nothing_and_the_loop_goes_on(
     assert list(pd.to_datetime(HistoryStore(tmp_path / "db").history()["as_of"], utc=True)) == [
         START + pd.Timedelta(minutes=1)
     ]
+
+
+def test_offline_the_first_cycle_names_each_reason_and_retries_back_off_across_cycles(
+    monkeypatch, clock, http, tmp_path
+):
+    """mempool.space through its real connector, answered HTTP 503 by the tape on every request, and a second
+    source that cannot connect: no sleep inside a cycle, one request per cycle asked, and asked again only after
+    5, then 10 minutes; each line says why."""
+    http.script({mempool.HASHRATE_PATH: [(503, "Service Unavailable")]})
+    in_cycle_waits: list[float] = []
+    mempool_503 = functools.partial(mempool.fetch_network, backoff=Backoff(sleep=in_cycle_waits.append))
+    down = raising("unreachable: deribit (NetworkError: offline)")
+    res = run_watch(monkeypatch, [{"btc_network": mempool_503, "option_quotes": down}] * 4, "--db", str(tmp_path))
+
+    assert res.exit_code == 0, res.output
+    assert in_cycle_waits == [] and clock.waits == [300.0] * 3  # the only sleeps are between cycles
+    assert len(http.queries(mempool.HASHRATE_PATH)) == 3  # asked at 00:00, 00:05 and 00:15, not at 00:10
+    why = f"server error: mempool.space {mempool.HASHRATE_PATH} answered HTTP 503"
+    assert res.stdout.splitlines() == [
+        f"2026-10-01 00:00:00 UTC  nothing stored: every source failed: btc_network: {why}; "
+        "option_quotes: unreachable: deribit (NetworkError: offline)",
+        f"2026-10-01 00:05:00 UTC  nothing stored: every source failed: btc_network: {why}; "
+        "option_quotes: unreachable: deribit (NetworkError: offline)",
+        "2026-10-01 00:10:00 UTC  nothing stored: every source failed: btc_network: not asked until 2026-10-01 "
+        f"00:15:00 UTC after 2 failure(s) in a row: {why}; option_quotes: not asked until 2026-10-01 00:15:00 UTC "
+        "after 2 failure(s) in a row: unreachable: deribit (NetworkError: offline)",
+        f"2026-10-01 00:15:00 UTC  nothing stored: every source failed: btc_network: {why}; "
+        "option_quotes: unreachable: deribit (NetworkError: offline)",
+    ]
+    assert res.stderr == ""
+    assert HistoryStore(tmp_path).history().empty
+
+
+def test_a_failed_source_is_due_at_the_next_cycle_however_long_the_first_cycle_took(monkeypatch, clock, tmp_path):
+    asked: list[pd.Timestamp] = []
+
+    def down() -> tuple[pd.DataFrame, Provenance]:
+        asked.append(clock.now)
+        raise SourceError("unreachable: SYNTHETIC host")
+
+    first = [True]
+
+    def sources() -> dict[str, live.Fetcher]:
+        if first.pop() if first else False:
+            clock.now += pd.Timedelta(seconds=3)  # the first cycle imports the connectors: 3 s after its start
+        return {"btc_network": down}
+
+    monkeypatch.setattr(watch_cmd, "sources", sources)
+    res = runner.invoke(app, ["watch", "--cycles", "3", "--every", "1m", "--db", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    # failed at 00:00:03 in the cycle of 00:00: due again at the cycle of 00:01, then held until 00:03
+    assert asked == [START + pd.Timedelta(seconds=3), START + pd.Timedelta(minutes=1)]
+    assert "not asked until 2026-10-01 00:03:00 UTC after 2 failure(s)" in res.stdout.splitlines()[2]
+
+
+def test_a_source_back_after_failing_is_stored_and_forgotten(monkeypatch, clock, recorded_full, tmp_path):
+    net = network_source(recorded_full)
+    sick = {"btc_network": raising("mempool.space: timeout")}
+    res = run_watch(monkeypatch, [sick, {"btc_network": net}, {"btc_network": net}], "--db", str(tmp_path))
+    assert res.exit_code == 0, res.output
+    first, second, third = res.stdout.splitlines()
+    assert "nothing stored: every source failed: btc_network: mempool.space: timeout" in first
+    assert "stored 1 of 1 table(s)" in second and "stored 1 of 1 table(s)" in third
+
+
+def test_third_party_logs_stay_out_of_the_terminal_unless_verbose(tmp_path):
+    """A real `capitulation watch` process whose one source logs as yfinance and urllib3 do when offline, then
+    fails: without -v stderr holds only capitulation's own error; with -v the libraries' lines too."""
+    script = tmp_path / "offline_watch.py"
+    script.write_text(
+        textwrap.dedent(
+            """
+            import logging, sys
+            from capitulation.cli import app
+            from capitulation.cli import watch
+            from capitulation.errors import SourceError
+
+            def offline():
+                logging.getLogger("yfinance").error("$QQQ: possibly delisted; no price data found  (period=2y)")
+                logging.getLogger("urllib3.connectionpool").warning("Retrying after connection broken")
+                logging.getLogger("capitulation.sources.live").error("own error")
+                raise SourceError("unreachable: SYNTHETIC host")
+
+            watch.sources = lambda: {"daily_prices": offline}
+            app(sys.argv[1:], prog_name="capitulation")
+            """
+        )
+    )
+
+    def run(*flags: str) -> subprocess.CompletedProcess[str]:
+        args = [sys.executable, str(script), *flags, "watch", "--cycles", "1", "--db", str(tmp_path / "db")]
+        return subprocess.run(args, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": SRC}, check=False)
+
+    quiet, verbose = run(), run("-v")
+    assert quiet.returncode == verbose.returncode == 0, quiet.stderr + verbose.stderr
+    for done in (quiet, verbose):
+        assert "nothing stored: every source failed: daily_prices: unreachable: SYNTHETIC host" in done.stdout
+    assert quiet.stderr.splitlines() == ["ERROR own error"]
+    assert "ERROR $QQQ: possibly delisted" in verbose.stderr and "WARNING Retrying after" in verbose.stderr
+    assert "ERROR own error" in verbose.stderr
 
 
 def test_a_restart_at_a_stored_time_stores_nothing_twice(monkeypatch, clock, recorded_full, tmp_path):

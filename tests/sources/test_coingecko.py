@@ -24,7 +24,7 @@ from capitulation.signals.sector_rotation import NAMED_SECTORS, PANEL_BTC
 from capitulation.snapshot import Provenance
 from capitulation.sources import coingecko
 from capitulation.sources import http as http_source
-from replay import HttpReplay, no_wait
+from replay import HttpReplay, no_wait, offline_session
 
 MARKETS = "/api/v3/coins/markets"
 WHAT = "CoinGecko /coins/markets category=layer-2"
@@ -148,6 +148,27 @@ def test_a_category_rate_limited_for_good_is_named_and_the_others_counted(http: 
     assert "HTTP 429 (4 tries))" in prov.notes
     assert "1 of 2 categories answered; failed: layer-2." in prov.notes
     assert prov.source == "CoinGecko API v3: /coins/markets (categories gaming)"
+
+
+def test_coingecko_unreachable_is_asked_once_and_the_other_categories_are_not_asked() -> None:
+    session, offline = offline_session()
+    backoff, waits = no_wait()
+    with pytest.raises(SourceError) as err:
+        coingecko.fetch_sector_returns(TWO | {"socialfi": "socialfi"}, session=session, backoff=backoff)
+    assert len(offline.urls) == 4 and waits == [1.0, 2.0, 4.0]  # layer-2's four tries; the rest never asked
+    assert str(err.value) == (
+        f"CoinGecko: every category failed: layer-2: unreachable: {WHAT} (ConnectionError: Failed to resolve "
+        "'api.coingecko.com' (offline)) (4 tries); gaming: not asked: CoinGecko unreachable; "
+        "socialfi: not asked: CoinGecko unreachable"
+    )
+
+
+def test_under_a_budget_an_unreachable_coingecko_costs_one_request_and_no_wait() -> None:
+    session, offline = offline_session()
+    backoff, waits = no_wait()
+    with http_source.budget(20.0), pytest.raises(SourceError, match=r"layer-2: unreachable: .*offline\)\); gaming"):
+        coingecko.fetch_sector_returns(TWO, session=session, backoff=backoff)
+    assert len(offline.urls) == 1 and waits == []
 
 
 @pytest.mark.parametrize(

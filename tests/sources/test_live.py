@@ -6,6 +6,7 @@ sleep to stand in for network time; the connectors themselves are tested against
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pandas as pd
@@ -87,3 +88,101 @@ def test_every_source_failing_is_a_source_error_naming_each() -> None:
 def test_without_now_the_snapshot_is_stamped_by_the_sources_clock(monkeypatch) -> None:
     monkeypatch.setattr(http, "utc_now", lambda: NOW)
     assert live.live_snapshot({"etf_flows": source("etf_flows")}).as_of == NOW
+
+
+# ---- watch's rules: a time budget per source, retries across cycles ------------------------------------------
+
+
+class Counting:
+    """A synthetic source of `name` that fails with `reason` while `failing`, else answers one made-up row;
+    `calls` counts how often it was asked and `tries` what `http.Backoff` allowed it each time."""
+
+    def __init__(self, name: str, reason: str = "unreachable: SYNTHETIC host") -> None:
+        self.name, self.reason, self.failing = name, reason, True
+        self.calls = 0
+        self.tries: list[int] = []
+
+    def __call__(self) -> tuple[pd.DataFrame, Provenance]:
+        self.calls += 1
+        self.tries.append(http.Backoff(attempts=4).tries)
+        if self.failing:
+            raise SourceError(self.reason)
+        return source(self.name)()
+
+
+def test_retry_delays_double_from_the_first_and_stop_at_the_cap() -> None:
+    retry = live.SourceRetry(first_delay=pd.Timedelta(minutes=5), max_delay=pd.Timedelta(hours=1))
+    assert [retry.delay(n) / pd.Timedelta(minutes=1) for n in range(1, 7)] == [5, 10, 20, 40, 60, 60]
+
+
+def test_a_failed_source_is_asked_again_after_a_growing_delay_with_its_reason_carried(monkeypatch) -> None:
+    clock = {"now": NOW}
+    monkeypatch.setattr(http, "utc_now", lambda: clock["now"])
+    flaky, steady = Counting("btc_network"), source("etf_flows")
+    retry = live.SourceRetry(first_delay=pd.Timedelta(minutes=5), max_delay=pd.Timedelta(hours=1))
+    asked_at, lines = [], []
+    for minute in range(0, 40, 5):  # eight cycles, five minutes apart
+        clock["now"] = NOW + pd.Timedelta(minutes=minute)
+        before = flaky.calls
+        snap = live.live_snapshot({"btc_network": flaky, "etf_flows": steady}, retry=retry)
+        if flaky.calls > before:
+            asked_at.append(minute)
+        lines.append(snap.sources[0])
+    # failures at 0, 5, 15, 35 min: waits of 5, 10, 20 min between them
+    assert asked_at == [0, 5, 15, 35]
+    assert lines[0] == SourceStatus("btc_network", "stale", "unreachable: SYNTHETIC host")
+    assert lines[2] == SourceStatus(
+        "btc_network",
+        "stale",
+        "not asked until 2026-11-25 12:15:00 UTC after 2 failure(s) in a row: unreachable: SYNTHETIC host",
+    )
+    assert lines[6].message.startswith("not asked until 2026-11-25 12:35:00 UTC after 3 failure(s) in a row")
+    assert lines[7].message == "unreachable: SYNTHETIC host"  # asked at 12:35, failed a 4th time: next at 13:15
+
+    flaky.failing = False  # answers when next asked (13:15), and from then on every cycle
+    for minute in (75, 80):  # 13:15, 13:20
+        clock["now"] = NOW + pd.Timedelta(minutes=minute)
+        snap = live.live_snapshot({"btc_network": flaky, "etf_flows": steady}, retry=retry)
+        assert snap.sources[0] == SourceStatus("btc_network", "ok", rows=1)
+    assert flaky.calls == 6 and retry.failures == {}
+
+
+def test_every_source_held_back_is_still_a_source_error_naming_each_reason(monkeypatch) -> None:
+    monkeypatch.setattr(http, "utc_now", lambda: NOW)
+    a, b = Counting("btc_network", "unreachable: A"), Counting("etf_flows", "rate limited: B")
+    retry = live.SourceRetry(first_delay=pd.Timedelta(minutes=5), max_delay=pd.Timedelta(hours=1))
+    with pytest.raises(SourceError, match="every source failed: btc_network: unreachable: A; etf_flows: rate l"):
+        live.live_snapshot({"btc_network": a, "etf_flows": b}, retry=retry)
+    with pytest.raises(SourceError) as err:  # the same minute: nobody is asked, the reasons are carried
+        live.live_snapshot({"btc_network": a, "etf_flows": b}, retry=retry)
+    assert str(err.value) == (
+        "every source failed: "
+        "btc_network: not asked until 2026-11-25 12:05:00 UTC after 1 failure(s) in a row: unreachable: A; "
+        "etf_flows: not asked until 2026-11-25 12:05:00 UTC after 1 failure(s) in a row: rate limited: B"
+    )
+    assert (a.calls, b.calls) == (1, 1)
+
+
+def test_under_a_budget_each_source_tries_each_request_once() -> None:
+    a = Counting("btc_network")
+    live.live_snapshot({"btc_network": a, "etf_flows": source("etf_flows")}, NOW, budget_s=20.0)
+    live.live_snapshot({"btc_network": a, "etf_flows": source("etf_flows")}, NOW)
+    assert a.tries == [1, 4]  # with the budget, then without
+
+
+def test_a_source_still_running_past_its_budget_is_stale_and_the_snapshot_does_not_wait(monkeypatch) -> None:
+    monkeypatch.setattr(live, "GRACE_S", 0.0)
+    release = threading.Event()
+
+    def hung() -> tuple[pd.DataFrame, Provenance]:
+        release.wait()  # a request that ignores its timeout
+        return source("btc_network")()
+
+    snap = live.live_snapshot({"btc_network": hung, "etf_flows": source("etf_flows")}, NOW, budget_s=0.05)
+    assert not release.is_set()  # the snapshot came back while the source was still running
+    release.set()
+    assert snap.sources == (
+        SourceStatus("btc_network", "stale", "no answer within 0.05 s; its late answer is dropped"),
+        SourceStatus("etf_flows", "ok", rows=1),
+    )
+    assert list(snap.tables) == ["etf_flows"]

@@ -142,6 +142,37 @@ def test_a_server_error_is_retried_then_raised(http: HttpReplay) -> None:
     assert waits == [1.0, 2.0, 4.0]
 
 
+def test_under_a_budget_a_server_error_is_asked_once_without_waiting(http: HttpReplay) -> None:
+    http.script(_script(hashrate=[(500, "Internal Server Error")]))
+    backoff, waits = no_wait()
+    with http_source.budget(20.0), pytest.raises(SourceError) as err:
+        _fetch(backoff)
+    assert str(err.value) == f"server error: mempool.space {HASHRATE} answered HTTP 500"  # no "(4 tries)"
+    assert waits == [] and len(http.queries(HASHRATE)) == 1  # asked again next cycle, not here
+
+
+def test_once_the_budget_is_spent_nothing_more_is_asked(http: HttpReplay) -> None:
+    http.script(_script())
+    seconds = iter([0.0, 30.0])  # the budget opens at 0 s; the first request would start at 30 s
+    with http_source.budget(20.0, clock=lambda: next(seconds)), pytest.raises(SourceError) as err:
+        _fetch()
+    assert str(err.value) == (
+        f"out of time: mempool.space {HASHRATE} not asked (the source's time in this cycle is spent)"
+    )
+    assert http.queries(HASHRATE) == []
+
+
+def test_a_request_timeout_is_cut_to_the_time_left_in_the_budget() -> None:
+    now = {"s": 100.0}
+    assert http_source.request_timeout("x", 15.0) == 15.0  # no budget: as asked
+    with http_source.budget(20.0, clock=lambda: now["s"]):
+        assert http_source.request_timeout("x", 15.0) == 15.0
+        now["s"] = 112.5
+        assert http_source.request_timeout("x", 15.0) == 7.5
+        assert http_source.Backoff(attempts=4).tries == 1
+    assert http_source.Backoff(attempts=4).tries == 4 and http_source.current_budget() is None
+
+
 def test_a_client_error_is_not_retried(http: HttpReplay) -> None:
     http.script(_script(hashrate=[(404, "Not Found")]))
     backoff, waits = no_wait()

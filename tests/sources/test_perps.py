@@ -20,6 +20,7 @@ published contract specification (1 BTC, 1 BTC, 0.01 BTC per contract): not mark
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -36,6 +37,7 @@ from hypothesis import strategies as st
 from capitulation import tables
 from capitulation.errors import DataError, SourceError
 from capitulation.snapshot import Snapshot
+from capitulation.sources import http as http_source
 from capitulation.sources import perps
 from replay import Answer, HttpReplay, linear_perpetual, no_wait
 
@@ -280,6 +282,28 @@ def test_a_venue_rate_limited_for_good_is_reported_and_the_others_counted(http: 
     assert got.status("binanceusdm").state == "ok"
     assert set(got.table["venue"]) == {"binanceusdm"}
     _assert_binance_rows(got.table)
+
+
+def test_under_a_budget_a_client_timeout_is_cut_and_a_venue_reached_out_of_time_is_not_asked(
+    http: HttpReplay, binance_script
+) -> None:
+    binance, replay = _binance(http, binance_script)
+    with http_source.budget(12.0, clock=lambda: 0.0):  # 12 s left at every request
+        got = perps.fetch_perps(["binanceusdm"], exchanges={"binanceusdm": binance})
+    assert got.status("binanceusdm").state == "ok" and binance.timeout == 12_000  # ms, from 15_000
+
+    okx = perps.exchange("okx")
+    okx.set_markets([linear_perpetual("BTC-USDT-SWAP", 0.01)])
+    after = itertools.chain([0.0], itertools.repeat(13.0))  # opened at 0 s; every request would start at 13 s
+    with http_source.budget(12.0, clock=lambda: next(after)):
+        got = perps.fetch_perps(["okx"], exchanges={"okx": okx})
+    status = got.status("okx")
+    assert (status.state, status.rows) == ("error", 0)
+    assert status.message == (
+        "open interest now: out of time: okx loadMarkets not asked (the source's time in this cycle is spent); "
+        "not asked: open-interest history, funding history"
+    )
+    assert okx.timeout == perps.TIMEOUT_MS and not [u for u in replay.seen if "okx" in u]
 
 
 def test_a_venue_down_is_reported_and_the_others_counted(http: HttpReplay, shared_data: Path, binance_script) -> None:

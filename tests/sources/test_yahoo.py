@@ -42,7 +42,7 @@ from yfinance.exceptions import YFRateLimitError
 
 from capitulation import tables
 from capitulation.errors import DataError, SourceError
-from capitulation.sources import tape, yahoo
+from capitulation.sources import http, tape, yahoo
 from replay import no_wait
 
 # yfinance 1.7 calls DataFrame.sort_index(inplace=True), deprecated by pandas 3.1: not ours to fix.
@@ -309,8 +309,16 @@ def test_unknown_or_barless_tickers_give_empty_frames_that_are_left_out(yahoo_ht
 
     table, prov = yahoo.fetch_daily_prices(["NOPE", "QQQ", "AAPL", "BTC-USD", "GC=F"])
     _assert_recorded_rows(table)
-    assert f"NOPE: no rows ({EMPTY})" in prov.notes and f"AAPL: no rows ({EMPTY})" in prov.notes
+    assert "NOPE: no rows (yfinance: $NOPE: No data found, symbol may be delisted)" in prov.notes  # its log
+    assert "AAPL: no rows (yfinance: $AAPL: possibly delisted; no price data found  (period=2y))" in prov.notes
     assert "3 of 5 ticker(s) kept" in prov.notes
+
+
+def test_an_empty_frame_without_a_logged_reason_gets_the_generic_one(monkeypatch, yahoo_http) -> None:
+    monkeypatch.setattr(yahoo, "download", lambda ticker, period: pd.DataFrame())  # e.g. a tape recorded before
+    with pytest.raises(SourceError) as err:
+        yahoo.fetch_daily_prices(["QQQ"])
+    assert str(err.value) == f"Yahoo: no ticker gave rows: QQQ: no rows ({EMPTY})"
 
 
 def test_a_frame_without_a_close_column_is_schema_drift(monkeypatch, yahoo_http) -> None:
@@ -369,12 +377,55 @@ def test_a_ticker_raising_is_left_out_and_the_others_kept(monkeypatch, yahoo_htt
     assert "MSTR: RuntimeError: curl: (6) Could not resolve host: query2.finance.yahoo.com" in prov.notes
 
 
-def test_a_connection_error_inside_yfinance_becomes_an_empty_frame_and_is_left_out(yahoo_http) -> None:
-    # yfinance (hide_exceptions, its default) logs a failed request and returns an empty frame
+def test_yahoo_unreachable_leaves_the_tickers_not_yet_asked_with_yfinance_own_reason(yahoo_http) -> None:
+    # yfinance (hide_exceptions, its default) logs "Failed to get ticker ... reason: ..." for a request that raised
+    # and returns an empty frame; that reason is kept, nothing is logged past it, and Yahoo is not asked again
     _serve_three(yahoo_http).serve("MSTR", ConnectionError("curl: (6) Could not resolve host"))
     table, prov = yahoo.fetch_daily_prices(["QQQ", "MSTR", "BTC-USD", "GC=F"])
-    _assert_recorded_rows(table)
-    assert "MSTR: no rows (yfinance returned an empty frame:" in prov.notes
+    assert set(table["symbol"]) == {"QQQ"}
+    assert {t for t, _ in yahoo_http.calls} == {"QQQ", "MSTR"}  # BTC-USD and GC=F never asked
+    assert (
+        "MSTR: unreachable: yfinance history MSTR 2y (yfinance: Failed to get ticker 'MSTR' reason: curl: (6) Could "
+        "not resolve host); not asked in this run: BTC-USD, GC=F"
+    ) in prov.notes
+
+
+def test_a_connection_error_escaping_yfinance_is_unreachable(monkeypatch, yahoo_http) -> None:
+    from curl_cffi.requests.exceptions import DNSError
+
+    def history(self, *args: Any, **kwargs: Any) -> pd.DataFrame:
+        raise DNSError(
+            "Failed to perform, curl: (6) Could not resolve host: query2.finance.yahoo.com. See "
+            "https://curl.se/libcurl/c/libcurl-errors.html first for more details."
+        )
+
+    monkeypatch.setattr(yf.Ticker, "history", history)
+    with pytest.raises(SourceError) as err:
+        yahoo.fetch_daily_prices(["BTC-USD", "QQQ"])
+    assert str(err.value) == (
+        "Yahoo: no ticker gave rows: BTC-USD: unreachable: yfinance history BTC-USD 2y (DNSError: Failed to perform, "
+        "curl: (6) Could not resolve host: query2.finance.yahoo.com.); not asked in this run: QQQ"
+    )
+
+
+def test_under_a_spent_budget_yahoo_is_not_asked(yahoo_http) -> None:
+    _serve_three(yahoo_http)
+    with http.budget(0.0), pytest.raises(SourceError, match="out of time: yfinance history QQQ 2y not asked"):
+        yahoo.fetch_daily_prices(["QQQ", "BTC-USD"])
+    assert yahoo_http.calls == []
+
+
+def test_an_empty_frame_keeps_yfinance_reason_through_the_tape(tmp_path, yahoo_http) -> None:
+    yahoo_http.serve("NOPE", UNKNOWN_TICKER_BODY)
+    with tape.recording(tmp_path / "tape"), pytest.raises(SourceError) as live:
+        yahoo.fetch_daily_prices(["NOPE"])
+    with tape.replaying(tmp_path / "tape"), pytest.raises(SourceError) as replayed:
+        yahoo.fetch_daily_prices(["NOPE"])
+    assert str(replayed.value) == str(live.value)
+    assert (
+        str(live.value)
+        == "Yahoo: no ticker gave rows: NOPE: no rows (yfinance: $NOPE: No data found, symbol may be delisted)"
+    )
 
 
 def test_the_hand_edited_chart_without_timestamps_is_left_out(yahoo_http) -> None:
@@ -412,7 +463,10 @@ def test_every_ticker_failing_is_a_source_error(yahoo_http) -> None:
     yahoo_http.serve("NOPE", UNKNOWN_TICKER_BODY).serve("AAPL", yahoo_http.body(NO_TIMESTAMP))
     with pytest.raises(SourceError) as err:
         yahoo.fetch_daily_prices(["NOPE", "AAPL"])
-    assert str(err.value) == (f"Yahoo: no ticker gave rows: NOPE: no rows ({EMPTY}); AAPL: KeyError: 'timestamp'")
+    assert str(err.value) == (
+        "Yahoo: no ticker gave rows: NOPE: no rows (yfinance: $NOPE: No data found, symbol may be delisted); "
+        "AAPL: KeyError: 'timestamp'"
+    )
 
 
 def test_no_ticker_or_two_tickers_for_one_symbol_are_refused() -> None:

@@ -92,7 +92,17 @@ def handled() -> Iterator[None]:
 @app.callback()
 def main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="log progress to stderr")] = False) -> None:
     # Data-quality notes also live in each table's provenance (shown in the report); -v shows them as logged.
-    logging.basicConfig(level=logging.INFO if verbose else logging.ERROR, format="%(levelname)s %(message)s")
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+    if not verbose:
+        handler.addFilter(own_records)
+    logging.basicConfig(level=logging.INFO if verbose else logging.ERROR, handlers=[handler])
+
+
+def own_records(record: logging.LogRecord) -> bool:
+    """Whether a log record is capitulation's own: without -v, the libraries' logs (yfinance, urllib3, ccxt,
+    asyncio, ...) stay out of the terminal; what they report reaches the user as a source's reason."""
+    return record.name == log.name or record.name.startswith(log.name + ".")
 
 
 def records(df: pd.DataFrame) -> list[dict[str, object]]:

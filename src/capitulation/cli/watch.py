@@ -3,6 +3,11 @@
 The only state is the store, whose writes are idempotent: after a kill, running `watch` again continues.
 `sources` and `sleep` are module-level so tests can replay recorded sources without waiting; the clock is
 `capitulation.sources.http.utc_now`.
+
+A cycle never waits out a provider: each source gets `SOURCE_BUDGET_S` seconds with one try per request
+(`live.live_snapshot`'s budget), so with the network down the first cycle line, naming each source's reason,
+comes within about half a minute. A failed source is asked again after `every`, then 2x, 4x ... `every` (at
+most `MAX_RETRY_DELAY`, or `every` when longer); until then its line says why and when (`live.SourceRetry`).
 """
 
 from __future__ import annotations
@@ -25,6 +30,9 @@ sources: Callable[[], Mapping[str, live.Fetcher]] = live.default_fetchers
 sleep: Callable[[float], None] = time.sleep
 
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+SOURCE_BUDGET_S = 20.0
+"""Seconds each source may take in one cycle (plus `live.GRACE_S` for one that overruns its timeouts)."""
+MAX_RETRY_DELAY = pd.Timedelta(hours=1)
 
 
 def parse_every(text: str) -> pd.Timedelta:
@@ -43,7 +51,8 @@ def watch(
     as_json: JsonOpt = False,
 ) -> None:
     """Fetch the live sources every --every, store each snapshot and its eight verdicts, print one line per
-    cycle. A failing source is marked stale and the rest stored; a cycle where all fail stores nothing."""
+    cycle. A failing source is marked stale and the rest stored, and asked again after a growing delay; a cycle
+    where all fail stores nothing."""
     from capitulation.signals import evaluate_all
 
     try:
@@ -54,12 +63,13 @@ def watch(
         fail(f"--cycles must be 1 or more, got {cycles}")
     with handled():
         store = HistoryStore(db)
+    retry = live.SourceRetry(first_delay=period, max_delay=max(period, MAX_RETRY_DELAY))
     done = 0
     try:
         while cycles is None or done < cycles:
             start = http.utc_now()
             try:
-                snap = live.live_snapshot(sources())
+                snap = live.live_snapshot(sources(), budget_s=SOURCE_BUDGET_S, retry=retry, started=start)
             except SourceError as exc:
                 _emit({"as_of": start, "error": str(exc), "tables_stored": 0}, as_json)
             else:

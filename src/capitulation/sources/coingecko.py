@@ -39,6 +39,8 @@ Bad input never stops the other categories, and nothing is stored in its place:
 * a category that fails (HTTP error or refused for good after the retries, a body that is not JSON or not a
   list, an empty list, schema drift: an item without `symbol` or `price_change_percentage_24h`, no usable
   coin) gives no rows; it is counted and named, with why, in the provenance notes;
+* CoinGecko unreachable (no answer: connection error, timeout, or an `http.budget` spent): the categories not
+  yet asked are not asked ("not asked: CoinGecko unreachable");
 * a coin whose 24 h change is null, NaN, not a number or <= -100 % (no log return), or that has no symbol, is
   dropped and counted; a coin with the symbol BTC is dropped too (the signal reads symbol BTC as its
   benchmark);
@@ -107,6 +109,7 @@ class _Category:
     rows: pd.DataFrame | None = None
     dropped: Counter[str] = field(default_factory=Counter)
     error: str = ""
+    unreachable: bool = False  # refused with no answer (connection error, timeout, out of time)
 
     def note(self, kept: int) -> str:
         head = f"{self.category} -> {self.sector}: "
@@ -137,7 +140,12 @@ def fetch_sector_returns(
         raise SourceError(f"CoinGecko: per_category must be within 1..{MAX_PER_PAGE}, got {per_category}")
     s = session if session is not None else http.session()
     url = base_url.rstrip("/") + MARKETS
-    done = [_fetch_category(s, url, cid, label, per_category, backoff) for cid, label in categories.items()]
+    done: list[_Category] = []
+    for cid, label in categories.items():
+        if any(c.unreachable for c in done):
+            done.append(_Category(cid, label, error="not asked: CoinGecko unreachable"))
+        else:
+            done.append(_fetch_category(s, url, cid, label, per_category, backoff))
     retrieved_at = http.utc_now()
     answered = [c for c in done if c.rows is not None]
     if not answered:
@@ -235,6 +243,7 @@ def _fetch_category(
         got.rows, got.dropped = market_rows(body, category, sector)
     except CapitulationError as exc:
         got.error = str(exc)
+        got.unreachable = isinstance(exc, http.RefusedError) and exc.status == 0
         log.warning("CoinGecko category %s left out: %s", category, exc)
     return got
 

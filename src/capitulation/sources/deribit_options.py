@@ -38,7 +38,8 @@ venue_* greeks      not in book summaries                             NaN
 
 Bad input is refused loudly or counted, never silently lost:
 
-* HTTP 429/418 (ccxt `DDoSProtection`) and 5xx are retried with `http.Backoff`; still refused, another
+* HTTP 429/418 (ccxt `DDoSProtection`) and 5xx are retried with `http.Backoff` (once under an
+  `http.budget`, each timeout cut to the time left, nothing asked when none is left); still refused, another
   HTTP error, or the venue unreachable -> `SourceError` naming the endpoint;
 * a body that is not JSON or has no `result` list -> `DataError`; an empty result -> `SourceError`
   ("no option quotes" / "no option instruments");
@@ -156,12 +157,12 @@ def fetch_option_chain(
     instrument_params = {"currency": code, "kind": "option", "expired": "false"}
     retrieved_at = http.utc_now()
     summaries = _result(
-        _request(backoff, SUMMARIES, lambda: ex.public_get_get_book_summary_by_currency(summary_params)), SUMMARIES
+        _request(backoff, ex, SUMMARIES, lambda: ex.public_get_get_book_summary_by_currency(summary_params)), SUMMARIES
     )
     if not summaries:
         raise SourceError(f"no option quotes: deribit {SUMMARIES} returned an empty result for {code}")
     instruments = _result(
-        _request(backoff, INSTRUMENTS, lambda: ex.public_get_get_instruments(instrument_params)), INSTRUMENTS
+        _request(backoff, ex, INSTRUMENTS, lambda: ex.public_get_get_instruments(instrument_params)), INSTRUMENTS
     )
     if not instruments:
         raise SourceError(f"no option instruments: deribit {INSTRUMENTS} returned an empty result for {code}")
@@ -318,17 +319,19 @@ def _parse_row(record: Mapping[str, Any], fields: Mapping[str, _Field]) -> tuple
     return row, ""
 
 
-def _request(backoff: Backoff, endpoint: str, fn: Callable[[], T]) -> T:
-    """One ccxt call; 429/418 and 5xx answers retried with `backoff`; ccxt errors become `SourceError`."""
+def _request(backoff: Backoff, ex: ccxt.Exchange, endpoint: str, fn: Callable[[], T]) -> T:
+    """One ccxt call of `ex`; 429/418 and 5xx answers retried with `backoff`; ccxt errors become `SourceError`;
+    under an `http.budget` the client's timeout is cut to the time left (`perps.fit_timeout`)."""
     what = f"deribit {endpoint}"
     try:
+        perps.fit_timeout(ex, what)
         return backoff.call(fn, perps.retryable, what)
     except ccxt.BaseError as exc:
         status, detail = perps.http_status(exc), f"{type(exc).__name__}: {str(exc)[:200]}"
         if isinstance(exc, ccxt.DDoSProtection) or status in (418, 429):
-            raise SourceError(f"rate limited: {what} refused {backoff.attempts} time(s) ({detail})") from exc
+            raise SourceError(f"rate limited: {what} refused {backoff.tries} time(s) ({detail})") from exc
         if status is not None and status >= 500:
-            raise SourceError(f"server error: {what} answered HTTP {status} {backoff.attempts} time(s)") from exc
+            raise SourceError(f"server error: {what} answered HTTP {status} {backoff.tries} time(s)") from exc
         if isinstance(exc, ccxt.NetworkError) and status is None:
             raise SourceError(f"unreachable: {what} ({detail})") from exc
         answered = "" if status is None else f" answered HTTP {status}"

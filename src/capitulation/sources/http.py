@@ -1,16 +1,23 @@
-"""Shared helpers for live network sources: a bounded retry with exponential backoff, and a JSON GET.
+"""Shared helpers for live network sources: a bounded retry with exponential backoff, a time budget, and a
+JSON GET.
 
 Each source keeps its own transport (ccxt's `requests` session for the exchanges, a `requests.Session` for
 the REST providers); what is shared is the rule for a refused call: wait, try again a bounded number of
 times, then give up and let the source report it. Everything goes through `requests`, so a tape
 (`sources.tape`) records and replays it.
+
+Under a `budget` (what `watch` gives each source in one cycle) a source is asked once per request, with no
+wait, and asks nothing once its time is spent: a refusal is asked again in a later cycle
+(`live.SourceRetry`), never by sleeping inside this one.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -35,21 +42,71 @@ class Backoff:
     max_delay_s: float = 30.0
     sleep: Callable[[float], None] = time.sleep
 
+    @property
+    def tries(self) -> int:
+        """How many times `call` tries: `attempts`, or 1 under a `budget`."""
+        return 1 if current_budget() is not None else self.attempts
+
     def delays(self) -> list[float]:
-        """The waits between tries, seconds (attempts - 1 of them)."""
-        return [min(self.first_delay_s * self.factor**k, self.max_delay_s) for k in range(self.attempts - 1)]
+        """The waits between tries, seconds (`tries` - 1 of them)."""
+        return [min(self.first_delay_s * self.factor**k, self.max_delay_s) for k in range(self.tries - 1)]
 
     def call(self, fn: Callable[[], T], retry_if: Callable[[Exception], bool], what: str = "call") -> T:
-        """`fn()`, tried again after each exception for which `retry_if` is true; the last one propagates."""
+        """`fn()`, tried again after each exception for which `retry_if` is true; the last one propagates.
+        Under a `budget`: tried once."""
         for k, delay in enumerate(self.delays(), start=1):
             try:
                 return fn()
             except Exception as exc:
                 if not retry_if(exc):
                     raise
-                log.info("%s refused (try %d of %d: %s); retrying in %.3g s", what, k, self.attempts, exc, delay)
+                log.info("%s refused (try %d of %d: %s); retrying in %.3g s", what, k, self.tries, exc, delay)
                 self.sleep(delay)
         return fn()
+
+
+@dataclass(frozen=True)
+class Budget:
+    """One source's allowance in one fetch: each request tried once, and none made after `deadline` (seconds on
+    `clock`); a request's timeout is cut to the time left (`request_timeout`)."""
+
+    deadline: float
+    clock: Callable[[], float] = time.monotonic
+
+    def left_s(self) -> float:
+        """Seconds left before the deadline (negative once it has passed)."""
+        return self.deadline - self.clock()
+
+
+_budgets = threading.local()  # per thread: `live` fetches each source in a thread of its own
+
+
+@contextmanager
+def budget(seconds: float, clock: Callable[[], float] = time.monotonic) -> Iterator[Budget]:
+    """Within the block, on this thread: the `Budget` of `seconds` from now on `clock` (monotonic seconds)."""
+    outer = current_budget()
+    _budgets.current = Budget(clock() + seconds, clock)
+    try:
+        yield _budgets.current
+    finally:
+        _budgets.current = outer
+
+
+def current_budget() -> Budget | None:
+    """This thread's `Budget`, or None outside `budget`."""
+    return getattr(_budgets, "current", None)
+
+
+def request_timeout(what: str, timeout_s: float) -> float:
+    """The timeout of the next request, seconds: `timeout_s`, cut to the time left in this thread's budget.
+    `RefusedError` (status 0, 'out of time') when the budget is spent: the request is not made."""
+    b = current_budget()
+    if b is None:
+        return timeout_s
+    left = b.left_s()
+    if left <= 0:
+        raise RefusedError(f"out of time: {what} not asked (the source's time in this cycle is spent)", 0)
+    return min(timeout_s, left)
 
 
 def utc_now() -> pd.Timestamp:
@@ -95,13 +152,15 @@ def get_json(
     """GET `url` and decode its JSON body.
 
     429/418/5xx answers and connection errors or timeouts are retried with `backoff`; the last refusal raises
-    `RefusedError` (rate limited / server error / unreachable, naming `what` and the HTTP status). Any other
-    non-2xx answer raises `SourceError` at once; a body that is not JSON raises `DataError`.
+    `RefusedError` (rate limited / server error / unreachable / out of time, naming `what` and the HTTP status).
+    Any other non-2xx answer raises `SourceError` at once; a body that is not JSON raises `DataError`. Under a
+    `budget`: one try, its timeout cut to the time left.
     """
 
     def once() -> Any:
+        timeout = request_timeout(what, timeout_s)
         try:
-            r = s.get(url, params=params, timeout=timeout_s)
+            r = s.get(url, params=params, timeout=timeout)
         except (requests.ConnectionError, requests.Timeout) as exc:
             raise RefusedError(f"unreachable: {what} ({type(exc).__name__}: {exc})", 0) from exc
         if r.status_code in RETRY_STATUSES:
@@ -117,4 +176,4 @@ def get_json(
     try:
         return backoff.call(once, lambda exc: isinstance(exc, RefusedError), what)
     except RefusedError as exc:
-        raise RefusedError(f"{exc} ({backoff.attempts} tries)", exc.status) from exc
+        raise RefusedError(f"{exc} ({backoff.tries} tries)" if backoff.tries > 1 else str(exc), exc.status) from exc

@@ -5,13 +5,25 @@ that raises (or returns a table that breaks the table's contract, or no rows) is
 and its table is left out; the others are kept. The statuses travel with the snapshot (`Snapshot.sources`)
 into its folder and the history store. Only when every source fails is there no snapshot
 (`SourceError`). A full snapshot costs about the slowest source.
+
+For `watch`, two more rules keep a cycle short when the network is down or a provider refuses:
+
+* `budget_s`: each source gets an `http.budget` of that many seconds (each request tried once, its timeout
+  cut to the time left, nothing asked once it is spent), and the snapshot waits for no source longer than
+  `budget_s + GRACE_S`; a source still running then is stale ("no answer within ...") and its late answer is
+  dropped.
+* `retry` (`SourceRetry`): a source that failed is asked again only after a delay that grows with each
+  failure in a row; until then it is stale with its last reason, without being asked.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, wait
+from contextlib import nullcontext
+from dataclasses import dataclass, field
 
 import pandas as pd
 
@@ -23,23 +35,86 @@ from capitulation.sources import http, tape
 log = logging.getLogger(__name__)
 
 Fetcher = Callable[[], tuple[pd.DataFrame, Provenance]]
+Fetched = tuple[tuple[pd.DataFrame, Provenance] | None, SourceStatus]
+
+GRACE_S = 5.0
+"""Seconds a snapshot under a budget waits past `budget_s` for a source (a request that ignores its timeout)."""
 
 
-def live_snapshot(fetchers: Mapping[str, Fetcher], now: str | pd.Timestamp | None = None) -> Snapshot:
+@dataclass
+class _Failures:
+    """A source's failures in a row, when it is asked again, and its last reason."""
+
+    count: int
+    retry_at: pd.Timestamp
+    reason: str
+
+
+@dataclass
+class SourceRetry:
+    """When a failed source is asked again, across snapshots (`watch` cycles): after its n-th failure in a row,
+    not before `first_delay` x `factor`**(n-1) (at most `max_delay`) from the start of the cycle it failed in.
+    Until then it is stale with its last reason; an answer clears its count."""
+
+    first_delay: pd.Timedelta
+    max_delay: pd.Timedelta
+    factor: float = 2.0
+    failures: dict[str, _Failures] = field(default_factory=dict)
+
+    def delay(self, count: int) -> pd.Timedelta:
+        """The wait after the `count`-th failure in a row (count >= 1)."""
+        return min(self.first_delay * self.factor ** (count - 1), self.max_delay)
+
+    def held(self, now: pd.Timestamp) -> dict[str, SourceStatus]:
+        """The sources not to ask at `now`, each with a stale status carrying its last reason."""
+        return {
+            name: SourceStatus(
+                name,
+                "stale",
+                f"not asked until {f.retry_at:%Y-%m-%d %H:%M:%S} UTC after {f.count} failure(s) in a row: {f.reason}",
+            )
+            for name, f in self.failures.items()
+            if now < f.retry_at
+        }
+
+    def update(self, asked: Mapping[str, SourceStatus], now: pd.Timestamp) -> None:
+        """Record the statuses of the sources asked in the cycle that started at `now`."""
+        for name, status in asked.items():
+            if status.state == "ok":
+                self.failures.pop(name, None)
+                continue
+            count = self.failures[name].count + 1 if name in self.failures else 1
+            self.failures[name] = _Failures(count, now + self.delay(count), status.message)
+
+
+def live_snapshot(
+    fetchers: Mapping[str, Fetcher],
+    now: str | pd.Timestamp | None = None,
+    *,
+    budget_s: float | None = None,
+    retry: SourceRetry | None = None,
+    started: pd.Timestamp | None = None,
+) -> Snapshot:
     """Run every fetcher concurrently; a Snapshot at `now` of the tables that came back, with one
     `SourceStatus` per source asked (in the order asked) in `Snapshot.sources`.
 
     `fetchers`: standard table name -> fetcher; they run one after another while a tape records or replays.
     `now`: the snapshot's as_of (`parse_as_of`: naive is UTC, a bare date the end of that UTC day); None: the
-    time once every source has answered, so no row is stamped after it. `SourceError` when every source fails.
+    time once every source has answered, so no row is stamped after it. `budget_s`: each source's time (see
+    the module notes; not enforced by waiting under a tape, which runs the sources in turn). `retry`: which
+    failed sources to leave unasked, updated with this cycle's statuses, on the clock of `started` (the
+    cycle's start, UTC; None: the clock now). `SourceError` when every source fails (or is held back), naming
+    each with its reason.
     """
     if not fetchers:
         raise SourceError("no live source to fetch")
-    workers = 1 if tape.active() else len(fetchers)  # vcrpy is not thread-safe: one at a time under a tape
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = {name: pool.submit(_fetch, name, fetch) for name, fetch in fetchers.items()}
-        fetched = {name: f.result() for name, f in futures.items()}
-    statuses = tuple(status for _, status in fetched.values())
+    start = http.utc_now() if started is None else utc(started)
+    held = retry.held(start) if retry is not None else {}
+    asked = {name: fetch for name, fetch in fetchers.items() if name not in held}
+    fetched = _fetch_all(asked, budget_s)
+    if retry is not None:
+        retry.update({name: status for name, (_, status) in fetched.items()}, start)
+    statuses = tuple(held[name] if name in held else fetched[name][1] for name in fetchers)
     parts = {name: part for name, (part, _) in fetched.items() if part is not None}
     if not parts:
         raise SourceError("every source failed: " + "; ".join(f"{s.name}: {s.message}" for s in statuses))
@@ -66,10 +141,38 @@ def default_fetchers() -> dict[str, Fetcher]:
     }
 
 
-def _fetch(name: str, fetch: Fetcher) -> tuple[tuple[pd.DataFrame, Provenance] | None, SourceStatus]:
+def _fetch_all(fetchers: Mapping[str, Fetcher], budget_s: float | None) -> dict[str, Fetched]:
+    """Each source's `_fetch`: in turn under a tape (vcrpy is not thread-safe), else each in a thread of its own
+    (daemon: one that never answers cannot hold the process), waited for at most `budget_s + GRACE_S`."""
+    if tape.active():
+        return {name: _fetch(name, fetch, budget_s) for name, fetch in fetchers.items()}
+    futures = {name: _start(name, fetch, budget_s) for name, fetch in fetchers.items()}
+    if budget_s is None:
+        return {name: f.result() for name, f in futures.items()}
+    wait(futures.values(), timeout=budget_s + GRACE_S)
+    late = f"no answer within {budget_s + GRACE_S:g} s; its late answer is dropped"
+    return {name: f.result() if f.done() else (None, SourceStatus(name, "stale", late)) for name, f in futures.items()}
+
+
+def _start(name: str, fetch: Fetcher, budget_s: float | None) -> Future[Fetched]:
+    """`_fetch` of one source in a daemon thread; its result in the returned future."""
+    future: Future[Fetched] = Future()
+
+    def run() -> None:
+        try:
+            future.set_result(_fetch(name, fetch, budget_s))
+        except BaseException as exc:  # e.g. SystemExit inside a fetcher: the waiting thread must not hang
+            future.set_exception(exc)
+
+    threading.Thread(target=run, name=f"live-{name}", daemon=True).start()
+    return future
+
+
+def _fetch(name: str, fetch: Fetcher, budget_s: float | None) -> Fetched:
     """One source: its validated table and provenance, or None and a stale status saying why."""
     try:
-        df, prov = fetch()
+        with nullcontext() if budget_s is None else http.budget(budget_s):
+            df, prov = fetch()
         df = tables.validate(name, df)
         if df.empty:
             raise SourceError("no rows")

@@ -45,7 +45,9 @@ Bad input never stops the other venues, and nothing is stored in its place:
 
 * rate limited (ccxt `DDoSProtection` / `RateLimitExceeded`, or any HTTP 418/429 answer: ccxt's okx maps
   a bare 429 to `ExchangeNotAvailable`) or an HTTP 5xx answer: retried with exponential backoff
-  (`http.Backoff`); still refused -> the venue is left for this run;
+  (`http.Backoff`; once under an `http.budget`); still refused -> the venue is left for this run;
+* under an `http.budget`, each request's timeout is cut to the time left, and a venue reached when no time is
+  left is not asked ('out of time');
 * unreachable (ccxt `NetworkError`: connection, timeout, `ExchangeNotAvailable`, a 5xx that outlasted the
   retries): the venue is left;
 * a venue error (ccxt `ExchangeError`) or bad data (no contract size, no number, malformed payload): that
@@ -359,18 +361,28 @@ def _call(backoff: Backoff, ex: ccxt.Exchange, method: str, fn: Callable[[], T])
     what = f"{ex.id} {method}"
     ex.last_http_response = None
     try:
+        fit_timeout(ex, what)
         result = backoff.call(fn, retryable, what)
         _check_json(ex.last_http_response, what)  # ccxt reads a body that is not JSON as an empty answer
         return result
+    except http.RefusedError as exc:  # out of time
+        raise _AbandonError(str(exc)) from exc
     except ccxt.BaseError as exc:
         name = f"{type(exc).__name__}: {exc}"
         if _rate_limited(exc):
-            raise _AbandonError(f"rate limited: {what} refused {backoff.attempts} time(s) ({name})") from exc
+            raise _AbandonError(f"rate limited: {what} refused {backoff.tries} time(s) ({name})") from exc
         if isinstance(exc, ccxt.NetworkError):
             raise _AbandonError(f"unreachable: {what} failed ({name})") from exc
         raise SourceError(f"venue error: {what} ({name})") from exc
     except (LookupError, TypeError, ValueError) as exc:
         raise DataError(f"malformed response: {what} ({type(exc).__name__}: {exc})") from exc
+
+
+def fit_timeout(ex: ccxt.Exchange, what: str) -> None:
+    """Under an `http.budget`: the client's timeout (ms) cut to the time left; `http.RefusedError` ('out of
+    time') when none is left. Outside a budget the client is left as it is."""
+    if http.current_budget() is not None:
+        ex.timeout = min(ex.timeout, max(1, int(http.request_timeout(what, ex.timeout / 1000) * 1000)))
 
 
 def _check_json(body: str | None, what: str) -> None:

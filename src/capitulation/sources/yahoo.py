@@ -34,26 +34,34 @@ adapter boundary where Yahoo is recorded (Parquet) and replayed: yfinance's curl
 
 A failing ticker never stops the others; it is named in the provenance notes with why:
 
-* rate limited (yfinance `YFRateLimitError`): retried with `http.Backoff`; still refused -> that ticker and
-  the ones not yet asked are left for this run (Yahoo limits per client, so asking on only deepens it);
-* any exception escaping yfinance (e.g. its parser on a malformed chart) or the tape (a key not recorded):
-  the ticker is left;
-* an empty frame: yfinance's answer, by default, for an unknown or delisted ticker, no bars in the period, or
-  a request that failed (it logs the reason); no `Close` column (schema drift); a non-USD currency: the ticker
-  is left;
+* rate limited (yfinance `YFRateLimitError`): retried with `http.Backoff` (once under an `http.budget`); still
+  refused -> that ticker and the ones not yet asked are left for this run (Yahoo limits per client, so asking
+  on only deepens it);
+* unreachable (a connection error or timeout, raised by yfinance or logged by it as "Failed to get ticker"
+  before it returns an empty frame) or, under an `http.budget`, out of time: that ticker and the ones not yet
+  asked are left for this run, with yfinance's own reason (e.g. "Could not resolve host");
+* any other exception escaping yfinance (e.g. its parser on a malformed chart) or the tape (a key not
+  recorded): the ticker is left;
+* an empty frame: yfinance's answer, by default, for an unknown or delisted ticker or no bars in the period
+  (the reason it logged is kept, e.g. "possibly delisted"); no `Close` column (schema drift); a non-USD
+  currency: the ticker is left;
 * rows without a close (NaN) and repeated dates (the last row of a date is kept) are dropped and counted.
 
-Every ticker failing is a `SourceError`.
+Every ticker failing is a `SourceError`. yfinance's log records never reach the terminal from here: those of a
+download are kept as the ticker's reason (the CLI shows third-party logs only with -v).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import requests
 import yfinance as yf
 from yfinance.exceptions import YFRateLimitError
 
@@ -81,12 +89,30 @@ DEFAULT_PERIOD = "2y"
 DEFAULT_BACKOFF = Backoff()
 SOURCE = f"yfinance {yf.__version__}: Yahoo Finance chart API"
 LICENCE = "Yahoo Finance terms (personal use)"
+TIMEOUT_S = 10.0  # yfinance's own default for a history request
 EMPTY_WHY = "yfinance returned an empty frame: unknown or delisted ticker, no bars in {period}, or Yahoo unreachable"
-"""yfinance (its default `hide_exceptions`) logs why and returns an empty frame; its log names the reason."""
+"""yfinance (its default `hide_exceptions`) logs why and returns an empty frame; the reason it logged, when there
+is one, replaces this text (`download`'s `attrs[WHY_EMPTY]`)."""
+WHY_EMPTY = "why_empty"
+UNREACHABLE_LOG = "Failed to get ticker"
+"""How yfinance's log starts when a request raised (connection error, timeout) and it returned an empty frame."""
+try:
+    from curl_cffi.requests import exceptions as curl_errors
+
+    _CURL_ERRORS: tuple[type[Exception], ...] = (curl_errors.ConnectionError, curl_errors.Timeout)
+except ImportError:  # yfinance installed without curl_cffi falls back to `requests`
+    _CURL_ERRORS = ()
+CONNECTION_ERRORS = (ConnectionError, TimeoutError, requests.ConnectionError, requests.Timeout, *_CURL_ERRORS)
+"""A connection error or timeout escaping yfinance, from its curl_cffi session or its `requests` fallback."""
+
 CLOSE_NOTE = (
     "close = Yahoo's Close (auto_adjust=False): split-adjusted, not dividend-adjusted; date = the exchange-local "
     "trading date at 00:00 UTC; USD (VIX/DXY in index points), volume in shares (USD for BTC-USD, NaN for indices)."
 )
+
+
+class UnreachableError(SourceError):
+    """Yahoo could not be reached (or the budget is spent): stop asking it for this run."""
 
 
 def treasury_tickers(path: str | Path = BUNDLED_STACK_FILE) -> tuple[str, ...]:
@@ -106,12 +132,58 @@ def table_symbol(ticker: str) -> str:
 
 def download(ticker: str, period: str) -> pd.DataFrame:
     """yfinance's daily bars of `ticker` over `period` (e.g. '2y'): unadjusted (`auto_adjust=False`), no action
-    columns, indexed at exchange-local midnight; the chart's quote currency in `attrs['currency']`."""
+    columns, indexed at exchange-local midnight; the chart's quote currency in `attrs['currency']`; for an empty
+    frame, the reason yfinance logged (if any) in `attrs[WHY_EMPTY]` (recorded and replayed with the frame).
+
+    `UnreachableError` for a connection error or timeout yfinance raises, or a budget already spent. The request
+    timeout is `TIMEOUT_S`, cut to an `http.budget`'s time left."""
+    what = f"yfinance history {ticker} {period}"
+    try:
+        timeout = http.request_timeout(what, TIMEOUT_S)
+    except http.RefusedError as exc:
+        raise UnreachableError(str(exc)) from exc
     t = yf.Ticker(ticker)
-    df = t.history(period=period, interval="1d", auto_adjust=False, actions=False)
-    meta = t.history_metadata  # yfinance's HistoryMetadata: `in` and `[]`, no `.get`
+    with _yfinance_errors() as logged:
+        try:
+            df = t.history(period=period, interval="1d", auto_adjust=False, actions=False, timeout=timeout)
+            meta = t.history_metadata  # yfinance's HistoryMetadata: `in` and `[]`, no `.get`
+        except CONNECTION_ERRORS as exc:
+            raise UnreachableError(f"unreachable: {what} ({_short(describe(exc))})") from exc
     df.attrs["currency"] = meta["currency"] if "currency" in meta else None  # noqa: SIM401
+    if df.empty and logged:  # the request that failed first, else yfinance's last word
+        df.attrs[WHY_EMPTY] = _short(next((m for m in logged if m.startswith(UNREACHABLE_LOG)), logged[-1]))
     return df
+
+
+class _ThreadErrors(logging.Handler):
+    """The messages of the ERROR records one thread logs (yfinance logs a failed request, then returns an empty
+    frame); nothing is printed."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.thread = threading.get_ident()
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.thread == self.thread:
+            self.messages.append(record.getMessage())
+
+
+@contextmanager
+def _yfinance_errors() -> Iterator[list[str]]:
+    """Within the block: yfinance's error messages on this thread, in order."""
+    handler = _ThreadErrors()
+    logger = logging.getLogger("yfinance")
+    logger.addHandler(handler)
+    try:
+        yield handler.messages
+    finally:
+        logger.removeHandler(handler)
+
+
+def _short(reason: str) -> str:
+    """A curl reason without its trailing pointer to the libcurl docs."""
+    return reason.split(" See https://curl.se/", 1)[0].strip()
 
 
 def normalise(raw: pd.DataFrame, symbol: str) -> tuple[pd.DataFrame, list[str]]:
@@ -180,11 +252,14 @@ def fetch_daily_prices(
         label = ticker if symbol == ticker else f"{ticker} -> {symbol}"
         try:
             raw = _raw_frame(ticker, period, backoff)
-        except YFRateLimitError as exc:
-            failed.append(f"{label}: rate limited, refused {backoff.attempts} time(s) ({describe(exc)})")
+        except (YFRateLimitError, UnreachableError) as exc:
+            limited = isinstance(exc, YFRateLimitError)
+            why = f"rate limited, refused {backoff.tries} time(s) ({describe(exc)})" if limited else str(exc)
+            failed.append(f"{label}: {why}")
             skipped = tickers[i + 1 :]
             if skipped:
-                failed.append(f"not asked after the rate limit: {', '.join(skipped)}")
+                after = "after the rate limit" if limited else "in this run"
+                failed.append(f"not asked {after}: {', '.join(skipped)}")
             break
         except Exception as exc:  # whatever one ticker raises, the others stand
             failed.append(f"{label}: {describe(exc)}")
@@ -196,7 +271,9 @@ def fetch_daily_prices(
             continue
         if rows.empty:
             extra = f" ({'; '.join(notes)})" if notes else ""
-            failed.append(f"{label}: no rows ({EMPTY_WHY.format(period=period)}){extra}")
+            why = raw.attrs.get(WHY_EMPTY)
+            reason = f"yfinance: {why}" if why else EMPTY_WHY.format(period=period)
+            failed.append(f"{label}: no rows ({reason}){extra}")
             continue
         parts.append(rows)
         kept.append(f"{label}: {len(rows)} row(s)" + "".join(f"; {n}" for n in notes))
@@ -214,12 +291,18 @@ def fetch_daily_prices(
 
 
 def _raw_frame(ticker: str, period: str, backoff: Backoff) -> pd.DataFrame:
-    """The raw yfinance frame through the tape (recorded, replayed, or live with rate limits retried)."""
+    """The raw yfinance frame through the tape (recorded, replayed, or live with rate limits retried);
+    `UnreachableError` when yfinance could not get the ticker at all (an empty frame it logged
+    `UNREACHABLE_LOG` for)."""
     what = f"yfinance history {ticker} {period}"
-    return tape.frame(
+    df = tape.frame(
         f"history-{ticker}-{period}",
         lambda: backoff.call(lambda: download(ticker, period), lambda e: isinstance(e, YFRateLimitError), what),
     )
+    why = df.attrs.get(WHY_EMPTY)
+    if df.empty and isinstance(why, str) and why.startswith(UNREACHABLE_LOG):
+        raise UnreachableError(f"unreachable: {what} (yfinance: {why})")
+    return df
 
 
 def _is_index(symbol: str) -> bool:

@@ -18,7 +18,7 @@ import pandas as pd
 import typer
 from rich.console import Console
 
-from capitulation.errors import CapitulationError
+from capitulation.errors import CapitulationError, one_line
 from capitulation.snapshot import Snapshot, parse_as_of
 
 app = typer.Typer(
@@ -45,7 +45,7 @@ AsOfOpt = Annotated[
 
 
 def fail(msg: str) -> NoReturn:
-    typer.echo(f"error: {msg}", err=True)
+    typer.echo(f"error: {one_line(msg)}", err=True)
     raise typer.Exit(2)
 
 

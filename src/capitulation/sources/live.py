@@ -74,7 +74,7 @@ def _fetch(name: str, fetch: Fetcher) -> tuple[tuple[pd.DataFrame, Provenance] |
         if df.empty:
             raise SourceError("no rows")
     except Exception as exc:  # any failure of one source must leave the others standing
-        msg = describe(exc)
+        msg = tape.unrecorded(exc) or describe(exc)
         log.warning("live source %s is stale: %s", name, msg)
         return None, SourceStatus(name, "stale", msg)
     return (df, prov), SourceStatus(name, "ok", rows=len(df))

@@ -49,8 +49,13 @@ def fail(msg: str) -> NoReturn:
     raise typer.Exit(2)
 
 
+def json_text(obj: object) -> str:
+    """The JSON text every command prints for `obj` (already `clean`): indented, other objects as str."""
+    return json.dumps(obj, indent=2, default=str, allow_nan=False)
+
+
 def print_json(obj: object) -> None:
-    typer.echo(json.dumps(obj, indent=2, default=str, allow_nan=False))
+    typer.echo(json_text(obj))
 
 
 def clean(obj: object) -> object:

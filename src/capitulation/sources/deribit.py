@@ -227,11 +227,11 @@ def _quote_times(raw: pd.DataFrame, path: Path, timestamp: str | pd.Timestamp | 
     if "date" in raw.columns:
         if timestamp is not None:
             raise DataError(f"{path.name} has its own 'date' column; do not pass timestamp")
-        t = pd.to_datetime(raw["date"].str.strip(), errors="coerce", format="ISO8601")
+        t = pd.to_datetime(raw["date"].str.strip(), errors="coerce", format="ISO8601", utc=True)  # naive is UTC
         if t.isna().any():
             i = int(np.flatnonzero(t.isna().to_numpy())[0])
             raise DataError(f"{path.name}, column 'date', row {i}: malformed time {raw['date'].iloc[i]!r}")
-        return t.dt.tz_localize("UTC") if t.dt.tz is None else t.dt.tz_convert("UTC")
+        return t
     if timestamp is None:
         raise DataError(
             f"{path.name} has no 'date' column: pass timestamp= (the quote time, UTC); "

@@ -94,6 +94,18 @@ def read_daily_fees(path: str | Path, *, licence: str | None = None) -> tuple[pd
     return out, provenance(p, out["date"], licence or lic, f"daily total fees in BTC from column {fcol!r}.")
 
 
+def _one_per_date(part: tuple[pd.DataFrame, Provenance]) -> tuple[pd.DataFrame, Provenance]:
+    """`part` unchanged; `DataError` naming its file and both rows when a date is given twice (the files are
+    merged on the date, one row each)."""
+    df, prov = part
+    dup = np.flatnonzero(df["date"].duplicated(keep=False).to_numpy())
+    if len(dup):
+        first, again = (int(i) for i in np.flatnonzero((df["date"] == df["date"].iloc[dup[0]]).to_numpy())[:2])
+        day = df["date"].iloc[first]
+        raise DataError(f"{prov.source}: column 'date', rows {first + 1} and {again + 1}: {day:%Y-%m-%d} given twice")
+    return part
+
+
 def read_btc_network(
     hashrate_csv: str | Path, difficulty_csv: str | Path, fee_csvs: Sequence[str | Path] = ()
 ) -> tuple[pd.DataFrame, Provenance]:
@@ -103,13 +115,13 @@ def read_btc_network(
     dates with no hashrate/difficulty row are dropped (logged); fees on a day whose block count cannot
     be estimated (zero or missing hashrate/difficulty) give NaN, never inf.
     """
-    hr, p_hr = read_hashrate(hashrate_csv)
-    df_, p_df = read_difficulty(difficulty_csv)
+    hr, p_hr = _one_per_date(read_hashrate(hashrate_csv))
+    df_, p_df = _one_per_date(read_difficulty(difficulty_csv))
     net = hr.merge(df_, on="date", how="outer", validate="one_to_one").sort_values("date", ignore_index=True)
     provs = [p_hr, p_df]
     fees = pd.DataFrame({"date": pd.Series(dtype="datetime64[ns, UTC]"), "fees_btc": pd.Series(dtype=float)})
     for f in fee_csvs:
-        part, prov = read_daily_fees(f)
+        part, prov = _one_per_date(read_daily_fees(f))
         fees = pd.concat([fees, part[~part["date"].isin(fees["date"])]], ignore_index=True)
         provs.append(prov)
     outside = int((~fees["date"].isin(net["date"])).sum())

@@ -40,6 +40,7 @@ import pickle
 import re
 import shutil
 import sys
+import time
 import traceback
 from collections import Counter
 from collections.abc import Callable, Hashable, Iterator
@@ -63,8 +64,9 @@ AS_OF = utc(recorded.DEFAULT_AS_OF)
 CLASSES = ("clean error", "unclear error", "traceback", "unchanged", "flagged", "changed silently")
 FLAG = re.compile(r"dropp|skipp|substitut|stale|too old|missing|gap|not enough data|duplicate", re.IGNORECASE)
 """Words of a text that tells the reader something was left out or replaced."""
-MAX_COLUMN_CASES = 16
+MAX_COLUMN_CASES = 8
 """'missing column' cases per file: its first columns (a wide panel has a column per symbol)."""
+RECENT = pd.Timedelta(days=31)
 
 # --- which files each table read, and memoized importers ------------------------------------------------------
 
@@ -507,6 +509,14 @@ def mutations(data: bytes, rows: Rows) -> dict[str, Make | None]:
     return out
 
 
+def recent(path: Path) -> bool:
+    """Whether the file's report row (`shape`) is dated within `RECENT` before the as-of."""
+    rows = READERS[path.suffix](path.read_bytes())
+    s = shape(rows)
+    t = _time(rows.rows[s.row].get(s.date)) if s.date and rows.rows else None
+    return t is not None and AS_OF - RECENT <= t <= AS_OF
+
+
 # --- the matrix -----------------------------------------------------------------------------------------------
 
 Part = tuple[pd.DataFrame, Any]
@@ -543,6 +553,12 @@ def _leaves(doc: Any, path: str = "") -> Iterator[tuple[str, Any]]:
         yield path, doc
 
 
+def _clauses(values: Any) -> set[str]:
+    """The clauses of every text (split at '. ', '; ', ' | '): a note whose recorded range changed is not a
+    new flag because another clause of it says 'dropped'."""
+    return {c for v in values if isinstance(v, str) for c in re.split(r"(?<=\.) |; | \| ", v)}
+
+
 def _where(exc: BaseException) -> str:
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if "capitulation" in f.filename]
     return f" at {Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else ""
@@ -559,6 +575,7 @@ class Matrix:
     baseline: str
     histories: dict[Hashable, Any]  # the clean origin's prepared histories
     history_reads: dict[Hashable, frozenset[str]]
+    seconds: dict[str, float] = field(default_factory=dict)  # per file, its cases
 
     @classmethod
     def prepare(cls, data: Path, tmp: Path, mp: pytest.MonkeyPatch) -> Matrix:
@@ -589,14 +606,15 @@ class Matrix:
         return snap
 
     def files(self) -> dict[str, list[str]]:
-        """One recorded file per importer (its largest), in the order the tables load: file -> importers."""
+        """One recorded file per importer, in the order the tables load: file -> importers. Of an importer's
+        files, the smallest one the report reads near its as-of (`recent`), else the largest."""
         root = str(self.mirror.root) + os.sep
         order = {p: i for i, deps in enumerate(self.reads.values()) for p in sorted(deps, reverse=True)}
         out: dict[str, list[str]] = {}
         for name, paths in sorted(self.memo.calls.items()):
-            mine = [p for p in paths if p.startswith(root) and os.path.isfile(p)]
+            mine = sorted((p for p in paths if p.startswith(root) and os.path.isfile(p)), key=os.path.getsize)
             if mine:
-                out.setdefault(max(mine, key=os.path.getsize), []).append(name)
+                out.setdefault(next((p for p in mine if recent(Path(p))), mine[-1]), []).append(name)
         return {os.path.relpath(p, self.mirror.root): v for p, v in sorted(out.items(), key=lambda kv: order[kv[0]])}
 
     def run(self, rel: str, importers: str, mutation: str, make: Make) -> Case:
@@ -633,7 +651,7 @@ class Matrix:
         base, got = dict(_leaves(json.loads(self.baseline))), dict(_leaves(json.loads(text)))
         diff = [k for k in dict.fromkeys([*base, *got]) if base.get(k, ...) != got.get(k, ...)]
         shown = "; ".join(f"{k}: {base.get(k, '-')!r} -> {got.get(k, '-')!r}"[:160] for k in diff[:3])
-        said = {v for v in got.values() if isinstance(v, str)} - {v for v in base.values() if isinstance(v, str)}
+        said = _clauses(got.values()) - _clauses(base.values())
         flags = [v for v in said if FLAG.search(v)]
         if flags:
             return "flagged", f"{one_line(min(flags, key=len))[:200]} ({len(diff)} value(s) differ)"
@@ -641,11 +659,13 @@ class Matrix:
 
     def cases(self) -> Iterator[Case]:
         for rel, importers in self.files().items():
+            t0 = time.perf_counter()
             data = (self.mirror.source / rel).read_bytes()
             rows = READERS[Path(rel).suffix](data)
             for name, make in mutations(data, rows).items():
                 if make is not None:
                     yield self.run(rel, ", ".join(importers), name, make)
+            self.seconds[rel] = time.perf_counter() - t0
 
 
 def summary(cases: list[Case]) -> str:
@@ -667,7 +687,6 @@ def summary(cases: list[Case]) -> str:
 
 def main() -> None:
     import tempfile
-    import time
 
     data = (Path(__file__).parents[1] / "../shared/data").resolve()
     t0 = time.perf_counter()
@@ -675,6 +694,7 @@ def main() -> None:
         m = Matrix.prepare(data, Path(tmp), mp)
         cases = list(m.cases())
     print(summary(cases))
+    print("seconds per file: " + ", ".join(f"{Path(k).name} {v:.1f}" for k, v in m.seconds.items()))
     print(f"{time.perf_counter() - t0:.1f} s; {m.memo.hits} importer calls answered from memory")
 
 

@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 from bodies import TIP_BODY, fees_body, hashrate_body
 from capitulation.cli import app
+from capitulation.errors import DataError
 from capitulation.snapshot import Snapshot
 from capitulation.sources import live, mempool, tape
 from replay import LoopbackServer
@@ -64,7 +65,40 @@ def test_a_replay_without_the_recorded_request_is_stale_not_a_network_call(serve
     server.stop()
     res = runner.invoke(app, ["snapshot", str(tmp_path / "a"), "--replay", str(tmp_path / "tape")])
     assert res.exit_code == 2 and "every source failed: btc_network" in res.output
+    assert "btc_network: not on the tape: GET " in res.output and "is missing or empty" in res.output
+    assert res.output.count("\n") == 1  # vcrpy's own message is a multi-line how-to
     assert not (tmp_path / "a").exists()  # nothing written
+
+
+DAMAGES = {
+    "truncated": lambda b: b[: len(b) // 2],
+    "garbage": lambda b: bytes(range(256)) * 4,
+    "interactions of another shape": lambda b: b'{"version": 1, "interactions": [{"request": 5, "response": 5}]}',
+    "a response that is not one": lambda b: json.dumps(
+        {**json.loads(b), "interactions": [{**i, "response": "200 OK"} for i in json.loads(b)["interactions"]]}
+    ).encode(),
+}
+
+
+@pytest.mark.parametrize("damage", DAMAGES)
+def test_a_damaged_tape_is_a_one_line_error_naming_its_cassette(damage, server, tmp_path):
+    rec = runner.invoke(app, ["snapshot", str(tmp_path / "a"), "--live", "--record", str(tmp_path / "tape")])
+    assert rec.exit_code == 0, rec.output
+    cassette = tmp_path / "tape" / tape.HTTP_CASSETTE
+    cassette.write_bytes(DAMAGES[damage](cassette.read_bytes()))
+    server.stop()
+    res = runner.invoke(app, ["snapshot", str(tmp_path / "b"), "--replay", str(tmp_path / "tape")])
+    assert res.exit_code == 2, res.output
+    assert res.output.startswith(f"error: {cassette}: ") and res.output.count("\n") == 1
+    assert res.exception is None or isinstance(res.exception, SystemExit)  # no traceback
+    assert not (tmp_path / "b").exists()
+
+
+def test_a_damaged_recorded_frame_is_a_data_error_naming_its_file(tmp_path):
+    frames = tape.FrameTape(tmp_path, "replay")
+    frames.path("BTC-USD").write_bytes(b"PAR1" + bytes(60))
+    with pytest.raises(DataError, match=f"^{frames.path('BTC-USD')}: not a readable recorded frame"):
+        frames.frame("BTC-USD", lambda: pytest.fail("a replay never fetches"))
 
 
 @pytest.mark.parametrize(

@@ -5,9 +5,15 @@ class CapitulationError(Exception):
     """Base class of every error capitulation raises on purpose."""
 
 
+def one_line(text: str) -> str:
+    """`text` on one line: its non-blank lines, stripped, joined by a space (a library's multi-line message
+    such as a parser's caret diagram stays readable after `error: `)."""
+    return " ".join(line.strip() for line in text.splitlines() if line.strip())
+
+
 def describe(exc: BaseException) -> str:
     """One line for a failure: the package's own message, else the exception's type and message."""
-    return str(exc) if isinstance(exc, CapitulationError) else f"{type(exc).__name__}: {exc}"
+    return one_line(str(exc) if isinstance(exc, CapitulationError) else f"{type(exc).__name__}: {exc}")
 
 
 class DataError(CapitulationError):

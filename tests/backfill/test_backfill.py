@@ -8,12 +8,17 @@ folder, one file per UTC day, as tardis names them. Nothing converted is committ
 """
 
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+import capitulation
 from capitulation.backfill import backfill, from_tardis, read_chain, to_tardis, write_parquet
 from capitulation.cli import app
 from capitulation.cluster import dask_client
@@ -207,6 +212,20 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, quotes, make, every, message
     res = runner.invoke(app, [*args, "--db", str(tmp_path / "db")])
     assert res.exit_code == 2
     assert res.output.count("\n") == 1 and message in res.output, res.output
+
+
+def test_a_worker_error_on_the_recorded_folder_is_the_same_one_line_as_in_one_process(shared_data, tmp_path):
+    """sample.csv has no quote times: on a local Dask cluster (a real subprocess, whose workers write to its
+    stderr) the task's error is printed once, as the single-process run prints it: no worker traceback, no
+    dashboard port warning, no worker log lines."""
+    folder = shared_data / "deribit_options"
+    common = ["backfill", str(folder), "--out", str(tmp_path / "o"), "--no-store"]
+    alone = runner.invoke(app, [*common, "--workers", "0"])
+    assert alone.exit_code == 2 and alone.output.startswith("error: sample.csv has no 'date' column")
+    env = {**os.environ, "PYTHONPATH": str(Path(capitulation.__file__).parents[1])}
+    cmd = [sys.executable, "-m", "capitulation", *common, "--workers", "1"]
+    run = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300, check=False)
+    assert (run.returncode, run.stdout, run.stderr) == (2, "", alone.output)
 
 
 def test_a_missing_input_is_a_source_error():

@@ -18,7 +18,7 @@ import pandas as pd
 import typer
 from rich.console import Console
 
-from capitulation.errors import CapitulationError
+from capitulation.errors import CapitulationError, one_line
 from capitulation.snapshot import Snapshot, parse_as_of
 
 app = typer.Typer(
@@ -45,12 +45,17 @@ AsOfOpt = Annotated[
 
 
 def fail(msg: str) -> NoReturn:
-    typer.echo(f"error: {msg}", err=True)
+    typer.echo(f"error: {one_line(msg)}", err=True)
     raise typer.Exit(2)
 
 
+def json_text(obj: object) -> str:
+    """The JSON text every command prints for `obj` (already `clean`): indented, other objects as str."""
+    return json.dumps(obj, indent=2, default=str, allow_nan=False)
+
+
 def print_json(obj: object) -> None:
-    typer.echo(json.dumps(obj, indent=2, default=str, allow_nan=False))
+    typer.echo(json_text(obj))
 
 
 def clean(obj: object) -> object:

@@ -335,6 +335,8 @@ def evaluate(snap: Snapshot, prior: Sequence[Verdict] = (), th: Thresholds = Thr
     if got is None:
         return not_enough_data(SIGNAL, TITLE, snap.as_of, f"no BTC price within {th.spot_max_age_days:g} days")
     btc, spot_date, spot_tables = got
+    if not btc > 0:  # every level is a ratio to spot
+        return not_enough_data(SIGNAL, TITLE, snap.as_of, f"BTC price {btc!r} on {spot_date:%Y-%m-%d} is not positive")
     troughs = _troughs(snap, th)
     onchain_legs, levels, metrics = _onchain_legs(snap, btc, troughs, th)
     miner, miner_levels, miner_metrics, evidence = _miner_leg(snap, btc, troughs, th)

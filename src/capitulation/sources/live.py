@@ -29,7 +29,7 @@ import pandas as pd
 
 from capitulation import tables
 from capitulation.errors import SourceError, describe
-from capitulation.snapshot import Provenance, Snapshot, SourceStatus, parse_as_of
+from capitulation.snapshot import Provenance, Snapshot, SourceStatus, parse_as_of, utc
 from capitulation.sources import http, tape
 
 log = logging.getLogger(__name__)
@@ -177,7 +177,7 @@ def _fetch(name: str, fetch: Fetcher, budget_s: float | None) -> Fetched:
         if df.empty:
             raise SourceError("no rows")
     except Exception as exc:  # any failure of one source must leave the others standing
-        msg = describe(exc)
+        msg = tape.unrecorded(exc) or describe(exc)
         log.warning("live source %s is stale: %s", name, msg)
         return None, SourceStatus(name, "stale", msg)
     return (df, prov), SourceStatus(name, "ok", rows=len(df))

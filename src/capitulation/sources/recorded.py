@@ -34,7 +34,7 @@ sec-shares-data.json and btc-events*.json (see sources.treasuries), the crypto-s
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import replace
 from pathlib import Path
 
@@ -90,7 +90,11 @@ def build_snapshot(
     `SourceError` when `data_dir` is missing or holds none of the recorded files; `DataError` from the
     importers when a file is malformed.
     """
-    found = load_tables(data_dir, chain_timestamps=chain_timestamps, stack=stack)
+    return snapshot_of(load_tables(data_dir, chain_timestamps=chain_timestamps, stack=stack), as_of)
+
+
+def snapshot_of(found: Mapping[str, Part], as_of: str | pd.Timestamp | None = None) -> Snapshot:
+    """The Snapshot of loaded tables (`load_tables`), validated and cut at `as_of` (default `DEFAULT_AS_OF`)."""
     cut = DEFAULT_AS_OF if as_of is None else as_of
     frames = {name: df for name, (df, _) in found.items()}
     provs = {name: prov for name, (_, prov) in found.items()}
@@ -98,15 +102,38 @@ def build_snapshot(
 
 
 def load_tables(
-    data_dir: str | Path, *, chain_timestamps: Mapping[str, str] | None = None, stack: str | Path | None = None
+    data_dir: str | Path,
+    *,
+    chain_timestamps: Mapping[str, str] | None = None,
+    stack: str | Path | None = None,
+    tables: Collection[str] | None = None,
 ) -> dict[str, Part]:
-    """Every table found under `data_dir`, uncut, each with one Provenance (`stack`: see `build_snapshot`)."""
+    """Every table found under `data_dir`, uncut, each with one Provenance (`stack`: see `build_snapshot`).
+
+    `tables`: only these (default: all, and `SourceError` when none is found)."""
     root = Path(data_dir)
     hint = "point --data at a folder of recorded data such as ../shared/data"
     if not root.is_dir():
         raise SourceError(f"data folder not found: {root}; {hint}")
-    stamps = {**CHAIN_TIMESTAMPS, **(chain_timestamps or {})}
-    loaders: dict[str, Callable[[Path], Part | None]] = {
+    loaders = table_loaders({**CHAIN_TIMESTAMPS, **(chain_timestamps or {})}, stack)
+    out: dict[str, Part] = {}
+    for name, load in loaders.items():
+        if tables is not None and name not in tables:
+            continue
+        part = load(root)
+        if part is None or part[0].empty:
+            log.info("%s: no data found under %s; table absent", name, root)
+        else:
+            out[name] = part
+    if not out and tables is None:
+        raise SourceError(f"no recorded data found under {root}; {hint}")
+    return out
+
+
+def table_loaders(stamps: Mapping[str, str], stack: str | Path | None) -> dict[str, Callable[[Path], Part | None]]:
+    """The reader of each table: data folder -> its rows and provenance, or None (`stamps`: chain quote
+    times by file name; `stack`: see `build_snapshot`)."""
+    return {
         "option_quotes": lambda r: _options(r / "deribit_options", stamps),
         "daily_prices": _daily_prices,
         "perp_metrics": _perp_metrics,
@@ -121,16 +148,6 @@ def load_tables(
         "liquidations": _liquidations,
         "long_short_ratios": _long_short_ratios,
     }
-    out: dict[str, Part] = {}
-    for name, load in loaders.items():
-        part = load(root)
-        if part is None or part[0].empty:
-            log.info("%s: no data found under %s; table absent", name, root)
-        else:
-            out[name] = part
-    if not out:
-        raise SourceError(f"no recorded data found under {root}; {hint}")
-    return out
 
 
 def _present(path: Path) -> bool:
@@ -291,7 +308,7 @@ def _instruments(root: Path, stack: str | Path | None) -> Part | None:
     try:
         return treasuries.attach_coupons(inst, sf.coupons), combine([prov, sf.provenance])
     except DataError as exc:
-        raise DataError(f"{sf.provenance.source}: {exc}") from None
+        raise DataError(f"{sf.provenance.source}: {exc} (instruments read from {f})") from None
 
 
 def _charges(root: Path, stack: str | Path | None) -> Part | None:

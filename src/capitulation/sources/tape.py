@@ -6,7 +6,8 @@ A tape is a folder:
     yahoo/<key>.parquet  each DataFrame yfinance returned (yfinance's curl_cffi traffic escapes vcrpy)
 
 `recording(folder)` fetches live and writes the tape; `replaying(folder)` answers every request from it
-(vcrpy record mode 'none': a request not on the tape fails, nothing reaches the network). Requests match
+(vcrpy record mode 'none': a request not on the tape fails, nothing reaches the network; a cassette or frame
+that cannot be read is a `DataError` naming its file, before anything is asked). Requests match
 on method, scheme, host, port, path and query; a request made twice is answered by its recordings in order.
 Request headers that could carry credentials or cookies, and the cookies responses set, are dropped from
 the tape.
@@ -31,7 +32,7 @@ from typing import Literal
 import pandas as pd
 import vcr
 
-from capitulation.errors import SourceError
+from capitulation.errors import DataError, SourceError, describe
 
 HTTP_CASSETTE = "http.json"
 YAHOO_DIR = "yahoo"
@@ -56,7 +57,10 @@ class FrameTape:
         if self.mode == "replay":
             if not path.is_file():
                 raise SourceError(f"not on the tape: {key} ({path} not found)")
-            return pd.read_parquet(path)
+            try:
+                return pd.read_parquet(path)
+            except Exception as exc:  # pyarrow raises its own types for a damaged file
+                raise DataError(f"{path}: not a readable recorded frame ({describe(exc)})") from None
         df = fetch()
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
@@ -120,9 +124,45 @@ def replaying(folder: str | Path, match_on: Sequence[str] = MATCH_ON) -> Iterato
     src = Path(folder)
     if not src.is_dir():
         raise SourceError(f"no tape at {src}")
+    check_cassette(src / HTTP_CASSETTE)
     frames = _frame_tape(FrameTape(src / YAHOO_DIR, "replay"))
     with frames, http_vcr("none", match_on).use_cassette(str(src / HTTP_CASSETTE)) as cassette:
         yield cassette
+
+
+RESPONSE_KEYS = frozenset({"status", "headers", "body"})
+
+
+def check_cassette(path: Path) -> None:
+    """`DataError` naming `path` when vcrpy could not play it back: not JSON, truncated, or interactions of
+    another shape (vcrpy itself would raise from deep inside, or play an unreadable file as an empty tape).
+    An absent or empty cassette is an empty tape (every request then fails as not on the tape)."""
+    from vcr.persisters.filesystem import CassetteNotFoundError, FilesystemPersister
+    from vcr.serializers import jsonserializer
+
+    try:
+        _, responses, *_ = FilesystemPersister.load_cassette(path, jsonserializer)
+    except CassetteNotFoundError:
+        return
+    except Exception as exc:  # vcrpy raises whatever its decoding and request parsing raise
+        raise DataError(f"{path}: not a readable tape ({describe(exc)})") from None
+    for i, r in enumerate(responses):
+        if not (isinstance(r, dict) and r.keys() >= RESPONSE_KEYS and isinstance(r["status"], dict)):
+            need = ", ".join(sorted(RESPONSE_KEYS))
+            raise DataError(f"{path}: interaction {i}: not a recorded response (needs {need})")
+
+
+def unrecorded(exc: BaseException) -> str | None:
+    """One line for vcrpy's 'request not on the tape' (raised inside a fetcher; its own message is a
+    multi-line how-to about record modes), None for any other failure."""
+    from vcr.errors import CannotOverwriteExistingCassetteException
+
+    if not isinstance(exc, CannotOverwriteExistingCassetteException) or exc.failed_request is None:
+        return None
+    req, where = exc.failed_request, exc.cassette._path
+    if exc.reason == "cassette_not_found":
+        return f"not on the tape: {req.method} {req.uri} ({where} is missing or empty)"
+    return f"not on the tape: {req.method} {req.uri} ({exc.reason.replace('_', ' ')} in {where})"
 
 
 @contextmanager

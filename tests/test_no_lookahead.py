@@ -10,14 +10,17 @@ from capitulation.snapshot import Snapshot, parse_as_of
 
 
 def tamper_after(snap: Snapshot, cut: pd.Timestamp) -> Snapshot:
-    """Multiply every number after `cut` by 10: a different future."""
+    """Multiply every number after `cut` by 10 where that stays in its column's valid range (a delta of 0.5
+    stays 0.5): a different future the contract still accepts."""
     out = {}
     for name, df in snap.tables.items():
         df = df.copy()
-        later = tables.spec(name).known_at(df) > cut
-        for col in df.columns:
-            if df[col].dtype == np.float64:
-                df.loc[later, col] = df.loc[later, col] * 10
+        spec = tables.spec(name)
+        later = spec.known_at(df) > cut
+        for col in spec.columns:
+            if df[col.name].dtype == np.float64:
+                tenfold = df.loc[later, col.name] * 10
+                df.loc[later, col.name] = tenfold.where(~col.out_of_range(tenfold), df.loc[later, col.name])
         out[name] = df
     return Snapshot(snap.as_of, out, snap.provenance)
 

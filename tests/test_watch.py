@@ -257,7 +257,7 @@ def test_offline_the_first_cycle_names_each_reason_and_retries_back_off_across_c
         "option_quotes: unreachable: deribit (NetworkError: offline)",
     ]
     assert res.stderr == ""
-    assert HistoryStore(tmp_path).history().empty
+    assert HistoryStore(tmp_path / "db").history().empty
 
 
 def test_a_failed_source_is_due_at_the_next_cycle_however_long_the_first_cycle_took(monkeypatch, clock, tmp_path):

@@ -22,7 +22,7 @@ import pandas as pd
 from capitulation import tables
 from capitulation.errors import DataError
 from capitulation.snapshot import Provenance
-from capitulation.sources._files import combine, conform, provenance, read_csv_text, read_json
+from capitulation.sources._files import combine, conform, provenance, read_csv_text, read_json, require_rows
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +54,7 @@ def read_farside_json(path: str | Path, *, licence: str = "unstated") -> tuple[p
     doc = read_json(p)
     if not isinstance(doc, list):
         raise DataError(f"{p}: expected a JSON list of rows")
+    require_rows(doc, p, "rows")
     rows: list[tuple[pd.Timestamp, str, float]] = []
     summary = placeholder = na = 0
     for i, rec in enumerate(doc):

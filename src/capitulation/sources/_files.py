@@ -115,11 +115,12 @@ def check_complete(path: Path, df: pd.DataFrame) -> None:
 
 
 def cut_short_note(path: Path) -> str:
-    """The provenance note of a CSV whose last line has no line break ('' otherwise)."""
-    if path.suffix.lower() != ".csv" or not path.is_file():
+    """The provenance note of a CSV whose last line has no line break ('' otherwise). It names the line by
+    its number, which a cut changes and the order of the rows does not."""
+    if path.suffix.lower() != ".csv" or not path.is_file() or unterminated_line(path) is None:
         return ""
-    line = unterminated_line(path)
-    return "" if line is None else f" Last line {line[:40]!r} has no line break: the file may be cut short."
+    lines = path.read_bytes().count(b"\n") + 1
+    return f" Line {lines} (the last) has no line break: the file may be cut short."
 
 
 def read_csv_text(path: str | Path, required: Sequence[str]) -> pd.DataFrame:

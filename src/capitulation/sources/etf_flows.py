@@ -142,7 +142,7 @@ def read_farside_total_csv(path: str | Path, *, licence: str = "unstated") -> tu
     note = (
         f"fund 'ALL' = Farside's daily TOTAL over every spot fund, US$m -> USD (x1e6); dropped "
         f"{int(summary.sum())} summary row(s) and {len(zero)} day(s) reading exactly 0.0 (market holidays, and "
-        f"an unfilled last day): {', '.join(zero)}."
+        f"an unfilled last day): {', '.join(sorted(zero))}."
     )
     return out, provenance(p, out["date"], licence, note)
 

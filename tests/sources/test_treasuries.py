@@ -18,6 +18,7 @@ from capitulation.sources.treasuries import (
     read_dilutive_instruments,
     read_mstr_8k_summary,
     read_numerical_snapshot,
+    read_purchase_events,
     read_stack_file,
 )
 
@@ -278,3 +279,10 @@ def test_stack_file_rows_are_checked_and_a_coupon_must_match_a_note(tmp_path: Pa
     f.write_text("[[company]\n")
     with pytest.raises(DataError, match="not valid TOML"):
         read_stack_file(f)
+
+
+def test_purchase_events_without_a_record_are_an_error(tmp_path: Path):
+    f = tmp_path / "btc-events.json"
+    f.write_text("[]")
+    with pytest.raises(DataError, match=r"btc-events\.json: no purchase events$"):
+        read_purchase_events(f)

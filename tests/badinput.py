@@ -62,7 +62,7 @@ from capitulation.sources import recorded
 
 AS_OF = utc(recorded.DEFAULT_AS_OF)
 CLASSES = ("clean error", "unclear error", "traceback", "unchanged", "flagged", "changed silently")
-FLAG = re.compile(r"dropp|skipp|substitut|stale|too old|missing|gap|not enough data|duplicate", re.IGNORECASE)
+FLAG = re.compile(r"dropp|skipp|substitut|stale|too old|missing|gap|not enough data|duplicate|cut short", re.IGNORECASE)
 """Words of a text that tells the reader something was left out or replaced."""
 MAX_COLUMN_CASES = 8
 """'missing column' cases per file: its first columns (a wide panel has a column per symbol)."""
@@ -264,6 +264,7 @@ class Rows:
 def _csv_rows(data: bytes) -> Rows:
     bom = data.startswith(b"\xef\xbb\xbf")
     text = data.decode("utf-8-sig")
+    end = "\n" if text.endswith("\n") else ""  # a file without a final line break is rewritten without one
     lines = list(csv.reader(io.StringIO(text)))
     header, body = lines[0], lines[1:]
 
@@ -272,7 +273,7 @@ def _csv_rows(data: bytes) -> Rows:
         w = csv.writer(out, lineterminator="\n")
         w.writerow(columns)
         w.writerows([[r.get(c, "") for c in columns] for r in rows])
-        return ("\ufeff" if bom else "").encode() + out.getvalue().encode()
+        return ("\ufeff" if bom else "").encode() + (out.getvalue().removesuffix("\n") + end).encode()
 
     rows = [dict(zip(header, r, strict=False)) for r in body]
     return Rows("csv", header, rows, dump, text=text)

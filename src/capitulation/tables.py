@@ -17,10 +17,12 @@ the importer in its provenance notes); rows that share a key but differ are an e
 Row policy (stated once, here): a bad column (missing, wrong type, malformed text) or a bad row of a
 series (a price, an OI, a hashrate out of its range, a conflicting duplicate, a NaN where a value is
 required) rejects the file with a one-line `DataError` naming file, column and row: a series with a
-hole is not silently patched. Only an option chain, a cross-section of many independent quotes, drops a
-bad quote row (`drop_bad_rows`): each dropped row is counted in the table's provenance
-(`Provenance.dropped_rows`, with the rule broken in the notes) and the options verdict says how many. No
-value is ever filled in: a gap stays a gap and the signal that needs that day says it is missing.
+hole is not silently patched. A file with no data row at all (a header only, an empty record list) is
+rejected the same way (`sources._files.require_rows`): it is a lost file, not an empty series. Only an
+option chain, a cross-section of many independent quotes, drops a bad quote row (`drop_bad_rows`): each
+dropped row is counted in the table's provenance (`Provenance.dropped_rows`, with the rule broken in the
+notes) and the options verdict says how many. No value is ever filled in: a gap stays a gap and the signal
+that needs that day says it is missing.
 """
 
 from __future__ import annotations

@@ -289,3 +289,14 @@ def test_a_chain_with_every_time_offset_is_converted_to_utc(full_csv: Path, tmp_
     raw.to_csv(path, index=False)
     quotes, _ = deribit.read_chain_csv(path)
     assert (quotes["timestamp"] == pd.Timestamp("2026-01-23T01:00Z")).all()
+
+
+def test_a_chain_cut_mid_line_is_an_error_and_a_directory_is_named(full_csv: Path, tmp_path: Path) -> None:
+    whole = _small(full_csv, tmp_path).read_text()
+    cut = tmp_path / "cut.csv"
+    cut.write_text(whole[: whole.rstrip("\n").rfind("\n") + 30])  # the last row's first 29 characters
+    with pytest.raises(DataError, match=r"cut\.csv: row 20 \(the last line, no line break\): \d+ of \d+ fields"):
+        deribit.read_chain_csv(cut)
+    (tmp_path / "dir.csv").mkdir()
+    with pytest.raises(DataError, match=r"dir\.csv: a directory, not a readable file$"):
+        deribit.read_chain_csv(tmp_path / "dir.csv")

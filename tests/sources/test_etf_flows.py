@@ -164,3 +164,25 @@ def test_a_bad_total_row_names_file_column_and_row(tmp_path: Path, body: str, me
     f.write_text(body)
     with pytest.raises(DataError, match=rf"total\.csv: {message}"):
         read_farside_total_csv(f)
+
+
+def test_an_empty_scrape_or_a_total_with_a_header_only_is_an_error(tmp_path: Path):
+    (tmp_path / "farside.json").write_text("[]")
+    with pytest.raises(DataError, match=r"farside\.json: no rows$"):
+        read_farside_json(tmp_path / "farside.json")
+    (tmp_path / "total.csv").write_text("Date,Total\n")
+    with pytest.raises(DataError, match=r"total\.csv: no data rows$"):
+        read_farside_total_csv(tmp_path / "total.csv")
+
+
+def test_zero_days_are_listed_in_date_order_whatever_the_file_order(tmp_path: Path):
+    rows = ["15 Jan 2024,0.00", "16 Jan 2024,12.5", "19 Feb 2024,0.00"]
+    (tmp_path / "a.csv").write_text("Date,Total\n" + "\n".join(rows) + "\n")
+    (tmp_path / "b.csv").write_text("Date,Total\n" + "\n".join(rows[::-1]) + "\n")
+    (a, pa), (b, pb) = read_farside_total_csv(tmp_path / "a.csv"), read_farside_total_csv(tmp_path / "b.csv")
+    assert a.equals(b) and list(a["flow_usd"]) == [12.5e6]
+    assert pa.notes == pb.notes and pa.notes.endswith("an unfilled last day): 2024-01-15, 2024-02-19.")
+
+
+def test_the_recorded_total_ends_without_a_line_break_and_its_notes_say_so(totals):
+    assert totals[1].notes.endswith(" Line 517 (the last) has no line break: the file may be cut short.")

@@ -231,3 +231,17 @@ def test_read_records_returns_every_record_sorted_by_date_whatever_the_file_orde
     assert list(out["date"]) == [start + pd.Timedelta(days=d) for d in sorted(rows)]
     want = [np.nan if rows[d] is None else float(rows[d]) for d in sorted(rows)]
     assert out["value"].to_numpy() == pytest.approx(np.array(want), nan_ok=True, rel=0, abs=0)
+
+
+def test_an_empty_record_list_is_an_error_naming_the_file(tmp_path: Path):
+    write(tmp_path, "checkonchain_lth-sopr.json", [])
+    with pytest.raises(DataError, match=r"checkonchain_lth-sopr\.json: no daily records$"):
+        read_onchain_folder(tmp_path)
+
+
+def test_a_directory_in_place_of_a_file_is_an_error_and_an_absent_file_is_skipped(tmp_path: Path):
+    write(tmp_path, "bmp_mvrv.json", [{"date": "2024-01-01", "mvrv": 1.5, "price": 45000, "realized_price": 30000}])
+    assert read_onchain_folder(tmp_path) is not None  # the other six files are absent: skipped
+    (tmp_path / "checkonchain_lth-sopr.json").mkdir()
+    with pytest.raises(DataError, match=r"checkonchain_lth-sopr\.json: a directory, not a readable file$"):
+        read_onchain_folder(tmp_path)

@@ -179,12 +179,18 @@ def test_dat_tracker_intraday_updates_resolve_to_the_days_last_update(shared_dat
     assert "intraday update(s) superseded by the day's last update" in prov.notes
 
 
-def test_an_empty_btc_file_makes_the_glassnode_substitution_visible(tmp_path: Path):
-    (tmp_path / "btc_price_volume.csv").write_text("date,price,volume\n")
+def test_a_missing_btc_file_makes_the_glassnode_substitution_visible(tmp_path: Path):
     (tmp_path / "btc_ohlc.csv").write_text("t,open,high,low,close\n2022-09-01,20050,20191,19656,20114.4\n")
     df, prov = read_prices_folder(tmp_path)
     assert on(df, "BTC-USD", "2022-09-01")["close"] == 20114.4
     assert "SUBSTITUTED: 'BTC-USD' read from btc_ohlc.csv" in prov.notes
+
+
+def test_an_empty_btc_file_is_an_error_not_a_substitution(tmp_path: Path):
+    (tmp_path / "btc_price_volume.csv").write_text("date,price,volume\n")
+    (tmp_path / "btc_ohlc.csv").write_text("t,open,high,low,close\n2022-09-01,20050,20191,19656,20114.4\n")
+    with pytest.raises(DataError, match=r"btc_price_volume\.csv: no data rows$"):
+        read_prices_folder(tmp_path)
 
 
 def test_a_yahoo_day_without_a_close_stays_a_gap_and_is_listed(tmp_path: Path):

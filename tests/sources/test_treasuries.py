@@ -18,6 +18,7 @@ from capitulation.sources.treasuries import (
     read_dilutive_instruments,
     read_mstr_8k_summary,
     read_numerical_snapshot,
+    read_purchase_events,
     read_stack_file,
 )
 
@@ -162,12 +163,20 @@ def test_missing_baseline_is_named(tmp_path: Path):
         read_mstr_8k_summary(f)
 
 
+def test_a_summary_without_filings_is_an_error_not_an_empty_table(tmp_path: Path):
+    f = tmp_path / "8k.json"
+    f.write_text(json.dumps({"baseline": {"asOf": "2025-01-01", "sharesOutstandingBasic": 1}, "8k_filings": []}))
+    with pytest.raises(DataError, match=r"8k\.json: no records in '8k_filings'$"):
+        read_mstr_8k_summary(f)
+
+
 def test_bom_json_is_read_and_missing_file_is_a_source_error(tmp_path: Path):
     f = tmp_path / "8k.json"
-    doc = {"baseline": {"asOf": "2025-01-01", "sharesOutstandingBasic": 1}, "8k_filings": []}
+    filing = {"filingDate": "2025-01-06", "accession": "a", "btcHoldings": 1010}
+    doc = {"baseline": {"asOf": "2025-01-01", "sharesOutstandingBasic": 1}, "8k_filings": [filing]}
     f.write_bytes(("\ufeff" + json.dumps(doc)).encode())
     df, _ = read_mstr_8k_summary(f)
-    assert df.empty
+    assert list(df["btc_held"]) == [1010]
     with pytest.raises(SourceError, match=r"absent\.json"):
         read_numerical_snapshot(tmp_path / "absent.json")
 
@@ -270,3 +279,10 @@ def test_stack_file_rows_are_checked_and_a_coupon_must_match_a_note(tmp_path: Pa
     f.write_text("[[company]\n")
     with pytest.raises(DataError, match="not valid TOML"):
         read_stack_file(f)
+
+
+def test_purchase_events_without_a_record_are_an_error(tmp_path: Path):
+    f = tmp_path / "btc-events.json"
+    f.write_text("[]")
+    with pytest.raises(DataError, match=r"btc-events\.json: no purchase events$"):
+        read_purchase_events(f)

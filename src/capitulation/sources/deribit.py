@@ -52,7 +52,7 @@ from capitulation import tables
 from capitulation.analytics import black76
 from capitulation.errors import DataError, SourceError
 from capitulation.snapshot import Provenance, utc
-from capitulation.sources._files import check_not_after_written, read_json
+from capitulation.sources._files import check_complete, check_not_after_written, cut_short_note, read_json, require_file
 from capitulation.timeutil import DAYS_PER_YEAR, year_fraction
 
 log = logging.getLogger(__name__)
@@ -206,12 +206,12 @@ def implied_capture_time(path: str | Path) -> pd.Timestamp:
 
 
 def _read(path: Path) -> pd.DataFrame:
-    if not path.is_file():
-        raise SourceError(f"Deribit chain file not found: {path}")
     try:
-        return pd.read_csv(path, dtype=str, keep_default_na=False)
+        raw = pd.read_csv(require_file(path), dtype=str, keep_default_na=False)
     except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise SourceError(f"cannot read Deribit chain file {path}: {exc}") from None
+    check_complete(path, raw)
+    return raw
 
 
 def _numbers(s: pd.Series, col: str, path: Path) -> pd.Series:
@@ -295,6 +295,6 @@ def _provenance(path: Path, df: pd.DataFrame, *, expired: int, bad: Mapping[str,
         "row's IV; mark/bid/ask (BTC) = USD / forward. index_price not recorded (NaN). "
         f"{expired} expired row(s) dropped; {repeated} row(s) repeating an earlier row dropped; "
         f"{sum(bad.values())} bad quote row(s) dropped (row policy, see tables): {_rules(bad)}."
-    )
+    ) + cut_short_note(path)
     check_not_after_written(path, df["timestamp"])
     return Provenance(source=str(path), retrieved_at=when, notes=notes, dropped_rows=sum(bad.values()))

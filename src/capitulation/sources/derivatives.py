@@ -33,7 +33,7 @@ import pandas as pd
 from capitulation import tables
 from capitulation.errors import DataError
 from capitulation.snapshot import Provenance
-from capitulation.sources._files import conform, numbers, provenance, read_csv_text, read_json, times
+from capitulation.sources._files import conform, numbers, provenance, read_csv_text, read_json, require_rows, times
 from capitulation.tables import AGGREGATE, DAY_CLOSE
 
 _DOTTED = r"^\s*([0-9]{4})\.([0-9]{1,2})\.([0-9]{1,2})\s*$"
@@ -205,6 +205,7 @@ def read_funding_average(
     doc = read_json(p)
     if not isinstance(doc, list) or not all(isinstance(r, dict) for r in doc):
         raise DataError(f"{p}: expected a JSON list of {{date, funding_rate, price}} records")
+    require_rows(doc, p, "records")
     df = pd.DataFrame({k: [r.get(k) for r in doc] for k in ("date", "funding_rate")}, dtype=object)
     for k in ("date", "funding_rate"):
         missing = df[k].isna()

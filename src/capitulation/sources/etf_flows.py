@@ -22,7 +22,7 @@ import pandas as pd
 from capitulation import tables
 from capitulation.errors import DataError
 from capitulation.snapshot import Provenance
-from capitulation.sources._files import combine, conform, provenance, read_csv_text, read_json
+from capitulation.sources._files import combine, conform, provenance, read_csv_text, read_json, require_rows
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +54,7 @@ def read_farside_json(path: str | Path, *, licence: str = "unstated") -> tuple[p
     doc = read_json(p)
     if not isinstance(doc, list):
         raise DataError(f"{p}: expected a JSON list of rows")
+    require_rows(doc, p, "rows")
     rows: list[tuple[pd.Timestamp, str, float]] = []
     summary = placeholder = na = 0
     for i, rec in enumerate(doc):
@@ -141,7 +142,7 @@ def read_farside_total_csv(path: str | Path, *, licence: str = "unstated") -> tu
     note = (
         f"fund 'ALL' = Farside's daily TOTAL over every spot fund, US$m -> USD (x1e6); dropped "
         f"{int(summary.sum())} summary row(s) and {len(zero)} day(s) reading exactly 0.0 (market holidays, and "
-        f"an unfilled last day): {', '.join(zero)}."
+        f"an unfilled last day): {', '.join(sorted(zero))}."
     )
     return out, provenance(p, out["date"], licence, note)
 

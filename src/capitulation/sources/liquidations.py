@@ -32,7 +32,7 @@ import pandas as pd
 
 from capitulation.errors import DataError
 from capitulation.snapshot import Provenance
-from capitulation.sources._files import conform, numbers, provenance, read_csv_text, read_json, times
+from capitulation.sources._files import conform, numbers, provenance, read_csv_text, read_json, require_rows, times
 from capitulation.tables import AGGREGATE
 
 COINGLASS_LIQ_COLUMNS = ["symbol", "ts_utc", "liq_long_usd", "liq_short_usd"]
@@ -132,6 +132,7 @@ def read_hyperliquid_liquidations(
     records = doc.get("chart_data") if isinstance(doc, dict) else None
     if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
         raise DataError(f"{p}: expected {{'chart_data': [{{time, coin, daily_notional_liquidated}}, ...]}}")
+    require_rows(records, p, "records in 'chart_data'")
     df = pd.DataFrame({k: [r.get(k) for r in records] for k in HYPERLIQUID_FIELDS}, dtype=object)
     for k in HYPERLIQUID_FIELDS:
         missing = df[k].isna().to_numpy()

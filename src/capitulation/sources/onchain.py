@@ -42,7 +42,7 @@ import pandas as pd
 
 from capitulation.errors import DataError
 from capitulation.snapshot import Provenance
-from capitulation.sources._files import combine, conform, numbers, provenance, read_json, times
+from capitulation.sources._files import combine, conform, numbers, present, provenance, read_json, require_rows, times
 from capitulation.sources.network import subsidy_btc
 
 log = logging.getLogger(__name__)
@@ -86,6 +86,7 @@ def read_records(path: str | Path, fields: Sequence[str]) -> pd.DataFrame:
     doc = read_json(p)
     if not isinstance(doc, list):
         raise DataError(f"{p}: expected a JSON array of daily records, got {type(doc).__name__}")
+    require_rows(doc, p, "daily records")
     for i, rec in enumerate(doc):
         if not isinstance(rec, dict):
             raise DataError(f"{p}: record {i}: not an object ({str(rec)[:40]!r})")
@@ -172,8 +173,7 @@ def read_onchain_folder(folder: str | Path) -> tuple[pd.DataFrame, Provenance] |
     notes: list[str] = []
     for f in FILES:
         path = root / f.name
-        if not path.is_file():
-            log.info("not found, skipped: %s", path)
+        if not present(path):
             continue
         df = read_records(path, list(f.fields)).rename(columns=f.fields).set_index("date")
         note = ""

@@ -32,9 +32,11 @@ from capitulation.sources._files import (
     conform,
     drop_blank_rows,
     numbers,
+    present,
     provenance,
     read_csv_text,
     read_json,
+    require_rows,
     times,
 )
 
@@ -123,6 +125,7 @@ def read_ohlcv_json(path: str | Path, *, licence: str = "unstated") -> tuple[pd.
     currency = str(doc.get("currency", "USD"))
     if currency != "USD":
         raise DataError(f"{p}: prices are in {currency}; the daily_prices table holds USD prices only")
+    require_rows(doc["prices"], p, "records in 'prices'")
     fields = ["date", "open", "high", "low", "close", "volume"]
     recs = pd.DataFrame(doc["prices"])
     for f in fields:
@@ -201,7 +204,7 @@ def read_prices_folder(
         else:
             parts.append(read_yahoo_csv(f, licence=licence))
     ohlc = d / BTC_OHLC
-    if ohlc.is_file():
+    if present(ohlc):
         if any((df["symbol"] == "BTC-USD").any() for df, _ in parts):
             log.info("%s: skipped (BTC-USD already read from another file)", ohlc)
         else:

@@ -36,9 +36,9 @@ import numpy as np
 import pandas as pd
 
 from capitulation import tables
-from capitulation.errors import DataError, SourceError
+from capitulation.errors import DataError
 from capitulation.snapshot import Provenance
-from capitulation.sources._files import conform, provenance, read_json
+from capitulation.sources._files import conform, present, provenance, read_json, require_file, require_rows
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +98,7 @@ def read_purchase_events(path: str | Path) -> pd.DataFrame:
     doc = read_json(p)
     if not isinstance(doc, list):
         raise DataError(f"{p}: expected a JSON list of purchase events")
+    require_rows(doc, p, "purchase events")
     rows = []
     for i, rec in enumerate(doc):
         where = f"record {i}"
@@ -174,6 +175,7 @@ def read_mstr_8k_summary(
         raise DataError(f"{p}: missing field 'baseline'")
     if not isinstance(filings, list):
         raise DataError(f"{p}: missing field '8k_filings'")
+    require_rows(filings, p, "records in '8k_filings'")
     b_basic = _num(base, "sharesOutstandingBasic", p, "baseline", required=True)
     b_dil = _num(base, "sharesOutstandingDiluted", p, "baseline")
     b_debt = _num(base, "totalDebt", p, "baseline")
@@ -213,7 +215,7 @@ def read_mstr_8k_summary(
     if dropped:
         log.warning("%s: dropped isolated holdings dip(s) as parse errors: %s", p, ", ".join(dropped))
     held = held[~dip].reset_index(drop=True)
-    if events is not None or ev_path.is_file():
+    if events is not None or present(ev_path):
         avg, cost_notes = mstr_average_cost(held[["date", "btc"]], read_purchase_events(ev_path))
     else:
         avg, cost_notes = pd.Series(np.nan, index=held.index), [f"{ev_path.name} absent"]
@@ -491,9 +493,7 @@ def _day(v: object, path: Path, where: str) -> pd.Timestamp:
 def read_stack_file(path: str | Path = BUNDLED_STACK_FILE) -> StackFile:
     """Read the capital-stack TOML (format in the bundled file's header). Every entry needs `source`;
     company and charge entries need `as_of` (a company row is public from `published`, default as_of)."""
-    p = Path(path)
-    if not p.is_file():
-        raise SourceError(f"file not found: {p}")
+    p = require_file(path)
     try:
         doc = tomllib.loads(p.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:

@@ -148,7 +148,7 @@ def test_text_holdings_name_the_record(tmp_path: Path):
     f = tmp_path / "8k.json"
     doc = {
         "baseline": {"asOf": "2025-01-01", "sharesOutstandingBasic": 100},
-        "8k_filings": [{"filingDate": "2025-01-06", "btcHoldings": "1,010"}],
+        "8k_filings": [{"filingDate": "2025-01-06", "accession": "a", "atmSharesSold": None, "btcHoldings": "1,010"}],
     }
     f.write_text(json.dumps(doc))
     with pytest.raises(DataError, match=r"8k_filings record 0: field 'btcHoldings': malformed number '1,010'"):

@@ -153,10 +153,10 @@ def _latest_update_per_day(recs: pd.DataFrame, path: Path) -> tuple[pd.DataFrame
     are a `DataError` naming both records."""
     if "time" not in recs.columns or not recs["date"].duplicated().any():
         return recs, ""
-    stamped = recs.assign(_t=recs["time"].where(recs["time"].notna(), _DAY_BAR).astype(str))
-    stamped, repeated = one_per_key(stamped, ["date", "_t"], path)
-    order = stamped.sort_values(["date", "_t"], kind="stable")
-    latest = order[~order["date"].duplicated(keep="last")].drop(columns="_t").sort_index()
+    stamped = recs.assign(time=recs["time"].where(recs["time"].notna(), _DAY_BAR).astype(str))
+    stamped, repeated = one_per_key(stamped, ["date", "time"], path)
+    order = stamped.sort_values(["date", "time"], kind="stable")
+    latest = order[~order["date"].duplicated(keep="last")].sort_index()
     dropped = len(stamped) - len(latest)
     log.info("%s: %d intraday update(s) superseded by a later update of the same day", path, dropped)
     note = f" {dropped} intraday update(s) superseded by the day's last update."

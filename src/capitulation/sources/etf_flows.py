@@ -173,8 +173,8 @@ def _repeated_rows(days: pd.Series, totals: pd.Series, skip: np.ndarray, p: Path
             continue
         if totals.iloc[j] != totals.iloc[i]:
             raise DataError(
-                f"{p}: column 'Total', rows {j + 1} and {i + 1} ({days.iloc[i]}): the same date twice with "
-                f"different values ({totals.iloc[j]!r} vs {totals.iloc[i]!r})"
+                f"{p}: column 'Date', rows {j + 1} and {i + 1}: the same date twice ({days.iloc[i]}) with "
+                f"different totals ({totals.iloc[j]!r} vs {totals.iloc[i]!r})"
             )
         out[i] = True
     return out

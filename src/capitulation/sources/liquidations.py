@@ -144,7 +144,12 @@ def read_hyperliquid_liquidations(
     _raise_at(p, "daily_notional_liquidated", (value < 0).to_numpy(), text, "negative liquidations", "record")
     listed_zero = (value == 0).to_numpy()
     _raise_at(
-        p, "daily_notional_liquidated", listed_zero, text, "0 listed (the feed lists only coins liquidated):", "record"
+        p,
+        "daily_notional_liquidated",
+        listed_zero,
+        text,
+        "listed with 0 (the feed lists a coin only on a day it is liquidated):",
+        "record",
     )
     stamps = _days(df["time"].astype(str), p, "time", "%Y-%m-%dT%H:%M:%S", row="record")
     mine = (df["coin"].astype(str) == coin).to_numpy()

@@ -174,6 +174,6 @@ def test_a_repeated_hashrate_day_is_dropped_and_counted_a_conflicting_one_names_
     assert "1 row(s) repeating an earlier row dropped" in prov.notes
     (tmp_path / "h.csv").write_text("date,hashrate\n2026-02-04,9e8\n2026-02-05,8e8\n2026-02-05,5\n")
     with pytest.raises(
-        DataError, match=r"h\.csv, rows 1 and 2 \[date 2026-02-05\]: the same key twice .*800\.0 vs 5e-06"
+        DataError, match=r"h\.csv, rows 2 and 3 \[date 2026-02-05\]: the same key twice .*800\.0 vs 5e-06"
     ):
         read_btc_network(tmp_path / "h.csv", tmp_path / "d.csv")

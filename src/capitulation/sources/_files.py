@@ -135,8 +135,9 @@ def conform(name: str, df: pd.DataFrame, path: Path) -> tuple[pd.DataFrame, str]
 
 def one_per_key(df: pd.DataFrame, key: list[str], path: Path) -> tuple[pd.DataFrame, int]:
     """`df` (a file's rows before they form a table) without rows repeating an earlier row, and how many
-    were dropped; `DataError` naming the file and both rows when two rows share `key` but differ."""
-    out = tables.drop_repeats(df, key, str(path))
+    were dropped; `DataError` naming the file and both rows (1-based data rows of a CSV file, one row of `df`
+    per row of the file) when two rows share `key` but differ."""
+    out = tables.drop_repeats(df, key, str(path), first_row=1)
     return out, len(df) - len(out)
 
 

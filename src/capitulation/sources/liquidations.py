@@ -33,8 +33,8 @@ import pandas as pd
 
 from capitulation.errors import DataError
 from capitulation.snapshot import Provenance
-from capitulation.sources._files import conform, numbers, provenance, read_csv_text, read_json, times
-from capitulation.tables import AGGREGATE
+from capitulation.sources._files import check_range, conform, numbers, provenance, read_csv_text, read_json, times
+from capitulation.tables import AGGREGATE, LIQUIDATIONS
 
 COINGLASS_LIQ_COLUMNS = ["symbol", "ts_utc", "liq_long_usd", "liq_short_usd"]
 COINGLASS_LSR_COLUMNS = ["symbol", "ts_utc", "lsr_global", "lsr_top_accounts", "lsr_top_positions"]
@@ -42,6 +42,7 @@ HYPERLIQUID_FIELDS = ("time", "coin", "daily_notional_liquidated")
 HYPERLIQUID = "hyperliquid"
 COINGLASS_LICENCE = "none stated (CoinGlass data: read in place, never redistribute)"
 HYPERLIQUID_LICENCE = "none stated (Hyperliquid stats API data: read in place, never redistribute)"
+_TOTAL = next(c for c in LIQUIDATIONS.columns if c.name == "total_usd")
 
 
 def _raise_at(path: Path, column: str, bad: np.ndarray, values: pd.Series, what: str, row: str = "row") -> None:
@@ -142,6 +143,7 @@ def read_hyperliquid_liquidations(
     text = df["daily_notional_liquidated"].astype(str)
     value = numbers(text, p, "daily_notional_liquidated", row="record")
     _raise_at(p, "daily_notional_liquidated", (value < 0).to_numpy(), text, "negative liquidations", "record")
+    check_range(value, _TOTAL, p, "daily_notional_liquidated", row="record")  # inf, 1e300
     listed_zero = (value == 0).to_numpy()
     _raise_at(
         p,

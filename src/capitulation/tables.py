@@ -632,9 +632,10 @@ def _drop_repeats(ts: TableSpec, df: pd.DataFrame) -> pd.DataFrame:
     return drop_repeats(df, list(ts.key), f"table {ts.name!r}") if ts.key else df
 
 
-def drop_repeats(df: pd.DataFrame, key: list[str], where: str) -> pd.DataFrame:
+def drop_repeats(df: pd.DataFrame, key: list[str], where: str, *, first_row: int = 0) -> pd.DataFrame:
     """`df` without rows identical to an earlier one (logged); `DataError` naming both rows (positions in
-    `df`) when two rows share `key` but differ. `where` starts the message (e.g. "table 'daily_prices'")."""
+    `df`, the first numbered `first_row`: 1 for a CSV file's data rows) when two rows share `key` but differ.
+    `where` starts the message (e.g. "table 'daily_prices'")."""
     if not df.duplicated(key).any():
         return df
     df = df.reset_index(drop=True)
@@ -648,6 +649,9 @@ def drop_repeats(df: pd.DataFrame, key: list[str], where: str) -> pd.DataFrame:
         diff = [c for c in df.columns if not (a[c] == b[c] or (pd.isna(a[c]) and pd.isna(b[c])))]
         shown = "; ".join(f"{c} {_value_text(a[c])} vs {_value_text(b[c])}" for c in diff)
         named = ", ".join(f"{c} {_value_text(a[c])}" for c in key)
-        raise DataError(f"{where}, rows {i} and {j} [{named}]: the same key twice with different values ({shown})")
+        raise DataError(
+            f"{where}, rows {i + first_row} and {j + first_row} [{named}]: the same key twice with different values "
+            f"({shown})"
+        )
     log.info("%s: dropped %d row(s) repeating an earlier row", where, len(df) - len(rest))
     return rest.reset_index(drop=True)

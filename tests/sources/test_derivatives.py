@@ -150,6 +150,22 @@ def test_coinglass_zero_rows_mean_missing_and_other_coins_are_ignored(tmp_path: 
     assert "2 before the series starts and 1 inside it" in prov.notes
 
 
+@pytest.mark.parametrize("coinm", ["0.0", "", "nan"])
+def test_coinglass_coin_margined_close_missing_beside_a_total_is_dropped_and_counted(tmp_path: Path, coinm: str):
+    f = coinglass_file(
+        tmp_path,
+        "BTC,2020-01-03 00:00:00+00,3e9,1,1e9,usd\n"
+        f"BTC,2020-01-04 00:00:00+00,3.1e9,1,{coinm},usd\n"
+        "BTC,2020-01-05 00:00:00+00,3.3e9,1,1.1e9,usd\n",
+    )
+    df, prov = read_coinglass_oi(f)
+    assert df[df["symbol"] == "BTC-CG"]["oi_usd"].tolist() == [3e9, 3.1e9, 3.3e9]
+    assert df[df["symbol"] == "BTC-CG-COINM"]["oi_usd"].tolist() == [1e9, 1.1e9]
+    assert (
+        "1 day(s) with a zero/blank oi_coinm_close beside a total (missing) dropped from 'BTC-CG-COINM'" in prov.notes
+    )
+
+
 @pytest.mark.parametrize(
     ("row", "message"),
     [

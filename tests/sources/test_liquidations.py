@@ -198,6 +198,14 @@ def test_hyperliquid_zero_and_missing_days_by_hand(tmp_path: Path):
             r"column 'daily_notional_liquidated', record 1: negative liquidations '-4'",
         ),
         (
+            {"time": "2024-01-02T00:00:00", "coin": "BTC", "daily_notional_liquidated": 1e300},
+            r"column 'daily_notional_liquidated', record 1: out of range \(valid: >= 0 and \|x\| <= 1e\+15\): 1e\+300",
+        ),
+        (  # the feed lists only the coins liquidated on a day (none of its 35,608 recorded rows is 0)
+            {"time": "2024-01-02T00:00:00", "coin": "BTC", "daily_notional_liquidated": 0.0},
+            r"column 'daily_notional_liquidated', record 1: listed with 0 \(the feed lists a coin only on a day",
+        ),
+        (
             {"time": "2024-01-02T06:00:00", "coin": "BTC", "daily_notional_liquidated": 4},
             r"column 'time', record 1: not a day's 00:00 UTC",
         ),

@@ -22,6 +22,7 @@ from collections.abc import Iterable, Sequence, Sized
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from capitulation import tables
@@ -190,10 +191,20 @@ def times(values: pd.Series, path: Path, column: str, fmt: str, *, row: str = "r
     return out.astype("datetime64[ns, UTC]")
 
 
+def check_range(values: pd.Series, column: tables.Column, path: Path, name: str, *, row: str = "row") -> None:
+    """`DataError` naming file, column `name` and row for the first value of a file's parsed column that is
+    infinite or outside `column`'s range (`tables.Column.out_of_range`): each file's rows checked before
+    they are merged into a table, so that the error names the file that holds the value. NaN passes."""
+    bad = pd.Series(np.isinf(values.to_numpy(dtype=float)) | column.out_of_range(values).to_numpy())
+    if bad.any():
+        raise DataError(_where(path, name, bad, values, row, f"out of range (valid: {column.range_text()}):"))
+
+
 def _where(path: Path, column: str, bad: pd.Series, values: pd.Series, row: str, what: str) -> str:
     i = int(bad.to_numpy().nonzero()[0][0])
     n = i + 1 if row == "row" else i
-    return f"{path}: column {column!r}, {row} {n}: {what} {values.iloc[i]!r}"
+    v = values.iloc[i]
+    return f"{path}: column {column!r}, {row} {n}: {what} {v.item() if isinstance(v, np.generic) else v!r}"
 
 
 def drop_blank_rows(df: pd.DataFrame, column: str, path: Path, what: str) -> pd.DataFrame:
@@ -217,8 +228,9 @@ def conform(name: str, df: pd.DataFrame, path: Path) -> tuple[pd.DataFrame, str]
 
 def one_per_key(df: pd.DataFrame, key: list[str], path: Path) -> tuple[pd.DataFrame, int]:
     """`df` (a file's rows before they form a table) without rows repeating an earlier row, and how many
-    were dropped; `DataError` naming the file and both rows when two rows share `key` but differ."""
-    out = tables.drop_repeats(df, key, str(path))
+    were dropped; `DataError` naming the file and both rows (1-based data rows of a CSV file, one row of `df`
+    per row of the file) when two rows share `key` but differ."""
+    out = tables.drop_repeats(df, key, str(path), first_row=1)
     return out, len(df) - len(out)
 
 

@@ -15,12 +15,6 @@ import capitulation
 from badinput import CLASSES, Matrix, render, summary
 from capitulation.sources import recorded
 
-PENDING = (
-    "the domain checks at the contract (issue 14 items 1-3: ranges, duplicates, row policy, the file named in "
-    "every contract error) are another branch's, not merged yet; the assertion lists the cases"
-)
-
-
 @pytest.fixture(scope="module")
 def matrix(shared_data, tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:
@@ -51,13 +45,11 @@ def test_no_corrupted_file_ends_in_a_traceback(matrix):
     assert not any(c.cls == "traceback" for c in cases), _listed(cases, "traceback")
 
 
-@pytest.mark.xfail(strict=False, reason=PENDING)
 def test_no_corrupted_file_changes_the_report_silently(matrix):
     _, cases, _ = matrix
     assert not any(c.cls == "changed silently" for c in cases), _listed(cases, "changed silently")
 
 
-@pytest.mark.xfail(strict=False, reason=PENDING)
 def test_every_error_names_the_corrupted_file(matrix):
     _, cases, _ = matrix
     assert not any(c.cls == "unclear error" for c in cases), _listed(cases, "unclear error")

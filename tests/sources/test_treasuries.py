@@ -175,7 +175,7 @@ def test_a_summary_without_filings_is_an_error_not_an_empty_table(tmp_path: Path
 
 def test_bom_json_is_read_and_missing_file_is_a_source_error(tmp_path: Path):
     f = tmp_path / "8k.json"
-    filing = {"filingDate": "2025-01-06", "accession": "a", "btcHoldings": 1010}
+    filing = {"filingDate": "2025-01-06", "accession": "a", "atmSharesSold": 0, "btcHoldings": 1010}
     doc = {"baseline": {"asOf": "2025-01-01", "sharesOutstandingBasic": 1}, "8k_filings": [filing]}
     f.write_bytes(("\ufeff" + json.dumps(doc)).encode())
     df, _ = read_mstr_8k_summary(f)

@@ -226,11 +226,12 @@ def conform(name: str, df: pd.DataFrame, path: Path) -> tuple[pd.DataFrame, str]
     return out, f" {repeated} row(s) repeating an earlier row dropped." if repeated else ""
 
 
-def one_per_key(df: pd.DataFrame, key: list[str], path: Path) -> tuple[pd.DataFrame, int]:
-    """`df` (a file's rows before they form a table) without rows repeating an earlier row, and how many
-    were dropped; `DataError` naming the file and both rows (1-based data rows of a CSV file, one row of `df`
-    per row of the file) when two rows share `key` but differ."""
-    out = tables.drop_repeats(df, key, str(path), first_row=1)
+def one_per_key(df: pd.DataFrame, key: list[str], path: Path, *, first_row: int = 1) -> tuple[pd.DataFrame, int]:
+    """`df` (a file's rows before they form a table, one row of `df` per row of the file) without rows
+    repeating an earlier row, and how many were dropped; `DataError` naming the file and both rows when two
+    rows share `key` but differ. `first_row`: the number of the file's first row (1: data rows of a CSV;
+    0: records of a JSON list, as the module docstring says)."""
+    out = tables.drop_repeats(df, key, str(path), first_row=first_row)
     return out, len(df) - len(out)
 
 

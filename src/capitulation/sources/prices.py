@@ -157,7 +157,7 @@ def _latest_update_per_day(recs: pd.DataFrame, path: Path) -> tuple[pd.DataFrame
     if "time" not in recs.columns or not recs["date"].duplicated().any():
         return recs, ""
     stamped = recs.assign(time=recs["time"].where(recs["time"].notna(), _DAY_BAR).astype(str))
-    stamped, repeated = one_per_key(stamped, ["date", "time"], path)
+    stamped, repeated = one_per_key(stamped, ["date", "time"], path, first_row=0)
     order = stamped.sort_values(["date", "time"], kind="stable")
     latest = order[~order["date"].duplicated(keep="last")].sort_index()
     dropped = len(stamped) - len(latest)

@@ -144,7 +144,7 @@ def read_purchase_events(path: str | Path) -> tuple[pd.DataFrame, str]:
             i = int(bad.nonzero()[0][0])
             raise DataError(f"{p}: record {i}: field {col!r}: out of range (valid: > 0 and <= {high:g}): {f[col][i]:g}")
     check_not_after_written(p, f["filingDate"])
-    f, repeated = one_per_key(f, ["filingDate"], p)
+    f, repeated = one_per_key(f, ["filingDate"], p, first_row=0)
     unpriced = f["btcAcquired"].isna() | f["avgPriceUsd"].isna()
     f = f[~unpriced].sort_values("filingDate", kind="stable", ignore_index=True)
     notes = [f"{int(unpriced.sum())} event(s) without btcAcquired or avgPriceUsd skipped."] if unpriced.any() else []
@@ -275,7 +275,7 @@ def read_mstr_8k_summary(
         )
     f = pd.DataFrame(rows, columns=[*_FILING_COLUMNS, "accession"])  # positions = record indices
     check_not_after_written(p, f["filingDate"])
-    f, repeated = one_per_key(f, ["accession"], p)  # one 8-K, one record: a second copy would count twice
+    f, repeated = one_per_key(f, ["accession"], p, first_row=0)  # one 8-K, one record: a second copy would count twice
     f = f.rename(columns=_FILING_COLUMNS)
     f = f.sort_values("date", kind="stable", ignore_index=True)
     f["atm_cum"] = f["atm"].fillna(0).cumsum()

@@ -15,6 +15,7 @@ import capitulation
 from badinput import CLASSES, Matrix, render, summary
 from capitulation.sources import recorded
 
+
 @pytest.fixture(scope="module")
 def matrix(shared_data, tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:

@@ -71,7 +71,7 @@ MAX_COLUMN_CASES = 8
 """'missing column' cases per file: its first columns (a wide panel has a column per symbol)."""
 RECENT = pd.Timedelta(days=31)
 WORKERS = min(2, os.cpu_count() or 1)
-"""Processes the cases run in (`Matrix.all_cases`): forked after `Matrix.prepare`, they share its state."""
+"""Processes the cases run in (`Matrix.all_cases`)."""
 
 # --- which files each table read, and memoized importers ------------------------------------------------------
 
@@ -568,8 +568,8 @@ def _mutations_of(source: Path) -> dict[str, Make | None]:
 
 
 def remade(source: Path, mutation: str, path: Path) -> None:
-    """`mutation` of the recorded file `source` written at `path`: a case's `make` that pickles (a forked
-    worker sends its cases back)."""
+    """`mutation` of the recorded file `source` written at `path`: a case's `make` that pickles (a helper
+    process sends its cases back)."""
     make = _mutations_of(source)[mutation]
     assert make is not None, (source, mutation)
     make(path)
@@ -623,6 +623,66 @@ def _where(exc: BaseException) -> str:
 
 
 @dataclass
+class Helpers:
+    """Processes that share the cases (`Matrix.all_cases`). Spawned, not forked: a fork would inherit numba's
+    OpenMP threads, which GNU OpenMP forbids in a child. Each prepares its own `Matrix` on the same mirror
+    (so its messages and report name the same paths), then takes groups of files from `todo`; no two
+    processes corrupt files one table reads (`Matrix.groups`)."""
+
+    procs: list[Any]
+    todo: Any
+    done: Any
+    restored: Any
+
+    @classmethod
+    def start(cls, mirror: Mirror, n: int) -> Helpers:
+        ctx = multiprocessing.get_context("spawn")
+        todo, done, restored = ctx.Queue(), ctx.Queue(), ctx.Event()
+        procs = [ctx.Process(target=_helper, args=(mirror, todo, done, restored), daemon=True) for _ in range(n)]
+        for p in procs:
+            p.start()
+        return cls(procs, todo, done, restored)
+
+    def receive(self, kind: str) -> list[Any]:
+        """One `kind` message from each helper (an error or a dead helper raises)."""
+        out = []
+        while len(out) < len(self.procs):
+            try:
+                got, value = self.done.get(timeout=5)
+            except queue.Empty:
+                if any(p.exitcode is not None for p in self.procs):
+                    raise RuntimeError("a bad-input matrix helper died") from None
+                continue
+            if got == "error":
+                raise RuntimeError(f"a bad-input matrix helper failed:\n{value}")
+            assert got == kind, (got, kind)
+            out.append(value)
+        return out
+
+    def stop(self) -> None:
+        self.restored.set()
+        for p in self.procs:
+            p.join(timeout=30)
+            if p.is_alive():
+                p.terminate()
+
+
+def _helper(mirror: Mirror, todo: Any, done: Any, restored: Any) -> None:
+    """A `Helpers` process: prepare, tell "ready", take groups until None, send the cases, then (once every
+    process is done: `restored`) the clean report again."""
+    try:
+        with pytest.MonkeyPatch.context() as mp:
+            m = Matrix.load(mirror, mp)
+            done.put(("ready", None))
+            cases = m.take(todo)
+            done.put(("cases", (cases, m.seconds, m.memo.hits)))
+            restored.wait()
+            done.put(("again", m.clean_report()))
+    except BaseException:
+        done.put(("error", traceback.format_exc()))
+
+
+@dataclass
 class Matrix:
     """The clean tables of a mirrored data folder, which files each table read, and the clean report."""
 
@@ -634,12 +694,25 @@ class Matrix:
     histories: dict[Hashable, Any]  # the clean origin's prepared histories
     history_reads: dict[Hashable, frozenset[str]]
     seconds: dict[str, float] = field(default_factory=dict)  # per file, its cases
-    again: list[str] = field(default_factory=list)  # per worker, the clean report after its cases (`all_cases`)
+    again: list[str] = field(default_factory=list)  # per process, the clean report after its cases (`all_cases`)
+    helpers: Helpers | None = field(default=None, repr=False)
 
     @classmethod
-    def prepare(cls, data: Path, tmp: Path, mp: pytest.MonkeyPatch) -> Matrix:
-        """Mirror `data` under `tmp`, memoize the importers (`mp` undoes it) and load every table once."""
+    def prepare(cls, data: Path, tmp: Path, mp: pytest.MonkeyPatch, workers: int = WORKERS) -> Matrix:
+        """Mirror `data` under `tmp`, start `workers` - 1 `Helpers` (they prepare as this process does), memoize
+        the importers (`mp` undoes it) and load every table once."""
         mirror = Mirror.build(data, tmp / "data")
+        helpers = Helpers.start(mirror, workers - 1) if workers > 1 else None
+        try:
+            return replace(cls.load(mirror, mp), helpers=helpers)
+        except BaseException:
+            if helpers is not None:
+                helpers.stop()
+            raise
+
+    @classmethod
+    def load(cls, mirror: Mirror, mp: pytest.MonkeyPatch) -> Matrix:
+        """The clean state of `mirror` (`prepare`), in this process."""
         memo = Memo()
         install_memo(mp, memo)
         clean_parts: dict[str, Part] = {}
@@ -744,63 +817,38 @@ class Matrix:
             out = [g for g in out if g not in joined] + [[f for g in joined for f in g] + [rel]]
         return sorted(out, key=lambda g: (-len(g), files.index(g[0])))
 
-    def all_cases(self, workers: int = WORKERS) -> list[Case]:
-        """`cases()` in that order, run in `workers` processes forked from this one (each starts from the
-        prepared state; one where fork is not available): each takes a `groups` at a time. Every worker ends
-        with the clean report rendered again once all are done (`again`: a case leaked into its state)."""
-        files = self.files()
-        if workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
+    def all_cases(self) -> list[Case]:
+        """`cases()` in that order, shared with the `Helpers` started by `prepare`: each process takes a
+        `groups` at a time. Every process ends with the clean report rendered again once all are done
+        (`again`: whether a case leaked into its clean state)."""
+        files, helpers = self.files(), self.helpers
+        if helpers is None:
             cases = list(self.cases(files))
             self.again = [self.clean_report()]
             return cases
-        ctx = multiprocessing.get_context("fork")
-        todo, done, restored = ctx.SimpleQueue(), ctx.Queue(), ctx.Event()
-        for group in [*self.groups(list(files)), *[None] * workers]:
-            todo.put(group)
-        args = (files, todo, done, restored)
-        procs = [ctx.Process(target=self._worker, args=args, daemon=True) for _ in range(workers)]
-        for p in procs:
-            p.start()
+        self.helpers = None
         try:
-            got = [self._receive(done, procs) for _ in procs]
-            restored.set()
-            self.again = [self._receive(done, procs) for _ in procs]
+            helpers.receive("ready")
+            for group in self.groups(list(files)):
+                helpers.todo.put({rel: files[rel] for rel in group})
+            for _ in range(len(helpers.procs) + 1):
+                helpers.todo.put(None)
+            cases = self.take(helpers.todo)
+            for theirs, seconds, hits in helpers.receive("cases"):
+                cases += theirs
+                self.seconds |= seconds
+                self.memo.hits += hits
+            self.again = [self.clean_report()]
+            helpers.restored.set()
+            self.again += helpers.receive("again")
         finally:
-            for p in procs:
-                p.join(timeout=60)
-                if p.is_alive():
-                    p.terminate()
-        cases = [c for part in got for c in part[0]]
-        for _, seconds, hits in got:
-            self.seconds |= seconds
-            self.memo.hits += hits
+            helpers.stop()
         order = {rel: i for i, rel in enumerate(files)}
         return sorted(cases, key=lambda c: order[c.file])  # stable: a file's cases keep their order
 
-    def _worker(self, files: dict[str, list[str]], todo: Any, done: Any, restored: Any) -> None:
-        """A forked worker: groups of files from `todo` until None; its cases to `done`; then, once every
-        worker is done (`restored`), the clean report rendered again."""
-        try:
-            self.seconds, self.memo.hits = {}, 0
-            cases = [c for group in iter(todo.get, None) for c in self.cases({rel: files[rel] for rel in group})]
-            done.put(("cases", (cases, self.seconds, self.memo.hits)))
-            restored.wait()
-            done.put(("again", self.clean_report()))
-        except BaseException:
-            done.put(("error", traceback.format_exc()))
-
-    @staticmethod
-    def _receive(done: Any, procs: list[Any]) -> Any:
-        while True:
-            try:
-                kind, value = done.get(timeout=5)
-            except queue.Empty:
-                if any(p.exitcode not in (None, 0) for p in procs):
-                    raise RuntimeError("a matrix worker died") from None
-                continue
-            if kind == "error":
-                raise RuntimeError(f"a matrix worker failed:\n{value}")
-            return value
+    def take(self, todo: Any) -> list[Case]:
+        """The cases of each group of files (file -> importers) taken from `todo` until None."""
+        return [c for group in iter(todo.get, None) for c in self.cases(group)]
 
     def clean_report(self) -> str:
         """The clean data folder's report again (every table loaded through the memoized importers)."""

@@ -65,7 +65,7 @@ from capitulation.sources import recorded
 
 AS_OF = utc(recorded.DEFAULT_AS_OF)
 CLASSES = ("clean error", "unclear error", "traceback", "unchanged", "flagged", "changed silently")
-FLAG = re.compile(r"dropp|skipp|substitut|stale|too old|missing|gap|not enough data|duplicate", re.IGNORECASE)
+FLAG = re.compile(r"dropp|skipp|substitut|stale|too old|missing|gap|not enough data|duplicate|cut short", re.IGNORECASE)
 """Words of a text that tells the reader something was left out or replaced."""
 MAX_COLUMN_CASES = 8
 """'missing column' cases per file: its first columns (a wide panel has a column per symbol)."""
@@ -296,6 +296,7 @@ class _Lines(list[str]):
 def _csv_rows(data: bytes) -> Rows:
     bom = data.startswith(b"\xef\xbb\xbf")
     text = data.decode("utf-8-sig")
+    end = "\n" if text.endswith("\n") else ""  # a file without a final line break is rewritten without one
     lines = list(csv.reader(io.StringIO(text)))
     header, body = lines[0], lines[1:]
     rows = [dict(zip(header, r, strict=False)) for r in body]
@@ -314,7 +315,7 @@ def _csv_rows(data: bytes) -> Rows:
                 w.writerow([r.get(c, "") for c in columns])
             else:
                 out.append(line)
-        return ("\ufeff" if bom else "").encode() + "".join(out).encode()
+        return ("\ufeff" if bom else "").encode() + ("".join(out).removesuffix("\n") + end).encode()
 
     return Rows("csv", header, rows, dump, text=text)
 
@@ -441,15 +442,28 @@ def _write(data: bytes) -> Make:
     return lambda p: p.write_bytes(data)
 
 
-def _cells(rows: Rows, s: Shape, value: Callable[[Any], Any]) -> Make | None:
-    """The report's row with each of its numbers replaced by `value(old)` (text kept as text in JSON)."""
+SIGNED = frozenset(
+    {
+        # derivatives_oi_funding/PROVENANCE.md: funding_rates.csv is Binance BTCUSDT's daily mean 8h funding rate,
+        # "Negative funding on 2020-03-13 etc. Real": a zero or negative mean is a reading, not a corruption.
+        "funding_mean",
+        # same PROVENANCE.md: bmp_fr_average.json's cross-venue average funding ("2022-11-09 -1.3e-4"), likewise.
+        "funding_rate",
+    }
+)
+"""Columns where a zero or a negative number is valid data: the 'zero' and 'negative' mutations leave them."""
+
+
+def _cells(rows: Rows, s: Shape, value: Callable[[Any], Any], valid: frozenset[str] = frozenset()) -> Make | None:
+    """The report's row with each of its numbers (but the `valid` columns) replaced by `value(old)` (text kept
+    as text in JSON)."""
     if not s.numbers or not rows.rows:
         return None
     new = list(rows.rows)  # the rows kept are the same objects (`Rows.dump` writes them once)
     new[s.row] = dict(new[s.row])
     for c in s.numbers:
         old = new[s.row].get(c)
-        if _number(old) is None:
+        if _number(old) is None or c in valid:
             continue
         v = value(_number(old))
         new[s.row][c] = str(v) if rows.kind == "csv" or isinstance(old, str) or isinstance(v, str) else v
@@ -538,8 +552,8 @@ def mutations(data: bytes, rows: Rows) -> dict[str, Make | None]:
         "text in numbers": _cells(rows, s, lambda x: "abc"),
         "NaN": _cells(rows, s, lambda x: math.nan),
         "inf": _cells(rows, s, lambda x: math.inf),
-        "zero": _cells(rows, s, lambda x: 0.0),
-        "negative": _cells(rows, s, lambda x: -abs(x) if x else -1.0),
+        "zero": _cells(rows, s, lambda x: 0.0, SIGNED),
+        "negative": _cells(rows, s, lambda x: -abs(x) if x else -1.0, SIGNED),
         "1e300": _cells(rows, s, lambda x: 1e300),
         "duplicate row, equal": _duplicate(rows, s, 1.0),
         "duplicate row, different values": _duplicate(rows, s, 2.0),

@@ -89,7 +89,7 @@ def test_a_substituted_old_btc_series_is_named_in_the_header_and_json(tmp_path):
     from capitulation.snapshot import Snapshot
     from capitulation.sources.prices import read_prices_folder
 
-    (tmp_path / "btc_price_volume.csv").write_text("date,price,volume\n")  # empty: the Glassnode file stands in
+    # no btc_price_volume.csv (an empty one is an error): the Glassnode file stands in
     (tmp_path / "btc_ohlc.csv").write_text("t,open,high,low,close\n2022-09-01,20050,20191,19656,20114.4\n")
     df, prov = read_prices_folder(tmp_path)
     rep = build(Snapshot("2026-02-05T23:59:59Z", {"daily_prices": df}, {"daily_prices": prov}))

@@ -239,7 +239,9 @@ def test_offline_the_first_cycle_names_each_reason_and_retries_back_off_across_c
     in_cycle_waits: list[float] = []
     mempool_503 = functools.partial(mempool.fetch_network, backoff=Backoff(sleep=in_cycle_waits.append))
     down = raising("unreachable: deribit (NetworkError: offline)")
-    res = run_watch(monkeypatch, [{"btc_network": mempool_503, "option_quotes": down}] * 4, "--db", str(tmp_path / "db"))
+    res = run_watch(
+        monkeypatch, [{"btc_network": mempool_503, "option_quotes": down}] * 4, "--db", str(tmp_path / "db")
+    )
 
     assert res.exit_code == 0, res.output
     assert in_cycle_waits == [] and clock.waits == [300.0] * 3  # the only sleeps are between cycles

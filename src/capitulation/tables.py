@@ -17,10 +17,12 @@ the importer in its provenance notes); rows that share a key but differ are an e
 Row policy (stated once, here): a bad column (missing, wrong type, malformed text) or a bad row of a
 series (a price, an OI, a hashrate out of its range, a conflicting duplicate, a NaN where a value is
 required) rejects the file with a one-line `DataError` naming file, column and row: a series with a
-hole is not silently patched. Only an option chain, a cross-section of many independent quotes, drops a
-bad quote row (`drop_bad_rows`): each dropped row is counted in the table's provenance
-(`Provenance.dropped_rows`, with the rule broken in the notes) and the options verdict says how many. No
-value is ever filled in: a gap stays a gap and the signal that needs that day says it is missing.
+hole is not silently patched. A file with no data row at all (a header only, an empty record list) is
+rejected the same way (`sources._files.require_rows`): it is a lost file, not an empty series. Only an
+option chain, a cross-section of many independent quotes, drops a bad quote row (`drop_bad_rows`): each
+dropped row is counted in the table's provenance (`Provenance.dropped_rows`, with the rule broken in the
+notes) and the options verdict says how many. No value is ever filled in: a gap stays a gap and the signal
+that needs that day says it is missing.
 """
 
 from __future__ import annotations
@@ -630,9 +632,10 @@ def _drop_repeats(ts: TableSpec, df: pd.DataFrame) -> pd.DataFrame:
     return drop_repeats(df, list(ts.key), f"table {ts.name!r}") if ts.key else df
 
 
-def drop_repeats(df: pd.DataFrame, key: list[str], where: str) -> pd.DataFrame:
+def drop_repeats(df: pd.DataFrame, key: list[str], where: str, *, first_row: int = 0) -> pd.DataFrame:
     """`df` without rows identical to an earlier one (logged); `DataError` naming both rows (positions in
-    `df`) when two rows share `key` but differ. `where` starts the message (e.g. "table 'daily_prices'")."""
+    `df`, the first numbered `first_row`: 1 for a CSV file's data rows) when two rows share `key` but differ.
+    `where` starts the message (e.g. "table 'daily_prices'")."""
     if not df.duplicated(key).any():
         return df
     df = df.reset_index(drop=True)
@@ -646,6 +649,9 @@ def drop_repeats(df: pd.DataFrame, key: list[str], where: str) -> pd.DataFrame:
         diff = [c for c in df.columns if not (a[c] == b[c] or (pd.isna(a[c]) and pd.isna(b[c])))]
         shown = "; ".join(f"{c} {_value_text(a[c])} vs {_value_text(b[c])}" for c in diff)
         named = ", ".join(f"{c} {_value_text(a[c])}" for c in key)
-        raise DataError(f"{where}, rows {i} and {j} [{named}]: the same key twice with different values ({shown})")
+        raise DataError(
+            f"{where}, rows {i + first_row} and {j + first_row} [{named}]: the same key twice with different values "
+            f"({shown})"
+        )
     log.info("%s: dropped %d row(s) repeating an earlier row", where, len(df) - len(rest))
     return rest.reset_index(drop=True)

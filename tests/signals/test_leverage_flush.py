@@ -151,3 +151,23 @@ def test_recorded_history_before_binance_uses_the_aggregates(recorded_full, day,
         recorded_full.upto(pd.Timestamp(day, tz="UTC") + pd.Timedelta(hours=23, minutes=59, seconds=59))
     )
     assert v.evidence[0].startswith(source) and v.status is status
+
+
+def funding(venue: str, symbol: str, rate: float, end: str, days: int) -> pd.DataFrame:
+    rows = perps([np.nan] * days, [np.nan] * days, end=end).assign(venue=venue, symbol=symbol)
+    rows["timestamp"] = pd.date_range(end=end, periods=days, freq="D", tz="UTC")
+    return rows.assign(oi_contracts=np.nan, oi_usd=np.nan, funding_rate=rate, funding_interval_h=8.0)
+
+
+def test_a_stale_preferred_funding_history_is_named_when_the_next_one_is_used():
+    oi = perps([100.0] * 95 + list(np.linspace(100, 200, 10)) + [120.0], [50_000.0] * 106)
+    binance = funding("binance", "BTCUSDT", 3e-4, "2025-12-18T16:00Z", 60)  # ends 49 days before as_of
+    average = funding("aggregate", "BTC-FR-AVG", 1e-4, "2026-02-05T23:59:59Z", 60)
+    snap = snapshot("2026-02-05T23:59:59Z", perp_metrics=pd.concat([oi, binance, average], ignore_index=True))
+    v = leverage_flush.evaluate(snap)
+    assert v.metric("funding_annualised_30d").value == pytest.approx(1e-4 * 3 * 365)  # the average's, not 3e-4's
+    line = next(e for e in v.evidence if e.startswith("funding "))
+    assert line.startswith("funding aggregate BTC-FR-AVG (30-day mean, annualised) +10.9%; latest +0.0100% per 8h")
+    assert line.endswith("; binance BTCUSDT ends 2025-12-18: stale, not used")
+    fresh = snapshot("2026-02-05T23:59:59Z", perp_metrics=pd.concat([oi, average], ignore_index=True))
+    assert not any("stale" in e for e in leverage_flush.evaluate(fresh).evidence)

@@ -274,6 +274,19 @@ def test_repeated_quote_rows_count_once(full_csv: Path, tmp_path: Path) -> None:
     pd.testing.assert_frame_equal(quotes, single)
 
 
+def test_a_quote_repeated_with_other_values_names_the_file_and_both_rows(full_csv: Path, tmp_path: Path) -> None:
+    raw = pd.read_csv(full_csv, nrows=20, dtype=str)
+    again = raw.iloc[[4]].assign(open_interest="536.2")
+    path = tmp_path / "chain.csv"
+    pd.concat([raw.iloc[:5], again, raw.iloc[5:]]).to_csv(path, index=False)
+    with pytest.raises(
+        DataError,
+        match=rf"chain\.csv: table 'option_quotes', rows 4 and 5 \[.* instrument {raw.loc[4, 'instrument_name']}\]: "
+        rf"the same key twice with different values \(open_interest {float(raw.loc[4, 'open_interest'])} vs 536\.2\)$",
+    ):
+        deribit.read_chain_csv(path)
+
+
 def test_a_chain_mixing_times_with_and_without_an_offset_is_one_line_error(full_csv: Path, tmp_path: Path) -> None:
     path = _small(full_csv, tmp_path, edit={"date": "2026-01-23T01:00:00+02:00"})
     with pytest.raises(
@@ -289,3 +302,14 @@ def test_a_chain_with_every_time_offset_is_converted_to_utc(full_csv: Path, tmp_
     raw.to_csv(path, index=False)
     quotes, _ = deribit.read_chain_csv(path)
     assert (quotes["timestamp"] == pd.Timestamp("2026-01-23T01:00Z")).all()
+
+
+def test_a_chain_cut_mid_line_is_an_error_and_a_directory_is_named(full_csv: Path, tmp_path: Path) -> None:
+    whole = _small(full_csv, tmp_path).read_text()
+    cut = tmp_path / "cut.csv"
+    cut.write_text(whole[: whole.rstrip("\n").rfind("\n") + 30])  # the last row's first 29 characters
+    with pytest.raises(DataError, match=r"cut\.csv: row 20 \(the last line, no line break\): \d+ of \d+ fields"):
+        deribit.read_chain_csv(cut)
+    (tmp_path / "dir.csv").mkdir()
+    with pytest.raises(DataError, match=r"dir\.csv: a directory, not a readable file$"):
+        deribit.read_chain_csv(tmp_path / "dir.csv")

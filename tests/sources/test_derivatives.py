@@ -2,12 +2,13 @@
 funding, the cross-venue funding average and its calibration."""
 
 import datetime as dt
+import re
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from capitulation.errors import DataError, SourceError
@@ -149,6 +150,22 @@ def test_coinglass_zero_rows_mean_missing_and_other_coins_are_ignored(tmp_path: 
     assert "2 before the series starts and 1 inside it" in prov.notes
 
 
+@pytest.mark.parametrize("coinm", ["0.0", "", "nan"])
+def test_coinglass_coin_margined_close_missing_beside_a_total_is_dropped_and_counted(tmp_path: Path, coinm: str):
+    f = coinglass_file(
+        tmp_path,
+        "BTC,2020-01-03 00:00:00+00,3e9,1,1e9,usd\n"
+        f"BTC,2020-01-04 00:00:00+00,3.1e9,1,{coinm},usd\n"
+        "BTC,2020-01-05 00:00:00+00,3.3e9,1,1.1e9,usd\n",
+    )
+    df, prov = read_coinglass_oi(f)
+    assert df[df["symbol"] == "BTC-CG"]["oi_usd"].tolist() == [3e9, 3.1e9, 3.3e9]
+    assert df[df["symbol"] == "BTC-CG-COINM"]["oi_usd"].tolist() == [1e9, 1.1e9]
+    assert (
+        "1 day(s) with a zero/blank oi_coinm_close beside a total (missing) dropped from 'BTC-CG-COINM'" in prov.notes
+    )
+
+
 @pytest.mark.parametrize(
     ("row", "message"),
     [
@@ -216,3 +233,74 @@ def test_zero_or_negative_open_interest_is_refused_naming_the_file(tmp_path: Pat
         DataError, match=r"oi_8h\.csv: table 'perp_metrics', column 'oi_contracts', row 1: out of range"
     ):
         read_binance_oi(f)
+
+
+def test_the_recorded_oi_file_ends_without_a_line_break_and_its_notes_say_so(shared_data: Path):
+    _, prov = read_aggregate_oi(shared_data / "derivatives_oi_funding" / "open_interest.csv")
+    assert prov.notes.endswith(" Line 2064 (the last) has no line break: the file may be cut short.")
+
+
+OI_HEAD = "Date,Data\n2024.1.4,1000000000\n2024.1.5,1100000000\n"
+
+
+@pytest.mark.parametrize(
+    ("last", "message"),
+    [
+        ("2024.1.6", r"oi\.csv: row 3 \(the last line, no line break\): 1 of 2 fields: the file is cut short$"),
+        (
+            "2024.1.6,12",
+            r"oi\.csv: column 'Data', row 3 \(the last line, no line break\): '12' is shorter than every other "
+            r"value of the column: the file is cut short$",
+        ),
+        ("2024.1.6,", r"oi\.csv: column 'Data', row 3 .*'' is shorter than every other value"),
+    ],
+)
+def test_a_csv_visibly_cut_mid_line_is_an_error_naming_the_row(tmp_path: Path, last: str, message: str):
+    f = tmp_path / "oi.csv"
+    f.write_text(OI_HEAD + last)
+    with pytest.raises(DataError, match=message):
+        read_aggregate_oi(f)
+
+
+def test_a_whole_last_line_without_a_line_break_is_read_and_noted(tmp_path: Path):
+    f = tmp_path / "oi.csv"
+    f.write_text(OI_HEAD + "2024.1.6,1200000000")
+    df, prov = read_aggregate_oi(f)
+    assert list(df["oi_usd"]) == [1.0e9, 1.1e9, 1.2e9]
+    assert prov.notes.endswith(" Line 4 (the last) has no line break: the file may be cut short.")
+    f.write_text(OI_HEAD + "2024.1.6,1200000000\r\n")
+    assert "cut short" not in read_aggregate_oi(f)[1].notes
+
+
+@pytest.mark.parametrize(
+    ("name", "body", "read"),
+    [
+        ("oi.csv", "Date,Data\n", read_aggregate_oi),
+        ("fr.csv", "\ufeffdate,funding_mean\r\n", read_daily_funding),
+        ("fr.json", "[]", read_funding_average),
+    ],
+)
+def test_a_file_with_no_data_rows_is_an_error_naming_it(tmp_path: Path, name: str, body: str, read):
+    f = tmp_path / name
+    f.write_text(body)
+    with pytest.raises(DataError, match=re.escape(name) + ": no (data rows|records)$"):
+        read(f)
+
+
+@settings(deadline=None, max_examples=80)
+@given(values=st.lists(st.integers(10**8, 10**11), min_size=2, max_size=6), data=st.data())
+def test_a_csv_cut_anywhere_inside_a_line_is_an_error_or_said_in_the_notes(
+    tmp_path_factory: pytest.TempPathFactory, values: list[int], data: st.DataObject
+):
+    text = "Date,Data\n" + "".join(f"2024.1.{i + 1},{v}\n" for i, v in enumerate(values))
+    cuts = [n for n in range(len("Date,Data\n") + 1, len(text)) if text[n - 1] != "\n"]  # not at a line's end
+    cut = data.draw(st.sampled_from(cuts))
+    f = tmp_path_factory.mktemp("cut") / "oi.csv"
+    f.write_text(text[:cut])
+    try:
+        df, prov = read_aggregate_oi(f)
+    except DataError as exc:
+        assert "oi.csv" in str(exc)
+    else:
+        assert "(the last) has no line break: the file may be cut short." in prov.notes
+        assert list(df["oi_usd"][:-1]) == values[: len(df) - 1]  # only the last value can be cut

@@ -81,6 +81,28 @@ def test_odd_date_names_the_record(tmp_path: Path):
         read_farside_json(f)
 
 
+def test_a_repeated_record_is_dropped_and_counted(tmp_path: Path):
+    day = {"Date": "02 Jan 2025", "IBIT": "1.5", "GBTC": "(2.0)", "Total": "(0.5)"}
+    df, prov = read_farside_json(write(tmp_path, [day, {"Date": "03 Jan 2025", "IBIT": "3.0"}, dict(day)]))
+    assert list(zip(df["date"], df["fund"], df["flow_usd"], strict=True)) == [
+        (utc("2025-01-02"), "GBTC", -2.0e6),
+        (utc("2025-01-02"), "IBIT", 1.5e6),
+        (utc("2025-01-03"), "IBIT", 3.0e6),
+    ]
+    assert "1 record(s) repeating an earlier record dropped" in prov.notes
+
+
+def test_a_date_twice_with_other_values_names_both_records_even_after_a_placeholder(tmp_path: Path):
+    # an unfilled all-0.0 day that comes again with numbers: which is the day's flow is unknown
+    rows = [
+        {"Date": "02 Jan 2025", "IBIT": "1.5"},
+        {"Date": "03 Jan 2025", "IBIT": "0.0", "GBTC": "0.0"},
+        {"Date": "03 Jan 2025", "IBIT": "1.0", "GBTC": "1.0"},
+    ]
+    with pytest.raises(DataError, match=r"farside\.json: records 1 and 2: the date '03 Jan 2025' twice with different"):
+        read_farside_json(write(tmp_path, rows))
+
+
 def test_missing_file_is_a_source_error(tmp_path: Path):
     with pytest.raises(SourceError, match=r"farside\.json"):
         read_farside_json(tmp_path / "farside.json")
@@ -157,6 +179,10 @@ def test_per_fund_rows_win_and_the_total_fills_the_later_days(flows, totals):
         ("Date,Total\n11 Jan 2024,655.3\n2024-01-12,203\n", r"column 'Date', row 2: malformed date '2024-01-12'"),
         ("Date,Total\n11 Jan 2024,655.3\n12 Jan 2024,(-3)\n", r"column 'Total', row 2: malformed number '\(-3\)'"),
         ("Date,Total\n11 Jan 2024,655.3\n11 Jan 2024,203\n", r"column 'Date', rows 1 and 2: the same date twice"),
+        (  # a not-yet-filled day (0, dropped) and the same day again with a number
+            "Date,Total\n11 Jan 2024,655.3\n12 Jan 2024,0\n12 Jan 2024,1.0\n",
+            r"column 'Date', rows 2 and 3: the same date twice \(12 Jan 2024\) with different totals \('0' vs '1\.0'\)",
+        ),
     ],
 )
 def test_a_bad_total_row_names_file_column_and_row(tmp_path: Path, body: str, message: str):
@@ -164,3 +190,33 @@ def test_a_bad_total_row_names_file_column_and_row(tmp_path: Path, body: str, me
     f.write_text(body)
     with pytest.raises(DataError, match=rf"total\.csv: {message}"):
         read_farside_total_csv(f)
+
+
+def test_an_empty_scrape_or_a_total_with_a_header_only_is_an_error(tmp_path: Path):
+    (tmp_path / "farside.json").write_text("[]")
+    with pytest.raises(DataError, match=r"farside\.json: no rows$"):
+        read_farside_json(tmp_path / "farside.json")
+    (tmp_path / "total.csv").write_text("Date,Total\n")
+    with pytest.raises(DataError, match=r"total\.csv: no data rows$"):
+        read_farside_total_csv(tmp_path / "total.csv")
+
+
+def test_zero_days_are_listed_in_date_order_whatever_the_file_order(tmp_path: Path):
+    rows = ["15 Jan 2024,0.00", "16 Jan 2024,12.5", "19 Feb 2024,0.00"]
+    (tmp_path / "a.csv").write_text("Date,Total\n" + "\n".join(rows) + "\n")
+    (tmp_path / "b.csv").write_text("Date,Total\n" + "\n".join(rows[::-1]) + "\n")
+    (a, pa), (b, pb) = read_farside_total_csv(tmp_path / "a.csv"), read_farside_total_csv(tmp_path / "b.csv")
+    assert a.equals(b) and list(a["flow_usd"]) == [12.5e6]
+    assert pa.notes == pb.notes and pa.notes.endswith("an unfilled last day): 2024-01-15, 2024-02-19.")
+
+
+def test_the_recorded_total_ends_without_a_line_break_and_its_notes_say_so(totals):
+    assert totals[1].notes.endswith(" Line 517 (the last) has no line break: the file may be cut short.")
+
+
+def test_a_repeated_total_row_is_dropped_and_counted(tmp_path: Path):
+    f = tmp_path / "total.csv"
+    f.write_text('Date,Total\n11 Jan 2024,655.3\n12 Jan 2024,"1,000.0"\n12 Jan 2024,"1,000.0"\nTotal,"1,655.3"\n')
+    df, prov = read_farside_total_csv(f)
+    assert list(df["flow_usd"]) == [655.3e6, 1000.0e6]
+    assert "1 row(s) repeating an earlier row dropped" in prov.notes

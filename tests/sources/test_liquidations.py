@@ -198,6 +198,14 @@ def test_hyperliquid_zero_and_missing_days_by_hand(tmp_path: Path):
             r"column 'daily_notional_liquidated', record 1: negative liquidations '-4'",
         ),
         (
+            {"time": "2024-01-02T00:00:00", "coin": "BTC", "daily_notional_liquidated": 1e300},
+            r"column 'daily_notional_liquidated', record 1: out of range \(valid: >= 0 and \|x\| <= 1e\+15\): 1e\+300",
+        ),
+        (  # the feed lists only the coins liquidated on a day (none of its 35,608 recorded rows is 0)
+            {"time": "2024-01-02T00:00:00", "coin": "BTC", "daily_notional_liquidated": 0.0},
+            r"column 'daily_notional_liquidated', record 1: listed with 0 \(the feed lists a coin only on a day",
+        ),
+        (
             {"time": "2024-01-02T06:00:00", "coin": "BTC", "daily_notional_liquidated": 4},
             r"column 'time', record 1: not a day's 00:00 UTC",
         ),
@@ -250,3 +258,15 @@ def test_the_snapshot_carries_both_venues_and_the_ratios(recorded_full):
     # a daily bar is known at the end of its day: the 2025-09-08 row is not in a snapshot cut at noon that day
     noon = recorded_full.upto("2025-09-08T12:00:00Z")
     assert noon.table_dates()["liquidations"] == utc("2025-09-07")
+
+
+def test_hyperliquid_without_records_is_an_error_not_an_empty_table(tmp_path: Path):
+    with pytest.raises(DataError, match=r"hl\.json: no records in 'chart_data'$"):
+        read_hyperliquid_liquidations(_hl(tmp_path, []))
+
+
+def test_long_short_ratios_header_only_is_an_error(tmp_path: Path):
+    f = tmp_path / "lsr.csv"
+    f.write_text("symbol,ts_utc,lsr_global,lsr_top_accounts,lsr_top_positions\n")
+    with pytest.raises(DataError, match=r"lsr\.csv: no data rows$"):
+        read_coinglass_long_short(f)

@@ -3,6 +3,7 @@ one-day gaps, the SOPR filler, the files' agreement where they overlap, and malf
 
 import json
 import math
+import re
 import tempfile
 from pathlib import Path
 
@@ -193,6 +194,8 @@ def test_a_folder_with_one_synthetic_supply_file_is_read_and_swapped(tmp_path: P
         ([{"date": "2024-01-01", "value": "abc"}], "column 'value', record 0: malformed number"),
         ([{"date": "2024-01-01", "value": 1.0}, {"date": "2024-01-02", "value": True}], "record 1: malformed"),
         ([{"date": "2024-01-01", "value": -0.5}], "field 'value', record 0: not a positive number"),
+        ([{"date": "2024-01-01", "value": math.inf}], "column 'value', record 0: out of range (valid: > 0 and"),
+        ([{"date": "2024-01-01", "value": 1.0}, {"date": "2024-01-02", "value": 1e300}], "record 1: out of range"),
         (
             [{"date": "2024-01-02", "value": 1.0}, {"date": "2024-01-02", "value": 1.1}],
             "field 'date', record 1: date '2024-01-02' appears twice",
@@ -206,6 +209,28 @@ def test_malformed_records_name_file_field_and_record(tmp_path: Path, doc, needl
     assert needle in str(err.value)
     with pytest.raises(DataError):
         read_records(f, ["value"])
+
+
+@pytest.mark.parametrize(
+    ("name", "record", "needle"),
+    [
+        (
+            "bmp_realized_price.json",
+            {"realized_price": 3e4, "price": 2e8},
+            "column 'price', record 1: out of range (valid: > 0 and <= 1e+08): 200000000.0",
+        ),
+        (
+            "bmp_sth_vs_lth_supply.json",
+            {"lth": 4e6, "sth": 2.2e7, "price": 4e4},
+            "column 'sth', record 1: out of range (valid: >= 0 and <= 2.1e+07)",
+        ),
+    ],
+)
+def test_a_value_out_of_its_column_range_names_its_own_file(tmp_path: Path, name: str, record: dict, needle: str):
+    ok = {k: v / 2 for k, v in record.items()}
+    write(tmp_path, name, [{"date": "2024-01-01", **ok}, {"date": "2024-01-02", **record}])
+    with pytest.raises(DataError, match=re.escape(f"{name}: {needle}")):
+        read_onchain_folder(tmp_path)
 
 
 def test_an_unreadable_file_is_a_data_error(tmp_path: Path):
@@ -231,3 +256,17 @@ def test_read_records_returns_every_record_sorted_by_date_whatever_the_file_orde
     assert list(out["date"]) == [start + pd.Timedelta(days=d) for d in sorted(rows)]
     want = [np.nan if rows[d] is None else float(rows[d]) for d in sorted(rows)]
     assert out["value"].to_numpy() == pytest.approx(np.array(want), nan_ok=True, rel=0, abs=0)
+
+
+def test_an_empty_record_list_is_an_error_naming_the_file(tmp_path: Path):
+    write(tmp_path, "checkonchain_lth-sopr.json", [])
+    with pytest.raises(DataError, match=r"checkonchain_lth-sopr\.json: no daily records$"):
+        read_onchain_folder(tmp_path)
+
+
+def test_a_directory_in_place_of_a_file_is_an_error_and_an_absent_file_is_skipped(tmp_path: Path):
+    write(tmp_path, "bmp_mvrv.json", [{"date": "2024-01-01", "mvrv": 1.5, "price": 45000, "realized_price": 30000}])
+    assert read_onchain_folder(tmp_path) is not None  # the other six files are absent: skipped
+    (tmp_path / "checkonchain_lth-sopr.json").mkdir()
+    with pytest.raises(DataError, match=r"checkonchain_lth-sopr\.json: a directory, not a readable file$"):
+        read_onchain_folder(tmp_path)

@@ -1,5 +1,6 @@
 """Daily price importers: Yahoo-style closes, BTC price+volume, dat-tracker OHLCV JSON, macro series."""
 
+import json
 import math
 from pathlib import Path
 
@@ -179,12 +180,47 @@ def test_dat_tracker_intraday_updates_resolve_to_the_days_last_update(shared_dat
     assert "intraday update(s) superseded by the day's last update" in prov.notes
 
 
-def test_an_empty_btc_file_makes_the_glassnode_substitution_visible(tmp_path: Path):
-    (tmp_path / "btc_price_volume.csv").write_text("date,price,volume\n")
+def _bar(date: str, close: float, time: str | None = None) -> dict:
+    bar = {"date": date, "open": close, "high": close, "low": close, "close": close, "volume": 1000}
+    return bar if time is None else {**bar, "time": time}
+
+
+XXI_LIKE = [_bar("2026-02-05", 5.92), _bar("2026-02-06", 6.37, "07:51"), _bar("2026-02-06", 6.41, "08:15")]
+
+
+def _ohlcv(tmp_path: Path, prices: list[dict]) -> Path:
+    f = tmp_path / "XXI.json"
+    f.write_text(json.dumps({"ticker": "XXI", "currency": "USD", "prices": prices}))
+    return f
+
+
+@pytest.mark.parametrize("i", [0, 2])  # a day's bar, an intraday update
+def test_a_dat_tracker_record_repeated_is_dropped_and_counted(tmp_path: Path, i: int):
+    df, prov = read_ohlcv_json(_ohlcv(tmp_path, [*XXI_LIKE, XXI_LIKE[i]]))
+    assert list(df["close"]) == [5.92, 6.41]
+    assert "1 intraday update(s) superseded by the day's last update." in prov.notes
+    assert "1 record(s) repeating an earlier record dropped." in prov.notes
+
+
+@pytest.mark.parametrize(("i", "key"), [(0, "2026-02-05, time 24:00"), (2, "2026-02-06, time 08:15")])
+def test_two_different_dat_tracker_records_of_one_time_are_refused(tmp_path: Path, i: int, key: str):
+    other = {**XXI_LIKE[i], "close": 2 * XXI_LIKE[i]["close"]}
+    with pytest.raises(DataError, match=rf"XXI\.json, rows {i} and 3 \[date {key}\]: .*close"):
+        read_ohlcv_json(_ohlcv(tmp_path, [*XXI_LIKE, other]))
+
+
+def test_a_missing_btc_file_makes_the_glassnode_substitution_visible(tmp_path: Path):
     (tmp_path / "btc_ohlc.csv").write_text("t,open,high,low,close\n2022-09-01,20050,20191,19656,20114.4\n")
     df, prov = read_prices_folder(tmp_path)
     assert on(df, "BTC-USD", "2022-09-01")["close"] == 20114.4
     assert "SUBSTITUTED: 'BTC-USD' read from btc_ohlc.csv" in prov.notes
+
+
+def test_an_empty_btc_file_is_an_error_not_a_substitution(tmp_path: Path):
+    (tmp_path / "btc_price_volume.csv").write_text("date,price,volume\n")
+    (tmp_path / "btc_ohlc.csv").write_text("t,open,high,low,close\n2022-09-01,20050,20191,19656,20114.4\n")
+    with pytest.raises(DataError, match=r"btc_price_volume\.csv: no data rows$"):
+        read_prices_folder(tmp_path)
 
 
 def test_a_yahoo_day_without_a_close_stays_a_gap_and_is_listed(tmp_path: Path):

@@ -1,5 +1,6 @@
 """build_snapshot over a recorded-data folder: every table it can find, cut at as_of, one provenance each."""
 
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -8,7 +9,7 @@ import pytest
 from capitulation import tables
 from capitulation.errors import DataError, SourceError
 from capitulation.snapshot import Provenance, utc
-from capitulation.sources._files import combine
+from capitulation.sources._files import combine, present
 from capitulation.sources.recorded import DEFAULT_AS_OF, build_snapshot, load_tables
 
 
@@ -80,6 +81,63 @@ def test_no_data_is_a_source_error_that_says_what_to_do(tmp_path: Path, make: bo
         folder.mkdir()
     with pytest.raises(SourceError, match=r"point --data at a folder of recorded data such as \.\./shared/data"):
         build_snapshot(folder)
+
+
+def _directory(p: Path) -> None:
+    p.mkdir()
+
+
+def _loop(p: Path) -> None:
+    p.symlink_to(p.name)
+
+
+def _dangling(p: Path) -> None:
+    p.symlink_to(p.with_name("gone.csv"))
+
+
+NOT_A_FILE = {
+    _directory: "a directory",
+    _loop: "a symlink that loops or points nowhere",
+    _dangling: "a symlink that loops or points nowhere",
+}
+
+
+@pytest.mark.parametrize("make", list(NOT_A_FILE), ids=["directory", "symlink loop", "dangling symlink"])
+@pytest.mark.parametrize(
+    "rel",
+    [
+        "derivatives_oi_funding/open_interest.csv",  # a fixed name, optional
+        "bitcoin_network/difficulty.csv",  # its partner hashrate.csv absent: still checked
+        "volatility_index/dvol_BTC_1y.csv",  # found by a glob
+        "prices_daily/MSTR.csv",  # a prices folder
+        "treasury_companies/XXI.json",  # the dat-tracker price JSONs' glob
+        "onchain_costbasis/checkonchain_lth-sopr.json",
+        "liquidations/coinglass_long_short_all_1d.csv",
+    ],
+)
+def test_something_that_is_not_a_file_where_one_belongs_is_an_error_naming_it(tmp_path: Path, rel: str, make):
+    (tmp_path / "macro").mkdir()
+    (tmp_path / "macro" / "vix.csv").write_text("date,vix\n2026-02-05,21.8\n")  # data to read otherwise
+    path = tmp_path / rel
+    path.parent.mkdir(exist_ok=True)
+    make(path)
+    with pytest.raises(DataError, match=f"^{re.escape(str(path))}: {NOT_A_FILE[make]}, not a readable file$"):
+        load_tables(tmp_path)
+
+
+def test_a_file_that_is_not_there_is_skipped(tmp_path: Path):
+    (tmp_path / "macro").mkdir()
+    (tmp_path / "macro" / "vix.csv").write_text("date,vix\n2026-02-05,21.8\n")
+    for d in ("derivatives_oi_funding", "bitcoin_network", "onchain_costbasis", "liquidations"):
+        (tmp_path / d).mkdir()  # the folders, empty
+    assert list(load_tables(tmp_path)) == ["daily_prices"]
+
+
+def test_present_is_true_for_a_file_or_a_link_to_one_and_false_for_nothing(tmp_path: Path):
+    (tmp_path / "a.csv").write_text("x\n1\n")
+    (tmp_path / "link.csv").symlink_to("a.csv")
+    assert present(tmp_path / "a.csv") and present(tmp_path / "link.csv")
+    assert not present(tmp_path / "absent.csv")
 
 
 def test_capital_stack_tables_are_in_the_snapshot_as_known_on_its_date(snap):

@@ -82,3 +82,24 @@ def test_missing_parquet_is_a_source_error(tmp_path: Path):
     _, sp = write_panel(tmp_path, "symbol,sector\nAAA,meme\n")
     with pytest.raises(SourceError, match=r"nope\.parquet"):
         read_quantbai_sectors(tmp_path / "nope.parquet", sp)
+
+
+def test_a_labelled_symbol_missing_from_the_panel_is_named_with_its_sector(tmp_path: Path):
+    rp, sp = write_panel(tmp_path, "symbol,sector\nAAA,meme\nBBB,defi\nCCC,defi\n")  # no CCC column
+    df, prov = read_quantbai_sectors(rp, sp, label_shift_days=0)
+    assert set(df["symbol"]) == {"AAA", "BBB"}
+    assert "1 symbol(s) of s.csv missing from the returns panel" in prov.notes
+    assert "without them): CCC (defi)." in prov.notes
+    sp.write_text("symbol,sector\nAAA,meme\nBBB,defi\n")
+    assert "missing" not in read_quantbai_sectors(rp, sp)[1].notes
+
+
+def test_a_column_with_no_return_at_all_counts_as_missing(tmp_path: Path):
+    rp, sp = write_panel(tmp_path, "symbol,sector\nAAA,meme\nBBB,defi\n")
+    pd.read_parquet(rp).assign(AAA=np.nan).to_parquet(rp)
+    _, prov = read_quantbai_sectors(rp, sp, label_shift_days=0)
+    assert "without them): AAA (meme)." in prov.notes
+
+
+def test_the_recorded_panel_has_every_labelled_symbol(sectors):
+    assert "missing from the returns panel" not in sectors[1].notes

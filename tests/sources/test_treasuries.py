@@ -3,10 +3,13 @@ and the capital-stack TOML."""
 
 import json
 import math
+import re
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from capitulation import tables
 from capitulation.errors import DataError, SourceError
@@ -18,6 +21,7 @@ from capitulation.sources.treasuries import (
     read_dilutive_instruments,
     read_mstr_8k_summary,
     read_numerical_snapshot,
+    read_purchase_events,
     read_stack_file,
 )
 
@@ -148,7 +152,7 @@ def test_text_holdings_name_the_record(tmp_path: Path):
     f = tmp_path / "8k.json"
     doc = {
         "baseline": {"asOf": "2025-01-01", "sharesOutstandingBasic": 100},
-        "8k_filings": [{"filingDate": "2025-01-06", "btcHoldings": "1,010"}],
+        "8k_filings": [{"filingDate": "2025-01-06", "accession": "a", "atmSharesSold": None, "btcHoldings": "1,010"}],
     }
     f.write_text(json.dumps(doc))
     with pytest.raises(DataError, match=r"8k_filings record 0: field 'btcHoldings': malformed number '1,010'"):
@@ -162,12 +166,20 @@ def test_missing_baseline_is_named(tmp_path: Path):
         read_mstr_8k_summary(f)
 
 
+def test_a_summary_without_filings_is_an_error_not_an_empty_table(tmp_path: Path):
+    f = tmp_path / "8k.json"
+    f.write_text(json.dumps({"baseline": {"asOf": "2025-01-01", "sharesOutstandingBasic": 1}, "8k_filings": []}))
+    with pytest.raises(DataError, match=r"8k\.json: no records in '8k_filings'$"):
+        read_mstr_8k_summary(f)
+
+
 def test_bom_json_is_read_and_missing_file_is_a_source_error(tmp_path: Path):
     f = tmp_path / "8k.json"
-    doc = {"baseline": {"asOf": "2025-01-01", "sharesOutstandingBasic": 1}, "8k_filings": []}
+    filing = {"filingDate": "2025-01-06", "accession": "a", "btcHoldings": 1010}
+    doc = {"baseline": {"asOf": "2025-01-01", "sharesOutstandingBasic": 1}, "8k_filings": [filing]}
     f.write_bytes(("\ufeff" + json.dumps(doc)).encode())
     df, _ = read_mstr_8k_summary(f)
-    assert df.empty
+    assert list(df["btc_held"]) == [1010]
     with pytest.raises(SourceError, match=r"absent\.json"):
         read_numerical_snapshot(tmp_path / "absent.json")
 
@@ -270,3 +282,140 @@ def test_stack_file_rows_are_checked_and_a_coupon_must_match_a_note(tmp_path: Pa
     f.write_text("[[company]\n")
     with pytest.raises(DataError, match="not valid TOML"):
         read_stack_file(f)
+
+
+def test_purchase_events_without_a_record_are_an_error(tmp_path: Path):
+    f = tmp_path / "btc-events.json"
+    f.write_text("[]")
+    with pytest.raises(DataError, match=r"btc-events\.json: no purchase events$"):
+        read_purchase_events(f)
+
+
+# --- bad input: purchase events and 8-K records --------------------------------------------------------------
+
+
+def event(date: str, btc: float | None, price: float | None) -> dict:
+    return {"filingDate": date, "accession": date, "btcAcquired": btc, "avgPriceUsd": price, "snippet": None}
+
+
+EVENTS = [event("2025-01-06", 1_000, 50e3), event("2025-01-13", 100, 60e3), event("2025-01-20", 200, 70e3)]
+
+
+def write(tmp_path: Path, doc: object, name: str = "events.json") -> Path:
+    f = tmp_path / name
+    f.write_text(json.dumps(doc))  # NaN / Infinity written as Python writes them
+    return f
+
+
+def test_purchase_events_in_date_order_and_unpriced_ones_counted(tmp_path: Path):
+    doc = [EVENTS[2], event("2020-08-11", 21_454, None), EVENTS[0], EVENTS[1]]
+    df, note = read_purchase_events(write(tmp_path, doc))
+    assert list(df["btc"]) == [1_000, 100, 200] and list(df["price_usd"]) == [50e3, 60e3, 70e3]
+    assert df["date"].is_monotonic_increasing
+    assert note == "events.json: 1 event(s) without btcAcquired or avgPriceUsd skipped."
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "says"),
+    [
+        ("btcAcquired", math.nan, "not a finite number nan"),
+        ("avgPriceUsd", math.inf, "not a finite number inf"),
+        ("btcAcquired", 0, r"out of range \(valid: > 0 and <= 2.1e\+07\): 0"),
+        ("btcAcquired", -855, "out of range .*: -855"),
+        ("avgPriceUsd", 1e300, "out of range .*: 1e\\+300"),
+        ("avgPriceUsd", "abc", "malformed number 'abc'"),
+    ],
+)
+def test_a_corrupt_event_number_names_file_record_and_field(tmp_path: Path, field: str, value: object, says: str):
+    doc = [dict(e) for e in EVENTS]
+    doc[1][field] = value
+    with pytest.raises(DataError, match=rf"events\.json: record 1: field '{field}': {says}"):
+        read_purchase_events(write(tmp_path, doc))
+
+
+@pytest.mark.parametrize("field", ["filingDate", "btcAcquired", "avgPriceUsd"])
+def test_an_event_field_lost_from_the_file_is_named(tmp_path: Path, field: str):
+    doc = [{k: v for k, v in e.items() if k != field} for e in EVENTS]
+    with pytest.raises(DataError, match=rf"record 0: missing field '{field}'"):
+        read_purchase_events(write(tmp_path, doc))
+
+
+def test_a_repeated_event_is_dropped_and_counted_and_a_different_one_refused(tmp_path: Path):
+    df, note = read_purchase_events(write(tmp_path, [*EVENTS, EVENTS[1]]))
+    assert list(df["btc"]) == [1_000, 100, 200]
+    assert "1 event(s) repeating an earlier event dropped." in note
+    other = event("2025-01-13", 200, 120e3)
+    with pytest.raises(DataError, match=r"rows 1 and 3 \[filingDate 2025-01-13.*btcAcquired 100.0 vs 200.0"):
+        read_purchase_events(write(tmp_path, [*EVENTS, other]))
+
+
+def test_an_event_dated_after_the_file_was_written_is_refused(tmp_path: Path):
+    doc = [*EVENTS[:2], event("2100-01-20", 200, 70e3)]
+    with pytest.raises(DataError, match=r"events\.json: column 'filingDate', row 2: 2100-01-20"):
+        read_purchase_events(write(tmp_path, doc))
+
+
+HELD = pd.DataFrame({"date": pd.to_datetime(["2025-01-06", "2025-01-13", "2025-01-20"], utc=True)})
+HELD["btc"] = [1_000.0, 1_100.0, 1_500.0]  # +400 BTC to 01-20, events 300: 100 priced at the window's last event
+
+
+@settings(deadline=None, max_examples=25)
+@given(st.permutations(range(4)))
+def test_the_average_cost_does_not_depend_on_the_files_row_order(order: list[int]):
+    import tempfile
+
+    doc = [*EVENTS, event("2025-01-17", 100, 65e3)]
+    with tempfile.TemporaryDirectory() as tmp:
+        events, _ = read_purchase_events(write(Path(tmp), [doc[i] for i in order]))
+    avg, notes = mstr_average_cost(HELD, events)
+    cost = 1_000 * 50e3 + 100 * 60e3 + 100 * 65e3 + 200 * 70e3 + 100 * 70e3  # the rest at 01-20's price
+    assert avg.iloc[2] == pytest.approx(cost / 1_500, rel=1e-12)
+    assert "100 BTC to 2025-01-20 not in the events, priced at 70,000 USD/BTC" in notes
+
+
+def filing(date: str, btc: float | None, atm: float | None = None, **more: object) -> dict:
+    return {"filingDate": date, "accession": f"acc-{date}", "atmSharesSold": atm, "btcHoldings": btc, **more}
+
+
+def write_8k(tmp_path: Path, filings: list[dict]) -> Path:
+    base = {"asOf": "2025-01-01", "sharesOutstandingBasic": 100, "btcHoldings": 1000, "preferredProceeds": 0}
+    return write(tmp_path, {"baseline": base, "8k_filings": filings}, "8k.json")
+
+
+def test_a_repeated_8k_record_counts_its_atm_shares_once_and_a_different_one_is_refused(tmp_path: Path):
+    filings = [filing("2025-01-06", 1_010, 5), filing("2025-01-13", 1_020, 7)]
+    df, prov = read_mstr_8k_summary(write_8k(tmp_path, [*filings, filings[1]]), events=write(tmp_path, EVENTS))
+    assert list(df["shares_basic"]) == [105, 112]
+    assert "1 8-K record(s) repeating an earlier record dropped." in prov.notes
+    other = filing("2025-01-13", 2_040, 14)
+    with pytest.raises(DataError, match=r"8k\.json, rows 1 and 2 \[accession acc-2025-01-13\].*btcHoldings"):
+        read_mstr_8k_summary(write_8k(tmp_path, [*filings, other]))
+
+
+@pytest.mark.parametrize("field", ["accession", "atmSharesSold", "btcHoldings"])
+def test_an_8k_field_lost_from_the_file_is_named(tmp_path: Path, field: str):
+    filings = [{k: v for k, v in filing("2025-01-06", 1_010).items() if k != field}]
+    with pytest.raises(DataError, match=rf"8k\.json: 8k_filings record 0: missing field '{field}'"):
+        read_mstr_8k_summary(write_8k(tmp_path, filings))
+
+
+def test_a_nan_holding_is_refused_not_read_as_no_report(tmp_path: Path):
+    with pytest.raises(DataError, match=r"8k_filings record 1: field 'btcHoldings': not a finite number nan"):
+        read_mstr_8k_summary(write_8k(tmp_path, [filing("2025-01-06", 1_010), filing("2025-01-13", math.nan)]))
+
+
+@pytest.mark.parametrize(
+    ("kind", "field", "figure", "column", "value"),
+    [
+        ("STRE Preferred Issuance", "preferredIssued", {"usdEquiv": 717e6}, "preferred_usd", 717e6),
+        ("Weekly ATM + USD Reserve", "usdReserve", 1.44e9, "cash_usd", 1.44e9),
+    ],
+)
+def test_a_filing_whose_type_announces_a_figure_must_carry_it(
+    tmp_path: Path, kind: str, field: str, figure: object, column: str, value: float
+):
+    df, _ = read_mstr_8k_summary(write_8k(tmp_path, [filing("2025-01-06", 1_010, type=kind, **{field: figure})]))
+    assert df[column].iloc[0] == value
+    without = filing("2025-01-06", 1_010, type=kind)
+    with pytest.raises(DataError, match=rf"8k_filings record 0: type '{re.escape(kind)}' but field '{field}' missing"):
+        read_mstr_8k_summary(write_8k(tmp_path, [without]))

@@ -1,4 +1,4 @@
-"""DVOL importer: vol points -> fractions, newest-first files, the merge of the two recorded files."""
+"""DVOL importer: vol points -> fractions, files in either order, the merge of the two recorded files."""
 
 import datetime as dt
 from pathlib import Path
@@ -41,7 +41,7 @@ def test_missing_file_is_a_source_error(tmp_path: Path):
 
 
 def test_dvol_since_launch_reads_newest_first_and_the_symbol_column(shared_data: Path):
-    df, prov = read_dvol_csv(shared_data / "volatility_index" / "deribit_btc_dvol_daily_2021-03-24_2026-04-06.csv")
+    df, _ = read_dvol_csv(shared_data / "volatility_index" / "deribit_btc_dvol_daily_2021-03-24_2026-04-06.csv")
     assert df["date"].is_monotonic_increasing and len(df) == 1840
     assert df["date"].iloc[0] == utc("2021-03-24") and df["date"].iloc[-1] == utc("2026-04-06")
     close = df.set_index("date")["close"]
@@ -49,7 +49,17 @@ def test_dvol_since_launch_reads_newest_first_and_the_symbol_column(shared_data:
     assert close[utc("2021-05-19")] == pytest.approx(1.248, abs=5e-4)  # PROVENANCE rounds to 124.8
     assert close[utc("2022-06-18")] == pytest.approx(1.150, abs=5e-4)
     assert close[utc("2024-08-05")] == pytest.approx(0.631, abs=5e-4)
-    assert "newest first" in prov.notes
+
+
+def test_the_order_of_a_files_rows_changes_nothing_read(tmp_path: Path):
+    rows = ["2026-02-04,50,60,49,55", "2026-02-05,53.47,90.33,53.44,82.62", "2026-02-06,82,85,70,75"]
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    (tmp_path / "a" / "dvol.csv").write_text("date,open,high,low,close\n" + "\n".join(rows) + "\n")
+    (tmp_path / "b" / "dvol.csv").write_text("date,open,high,low,close\n" + "\n".join(rows[::-1]) + "\n")
+    (old, p_old), (new, p_new) = read_dvol_csv(tmp_path / "a" / "dvol.csv"), read_dvol_csv(tmp_path / "b" / "dvol.csv")
+    assert new.equals(old) and list(new["close"]) == pytest.approx([0.55, 0.8262, 0.75])
+    assert p_new.notes == p_old.notes and p_new.retrieved_at == p_old.retrieved_at == "2026-02-06T00:00:00+00:00"
 
 
 def test_the_two_dvol_files_merge_with_the_later_file_winning(shared_data: Path):

@@ -42,7 +42,6 @@ LN_SQRT_2_OVER_PI = math.log(SQRT_2_OVER_PI)
 SQRT_PI_OVER_2 = math.sqrt(math.pi / 2.0)
 INV_SQRT2 = 1.0 / math.sqrt(2.0)
 DAYS_PER_YEAR = timeutil.DAYS_PER_YEAR  # ACT/365: theta and charm per calendar day
-_VELTKAMP = 134217729.0  # 2^27 + 1: splits a double into two halves whose products are exact
 _EXP_UNDERFLOW = -746.0  # exp(x) == 0.0 below this
 
 # Reasons an implied vol is NaN (values of black76.IvReason).
@@ -76,15 +75,75 @@ def _horner(c: np.ndarray, e: float) -> float:
     return p
 
 
+# W. J. Cody, "Rational Chebyshev approximations for the error function", Math. Comp. 23 (1969) 631-638, as in
+# his CALERF (netlib specfun, 1990): erf on [0, 0.46875], erfcx on [0.46875, 4] and in 1/y^2 beyond.
+_ERF_A = (3.1611237438705656, 113.864154151050156, 377.485237685302021, 3209.37758913846947, 0.185777706184603153)
+_ERF_B = (23.6012909523441209, 244.024637934444173, 1282.61652607737228, 2844.23683343917062)
+_ERFC_C = (
+    0.564188496988670089,
+    8.88314979438837594,
+    66.1191906371416295,
+    298.635138197400131,
+    881.95222124176909,
+    1712.04761263407058,
+    2051.07837782607147,
+    1230.33935479799725,
+    2.15311535474403846e-8,
+)
+_ERFC_D = (
+    15.7449261107098347,
+    117.693950891312499,
+    537.181101862009858,
+    1621.38957456669019,
+    3290.79923573345963,
+    4362.61909014324716,
+    3439.36767414372164,
+    1230.33935480374942,
+)
+_ERFC_P = (
+    0.305326634961232344,
+    0.360344899949804439,
+    0.125781726111229246,
+    0.0160837851487422766,
+    6.58749161529837803e-4,
+    0.0163153871373020978,
+)
+_ERFC_Q = (
+    2.56852019228982242,
+    1.87295284992346047,
+    0.527905102951428412,
+    0.0605183413124413191,
+    0.00233520497626869185,
+)
+INV_SQRT_PI = 1.0 / math.sqrt(math.pi)
+
+
 @njit(cache=True, inline="always", error_model="numpy")
-def _mills(a: float) -> float:
-    """M_0(a) = N(-a)/n(a) = sqrt(pi/2) erfcx(a/sqrt 2) for 0 <= a < 12, as erfc(z) exp(z^2) with z^2 split
-    exactly (z = zh + zl, zh^2 exact) so that exp does not amplify the rounding of z^2."""
-    z = a * INV_SQRT2
-    zh = z * _VELTKAMP
-    zh = zh - (zh - z)
-    d = (z - zh) * (z + zh)
-    return SQRT_PI_OVER_2 * math.erfc(z) * math.exp(zh * zh) * (1.0 + d * (1.0 + 0.5 * d))
+def _erfcx(y: float) -> float:
+    """exp(y^2) erfc(y) for y >= 0 (Cody's rational approximations, a few ulps): no exp above y = 0.46875,
+    so neither the cost of two exps nor the amplified rounding of y^2 that erfc(y) exp(y^2) carries."""
+    if y <= 0.46875:
+        yy = y * y
+        A, B = _ERF_A, _ERF_B
+        num = (((A[4] * yy + A[0]) * yy + A[1]) * yy + A[2]) * yy + A[3]
+        den = (((yy + B[0]) * yy + B[1]) * yy + B[2]) * yy + B[3]
+        return (1.0 - y * num / den) * math.exp(yy)
+    if y <= 4.0:
+        C, D = _ERFC_C, _ERFC_D
+        num = C[8] * y
+        den = y
+        for i in range(7):
+            num = (num + C[i]) * y
+            den = (den + D[i]) * y
+        return (num + C[7]) / (den + D[7])
+    P, Q = _ERFC_P, _ERFC_Q
+    e = 1.0 / (y * y)
+    num = P[5] * e
+    den = e
+    for i in range(4):
+        num = (num + P[i]) * e
+        den = (den + Q[i]) * e
+    return (INV_SQRT_PI - e * (num + P[4]) / (den + Q[4])) / y
 
 
 @njit(cache=True, error_model="numpy")
@@ -95,7 +154,7 @@ def _series(a: float, h: float) -> float:
         m_prev = _horner(_M0_ASYMPTOTIC, e) / a
         m_cur = e * _horner(_M1_ASYMPTOTIC, e)
     else:
-        m_prev = _mills(a)
+        m_prev = SQRT_PI_OVER_2 * _erfcx(a * INV_SQRT2)  # M_0, the Mills ratio
         m_cur = 1.0 - a * m_prev
     hh = h * h
     power = h  # h^k / k!
@@ -349,6 +408,8 @@ def _iv_one(p: float, F: float, K: float, t: float, call: bool) -> tuple[float, 
     upper = tv > 0.5 * bound
     if upper:  # ln(b_max - beta), from the quote: bound - tv is exact here (Sterbenz)
         ln_beta, ln_c = math.log(beta), math.log((bound - tv) / scale)
+    elif beta > 1e-300:  # one log: beta is a normal number, rounded once by the division
+        ln_beta, ln_c = math.log(beta), 0.0
     else:  # ln beta without the underflow of beta for tiny (even subnormal) time values
         ln_beta, ln_c = math.log(tv) - 0.5 * (math.log(F) + math.log(K)), 0.0
     std = implied_total_std(x, beta, ln_beta, ln_c, upper)
@@ -455,13 +516,14 @@ def _gamma_one(F: float, K: float, t: float, vol: float) -> float:
     return INV_SQRT_2PI * math.exp(-0.5 * d1 * d1) / (F * s)
 
 
-@njit(cache=True, parallel=True, error_model="numpy")
+@njit(cache=True, error_model="numpy")
 def dollar_gamma_profile(F: Arr, K: Arr, t: Arr, vol: Arr, weight: Arr, ratio: Arr, out: Arr) -> None:
     """out[j] = sum_i weight[i] gamma(F[i] ratio[j], K[i], t[i], vol[i]) (F[i] ratio[j])^2 over valid i.
 
-    Sticky strike: each option keeps its vol while every forward moves by ratio[j]. Threads over j.
+    Sticky strike: each option keeps its vol while every forward moves by ratio[j]. One thread: a chain's
+    profile (~200 spots x ~1k options, a few ms) is far below the crossover where threads pay (`black76`).
     """
-    for j in prange(ratio.size):
+    for j in range(ratio.size):
         acc = 0.0
         for i in range(F.size):
             f = F[i] * ratio[j]

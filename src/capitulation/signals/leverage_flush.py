@@ -185,13 +185,17 @@ def evaluate(snap: Snapshot, th: Thresholds = Thresholds()) -> Verdict:
             "OI (BTC) vs price: "
             + "; ".join(f"{d}d {pct(r.oi_change)} vs {pct(r.price_change)}" for d, r in moves.iterrows())
         )
-    fh = pick_funding(funding_rows(snap), snap.as_of, th.max_age_days)
+    groups = funding_rows(snap)
+    fh = pick_funding(groups, snap.as_of, th.max_age_days)
     if fh is not None and PERP_METRICS.age_days(snap.as_of, fh.rates.index[-1]) <= th.max_age_days:
         ann = annualised_funding(fh.rates, fh.interval_h)
         metrics.append(Metric("funding_annualised_30d", ann, "fraction per year", ("perp_metrics",)))
+        # the preferred histories passed over (`pick_funding`: each older than max_age_days): said, not hidden
+        passed = groups[: [k for k, _ in groups].index((fh.venue, fh.symbol))]
         evidence.append(
             f"funding {fh.venue} {fh.symbol} (30-day mean, annualised) {pct(ann)}; latest "
             f"{fh.rates.iloc[-1] * 100:+.4f}% per {fh.interval_h:g}h"
+            + "".join(f"; {v} {s} ends {g['timestamp'].max():%Y-%m-%d}: stale, not used" for (v, s), g in passed)
         )
     liq = observed_long_liquidations(snap, th)
     if isinstance(liq, Liquidations):

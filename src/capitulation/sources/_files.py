@@ -3,16 +3,26 @@ and Provenance construction and combination.
 
 Row numbers in error messages are 1-based data rows (the header is not counted) for CSV files, and
 0-based record indices for JSON lists (`record 0` is the first element).
+
+The file itself: a path where nothing is is an absent (optional) file; anything else there that is not a
+readable regular file (a directory, a symlink that loops or points nowhere) is an error naming it
+(`present`, `require_file`). A file with no data rows (a header only, an empty record list) is an error
+(`require_rows`): a download that failed half-way is a lost file, not a series that has no rows. A CSV
+whose last line has no line break may be cut short: visibly cut (`check_complete`) it is an error,
+otherwise its provenance notes say so (`provenance`).
 """
 
 from __future__ import annotations
 
+import csv
 import json
 import logging
-from collections.abc import Iterable, Sequence
+import os
+from collections.abc import Iterable, Sequence, Sized
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from capitulation import tables
@@ -25,19 +35,101 @@ BLANKS = frozenset({"", "nan", "NaN", "null", "None", "NA", "N/A"})
 """Cell texts read as 'no value' wherever an importer allows missing values."""
 
 
+TAIL_BYTES = 1 << 16
+"""Bytes read from a file's end to find its last line (a longer last line is read in part)."""
+
+
+def _not_a_file(p: Path) -> DataError:
+    if p.is_dir():
+        what = "a directory"
+    elif p.is_symlink():
+        what = "a symlink that loops or points nowhere"
+    else:
+        what = "not a regular file"
+    return DataError(f"{p}: {what}, not a readable file")
+
+
+def present(path: str | Path) -> bool:
+    """Whether an optional file is there: True for a regular file (or a link to one), False when nothing is
+    at `path` (logged, skipped); `DataError` naming the path when something else is there (a directory, a
+    symlink that loops or points nowhere): a file in the wrong shape is not an absent file."""
+    p = Path(path)
+    if p.is_file():
+        return True
+    if os.path.lexists(p):
+        raise _not_a_file(p)
+    log.info("not found, skipped: %s", p)
+    return False
+
+
 def require_file(path: str | Path) -> Path:
-    """`path` as a Path; `SourceError` naming it when it is not an existing file."""
+    """`path` as a Path; `SourceError` naming it when nothing is there, `DataError` when something that is
+    not a regular file is (`present`)."""
     p = Path(path)
     if not p.is_file():
+        if os.path.lexists(p):
+            raise _not_a_file(p)
         raise SourceError(f"file not found: {p}")
     return p
+
+
+def require_rows(rows: Sized, path: Path, what: str = "data rows") -> None:
+    """`DataError` naming the file when it holds no data rows (`rows`: its rows or records as read, before
+    any is dropped): a header only or an empty record list is a lost file, not an empty series."""
+    if len(rows) == 0:
+        raise DataError(f"{path}: no {what}")
+
+
+def unterminated_line(path: Path) -> str | None:
+    """The file's last line when it does not end with a line break (UTF-8 text, at most `TAIL_BYTES`), else
+    None (an empty file, or trailing blanks after the last line break, too)."""
+    with path.open("rb") as f:
+        size = f.seek(0, os.SEEK_END)
+        f.seek(max(0, size - TAIL_BYTES))
+        tail = f.read()
+    line = tail.rsplit(b"\n", 1)[-1]
+    return None if line.endswith(b"\r") or not line.strip() else line.decode("utf-8", errors="replace")
+
+
+def check_complete(path: Path, df: pd.DataFrame) -> None:
+    """`DataError` naming file, column and row when a CSV's last line has no line break and is visibly cut:
+    fewer fields than the header, or a last field shorter than every other value of its column (e.g.
+    '12345.6' cut to '12'). A last line without a line break that looks whole is left to the provenance
+    notes (`provenance`): two recorded files end so."""
+    line = unterminated_line(path)
+    if line is None or df.empty:
+        return
+    n, row = len(df.columns), len(df)
+    fields = next(csv.reader([line]), [])
+    if len(fields) < n:
+        raise DataError(
+            f"{path}: row {row} (the last line, no line break): {len(fields)} of {n} fields: the file is cut short"
+        )
+    col = df.columns[-1]
+    text = df[col].astype(str).str.strip()
+    others = text.iloc[:-1][text.iloc[:-1] != ""]
+    if len(others) and len(text.iloc[-1]) < others.str.len().min():
+        raise DataError(
+            f"{path}: column {col!r}, row {row} (the last line, no line break): {text.iloc[-1]!r} is shorter "
+            "than every other value of the column: the file is cut short"
+        )
+
+
+def cut_short_note(path: Path) -> str:
+    """The provenance note of a CSV whose last line has no line break ('' otherwise). It names the line by
+    its number, which a cut changes and the order of the rows does not."""
+    if path.suffix.lower() != ".csv" or not path.is_file() or unterminated_line(path) is None:
+        return ""
+    lines = path.read_bytes().count(b"\n") + 1
+    return f" Line {lines} (the last) has no line break: the file may be cut short."
 
 
 def read_csv_text(path: str | Path, required: Sequence[str]) -> pd.DataFrame:
     """Read a CSV as text (no type guessing; a UTF-8 byte-order mark is dropped; header names stripped).
 
     `SourceError` when the file is missing or unreadable, `DataError` naming the file and the first
-    missing column when a `required` column is absent.
+    missing column when a `required` column is absent, when it has no data row (`require_rows`) or its
+    last line is visibly cut (`check_complete`).
     """
     p = require_file(path)
     try:
@@ -52,6 +144,8 @@ def read_csv_text(path: str | Path, required: Sequence[str]) -> pd.DataFrame:
     for col in required:
         if col not in df.columns:
             raise DataError(f"{p}: missing column {col!r} (columns: {', '.join(map(str, df.columns))})")
+    require_rows(df, p)
+    check_complete(p, df)
     return df
 
 
@@ -97,10 +191,20 @@ def times(values: pd.Series, path: Path, column: str, fmt: str, *, row: str = "r
     return out.astype("datetime64[ns, UTC]")
 
 
+def check_range(values: pd.Series, column: tables.Column, path: Path, name: str, *, row: str = "row") -> None:
+    """`DataError` naming file, column `name` and row for the first value of a file's parsed column that is
+    infinite or outside `column`'s range (`tables.Column.out_of_range`): each file's rows checked before
+    they are merged into a table, so that the error names the file that holds the value. NaN passes."""
+    bad = pd.Series(np.isinf(values.to_numpy(dtype=float)) | column.out_of_range(values).to_numpy())
+    if bad.any():
+        raise DataError(_where(path, name, bad, values, row, f"out of range (valid: {column.range_text()}):"))
+
+
 def _where(path: Path, column: str, bad: pd.Series, values: pd.Series, row: str, what: str) -> str:
     i = int(bad.to_numpy().nonzero()[0][0])
     n = i + 1 if row == "row" else i
-    return f"{path}: column {column!r}, {row} {n}: {what} {values.iloc[i]!r}"
+    v = values.iloc[i]
+    return f"{path}: column {column!r}, {row} {n}: {what} {v.item() if isinstance(v, np.generic) else v!r}"
 
 
 def drop_blank_rows(df: pd.DataFrame, column: str, path: Path, what: str) -> pd.DataFrame:
@@ -124,8 +228,9 @@ def conform(name: str, df: pd.DataFrame, path: Path) -> tuple[pd.DataFrame, str]
 
 def one_per_key(df: pd.DataFrame, key: list[str], path: Path) -> tuple[pd.DataFrame, int]:
     """`df` (a file's rows before they form a table) without rows repeating an earlier row, and how many
-    were dropped; `DataError` naming the file and both rows when two rows share `key` but differ."""
-    out = tables.drop_repeats(df, key, str(path))
+    were dropped; `DataError` naming the file and both rows (1-based data rows of a CSV file, one row of `df`
+    per row of the file) when two rows share `key` but differ."""
+    out = tables.drop_repeats(df, key, str(path), first_row=1)
     return out, len(df) - len(out)
 
 
@@ -156,8 +261,8 @@ def provenance(path: Path, stamps: pd.Series, licence: str, notes: str, *, synth
 
     The real retrieval time of a recorded file is not known, so `retrieved_at` is the file's last
     recorded time (ISO, UTC): the data cannot have been retrieved before it. The recorded range is
-    stated at the front of `notes`. `DataError` when a time is after the file was written
-    (`check_not_after_written`).
+    stated at the front of `notes`, a CSV's last line without a line break at the end (`cut_short_note`).
+    `DataError` when a time is after the file was written (`check_not_after_written`).
     """
     check_not_after_written(path, stamps)
     if len(stamps) == 0:
@@ -169,7 +274,7 @@ def provenance(path: Path, stamps: pd.Series, licence: str, notes: str, *, synth
         source=str(path),
         retrieved_at=last,
         licence=licence,
-        notes=f"{span}. {notes}".strip(),
+        notes=f"{span}. {notes}".strip() + cut_short_note(path),
         synthetic=synthetic,
     )
 

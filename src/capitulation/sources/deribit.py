@@ -8,7 +8,9 @@ Deribit's conventions die here:
   Deribit's cap (the ask is above the highest vol it reports) -> NaN;
 * a quote row that breaks the table's contract (strike <= 0, negative open interest, mark IV out of
   (0, 5], ...) is dropped and counted (`Provenance.dropped_rows`, rules in the notes): the row policy of
-  `tables`; a malformed number or time still rejects the file;
+  `tables`; a malformed number or time still rejects the file; a row repeating an earlier row is dropped
+  and counted, a second row of one (time, instrument) with other values is a `DataError` naming the file
+  and both rows (0-based data rows, as every error of this module);
 * `type` call/put -> 'C'/'P'; expiry = `expiry_date` at 08:00 UTC (Deribit's settlement); `date` is
   naive UTC (or every row with its offset, converted; a mix of both is refused); time to expiry is
   ACT/365, t = (expiry - quote time) in seconds / (365 x 86400), exact to
@@ -52,7 +54,7 @@ from capitulation import tables
 from capitulation.analytics import black76
 from capitulation.errors import DataError, SourceError
 from capitulation.snapshot import Provenance, utc
-from capitulation.sources._files import check_not_after_written, read_json
+from capitulation.sources._files import check_complete, check_not_after_written, cut_short_note, read_json, require_file
 from capitulation.timeutil import DAYS_PER_YEAR, year_fraction
 
 log = logging.getLogger(__name__)
@@ -129,8 +131,12 @@ def read_chain_csv(path: str | Path, timestamp: str | pd.Timestamp | None = None
         }
     )
     derived = {c: np.nan for c in ("underlying_price", "bid", "ask", "mark", "bid_usd", "ask_usd", "mark_usd")}
+    # Repeats first, on the file's rows (positions = its 0-based data rows), before they weigh in a forward.
+    key = list(tables.OPTION_QUOTES.key)
+    unique = tables.drop_repeats(df, key, f"{path}: table 'option_quotes'")
+    n_repeated = len(df) - len(unique)
     try:
-        df, bad = tables.drop_bad_rows("option_quotes", df.assign(**derived)[tables.OPTION_QUOTES.names])
+        df, bad = tables.drop_bad_rows("option_quotes", unique.assign(**derived)[tables.OPTION_QUOTES.names])
     except DataError as exc:
         raise DataError(f"{path}: {exc}") from None
     if df.empty:
@@ -139,7 +145,7 @@ def read_chain_csv(path: str | Path, timestamp: str | pd.Timestamp | None = None
     df = drop_expired(df, path.name)
     df = _with_forward_and_prices(df)
     out = tables.validate("option_quotes", df[tables.OPTION_QUOTES.names])
-    return out, _provenance(path, out, expired=quoted - len(df), bad=bad, repeated=len(df) - len(out))
+    return out, _provenance(path, out, expired=quoted - len(df), bad=bad, repeated=n_repeated)
 
 
 def read_trades_json(path: str | Path) -> tuple[pd.DataFrame, Provenance]:
@@ -206,12 +212,12 @@ def implied_capture_time(path: str | Path) -> pd.Timestamp:
 
 
 def _read(path: Path) -> pd.DataFrame:
-    if not path.is_file():
-        raise SourceError(f"Deribit chain file not found: {path}")
     try:
-        return pd.read_csv(path, dtype=str, keep_default_na=False)
+        raw = pd.read_csv(require_file(path), dtype=str, keep_default_na=False)
     except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise SourceError(f"cannot read Deribit chain file {path}: {exc}") from None
+    check_complete(path, raw)
+    return raw
 
 
 def _numbers(s: pd.Series, col: str, path: Path) -> pd.Series:
@@ -295,6 +301,6 @@ def _provenance(path: Path, df: pd.DataFrame, *, expired: int, bad: Mapping[str,
         "row's IV; mark/bid/ask (BTC) = USD / forward. index_price not recorded (NaN). "
         f"{expired} expired row(s) dropped; {repeated} row(s) repeating an earlier row dropped; "
         f"{sum(bad.values())} bad quote row(s) dropped (row policy, see tables): {_rules(bad)}."
-    )
+    ) + cut_short_note(path)
     check_not_after_written(path, df["timestamp"])
     return Provenance(source=str(path), retrieved_at=when, notes=notes, dropped_rows=sum(bad.values()))

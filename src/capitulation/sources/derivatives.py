@@ -33,7 +33,7 @@ import pandas as pd
 from capitulation import tables
 from capitulation.errors import DataError
 from capitulation.snapshot import Provenance
-from capitulation.sources._files import conform, numbers, provenance, read_csv_text, read_json, times
+from capitulation.sources._files import conform, numbers, provenance, read_csv_text, read_json, require_rows, times
 from capitulation.tables import AGGREGATE, DAY_CLOSE
 
 _DOTTED = r"^\s*([0-9]{4})\.([0-9]{1,2})\.([0-9]{1,2})\s*$"
@@ -149,7 +149,8 @@ def read_coinglass_oi(
     """CoinGlass aggregated futures OI closes of `coin` (USD) as `perp_metrics` rows (see module docstring).
 
     A zero or blank close means missing (the export pads every coin back to 2015 with zeros): such rows
-    are dropped and counted in provenance. A negative close, a malformed number or a unit other than
+    are dropped and counted in provenance, and so is a zero or blank coin-margined close beside a known
+    total (dropped from the '-COINM' series only). A negative close, a malformed number or a unit other than
     'usd' on a kept row is a `DataError` naming file, column and row.
     """
     p = Path(path)
@@ -175,10 +176,12 @@ def read_coinglass_oi(
             raise DataError(f"{p}: column {name!r}, row {i + 1}: {what} {values.iloc[i]!r}")
     total, coinm, stamps = total[mine], coinm[mine], stamps[mine]
     known = total > 0
+    coinm_known = known & (coinm > 0)
     parts = [
         _perp(p, stamps[known], AGGREGATE, f"{coin}-CG", oi_usd=total[known]),
-        _perp(p, stamps[known & (coinm > 0)], AGGREGATE, f"{coin}-CG-COINM", oi_usd=coinm[known & (coinm > 0)]),
+        _perp(p, stamps[coinm_known], AGGREGATE, f"{coin}-CG-COINM", oi_usd=coinm[coinm_known]),
     ]
+    no_coinm = int((known & ~coinm_known).sum())
     out = pd.concat([df for df, _ in parts], ignore_index=True)
     repeated = "".join(note for _, note in parts)
     first = stamps[known].min()
@@ -189,6 +192,12 @@ def read_coinglass_oi(
         f"that day. Dropped {int((~known).sum())} zero/blank {coin} row(s) (missing, not zero OI): "
         f"{int((~known).sum()) - gaps} before the series starts"
         + (f" and {gaps} inside it" if gaps else "")
+        + (
+            f"; {no_coinm} day(s) with a zero/blank oi_coinm_close beside a total (missing) dropped from "
+            f"'{coin}-CG-COINM'"
+            if no_coinm
+            else ""
+        )
         + "; oi_stable_close not used (unit undocumented, not USD)."
         + repeated
     )
@@ -205,6 +214,7 @@ def read_funding_average(
     doc = read_json(p)
     if not isinstance(doc, list) or not all(isinstance(r, dict) for r in doc):
         raise DataError(f"{p}: expected a JSON list of {{date, funding_rate, price}} records")
+    require_rows(doc, p, "records")
     df = pd.DataFrame({k: [r.get(k) for r in doc] for k in ("date", "funding_rate")}, dtype=object)
     for k in ("date", "funding_rate"):
         missing = df[k].isna()

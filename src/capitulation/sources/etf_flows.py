@@ -7,6 +7,8 @@ with values in US$ millions as text: '(95.1)' is -95.1, '1,045.0' has a thousand
 column (recomputable, and not always filled in: 29 Oct 2024 says 0.0 against 870.1 of fund flows),
 the summary rows (Total / Average / Maximum / Minimum) and placeholder rows whose every fund reads
 exactly 0.0 (a day not filled in yet: 31 Oct 2024; holidays are written '-'), each with a logged count.
+A record repeating an earlier one is dropped and counted; a date twice with different values is a
+`DataError` naming both records.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import pandas as pd
 from capitulation import tables
 from capitulation.errors import DataError
 from capitulation.snapshot import Provenance
-from capitulation.sources._files import combine, conform, provenance, read_csv_text, read_json
+from capitulation.sources._files import combine, conform, provenance, read_csv_text, read_json, require_rows
 
 log = logging.getLogger(__name__)
 
@@ -49,13 +51,16 @@ def parse_farside_millions(text: str) -> float | None:
 
 
 def read_farside_json(path: str | Path, *, licence: str = "unstated") -> tuple[pd.DataFrame, Provenance]:
-    """The Farside scrape as long `etf_flows` rows (date, fund, flow_usd in USD, not millions)."""
+    """The Farside scrape as long `etf_flows` rows (date, fund, flow_usd in USD, not millions); `DataError`
+    naming file and record for a malformed record, and both records for a date twice with different values."""
     p = Path(path)
     doc = read_json(p)
     if not isinstance(doc, list):
         raise DataError(f"{p}: expected a JSON list of rows")
+    require_rows(doc, p, "rows")
     rows: list[tuple[pd.Timestamp, str, float]] = []
-    summary = placeholder = na = 0
+    summary = placeholder = na = repeated = 0
+    seen: dict[str, int] = {}  # date label -> its first record
     for i, rec in enumerate(doc):
         if not isinstance(rec, dict) or "Date" not in rec:
             raise DataError(f"{p}: record {i}: missing field 'Date'")
@@ -63,6 +68,13 @@ def read_farside_json(path: str | Path, *, licence: str = "unstated") -> tuple[p
         if label in SUMMARY_ROWS:
             summary += 1
             continue
+        if label in seen:
+            first = seen[label]
+            if doc[first] != rec:
+                raise DataError(f"{p}: records {first} and {i}: the date {label!r} twice with different values")
+            repeated += 1
+            continue
+        seen[label] = i
         day = pd.to_datetime(label, format="%d %b %Y", errors="coerce", utc=True)
         if pd.isna(day):
             raise DataError(f"{p}: record {i}: field 'Date': malformed date {rec['Date']!r}")
@@ -92,11 +104,12 @@ def read_farside_json(path: str | Path, *, licence: str = "unstated") -> tuple[p
     df = pd.DataFrame(rows, columns=["date", "fund", "flow_usd"])
     if df.empty:
         df = pd.DataFrame({"date": pd.Series(dtype="datetime64[ns, UTC]"), "fund": [], "flow_usd": np.array([])})
-    out, repeated = conform("etf_flows", df.sort_values(["date", "fund"], kind="stable"), p)
+    out, _ = conform("etf_flows", df.sort_values(["date", "fund"], kind="stable"), p)  # one record per date
     note = (
         "Farside US$m strings -> USD (x1e6), '(x)' negative; "
         f"dropped: {na} n/a ('-') cell(s), the Total column, {summary} summary row(s) "
-        f"(Total/Average/Maximum/Minimum), {placeholder} all-0.0 placeholder row(s).{repeated}"
+        f"(Total/Average/Maximum/Minimum), {placeholder} all-0.0 placeholder row(s)."
+        + (f" {repeated} record(s) repeating an earlier record dropped." if repeated else "")
     )
     return out, provenance(p, out["date"], licence, note)
 
@@ -110,15 +123,17 @@ def read_farside_total_csv(path: str | Path, *, licence: str = "unstated") -> tu
     thousands '1,373.80', '(x)' negatives) as `etf_flows` rows with fund `ALL_FUNDS`, in USD.
 
     Dropped and counted in provenance: the summary rows (Total / Average / Maximum / Minimum) and days
-    whose total is exactly 0.0 (US market holidays, and the last row's not-yet-filled day). A malformed
-    date or number, or a date listed twice, is a `DataError` naming file, column and row.
+    whose total is exactly 0.0 (US market holidays, and the last row's not-yet-filled day), and rows
+    repeating an earlier row. A malformed date or number, or a date listed twice with different totals,
+    is a `DataError` naming file, column and row.
     """
     p = Path(path)
     df = read_csv_text(p, ["Date", "Total"])
     label = df["Date"].str.strip()
     summary = label.isin(SUMMARY_ROWS)
+    repeats = _repeated_rows(label, df["Total"].str.strip(), summary.to_numpy(), p)
     rows, zero = [], []
-    for i in np.flatnonzero(~summary.to_numpy()):
+    for i in np.flatnonzero(~summary.to_numpy() & ~repeats):
         day = pd.to_datetime(label.iloc[i], format="%d %b %Y", errors="coerce", utc=True)
         if pd.isna(day):
             raise DataError(f"{p}: column 'Date', row {i + 1}: malformed date {df['Date'].iloc[i]!r}")
@@ -134,16 +149,36 @@ def read_farside_total_csv(path: str | Path, *, licence: str = "unstated") -> tu
         rows.append((i, day, value * 1e6))
     out = pd.DataFrame([(d, ALL_FUNDS, v) for _, d, v in rows], columns=["date", "fund", "flow_usd"])
     twice = out["date"].duplicated(keep=False).to_numpy()
-    if twice.any():
+    if twice.any():  # one date written two ways ('02 Jan 2026', '2 Jan 2026')
         a, b = (rows[j][0] + 1 for j in np.flatnonzero(twice)[:2])
         raise DataError(f"{p}: column 'Date', rows {a} and {b}: the same date twice")
     out, _ = conform("etf_flows", out.sort_values("date", kind="stable"), p)  # dates checked unique above
+    n_rep = int(repeats.sum())
     note = (
         f"fund 'ALL' = Farside's daily TOTAL over every spot fund, US$m -> USD (x1e6); dropped "
         f"{int(summary.sum())} summary row(s) and {len(zero)} day(s) reading exactly 0.0 (market holidays, and "
-        f"an unfilled last day): {', '.join(zero)}."
+        f"an unfilled last day): {', '.join(sorted(zero))}."
+        + (f" {n_rep} row(s) repeating an earlier row dropped." if n_rep else "")
     )
     return out, provenance(p, out["date"], licence, note)
+
+
+def _repeated_rows(days: pd.Series, totals: pd.Series, skip: np.ndarray, p: Path) -> np.ndarray:
+    """True on each row (not in `skip`) repeating an earlier row's date and total; `DataError` naming the file
+    and both rows (1-based data rows) when a date comes again with another total."""
+    out = np.zeros(len(days), dtype=bool)
+    first: dict[str, int] = {}
+    for i in np.flatnonzero(~skip):
+        j = first.setdefault(days.iloc[i], i)
+        if j == i:
+            continue
+        if totals.iloc[j] != totals.iloc[i]:
+            raise DataError(
+                f"{p}: column 'Date', rows {j + 1} and {i + 1}: the same date twice ({days.iloc[i]}) with "
+                f"different totals ({totals.iloc[j]!r} vs {totals.iloc[i]!r})"
+            )
+        out[i] = True
+    return out
 
 
 def merge_flows(

@@ -16,6 +16,7 @@ Formats:
   day: a day that has rows for other coins but none for `coin` is 0 (nothing of that coin was
   liquidated); a day with no row for any coin is missing (the feed recorded nothing that day, e.g.
   2023-09-22..10-02) and stays absent. The series runs from the coin's first row to the file's last day.
+  A listed 0 is not something the feed writes (none of its 35,608 recorded rows is 0): a `DataError`.
 * CoinGlass long/short ratios (`coinglass_long_short_all_1d.csv`: `symbol, ts_utc, lsr_global,
   lsr_top_accounts, lsr_top_positions`) -> venue 'aggregate'; blank or zero ratios are missing (a ratio
   of longs to shorts is never 0); a row with no ratio at all is dropped.
@@ -32,8 +33,17 @@ import pandas as pd
 
 from capitulation.errors import DataError
 from capitulation.snapshot import Provenance
-from capitulation.sources._files import conform, numbers, provenance, read_csv_text, read_json, times
-from capitulation.tables import AGGREGATE
+from capitulation.sources._files import (
+    check_range,
+    conform,
+    numbers,
+    provenance,
+    read_csv_text,
+    read_json,
+    require_rows,
+    times,
+)
+from capitulation.tables import AGGREGATE, LIQUIDATIONS
 
 COINGLASS_LIQ_COLUMNS = ["symbol", "ts_utc", "liq_long_usd", "liq_short_usd"]
 COINGLASS_LSR_COLUMNS = ["symbol", "ts_utc", "lsr_global", "lsr_top_accounts", "lsr_top_positions"]
@@ -41,6 +51,7 @@ HYPERLIQUID_FIELDS = ("time", "coin", "daily_notional_liquidated")
 HYPERLIQUID = "hyperliquid"
 COINGLASS_LICENCE = "none stated (CoinGlass data: read in place, never redistribute)"
 HYPERLIQUID_LICENCE = "none stated (Hyperliquid stats API data: read in place, never redistribute)"
+_TOTAL = next(c for c in LIQUIDATIONS.columns if c.name == "total_usd")
 
 
 def _raise_at(path: Path, column: str, bad: np.ndarray, values: pd.Series, what: str, row: str = "row") -> None:
@@ -124,14 +135,16 @@ def read_hyperliquid_liquidations(
     """Hyperliquid's daily liquidated notional of `coin` (USD) as `liquidations` rows, total only.
 
     Absent days are 0 when the feed has rows for other coins that day, missing when it has none (module
-    docstring). `DataError` naming file, field and record for a missing field, a malformed or negative
-    number, a malformed or non-midnight time, or a second record of `coin` for one day.
+    docstring). `DataError` naming file, field and record for a missing field, a malformed, negative or
+    zero number (the feed lists a coin only on a day it was liquidated), a malformed or non-midnight time,
+    or a second record of `coin` for one day.
     """
     p = Path(path)
     doc = read_json(p)
     records = doc.get("chart_data") if isinstance(doc, dict) else None
     if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
         raise DataError(f"{p}: expected {{'chart_data': [{{time, coin, daily_notional_liquidated}}, ...]}}")
+    require_rows(records, p, "records in 'chart_data'")
     df = pd.DataFrame({k: [r.get(k) for r in records] for k in HYPERLIQUID_FIELDS}, dtype=object)
     for k in HYPERLIQUID_FIELDS:
         missing = df[k].isna().to_numpy()
@@ -140,6 +153,16 @@ def read_hyperliquid_liquidations(
     text = df["daily_notional_liquidated"].astype(str)
     value = numbers(text, p, "daily_notional_liquidated", row="record")
     _raise_at(p, "daily_notional_liquidated", (value < 0).to_numpy(), text, "negative liquidations", "record")
+    check_range(value, _TOTAL, p, "daily_notional_liquidated", row="record")  # inf, 1e300
+    listed_zero = (value == 0).to_numpy()
+    _raise_at(
+        p,
+        "daily_notional_liquidated",
+        listed_zero,
+        text,
+        "listed with 0 (the feed lists a coin only on a day it is liquidated):",
+        "record",
+    )
     stamps = _days(df["time"].astype(str), p, "time", "%Y-%m-%dT%H:%M:%S", row="record")
     mine = (df["coin"].astype(str) == coin).to_numpy()
     _one_per_day(p, "time", stamps, mine, df["time"], row="record")

@@ -33,16 +33,27 @@ file, field and record (0-based index in the JSON array).
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from capitulation import tables
 from capitulation.errors import DataError
 from capitulation.snapshot import Provenance
-from capitulation.sources._files import combine, conform, numbers, provenance, read_json, times
+from capitulation.sources._files import (
+    check_range,
+    combine,
+    conform,
+    numbers,
+    present,
+    provenance,
+    read_json,
+    require_rows,
+    times,
+)
 from capitulation.sources.network import subsidy_btc
 
 log = logging.getLogger(__name__)
@@ -75,17 +86,34 @@ FILES = (
 )
 """The recorded files, in the order their values win (see the module docstring)."""
 
+_TABLE_COLUMN = {"price": "price_usd", "lth": "lth_supply_btc", "sth": "sth_supply_btc"}
+"""The `onchain` column of a part frame's column, where the names differ."""
 
-def read_records(path: str | Path, fields: Sequence[str]) -> pd.DataFrame:
+POSITIVE = tables.Column("value", "float", "", low=0.0, low_open=True)
+"""The range of a field without a column of its own: > 0 (and finite, within `tables.MAGNITUDE`)."""
+
+
+def field_ranges(f: _File) -> dict[str, tables.Column]:
+    """The `onchain` column whose range each JSON field of `f` must keep."""
+    cols = {c.name: c for c in tables.ONCHAIN.columns}
+    return {field: cols[_TABLE_COLUMN.get(part, part)] for field, part in f.fields.items()}
+
+
+def read_records(
+    path: str | Path, fields: Sequence[str], ranges: Mapping[str, tables.Column] | None = None
+) -> pd.DataFrame:
     """A JSON array of daily records -> frame (date, *fields), sorted by date; values float64, null -> NaN.
 
     `DataError` naming the file, the field and the record (0-based) for: not an array, a record that is not
-    an object, a missing field, a malformed date or number, a non-positive value, a repeated date.
+    an object, a missing field, a malformed date or number, a non-positive value, a value out of its
+    column's range (`ranges`: field -> column; else `POSITIVE`, which also rejects inf and 1e300), a
+    repeated date.
     """
     p = Path(path)
     doc = read_json(p)
     if not isinstance(doc, list):
         raise DataError(f"{p}: expected a JSON array of daily records, got {type(doc).__name__}")
+    require_rows(doc, p, "daily records")
     for i, rec in enumerate(doc):
         if not isinstance(rec, dict):
             raise DataError(f"{p}: record {i}: not an object ({str(rec)[:40]!r})")
@@ -100,6 +128,7 @@ def read_records(path: str | Path, fields: Sequence[str]) -> pd.DataFrame:
         if bad.any():
             i = int(np.flatnonzero(bad.to_numpy())[0])
             raise DataError(f"{p}: field {f!r}, record {i}: not a positive number {raw[f].iloc[i]!r}")
+        check_range(out[f], (ranges or {}).get(f, POSITIVE), p, f, row="record")
     dup = out["date"].duplicated(keep="first")
     if dup.any():
         i = int(np.flatnonzero(dup.to_numpy())[0])
@@ -172,10 +201,9 @@ def read_onchain_folder(folder: str | Path) -> tuple[pd.DataFrame, Provenance] |
     notes: list[str] = []
     for f in FILES:
         path = root / f.name
-        if not path.is_file():
-            log.info("not found, skipped: %s", path)
+        if not present(path):
             continue
-        df = read_records(path, list(f.fields)).rename(columns=f.fields).set_index("date")
+        df = read_records(path, list(f.fields), field_ranges(f)).rename(columns=f.fields).set_index("date")
         note = ""
         if "sth_sopr" in df or "lth_sopr" in df:
             col = df.columns[0]

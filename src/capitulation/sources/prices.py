@@ -32,9 +32,12 @@ from capitulation.sources._files import (
     conform,
     drop_blank_rows,
     numbers,
+    one_per_key,
+    present,
     provenance,
     read_csv_text,
     read_json,
+    require_rows,
     times,
 )
 
@@ -123,6 +126,7 @@ def read_ohlcv_json(path: str | Path, *, licence: str = "unstated") -> tuple[pd.
     currency = str(doc.get("currency", "USD"))
     if currency != "USD":
         raise DataError(f"{p}: prices are in {currency}; the daily_prices table holds USD prices only")
+    require_rows(doc["prices"], p, "records in 'prices'")
     fields = ["date", "open", "high", "low", "close", "volume"]
     recs = pd.DataFrame(doc["prices"])
     for f in fields:
@@ -139,17 +143,29 @@ def read_ohlcv_json(path: str | Path, *, licence: str = "unstated") -> tuple[pd.
     return out, provenance(p, out["date"], licence, note)
 
 
+_DAY_BAR = "24:00"
+"""The time a record without one sorts at among a day's updates: the day's final bar."""
+
+
 def _latest_update_per_day(recs: pd.DataFrame, path: Path) -> tuple[pd.DataFrame, str]:
     """The dat-tracker files re-record a day's bar during the day (records with a `time`, HH:MM, several per
     date: 2026-02-06 .. 2026-02-18 in ASST/SMLR/XXI.json, where ASST's first update still shows the
-    pre-reverse-split price): the last update of each date is its bar; the others are dropped and counted."""
+    pre-reverse-split price): the last update of each date is its bar; the others are dropped and counted.
+    A record without a time is the day's final bar (after every update). A record repeating an earlier one
+    is dropped and counted; two different records of one date and time (or of one date without a time)
+    are a `DataError` naming both records."""
     if "time" not in recs.columns or not recs["date"].duplicated().any():
         return recs, ""
-    order = recs.assign(_t=recs["time"].astype(str)).sort_values(["date", "_t"], kind="stable")
-    latest = order[~order["date"].duplicated(keep="last")].drop(columns="_t").sort_index()
-    dropped = len(recs) - len(latest)
+    stamped = recs.assign(time=recs["time"].where(recs["time"].notna(), _DAY_BAR).astype(str))
+    stamped, repeated = one_per_key(stamped, ["date", "time"], path)
+    order = stamped.sort_values(["date", "time"], kind="stable")
+    latest = order[~order["date"].duplicated(keep="last")].sort_index()
+    dropped = len(stamped) - len(latest)
     log.info("%s: %d intraday update(s) superseded by a later update of the same day", path, dropped)
-    return latest.reset_index(drop=True), f" {dropped} intraday update(s) superseded by the day's last update."
+    note = f" {dropped} intraday update(s) superseded by the day's last update."
+    if repeated:
+        note += f" {repeated} record(s) repeating an earlier record dropped."
+    return latest.reset_index(drop=True), note
 
 
 def read_macro_csv(
@@ -201,7 +217,7 @@ def read_prices_folder(
         else:
             parts.append(read_yahoo_csv(f, licence=licence))
     ohlc = d / BTC_OHLC
-    if ohlc.is_file():
+    if present(ohlc):
         if any((df["symbol"] == "BTC-USD").any() for df, _ in parts):
             log.info("%s: skipped (BTC-USD already read from another file)", ohlc)
         else:

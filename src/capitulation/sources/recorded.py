@@ -1,6 +1,7 @@
 """A Snapshot from a folder of recorded public data laid out like shared/data.
 
-Sub-folders read (absent files are skipped with a log line, so a table with no data is simply absent):
+Sub-folders read (absent files are skipped with a log line, so a table with no data is simply absent; a
+directory or a broken symlink where a file belongs is an error naming it, `_files.present`):
 
     deribit_options/*.csv            -> option_quotes   (sources.deribit.read_chain_csv)
     prices_daily/*.csv               -> daily_prices    (+ macro/vix.csv, macro/dxy.csv as VIX/DXY,
@@ -55,7 +56,7 @@ from capitulation.sources import (
     treasuries,
     vol_index,
 )
-from capitulation.sources._files import combine, read_json
+from capitulation.sources._files import combine, present, read_json
 
 log = logging.getLogger(__name__)
 
@@ -150,13 +151,6 @@ def table_loaders(stamps: Mapping[str, str], stack: str | Path | None) -> dict[s
     }
 
 
-def _present(path: Path) -> bool:
-    if path.is_file():
-        return True
-    log.info("not found, skipped: %s", path)
-    return False
-
-
 def _gather(parts: list[Part]) -> Part | None:
     if not parts:
         return None
@@ -182,7 +176,7 @@ def _daily_prices(root: Path) -> Part | None:
     if any(folder.glob("*.csv")):
         parts.append(prices.read_prices_folder(folder))
     for name in ("vix.csv", "dxy.csv"):
-        if _present(root / "macro" / name):
+        if present(root / "macro" / name):
             parts.append(prices.read_macro_csv(root / "macro" / name))
     for f in sorted((root / "treasury_companies").glob("*.json")):
         doc = read_json(f)
@@ -198,14 +192,14 @@ def _daily_prices(root: Path) -> Part | None:
 def _perp_metrics(root: Path) -> Part | None:
     d = root / "derivatives_oi_funding"
     parts: list[Part] = []
-    if _present(d / "open_interest.csv"):
+    if present(d / "open_interest.csv"):
         parts.append(derivatives.read_aggregate_oi(d / "open_interest.csv"))
-    if _present(d / "coinglass_futures_oi_agg_1d.csv"):
+    if present(d / "coinglass_futures_oi_agg_1d.csv"):
         parts.append(derivatives.read_coinglass_oi(d / "coinglass_futures_oi_agg_1d.csv"))
     parts += [derivatives.read_binance_oi(f) for f in sorted(d.glob("binance_btcusdt_oi_8h_*.csv"))]
-    if _present(d / "funding_rates.csv"):
+    if present(d / "funding_rates.csv"):
         parts.append(derivatives.read_daily_funding(d / "funding_rates.csv"))
-    if _present(d / "bmp_fr_average.json"):
+    if present(d / "bmp_fr_average.json"):
         parts.append(derivatives.read_funding_average(d / "bmp_fr_average.json"))
     got = _gather(parts)
     if got is None:
@@ -266,9 +260,9 @@ def _vol_index(root: Path) -> Part | None:
 
 def _btc_network(root: Path) -> Part | None:
     d = root / "bitcoin_network"
-    if not (_present(d / "hashrate.csv") and _present(d / "difficulty.csv")):
+    if not all([present(d / "hashrate.csv"), present(d / "difficulty.csv")]):  # a list: both checked
         return None
-    fees = [d / n for n in ("coinmetrics.csv", "btc_total_fees.csv") if _present(d / n)]
+    fees = [d / n for n in ("coinmetrics.csv", "btc_total_fees.csv") if present(d / n)]
     return network.read_btc_network(d / "hashrate.csv", d / "difficulty.csv", fees)
 
 
@@ -279,7 +273,7 @@ def _stack(root: Path, stack: str | Path | None) -> treasuries.StackFile | None:
     """The capital-stack file (`stack`, default the bundled one), only where `root` holds treasury data:
     it corrects and completes the recorded treasury tables, and alone would make a folder of anything else
     look like treasury data."""
-    if not any((root / "treasury_companies" / f).is_file() for f in TREASURY_FILES):
+    if not any([present(root / "treasury_companies" / f) for f in TREASURY_FILES]):
         return None
     return treasuries.read_stack_file(treasuries.BUNDLED_STACK_FILE if stack is None else stack)
 
@@ -287,9 +281,9 @@ def _stack(root: Path, stack: str | Path | None) -> treasuries.StackFile | None:
 def _treasuries(root: Path, stack: str | Path | None) -> Part | None:
     d = root / "treasury_companies"
     parts: list[Part] = []
-    if _present(d / "8k-summary.json"):
+    if present(d / "8k-summary.json"):
         parts.append(treasuries.read_mstr_8k_summary(d / "8k-summary.json"))
-    if _present(d / "numerical-snapshot.json"):
+    if present(d / "numerical-snapshot.json"):
         parts.append(treasuries.read_numerical_snapshot(d / "numerical-snapshot.json"))
     sf = _stack(root, stack)
     if sf is not None and not sf.companies.empty:
@@ -299,7 +293,7 @@ def _treasuries(root: Path, stack: str | Path | None) -> Part | None:
 
 def _instruments(root: Path, stack: str | Path | None) -> Part | None:
     f = root / "treasury_companies" / "numerical-snapshot.json"
-    if not _present(f):
+    if not present(f):
         return None
     inst, prov = treasuries.read_dilutive_instruments(f)
     sf = _stack(root, stack)
@@ -318,7 +312,7 @@ def _charges(root: Path, stack: str | Path | None) -> Part | None:
 
 def _sectors(root: Path) -> Part | None:
     d = root / "sectors"
-    if not (_present(d / "quantbai_returns.parquet") and _present(d / "quantbai_sector.csv")):
+    if not all([present(d / "quantbai_returns.parquet"), present(d / "quantbai_sector.csv")]):
         return None
     return sectors.read_quantbai_sectors(d / "quantbai_returns.parquet", d / "quantbai_sector.csv")
 
@@ -331,9 +325,9 @@ LIQUIDATION_FILES: dict[str, Callable[[Path], Part]] = {
 
 def _liquidations(root: Path) -> Part | None:
     d = root / "liquidations"
-    return _gather([read(d / name) for name, read in LIQUIDATION_FILES.items() if _present(d / name)])
+    return _gather([read(d / name) for name, read in LIQUIDATION_FILES.items() if present(d / name)])
 
 
 def _long_short_ratios(root: Path) -> Part | None:
     f = root / "liquidations" / "coinglass_long_short_all_1d.csv"
-    return liquidations.read_coinglass_long_short(f) if _present(f) else None
+    return liquidations.read_coinglass_long_short(f) if present(f) else None

@@ -39,7 +39,8 @@ def read_quantbai_sectors(
 ) -> tuple[pd.DataFrame, Provenance]:
     """Long `sector_returns` (date, symbol, sector, log_return) from the wide returns panel and the
     symbol -> sector table. Empty cells are not rows; symbols without a sector label are dropped (logged,
-    noted)."""
+    noted); labelled symbols without a single return in the panel (a column lost) are named in the notes
+    with their sector, whose basket goes without them."""
     rp = require_file(returns_parquet)
     sp = Path(sector_csv)
     labels = read_csv_text(sp, ["symbol", "sector"])
@@ -72,16 +73,26 @@ def read_quantbai_sectors(
     if unlabelled:
         log.info("%s: dropped %d symbol(s) without a sector label: %s", rp, len(unlabelled), unlabelled)
     long = long.dropna(subset=["sector"]).sort_values(["date", "symbol"], ignore_index=True)
+    present = set(long["symbol"])
+    absent = [f"{s} ({sector[s]})" for s in labels["symbol"] if s not in present]
+    if absent:
+        log.warning("%s: %d labelled symbol(s) missing from the returns panel: %s", rp, len(absent), absent)
     out, repeated = conform("sector_returns", long[["date", "symbol", "sector", "log_return"]], rp)
     roles = ""
     if "role" in labels.columns:
         pairs = labels.drop_duplicates("sector").set_index("sector")["role"].sort_index()
         roles = " Roles: " + ", ".join(f"{k}={v}" for k, v in pairs.items()) + "."
+    missing = (
+        f"{len(absent)} symbol(s) of {sp.name} missing from the returns panel (their sectors' baskets go "
+        f"without them): {', '.join(absent)}. "
+        if absent
+        else ""
+    )
     note = (
         f"wide panel melted to long; empty cells dropped; dates = quantbai label + {label_shift_days} day(s) "
         "(OKX 16:00-UTC candles: a return labelled d ends at d+1 16:00 UTC); all sector labels kept "
         f"(current taxonomy applied to all dates); {len(unlabelled)} unlabelled symbol(s) dropped.{roles}{repeated} "
-        f"Sectors: {', '.join(sorted(out['sector'].unique()))}."
+        f"{missing}Sectors: {', '.join(sorted(out['sector'].unique()))}."
     )
     prov = provenance(rp, out["date"], licence, note)
     return out, Provenance(f"{rp}; {sp}", prov.retrieved_at, prov.licence, prov.notes)

@@ -27,6 +27,7 @@ periods (dates a year before the filing, split-adjusted and unadjusted counts mi
 from __future__ import annotations
 
 import logging
+import math
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,9 +37,18 @@ import numpy as np
 import pandas as pd
 
 from capitulation import tables
-from capitulation.errors import DataError, SourceError
+from capitulation.errors import DataError
 from capitulation.snapshot import Provenance
-from capitulation.sources._files import conform, provenance, read_json
+from capitulation.sources._files import (
+    check_not_after_written,
+    conform,
+    one_per_key,
+    present,
+    provenance,
+    read_json,
+    require_file,
+    require_rows,
+)
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +75,17 @@ def _num(rec: dict[str, Any], key: str, path: Path, where: str, *, required: boo
         return np.nan
     if isinstance(v, bool) or not isinstance(v, int | float):
         raise DataError(f"{path}: {where}: field {key!r}: malformed number {v!r}")
+    if not math.isfinite(v):  # JSON has no NaN or Infinity (Python writes them): null is 'not given'
+        raise DataError(f"{path}: {where}: field {key!r}: not a finite number {v!r}")
     return float(v)
+
+
+def _require(rec: dict[str, Any], keys: tuple[str, ...], path: Path, where: str) -> None:
+    """`DataError` when `rec` lacks one of `keys` (a null value is allowed: the file writes null for 'none';
+    a field absent from a record is a column lost, not a value left out)."""
+    lost = [k for k in keys if k not in rec]
+    if lost:
+        raise DataError(f"{path}: {where}: missing field {lost[0]!r}")
 
 
 def _date(rec: dict[str, Any], key: str, path: Path, where: str) -> pd.Timestamp:
@@ -90,23 +110,47 @@ EVENTS_FILE = "btc-events.json"
 """The raw purchase-event file beside 8k-summary.json. The 'clean' variant drops the one row the average
 cost is anchored on (2025-12-22: the aggregate line, 671,268 BTC at 74,972 USD/BTC, read as a purchase)."""
 
+EVENT_FIELDS = ("filingDate", "btcAcquired", "avgPriceUsd")
+"""Fields every purchase-event record carries (null where the parser found no number)."""
 
-def read_purchase_events(path: str | Path) -> pd.DataFrame:
-    """MSTR purchase events (`btc-events*.json`): date (filing, UTC), btc (btcAcquired, BTC) and
-    price_usd (avgPriceUsd, USD per BTC); records without both numbers are skipped."""
+
+def read_purchase_events(path: str | Path) -> tuple[pd.DataFrame, str]:
+    """MSTR purchase events (`btc-events*.json`) in date order: date (filingDate, UTC), btc (btcAcquired,
+    BTC) and price_usd (avgPriceUsd, USD per BTC), one per filing date; and a note of what was left out.
+
+    A record whose btcAcquired or avgPriceUsd is null is skipped and counted (the file's 2020-08-11 and
+    its repeat 2020-09-15 have no price); a record repeating an earlier one is dropped and counted.
+    `DataError` naming the file, record and field for a missing field, a malformed or non-finite number,
+    btcAcquired outside (0, 21e6] (the file lists acquisitions) or avgPriceUsd outside (0, PRICE_MAX], a
+    filing date after the file was written, and two different events on one filing date.
+    """
     p = Path(path)
     doc = read_json(p)
     if not isinstance(doc, list):
         raise DataError(f"{p}: expected a JSON list of purchase events")
+    require_rows(doc, p, "purchase events")
     rows = []
     for i, rec in enumerate(doc):
         where = f"record {i}"
         if not isinstance(rec, dict):
             raise DataError(f"{p}: {where}: expected an object")
+        _require(rec, EVENT_FIELDS, p, where)
         btc, price = _num(rec, "btcAcquired", p, where), _num(rec, "avgPriceUsd", p, where)
-        if np.isfinite(btc) and np.isfinite(price) and btc > 0 and price > 0:
-            rows.append((_date(rec, "filingDate", p, where), btc, price))
-    return pd.DataFrame(rows, columns=["date", "btc", "price_usd"])
+        rows.append((_date(rec, "filingDate", p, where), btc, price))
+    f = pd.DataFrame(rows, columns=list(EVENT_FIELDS))
+    for col, high in (("btcAcquired", tables.BTC_SUPPLY_MAX), ("avgPriceUsd", tables.PRICE_MAX)):
+        bad = (f[col].notna() & ~((f[col] > 0) & (f[col] <= high))).to_numpy()
+        if bad.any():
+            i = int(bad.nonzero()[0][0])
+            raise DataError(f"{p}: record {i}: field {col!r}: out of range (valid: > 0 and <= {high:g}): {f[col][i]:g}")
+    check_not_after_written(p, f["filingDate"])
+    f, repeated = one_per_key(f, ["filingDate"], p)
+    unpriced = f["btcAcquired"].isna() | f["avgPriceUsd"].isna()
+    f = f[~unpriced].sort_values("filingDate", kind="stable", ignore_index=True)
+    notes = [f"{int(unpriced.sum())} event(s) without btcAcquired or avgPriceUsd skipped."] if unpriced.any() else []
+    if repeated:
+        notes.append(f"{repeated} event(s) repeating an earlier event dropped.")
+    return f.set_axis(["date", "btc", "price_usd"], axis=1), " ".join(f"{p.name}: {n}" for n in notes)
 
 
 def mstr_average_cost(held: pd.DataFrame, events: pd.DataFrame) -> tuple[pd.Series, list[str]]:
@@ -149,6 +193,30 @@ def mstr_average_cost(held: pd.DataFrame, events: pd.DataFrame) -> tuple[pd.Seri
     return avg, notes
 
 
+FILING_FIELDS = ("filingDate", "accession", "atmSharesSold", "btcHoldings")
+"""Fields every `8k_filings` record carries (null where the 8-K gives no figure)."""
+ANNOUNCED = {"Preferred Issuance": "preferredIssued", "USD Reserve": "usdReserve"}
+"""A filing whose `type` names one of these carries that figure (the recorded file's STRE issuance and its two
+USD-reserve updates do); without it the capital stack would silently lack it."""
+
+
+_FILING_COLUMNS = {
+    "filingDate": "date",
+    "btcHoldings": "btc",
+    "atmSharesSold": "atm",
+    "usdReserve": "cash",
+    "preferredIssued.usdEquiv": "pref",
+}
+"""The figures read from each `8k_filings` record: file field -> working column."""
+
+
+def _announced(rec: dict[str, Any], path: Path, where: str) -> None:
+    kind = str(rec.get("type", ""))
+    for words, key in ANNOUNCED.items():
+        if words in kind and rec.get(key) is None:
+            raise DataError(f"{path}: {where}: type {kind!r} but field {key!r} missing")
+
+
 def read_mstr_8k_summary(
     path: str | Path, *, events: str | Path | None = None, licence: str = "unstated"
 ) -> tuple[pd.DataFrame, Provenance]:
@@ -162,6 +230,11 @@ def read_mstr_8k_summary(
     usdReserve disclosed up to that date (NaN before the first); share_price_usd NaN; avg_cost_usd from
     `mstr_average_cost` over the purchase events in `events` (default: `EVENTS_FILE` beside `path`, when
     present; NaN without it).
+
+    Every filing record carries `FILING_FIELDS` and the figure its type announces (`ANNOUNCED`); a record
+    repeating an earlier one (same accession) is dropped and counted; `DataError` naming file, record and
+    field otherwise, and for two different records of one accession or a filing date after the file was
+    written.
     """
     p = Path(path)
     ev_path = p.parent / EVENTS_FILE if events is None else Path(events)
@@ -174,6 +247,7 @@ def read_mstr_8k_summary(
         raise DataError(f"{p}: missing field 'baseline'")
     if not isinstance(filings, list):
         raise DataError(f"{p}: missing field '8k_filings'")
+    require_rows(filings, p, "records in '8k_filings'")
     b_basic = _num(base, "sharesOutstandingBasic", p, "baseline", required=True)
     b_dil = _num(base, "sharesOutstandingDiluted", p, "baseline")
     b_debt = _num(base, "totalDebt", p, "baseline")
@@ -185,19 +259,24 @@ def read_mstr_8k_summary(
         where = f"8k_filings record {i}"
         if not isinstance(rec, dict):
             raise DataError(f"{p}: {where}: expected an object")
+        _require(rec, FILING_FIELDS, p, where)
+        _announced(rec, p, where)
         issued = rec.get("preferredIssued")
         pref = _num(issued, "usdEquiv", p, f"{where}.preferredIssued") if isinstance(issued, dict) else np.nan
         rows.append(
             {
-                "date": _date(rec, "filingDate", p, where),
-                "btc": _num(rec, "btcHoldings", p, where),
-                "atm": _num(rec, "atmSharesSold", p, where),
-                "cash": _num(rec, "usdReserve", p, where),
-                "pref": pref,
-                "accession": str(rec.get("accession", "")),
+                "filingDate": _date(rec, "filingDate", p, where),
+                "btcHoldings": _num(rec, "btcHoldings", p, where),
+                "atmSharesSold": _num(rec, "atmSharesSold", p, where),
+                "usdReserve": _num(rec, "usdReserve", p, where),
+                "preferredIssued.usdEquiv": pref,
+                "accession": str(rec["accession"]),
             }
         )
-    f = pd.DataFrame(rows, columns=["date", "btc", "atm", "cash", "pref", "accession"])
+    f = pd.DataFrame(rows, columns=[*_FILING_COLUMNS, "accession"])  # positions = record indices
+    check_not_after_written(p, f["filingDate"])
+    f, repeated = one_per_key(f, ["accession"], p)  # one 8-K, one record: a second copy would count twice
+    f = f.rename(columns=_FILING_COLUMNS)
     f = f.sort_values("date", kind="stable", ignore_index=True)
     f["atm_cum"] = f["atm"].fillna(0).cumsum()
     f["pref_cum"] = f["pref"].where(f["date"] > b_as_of).fillna(0).cumsum()
@@ -213,10 +292,11 @@ def read_mstr_8k_summary(
     if dropped:
         log.warning("%s: dropped isolated holdings dip(s) as parse errors: %s", p, ", ".join(dropped))
     held = held[~dip].reset_index(drop=True)
-    if events is not None or ev_path.is_file():
-        avg, cost_notes = mstr_average_cost(held[["date", "btc"]], read_purchase_events(ev_path))
+    if events is not None or present(ev_path):
+        events, events_note = read_purchase_events(ev_path)
+        avg, cost_notes = mstr_average_cost(held[["date", "btc"]], events)
     else:
-        avg, cost_notes = pd.Series(np.nan, index=held.index), [f"{ev_path.name} absent"]
+        avg, cost_notes, events_note = pd.Series(np.nan, index=held.index), [f"{ev_path.name} absent"], ""
     out = pd.DataFrame(
         {
             "as_of": held["date"],
@@ -250,7 +330,9 @@ def read_mstr_8k_summary(
         + "): "
         + "; ".join(cost_notes)
         + " (NaN before the anchor). "
-        + (f"Dropped isolated holdings dip(s) as parse errors: {', '.join(dropped)}." if dropped else "")
+        + (f"Dropped isolated holdings dip(s) as parse errors: {', '.join(dropped)}. " if dropped else "")
+        + (f"{repeated} 8-K record(s) repeating an earlier record dropped. " if repeated else "")
+        + events_note
     )
     return out, provenance(p, out["published"], licence, note)
 
@@ -491,9 +573,7 @@ def _day(v: object, path: Path, where: str) -> pd.Timestamp:
 def read_stack_file(path: str | Path = BUNDLED_STACK_FILE) -> StackFile:
     """Read the capital-stack TOML (format in the bundled file's header). Every entry needs `source`;
     company and charge entries need `as_of` (a company row is public from `published`, default as_of)."""
-    p = Path(path)
-    if not p.is_file():
-        raise SourceError(f"file not found: {p}")
+    p = require_file(path)
     try:
         doc = tomllib.loads(p.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:

@@ -1,10 +1,10 @@
 """Daily implied-volatility index bars (`vol_index`), e.g. Deribit DVOL, from a `date,[symbol,]open,high,low,close`
 CSV in vol points (82.62 = 82.62 %), converted to fractions (/100) as the table requires.
 
-Files may list days newest first (sorted here) and may carry a `symbol` column (BTC -> index 'DVOL-BTC').
-Several files of one index are merged by `merge_dvol`: the file retrieved last (its range ends latest) wins
-on the days both hold, since its bars for those days had closed when it was captured; the agreement on
-those days is measured and stated.
+Files may list days in any order (sorted here: nothing read depends on it) and may carry a `symbol` column
+(BTC -> index 'DVOL-BTC'). Several files of one index are merged by `merge_dvol`: the file retrieved last
+(its range ends latest) wins on the days both hold, since its bars for those days had closed when it was
+captured; the agreement on those days is measured and stated.
 """
 
 from __future__ import annotations
@@ -48,11 +48,8 @@ def read_dvol_csv(
     out = pd.DataFrame({"date": stamps, "index": index})
     for c in OHLC:
         out[c] = numbers(df[c], p, c) / VOL_POINTS_PER_UNIT
-    newest_first = bool(len(out) > 1 and out["date"].iloc[0] > out["date"].iloc[-1])
     out, _ = conform("vol_index", out.sort_values("date", ignore_index=True), p)  # dates checked unique above
-    note = f"index {index!r}; vol points / 100 -> fractions; daily bars stamped 00:00 UTC" + (
-        "; the file lists days newest first (sorted)." if newest_first else "."
-    )
+    note = f"index {index!r}; vol points / 100 -> fractions; daily bars stamped 00:00 UTC."  # not the file's order
     return out, provenance(p, out["date"], licence, note)
 
 

@@ -35,8 +35,10 @@ import hashlib
 import io
 import json
 import math
+import multiprocessing
 import os
 import pickle
+import queue
 import re
 import shutil
 import sys
@@ -45,7 +47,7 @@ import traceback
 from collections import Counter
 from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -53,6 +55,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from capitulation import tables as contract
 from capitulation.cli.common import clean, json_text
 from capitulation.errors import CapitulationError, one_line
 from capitulation.report import model
@@ -67,6 +70,8 @@ FLAG = re.compile(r"dropp|skipp|substitut|stale|too old|missing|gap|not enough d
 MAX_COLUMN_CASES = 8
 """'missing column' cases per file: its first columns (a wide panel has a column per symbol)."""
 RECENT = pd.Timedelta(days=31)
+WORKERS = min(2, os.cpu_count() or 1)
+"""Processes the cases run in (`Matrix.all_cases`)."""
 
 # --- which files each table read, and memoized importers ------------------------------------------------------
 
@@ -159,6 +164,19 @@ def install_memo(mp: pytest.MonkeyPatch, memo: Memo) -> None:
         for k, v in list(table.items()):
             if callable(v) and v in wrapped:
                 mp.setitem(table, k, wrapped[v])
+
+
+def reuse_validated(mp: pytest.MonkeyPatch, done: dict[str, tuple[pd.DataFrame, pd.DataFrame]]) -> None:
+    """`tables.validate` (`Snapshot`'s check of every table) answered from memory for the clean tables as
+    loaded, `done`: name -> (that very frame, its validated frame): a case's snapshot holds every table its
+    file does not feed as the clean object; any other frame (a table read again) is validated as before."""
+    validate = contract.validate
+
+    def validated(name: str, df: pd.DataFrame, **kwargs: Any) -> pd.DataFrame:
+        hit = done.get(name)
+        return hit[1] if hit is not None and df is hit[0] and not kwargs else validate(name, df, **kwargs)
+
+    mp.setattr(contract, "validate", validated)
 
 
 class ReadTables(dict):  # type: ignore[type-arg]
@@ -261,21 +279,44 @@ class Rows:
     text: str | None = None  # CSV/JSON: the decoded text
 
 
+def _reuse(kept: dict[int, tuple[dict[str, Any], Any]], row: dict[str, Any]) -> Any:
+    """What was made of an original row once (its CSV line, its JSON record), if `row` is that very row: a
+    mutation copies only the rows it changes, so a dump writes the others' text again from memory."""
+    hit = kept.get(id(row))
+    return hit[1] if hit is not None and hit[0] is row else None
+
+
+class _Lines(list[str]):
+    """A `csv.writer` target that keeps each row's text apart (the writer writes a row in one call)."""
+
+    def write(self, text: str) -> None:
+        self.append(text)
+
+
 def _csv_rows(data: bytes) -> Rows:
     bom = data.startswith(b"\xef\xbb\xbf")
     text = data.decode("utf-8-sig")
     end = "\n" if text.endswith("\n") else ""  # a file without a final line break is rewritten without one
     lines = list(csv.reader(io.StringIO(text)))
     header, body = lines[0], lines[1:]
+    rows = [dict(zip(header, r, strict=False)) for r in body]
+    written = _Lines()
+    csv.writer(written, lineterminator="\n").writerows([[r.get(c, "") for c in header] for r in rows])
+    kept = {id(r): (r, line) for r, line in zip(rows, written, strict=True)}
 
     def dump(columns: list[str], rows: list[dict[str, Any]]) -> bytes:
-        out = io.StringIO()
+        out = _Lines()
         w = csv.writer(out, lineterminator="\n")
         w.writerow(columns)
-        w.writerows([[r.get(c, "") for c in columns] for r in rows])
-        return ("\ufeff" if bom else "").encode() + (out.getvalue().removesuffix("\n") + end).encode()
+        same = columns == header
+        for r in rows:
+            line = _reuse(kept, r) if same else None
+            if line is None:
+                w.writerow([r.get(c, "") for c in columns])
+            else:
+                out.append(line)
+        return ("\ufeff" if bom else "").encode() + ("".join(out).removesuffix("\n") + end).encode()
 
-    rows = [dict(zip(header, r, strict=False)) for r in body]
     return Rows("csv", header, rows, dump, text=text)
 
 
@@ -305,14 +346,16 @@ def _json_rows(data: bytes) -> Rows:
     where, coll = max(_record_lists(doc), key=lambda pc: len(pc[1]))
     keyed = isinstance(coll, dict)
     rows = [{KEY: k, **v} for k, v in coll.items()] if keyed else [dict(r) for r in coll]
-    columns = list(dict.fromkeys(c for r in rows for c in r if c != KEY))
+    header = list(dict.fromkeys(c for r in rows for c in r if c != KEY))
+    kept = {id(r): (r, {c: r[c] for c in header if c in r}) for r in rows}
 
     def dump(columns: list[str], rows: list[dict[str, Any]]) -> bytes:
-        recs = [{c: r[c] for c in columns if c in r} for r in rows]
+        same = columns == header
+        recs = [(same and _reuse(kept, r)) or {c: r[c] for c in columns if c in r} for r in rows]
         new: Any = {r[KEY]: rec for r, rec in zip(rows, recs, strict=True)} if keyed else recs
         return json.dumps(_put(doc, where, new)).encode()
 
-    return Rows("json", columns, rows, dump, keyed=keyed, text=text)
+    return Rows("json", header, rows, dump, keyed=keyed, text=text)
 
 
 def _parquet_rows(data: bytes) -> Rows:
@@ -416,7 +459,8 @@ def _cells(rows: Rows, s: Shape, value: Callable[[Any], Any], valid: frozenset[s
     as text in JSON)."""
     if not s.numbers or not rows.rows:
         return None
-    new = [dict(x) for x in rows.rows]
+    new = list(rows.rows)  # the rows kept are the same objects (`Rows.dump` writes them once)
+    new[s.row] = dict(new[s.row])
     for c in s.numbers:
         old = new[s.row].get(c)
         if _number(old) is None or c in valid:
@@ -445,8 +489,8 @@ def _dated(rows: Rows, s: Shape, value: Callable[[Any], Any]) -> Make | None:
     v = value(old)
     if v is None or v == old:
         return None
-    new = [dict(x) for x in rows.rows]
-    new[s.row][s.date] = v
+    new = list(rows.rows)
+    new[s.row] = {**new[s.row], s.date: v}
     return _dumped(rows, rows.columns, new)
 
 
@@ -531,6 +575,20 @@ def recent(path: Path) -> bool:
     return t is not None and AS_OF - RECENT <= t <= AS_OF
 
 
+@functools.lru_cache(maxsize=1)
+def _mutations_of(source: Path) -> dict[str, Make | None]:
+    data = source.read_bytes()
+    return mutations(data, READERS[source.suffix](data))
+
+
+def remade(source: Path, mutation: str, path: Path) -> None:
+    """`mutation` of the recorded file `source` written at `path`: a case's `make` that pickles (a helper
+    process sends its cases back)."""
+    make = _mutations_of(source)[mutation]
+    assert make is not None, (source, mutation)
+    make(path)
+
+
 # --- the matrix -----------------------------------------------------------------------------------------------
 
 Part = tuple[pd.DataFrame, Any]
@@ -579,6 +637,66 @@ def _where(exc: BaseException) -> str:
 
 
 @dataclass
+class Helpers:
+    """Processes that share the cases (`Matrix.all_cases`). Spawned, not forked: a fork would inherit numba's
+    OpenMP threads, which GNU OpenMP forbids in a child. Each prepares its own `Matrix` on the same mirror
+    (so its messages and report name the same paths), then takes groups of files from `todo`; no two
+    processes corrupt files one table reads (`Matrix.groups`)."""
+
+    procs: list[Any]
+    todo: Any
+    done: Any
+    restored: Any
+
+    @classmethod
+    def start(cls, mirror: Mirror, n: int) -> Helpers:
+        ctx = multiprocessing.get_context("spawn")
+        todo, done, restored = ctx.Queue(), ctx.Queue(), ctx.Event()
+        procs = [ctx.Process(target=_helper, args=(mirror, todo, done, restored), daemon=True) for _ in range(n)]
+        for p in procs:
+            p.start()
+        return cls(procs, todo, done, restored)
+
+    def receive(self, kind: str) -> list[Any]:
+        """One `kind` message from each helper (an error or a dead helper raises)."""
+        out = []
+        while len(out) < len(self.procs):
+            try:
+                got, value = self.done.get(timeout=5)
+            except queue.Empty:
+                if any(p.exitcode is not None for p in self.procs):
+                    raise RuntimeError("a bad-input matrix helper died") from None
+                continue
+            if got == "error":
+                raise RuntimeError(f"a bad-input matrix helper failed:\n{value}")
+            assert got == kind, (got, kind)
+            out.append(value)
+        return out
+
+    def stop(self) -> None:
+        self.restored.set()
+        for p in self.procs:
+            p.join(timeout=30)
+            if p.is_alive():
+                p.terminate()
+
+
+def _helper(mirror: Mirror, todo: Any, done: Any, restored: Any) -> None:
+    """A `Helpers` process: prepare, tell "ready", take groups until None, send the cases, then (once every
+    process is done: `restored`) the clean report again."""
+    try:
+        with pytest.MonkeyPatch.context() as mp:
+            m = Matrix.load(mirror, mp)
+            done.put(("ready", None))
+            cases = m.take(todo)
+            done.put(("cases", (cases, m.seconds, m.memo.hits)))
+            restored.wait()
+            done.put(("again", m.clean_report()))
+    except BaseException:
+        done.put(("error", traceback.format_exc()))
+
+
+@dataclass
 class Matrix:
     """The clean tables of a mirrored data folder, which files each table read, and the clean report."""
 
@@ -590,11 +708,25 @@ class Matrix:
     histories: dict[Hashable, Any]  # the clean origin's prepared histories
     history_reads: dict[Hashable, frozenset[str]]
     seconds: dict[str, float] = field(default_factory=dict)  # per file, its cases
+    again: list[str] = field(default_factory=list)  # per process, the clean report after its cases (`all_cases`)
+    helpers: Helpers | None = field(default=None, repr=False)
 
     @classmethod
-    def prepare(cls, data: Path, tmp: Path, mp: pytest.MonkeyPatch) -> Matrix:
-        """Mirror `data` under `tmp`, memoize the importers (`mp` undoes it) and load every table once."""
+    def prepare(cls, data: Path, tmp: Path, mp: pytest.MonkeyPatch, workers: int = WORKERS) -> Matrix:
+        """Mirror `data` under `tmp`, start `workers` - 1 `Helpers` (they prepare as this process does), memoize
+        the importers (`mp` undoes it) and load every table once."""
         mirror = Mirror.build(data, tmp / "data")
+        helpers = Helpers.start(mirror, workers - 1) if workers > 1 else None
+        try:
+            return replace(cls.load(mirror, mp), helpers=helpers)
+        except BaseException:
+            if helpers is not None:
+                helpers.stop()
+            raise
+
+    @classmethod
+    def load(cls, mirror: Mirror, mp: pytest.MonkeyPatch) -> Matrix:
+        """The clean state of `mirror` (`prepare`), in this process."""
         memo = Memo()
         install_memo(mp, memo)
         clean_parts: dict[str, Part] = {}
@@ -606,6 +738,8 @@ class Matrix:
         snap = recorded.snapshot_of(clean_parts)
         text, internal = render(snap)
         assert not internal, internal
+        assert snap.origin is not None
+        reuse_validated(mp, {k: (clean_parts[k][0], df) for k, df in snap.origin.tables.items()})
         histories = dict(snap.origin._cache)
         return cls(mirror, memo, clean_parts, reads, text, histories, derived_reads(snap.origin))
 
@@ -671,15 +805,68 @@ class Matrix:
             return "flagged", f"{one_line(min(flags, key=len))[:200]} ({len(diff)} value(s) differ)"
         return "changed silently", f"{len(diff)} value(s) differ: {shown}"
 
-    def cases(self) -> Iterator[Case]:
-        for rel, importers in self.files().items():
+    def cases(self, files: dict[str, list[str]] | None = None) -> Iterator[Case]:
+        """Every mutation of every file (`files`: file -> importers, default `files()`), in this process."""
+        for rel, importers in (self.files() if files is None else files).items():
             t0 = time.perf_counter()
-            data = (self.mirror.source / rel).read_bytes()
-            rows = READERS[Path(rel).suffix](data)
-            for name, make in mutations(data, rows).items():
+            source = self.mirror.source / rel
+            data = source.read_bytes()
+            for name, make in mutations(data, READERS[source.suffix](data)).items():
                 if make is not None:
-                    yield self.run(rel, ", ".join(importers), name, make)
+                    case = self.run(rel, ", ".join(importers), name, make)
+                    yield replace(case, make=functools.partial(remade, source, name))
             self.seconds[rel] = time.perf_counter() - t0
+
+    def groups(self, files: list[str]) -> list[list[str]]:
+        """`files` in groups no table reads across: a table reads files of one group only (or is given the
+        folder of one), so workers that take whole groups never corrupt a file the other's tables read."""
+        def feeds(rel: str) -> set[str]:
+            path = os.path.abspath(self.mirror.root / rel)
+            return {t for t, deps in self.reads.items() for d in deps if path == d or path.startswith(d + os.sep)}
+
+        tables = {rel: feeds(rel) for rel in files}
+        out: list[list[str]] = []
+        for rel in files:
+            joined = [g for g in out if any(tables[rel] & tables[f] for f in g)]
+            out = [g for g in out if g not in joined] + [[f for g in joined for f in g] + [rel]]
+        return sorted(out, key=lambda g: (-len(g), files.index(g[0])))
+
+    def all_cases(self) -> list[Case]:
+        """`cases()` in that order, shared with the `Helpers` started by `prepare`: each process takes a
+        `groups` at a time. Every process ends with the clean report rendered again once all are done
+        (`again`: whether a case leaked into its clean state)."""
+        files, helpers = self.files(), self.helpers
+        if helpers is None:
+            cases = list(self.cases(files))
+            self.again = [self.clean_report()]
+            return cases
+        self.helpers = None
+        try:
+            helpers.receive("ready")
+            for group in self.groups(list(files)):
+                helpers.todo.put({rel: files[rel] for rel in group})
+            for _ in range(len(helpers.procs) + 1):
+                helpers.todo.put(None)
+            cases = self.take(helpers.todo)
+            for theirs, seconds, hits in helpers.receive("cases"):
+                cases += theirs
+                self.seconds |= seconds
+                self.memo.hits += hits
+            self.again = [self.clean_report()]
+            helpers.restored.set()
+            self.again += helpers.receive("again")
+        finally:
+            helpers.stop()
+        order = {rel: i for i, rel in enumerate(files)}
+        return sorted(cases, key=lambda c: order[c.file])  # stable: a file's cases keep their order
+
+    def take(self, todo: Any) -> list[Case]:
+        """The cases of each group of files (file -> importers) taken from `todo` until None."""
+        return [c for group in iter(todo.get, None) for c in self.cases(group)]
+
+    def clean_report(self) -> str:
+        """The clean data folder's report again (every table loaded through the memoized importers)."""
+        return render(recorded.snapshot_of(recorded.load_tables(self.mirror.root)))[0]
 
 
 def summary(cases: list[Case]) -> str:
@@ -706,7 +893,8 @@ def main() -> None:
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp, pytest.MonkeyPatch.context() as mp:
         m = Matrix.prepare(data, Path(tmp), mp)
-        cases = list(m.cases())
+        cases = m.all_cases()
+    assert set(m.again) == {m.baseline}, "a case leaked into a worker's clean state"
     print(summary(cases))
     print("seconds per file: " + ", ".join(f"{Path(k).name} {v:.1f}" for k, v in m.seconds.items()))
     print(f"{time.perf_counter() - t0:.1f} s; {m.memo.hits} importer calls answered from memory")

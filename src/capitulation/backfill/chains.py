@@ -334,7 +334,7 @@ def _tardis_arrays(path: Path) -> ChainArrays | None:
     chain = ChainArrays(
         timestamp=values["timestamp"],
         expiry=values["expiry"],
-        instrument=instrument[btc][live].astype(np.int64),
+        instrument=pd.factorize(instrument[btc][live])[0].astype(np.int64),  # as `arrays_of` numbers them
         strike=values["strike"],
         is_call=call[live] == "C",
         underlying_price=values["underlying_price"],

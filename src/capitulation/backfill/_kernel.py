@@ -288,24 +288,12 @@ def _flip_bracket(
 
 @njit(cache=True)
 def _smile(
-    a: int,
-    b: int,
-    expiry: np.ndarray,
-    K: np.ndarray,
-    F: np.ndarray,
-    vol: np.ndarray,
-    t: np.ndarray,
-    quoted: np.ndarray,
-    is_call: np.ndarray,
-    cd: np.ndarray,
-    deltas: np.ndarray,
-    maturities: np.ndarray,
-    atm_out: np.ndarray,
-    rr_out: np.ndarray,
+    a: int, b: int, rows_of: tuple, deltas: np.ndarray, maturities: np.ndarray, atm_out: np.ndarray, rr_out: np.ndarray
 ) -> bool:
     """ATM vol and risk reversals at constant maturities of chain rows a..b (`smile.risk_reversals` then
     `constant_maturity`) into atm_out (maturity) and rr_out (maturity, delta); True when a tie among call
-    deltas decides a vol (see module docstring)."""
+    deltas decides a vol (see module docstring). `rows_of`: the columns, as `snapshot_kernel` takes them."""
+    expiry, K, F, vol, t, quoted, is_call, cd = rows_of
     keep = np.empty(b - a, np.int64)
     m = 0
     for i in range(a, b):
@@ -348,26 +336,24 @@ def _smile(
 def snapshot_kernel(
     starts: np.ndarray,
     s0: np.ndarray,
-    expiry: np.ndarray,
-    K: np.ndarray,
-    F: np.ndarray,
-    vol: np.ndarray,
-    t: np.ndarray,
-    quoted: np.ndarray,
+    rows_of: tuple,
     oi: np.ndarray,
     size: np.ndarray,
-    is_call: np.ndarray,
-    cd: np.ndarray,
     gamma: np.ndarray,
     deltas: np.ndarray,
     maturities: np.ndarray,
     grid: np.ndarray,
     move: float,
 ) -> tuple:
-    """Every metric of every chain (rows starts[s]..starts[s+1]) in one pass, given S0, call deltas and
-    gammas at S0 per row. Returns per chain: ATM vol (maturity), risk reversals (maturity, delta), whether
-    a call-delta tie decides them, total GEX, call and put walls, the flip bracket (`_flip_bracket`: kind,
-    guess, low, high), and the GEX rows (positions, dealers' weight per 1 % move) with their offsets."""
+    """Every metric of every chain (rows starts[s]..starts[s+1]) in one pass. `rows_of` holds per row:
+    expiry (ns), strike, forward, mark IV, t (years), quoted (a bid or open interest), is_call and the call
+    delta; with open interest, contract size and gamma at S0 per row, S0 per chain, the target deltas,
+    maturities (years), the profile grid (spots / S0) and the 1 % move.
+
+    Returns per chain: ATM vol (maturity), risk reversals (maturity, delta), whether a call-delta tie decides
+    them, total GEX, call and put walls, the flip bracket (`_flip_bracket`: kind, guess, low, high), and the
+    GEX rows (positions, dealers' weight per 1 % move) with their offsets."""
+    expiry, K, F, vol, t, _, is_call, cd = rows_of
     ns = starts.size - 1
     atm = np.full((ns, maturities.size), np.nan)
     rr = np.full((ns, maturities.size, deltas.size), np.nan)
@@ -381,7 +367,7 @@ def snapshot_kernel(
     m = 0
     for s in range(ns):
         a, b = starts[s], starts[s + 1]
-        tied[s] = _smile(a, b, expiry, K, F, vol, t, quoted, is_call, cd, deltas, maturities, atm[s], rr[s])
+        tied[s] = _smile(a, b, rows_of, deltas, maturities, atm[s], rr[s])
         # gex_by_strike: dealers long calls, short puts; rows with a delta and a position
         first = m
         for i in range(a, b):

@@ -10,11 +10,21 @@ Per snapshot, with the analytics the `options` command uses (`signals.options_st
 * atm_iv_7d, rr15_1d, rr25_1d, rr15_7d, rr25_7d: `smile.constant_maturity(smile.risk_reversals(chain))`
   at 1 and 7 days (fractions: 0.05 = 5 vol points);
 * spot (USD): `gex.reference_spot`; gex_usd_per_1pct: `gex.gex_by_strike` total, dealers "classic"
-  (long calls, short puts); gamma_flip (USD): `gex.gamma_flip` of a sticky-strike `gex_profile` over
-  spot x (1 -/+ 0.2) in 201 steps, the crossing nearest spot; call_wall, put_wall (USD strikes): `gex.walls`.
+  (long calls, short puts); gamma_flip (USD): `gex.gamma_profile`'s flip, the zero crossing of the
+  sticky-strike profile over spot x (1 -/+ 0.2) in 201 steps nearest spot, solved to a cent by Brent's
+  method; call_wall, put_wall (USD strikes): `gex.walls`.
+
+Those are the definitions; the computation is array-wise and gives the same numbers bit for bit (tested
+against `summarize` on every recorded hour). A file is parsed once into arrays (`chains.read_arrays`:
+pyarrow for a tardis file), its snapshots selected in one pass (`_kernel.select_snapshots`), each row
+prepared once for every metric (year fraction, call delta, gamma at S0), then every metric of every
+snapshot computed in one numba pass (`_kernel.snapshot_kernel`), which evaluates the GEX profile only at
+the grid spots the nearest crossing needs.
 
 One task per chain file: `backfill` runs them in this process, or on a `dask.distributed.Client` (a local
-cluster or a real scheduler) with the same function, so both paths give the same numbers.
+cluster or a real scheduler) with the same function, so both paths give the same numbers. Every kernel is
+single-threaded: a local cluster's workers run one numba thread each (`cluster.WORKER_ENV`); start a real
+cluster's workers with NUMBA_NUM_THREADS=1 too.
 """
 
 from __future__ import annotations
@@ -97,7 +107,7 @@ def snapshot_metrics(chain: pd.DataFrame) -> dict[str, object]:
 
 def chain_metrics(chain: ChainArrays, starts: np.ndarray, times: np.ndarray) -> pd.DataFrame:
     """The metrics (`COLUMNS`) of chains laid end to end: rows starts[s]..starts[s+1] are the chain at
-    times[s] (ns since 1970 UTC), as `snapshots` of a file gives them.
+    times[s] (ns since 1970 UTC), as `_kernel.select_snapshots` lays out a file.
 
     One preparation for every metric: year fractions, call deltas (`smile.with_call_delta`), S0 and gammas
     at S0, then one kernel pass (`_kernel.snapshot_kernel`) and the flip solved in its bracket.
@@ -114,19 +124,14 @@ def chain_metrics(chain: ChainArrays, starts: np.ndarray, times: np.ndarray) -> 
             "(underlying_price) in the chain"
         )
     s0_row = np.repeat(s0, counts)
+    quoted = ~np.isnan(chain.bid_iv) | (chain.open_interest > 0)
+    call_delta = black76.delta(F, K, t, vol, True)
     atm, rr, tied, total, walls, flip, rows, weight, gex_starts = _kernel.snapshot_kernel(
         starts,
         s0,
-        chain.expiry,
-        K,
-        F,
-        vol,
-        t,
-        ~np.isnan(chain.bid_iv) | (chain.open_interest > 0),
+        (chain.expiry, K, F, vol, t, quoted, chain.is_call, call_delta),
         chain.open_interest,
         chain.contract_size,
-        chain.is_call,
-        black76.delta(F, K, t, vol, True),
         black76.gamma(F * s0_row / s0_row, K, t, vol),
         np.array(DELTAS),
         np.array([n / DAYS_PER_YEAR for n in DAYS]),

@@ -9,7 +9,7 @@ timed on its own line. CPU is user + system of every process that works: this on
 cluster's worker and nanny processes (the scheduler runs in this one). Each local worker runs one numba thread
 (`cluster.WORKER_ENV`). A year is 8,760 hourly snapshots at this chain size.
 
-Run: `.venv/bin/python benchmarks/backfill.py` (about 30 s on 2 cores); also part of `benchmarks/run.py`.
+Run: `.venv/bin/python benchmarks/backfill.py` (about 20 s on 2 cores); also part of `benchmarks/run.py`.
 """
 
 from __future__ import annotations

@@ -11,7 +11,9 @@ equals that command's numbers bit for bit:
   grid points outward from S0 until no unevaluated interval can hold a nearer crossing.
 
 One thing is not reproduced: the order pandas' unstable quicksort gives to equal call deltas. Where such a
-tie decides an interpolated vol, the snapshot is flagged (`ties`) and its smile is taken from `smile` itself.
+tie decides an interpolated vol, the snapshot is flagged (`tied`) and its smile is taken from `smile` itself.
+
+All run on one thread; the entry points release the GIL (a Dask worker keeps answering while they run).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ NO_TIME = np.iinfo(np.int64).min
 _PW_BLOCK = 128  # numpy's pairwise-sum block (PW_BLOCKSIZE)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def repeated_keys(ts: np.ndarray, inst: np.ndarray) -> bool:
     """Whether an instrument (codes `inst` >= 0) has two rows at one time `ts`."""
     prev = np.full(inst.max() + 1 if inst.size else 0, NO_TIME, np.int64)
@@ -36,7 +38,7 @@ def repeated_keys(ts: np.ndarray, inst: np.ndarray) -> bool:
     return False
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def select_snapshots(ts: np.ndarray, inst: np.ndarray, expiry: np.ndarray, step: int) -> tuple:
     """The snapshots of a file's rows (times `ts` and `expiry` in ns, instrument codes `inst` >= 0).
 
@@ -79,7 +81,7 @@ def _median(v: np.ndarray) -> float:
     return s[m] if s.size % 2 else (s[m - 1] + s[m]) / 2.0
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def reference_spots(
     starts: np.ndarray, times: np.ndarray, expiry: np.ndarray, F: np.ndarray, index: np.ndarray
 ) -> np.ndarray:
@@ -332,7 +334,7 @@ def _smile(
     return tied
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def snapshot_kernel(
     starts: np.ndarray,
     s0: np.ndarray,

@@ -138,6 +138,15 @@ def test_snapshot_metrics_equal_the_options_analytics_of_the_recorded_chains(sha
     assert_same_row(snapshot_metrics(chain), summary_row(chain))
 
 
+@pytest.mark.parametrize("order", ["expiry and strike", "one expiry"])
+def test_a_chain_in_key_order_is_summed_as_pandas_sums_it(quotes, order):
+    """pandas sums groups by numpy's reduceat when the rows are already in group order (chain sorted by
+    expiry and strike; one expiry for the walls' per-strike sums), by Kahan's method otherwise."""
+    last = quotes[quotes["timestamp"] == quotes["timestamp"].max()].sort_values(["expiry", "strike"])
+    chain = last if order == "expiry and strike" else last[last["expiry"] == last["expiry"].unique()[3]]
+    assert_same_row(snapshot_metrics(chain), summary_row(chain))
+
+
 def test_a_tie_in_call_delta_that_decides_a_vol_is_resolved_as_smile_resolves_it():
     """Two far out-of-the-money puts both at call delta exactly 1.0, the next quote below the 85-delta put:
     the 15-delta put vol reads the first of the two after pandas' (unstable) sort, so the backfill takes that

@@ -39,18 +39,26 @@ def test_median_is_numpys(a):
     assert _kernel._median(a) == np.median(a)
 
 
-@given(st.lists(st.tuples(st.integers(0, 6), wide), max_size=120))
-def test_group_sums_are_pandas_groupby_sums_kahan_compensated(rows):
+@given(st.lists(st.tuples(st.integers(0, 6), wide), max_size=120), st.booleans())
+def test_group_sums_are_pandas_groupby_sums(rows, in_key_order):
+    rows = sorted(rows, key=lambda r: r[0]) if in_key_order else rows
     keys = np.array([k for k, _ in rows], dtype=float)
     values = np.array([v for _, v in rows], dtype=float)
-    sums, first = _kernel._kahan_groups(values, np.argsort(keys, kind="stable"), keys)
+    sums, first = _kernel._group_sums(values, np.argsort(keys, kind="stable"), keys, True)
     ref = pd.Series(values).groupby(keys, sort=True).sum()
     assert sums.tolist() == ref.tolist() and keys[first].tolist() == ref.index.tolist()
 
 
-def test_group_sums_compensate_as_pandas_does():
-    keys, values = np.zeros(4), np.array([1e16, 1.0, 1.0, -1e16])
-    assert _kernel._kahan_groups(values, np.arange(4), keys)[0].tolist() == [2.0]  # a plain sum gives 0
+def test_group_sums_take_the_path_pandas_takes():
+    """Rows out of key order: pandas' Kahan kernel (exact here, a plain sum gives 0); rows in key order:
+    numpy's reduceat, the first value plus the pairwise sum of the rest (not the nearest float here)."""
+    keys, values = np.array([0.0, 1.0, 0.0, 0.0, 0.0]), np.array([1e16, 5.0, 1.0, 1.0, -1e16])
+    got = _kernel._group_sums(values, np.argsort(keys, kind="stable"), keys, True)[0]
+    assert got.tolist() == [2.0, 5.0] == pd.Series(values).groupby(keys).sum().tolist()
+    values = np.array([1.0, -125_899_906_842_625.0, -999_999_999_999_999.875])
+    got = _kernel._group_sums(values, np.arange(3), np.zeros(3), True)[0]
+    assert got.tolist() == [-1_125_899_906_842_624.0] == pd.Series(values).groupby(np.zeros(3)).sum().tolist()
+    assert sum(values) == -1_125_899_906_842_623.875
 
 
 @given(

@@ -5,7 +5,7 @@ and `constant_maturity`, `gex.reference_spot`, `gex_by_strike`, `walls`, `gamma_
 equals that command's numbers bit for bit:
 
 * groups are taken in pandas' order (sorted keys, rows in chain order within a group) and summed as pandas
-  sums them: Kahan-compensated per group (`groupby().sum()`), numpy's pairwise sum for a column's total;
+  sums them (`_group_sums`: numpy's reduceat or Kahan, as pandas picks), numpy's pairwise sum for a total;
 * `np.interp` and numpy's median are reproduced exactly (`_interp`, `_median`);
 * the GEX profile is only evaluated where its nearest zero crossing to S0 can be (`_flip_bracket`): the
   grid points outward from S0 until no unevaluated interval can hold a nearer crossing.
@@ -129,37 +129,47 @@ def pairwise_sum(a: np.ndarray) -> float:
 
 
 @njit(cache=True)
-def _kahan_groups(values: np.ndarray, order: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """pandas' groupby sum: for the rows `order` (grouped: equal `keys` adjacent), one Kahan-compensated
-    sum per run of equal keys, in row order. Returns the sums and the first row of each group."""
-    sums = np.empty(order.size)
-    first = np.empty(order.size, np.int64)
-    g = -1
-    total = comp = 0.0
-    for k in range(order.size):
-        r = order[k]
-        if k == 0 or keys[r] != keys[order[k - 1]]:
-            if g >= 0:
-                sums[g] = total
-            g += 1
-            first[g] = r
+def _group_sums(values: np.ndarray, order: np.ndarray, keys: np.ndarray, finite: bool) -> tuple:
+    """pandas' `groupby().sum()` of `values` by `keys`, `order` being the rows sorted by key (stable). With
+    the rows already in key order and no NaN (`finite`) pandas takes numpy's reduceat: each group's first
+    value plus the pairwise sum of the rest; otherwise its Cython kernel: Kahan-compensated sums in row
+    order. Returns the sums and the first row of each group, in key order."""
+    n = order.size
+    in_order = True
+    for k in range(n):
+        if order[k] != k:
+            in_order = False
+            break
+    sums = np.empty(n)
+    first = np.empty(n, np.int64)
+    g, k = 0, 0
+    while k < n:
+        q = k + 1
+        while q < n and keys[order[q]] == keys[order[k]]:
+            q += 1
+        first[g] = order[k]
+        if in_order and finite:
+            sums[g] = values[k] + pairwise_sum(values[k + 1 : q])
+        else:
             total = comp = 0.0
-        y = values[r] - comp
-        t = total + y
-        comp = t - total - y
-        if comp != comp:  # an infinite value: pandas resets the compensation
-            comp = 0.0
-        total = t
-    if g >= 0:
-        sums[g] = total
-    return sums[: g + 1], first[: g + 1]
+            for j in range(k, q):
+                y = values[order[j]] - comp
+                t = total + y
+                comp = t - total - y
+                if comp != comp:  # an infinite value: pandas resets the compensation
+                    comp = 0.0
+                total = t
+            sums[g] = total
+        g += 1
+        k = q
+    return sums[:g], first[:g]
 
 
 @njit(cache=True)
-def _wall(gex: np.ndarray, order: np.ndarray, strikes: np.ndarray) -> float:
+def _wall(gex: np.ndarray, order: np.ndarray, strikes: np.ndarray, finite: bool) -> float:
     """`gex.walls` of one side: the strike with the largest |GEX summed over expiries|, the first of equals;
     NaN unless one is above 0. `gex` per (expiry, strike) group, `order` the groups by strike (stable)."""
-    sums, heads = _kahan_groups(gex, order, strikes)
+    sums, heads = _group_sums(gex, order, strikes, finite)
     sums = np.abs(sums)
     if sums.size == 0 or not sums.max() > 0:
         return np.nan
@@ -399,13 +409,14 @@ def snapshot_kernel(
             if k == 0 or expiry[r] != expiry[rows[by[k - 1]]] or K[r] != K[rows[by[k - 1]]]:
                 gi += 1
             group[by[k]] = gi
-        calls, heads = _kahan_groups(call_gex, by, group)
-        puts, _ = _kahan_groups(put_gex, by, group)
+        calls, heads = _group_sums(call_gex, by, group, not np.isnan(call_gex).any())
+        puts, _ = _group_sums(put_gex, by, group, not np.isnan(put_gex).any())
         total[s] = pairwise_sum(calls + puts)
         strikes = K[rows[heads]]
         per = np.argsort(strikes, kind="mergesort")
-        walls[s, 0] = _wall(calls, per, strikes)
-        walls[s, 1] = _wall(puts, per, strikes)
+        finite = not (np.isnan(calls).any() or np.isnan(puts).any())  # one block of both columns
+        walls[s, 0] = _wall(calls, per, strikes, finite)
+        walls[s, 1] = _wall(puts, per, strikes, finite)
         for k in range(first, m):
             weight[k] *= move
         kind, guess, low, high = _flip_bracket(s0[s], grid, F[rows], K[rows], t[rows], vol[rows], weight[first:m])

@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import fields
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +20,10 @@ import pytest
 from typer.testing import CliRunner
 
 import capitulation
-from capitulation.backfill import backfill, from_tardis, read_chain, to_tardis, write_parquet
+from capitulation import tables
+from capitulation.analytics import black76
+from capitulation.backfill import backfill, chains, from_tardis, read_chain, snapshot_metrics, to_tardis, write_parquet
+from capitulation.backfill.chains import arrays_of, read_arrays
 from capitulation.cli import app
 from capitulation.cluster import dask_client
 from capitulation.errors import DataError, SourceError
@@ -95,13 +99,85 @@ def test_last_snapshot_equals_the_options_summary_of_that_chain(quotes, single):
     assert last["gex_usd_per_1pct"] > 0 and last["gamma_flip"] < last["spot"]
 
 
+def summary_row(chain):
+    """The backfill's columns from the `options` command's analytics of one chain (`summarize`)."""
+    s = summarize(chain)
+    cm = s.term.set_index("days")
+    return {
+        "timestamp": s.timestamp,
+        "n_quotes": len(chain),
+        "spot": s.spot,
+        "atm_iv_7d": cm.loc[7, "atm_iv"],
+        **{f"rr{d}_{n}d": cm.loc[n, f"rr{d}"] for n in (1, 7) for d in (15, 25)},
+        "gex_usd_per_1pct": s.gex.total_usd,
+        "gamma_flip": s.flip,
+        "call_wall": s.walls.call_wall,
+        "put_wall": s.walls.put_wall,
+    }
+
+
+def assert_same_row(got, want):
+    assert list(got) == list(want)
+    for k, v in want.items():
+        assert got[k] == v or (pd.isna(got[k]) and pd.isna(v)), (k, got[k], v)
+
+
 def test_every_snapshot_equals_the_summary_of_its_own_chain(quotes, single):
     first = quotes[quotes["timestamp"] == quotes["timestamp"].min()]
-    s = summarize(first)
-    row = single.iloc[0]
-    assert row["timestamp"] == pd.Timestamp("2026-01-23T01:00Z") and row["n_quotes"] == len(first) == 682
-    assert row["rr25_1d"] == s.term.set_index("days").loc[1, "rr25"]
-    assert row["gamma_flip"] == s.flip
+    assert single.iloc[0]["timestamp"] == pd.Timestamp("2026-01-23T01:00Z") and len(first) == 682
+    for (_, chain), (_, row) in zip(quotes.groupby("timestamp"), single.iterrows(), strict=True):
+        assert_same_row(row.to_dict(), summary_row(chain))  # bit for bit, all 37 hours
+
+
+def test_snapshot_metrics_equal_the_options_analytics_of_the_recorded_chains(shared_data, quotes):
+    last = quotes[quotes["timestamp"] == quotes["timestamp"].max()]
+    got = snapshot_metrics(last)
+    assert_same_row(got, summary_row(last))
+    assert got["gamma_flip"] == pytest.approx(88_827.48, abs=0.01)  # what `options` and `report` print
+    chain = read_chain_csv(shared_data / "deribit_options" / "sample.csv", timestamp="2026-03-05T19:52:00Z")[0]
+    assert_same_row(snapshot_metrics(chain), summary_row(chain))
+
+
+@pytest.mark.parametrize("order", ["expiry and strike", "one expiry"])
+def test_a_chain_in_key_order_is_summed_as_pandas_sums_it(quotes, order):
+    """pandas sums groups by numpy's reduceat when the rows are already in group order (chain sorted by
+    expiry and strike; one expiry for the walls' per-strike sums), by Kahan's method otherwise."""
+    last = quotes[quotes["timestamp"] == quotes["timestamp"].max()].sort_values(["expiry", "strike"])
+    chain = last if order == "expiry and strike" else last[last["expiry"] == last["expiry"].unique()[3]]
+    assert_same_row(snapshot_metrics(chain), summary_row(chain))
+
+
+def test_a_tie_in_call_delta_that_decides_a_vol_is_resolved_as_smile_resolves_it():
+    """Two far out-of-the-money puts both at call delta exactly 1.0, the next quote below the 85-delta put:
+    the 15-delta put vol reads the first of the two after pandas' (unstable) sort, so the backfill takes that
+    chain's smile from `smile` itself."""
+    when = pd.Timestamp("2026-01-24T08:00Z")
+    legs = [("P", 70_000, 0.50), ("P", 75_000, 0.60), ("P", 98_000, 0.50), ("C", 100_000, 0.50), ("C", 101_000, 0.5)]
+    legs += [("C", 103_000, 0.55), ("C", 104_000, 0.5), ("P", 99_000, 0.5)]
+    rows = [
+        {
+            "timestamp": when,
+            "venue": "deribit",
+            "instrument": f"BTC-25JAN26-{k}-{kind}",
+            "underlying": "BTC",
+            "expiry": when + pd.Timedelta(days=1),
+            "strike": float(k),
+            "option_type": kind,
+            "quote_currency": "BTC",
+            "mark_iv": vol,
+            "bid_iv": vol - 0.01,
+            "open_interest": 10.0,
+            "contract_size": 1.0,
+            "underlying_price": 100_000.0,
+        }
+        for kind, k, vol in legs
+    ]
+    chain = tables.validate("option_quotes", pd.DataFrame(rows).reindex(columns=tables.spec("option_quotes").names))
+    deltas = black76.delta(100_000.0, chain["strike"], 1 / 365, chain["mark_iv"], True)
+    assert deltas[0] == deltas[1] == 1.0 and 0.5 < deltas[2] < 0.85
+    got = snapshot_metrics(chain)
+    assert_same_row(got, summary_row(chain))
+    assert not np.isnan(got["rr15_1d"])
 
 
 @pytest.mark.parametrize("fmt", ["csv", "csv.gz", "parquet"])
@@ -114,6 +190,59 @@ def test_tardis_reader_gives_the_recorded_option_quotes(quotes, tmp_path, fmt):
     pd.testing.assert_frame_equal(
         got.drop(columns="volume"), quotes.drop(columns="volume"), check_exact=False, rtol=1e-12, atol=1e-15
     )
+
+
+@pytest.mark.parametrize("fmt", ["csv", "csv.gz", "parquet"])
+def test_a_clean_tardis_file_is_parsed_once_by_pyarrow_into_the_tables_arrays(quotes, tmp_path, fmt, monkeypatch):
+    path = tmp_path / f"chain.{fmt}"
+    raw = to_tardis(quotes)
+    raw.to_parquet(path) if fmt == "parquet" else raw.to_csv(path, index=False)
+    want = arrays_of(read_chain(path))
+    monkeypatch.setattr(chains, "read_chain", None)  # the fast path alone: no pandas reader
+    got = read_arrays(path)
+    for f in fields(want):
+        np.testing.assert_array_equal(getattr(got, f.name), getattr(want, f.name), strict=True, err_msg=f.name)
+
+
+def _cell(column, value, row=5):
+    def edit(raw):
+        raw = raw.astype({column: object})
+        raw.loc[row, column] = value
+        return raw
+
+    return edit
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        _cell("mark_iv", "nan"),  # a text NaN: malformed for `read_chain`
+        _cell("strike_price", " 90000"),  # padded: read_chain strips it
+        _cell("gamma", -1e-5),  # out of the table's range
+        _cell("mark_iv", ""),  # a missing mark IV
+        _cell("bid_price", "inf"),
+        _cell("symbol", "ETH-24JAN26-3000-C"),  # another currency's row is left out
+        _cell("expiration", 1_769_130_000_000_000),  # expired at its quote time: dropped
+        _cell("timestamp", ""),
+        lambda raw: pd.concat([raw, raw.iloc[[3]]]),  # a row said twice: dropped once
+        lambda raw: pd.concat([raw, raw.iloc[[3]].assign(mark_iv=50.0)]),  # two values at one key
+        lambda raw: raw.assign(instrument_name=raw["symbol"]),  # read as a recorded Deribit chain
+    ],
+)
+def test_a_tardis_file_with_any_fault_reads_as_read_chain_reads_it(quotes, tmp_path, edit):
+    raw = edit(to_tardis(quotes.iloc[:40]).reset_index(drop=True))
+    path = tmp_path / "day.csv"
+    raw.to_csv(path, index=False)
+    try:
+        want = arrays_of(read_chain(path))
+    except (DataError, SourceError) as exc:
+        with pytest.raises(type(exc)) as got:
+            read_arrays(path)
+        assert str(got.value) == str(exc)
+        return
+    got = read_arrays(path)
+    for f in fields(want):
+        np.testing.assert_array_equal(getattr(got, f.name), getattr(want, f.name), strict=True, err_msg=f.name)
 
 
 def test_option_quotes_parquet_is_read_as_is(quotes, tmp_path):

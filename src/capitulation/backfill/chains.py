@@ -24,13 +24,22 @@ volume and the spot index are not in the layout (NaN). `to_tardis` writes option
 
 from __future__ import annotations
 
+import csv
+import gzip
 import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
 
 from capitulation import tables
+from capitulation.backfill._kernel import repeated_keys
 from capitulation.errors import DataError, SourceError
 from capitulation.sources.deribit import OPTION_TYPES, drop_expired, iv_fractions, read_chain_csv, venue_greeks
 
@@ -138,9 +147,6 @@ def from_tardis(raw: pd.DataFrame, name: str = "tardis") -> pd.DataFrame:
     if kind.isna().any():
         i = int(np.flatnonzero(kind.isna().to_numpy())[0])
         raise DataError(f"{name}, column 'type', row {i}: expected call/put, got {raw['type'].iloc[i]!r}")
-    F = num["underlying_price"]
-    prices = {side: num[f"{side}_price"].where(num[f"{side}_price"] > 0) for side in ("bid", "ask")}
-    prices["mark"] = num["mark_price"]
     df = pd.DataFrame(
         {
             "timestamp": _micros(num["timestamp"], "timestamp", name),
@@ -148,21 +154,32 @@ def from_tardis(raw: pd.DataFrame, name: str = "tardis") -> pd.DataFrame:
             "instrument": raw["symbol"].astype("string"),
             "underlying": UNDERLYING,
             "expiry": _micros(num["expiration"], "expiration", name),
-            "strike": num["strike_price"],
             "option_type": kind,
             "quote_currency": "BTC",
-            **prices,
-            **{f"{side}_usd": prices[side] * F for side in ("bid", "ask", "mark")},
-            **iv_fractions(num["bid_iv"], num["ask_iv"], num["mark_iv"]),
-            "open_interest": num["open_interest"],
             "contract_size": 1.0,
             "volume": np.nan,
-            "underlying_price": F,
             "index_price": np.nan,
-            **venue_greeks(num),
+            **_quote_values(num),
         }
     )
     return tables.validate("option_quotes", drop_expired(df, name))
+
+
+def _quote_values(num: Mapping[str, pd.Series]) -> dict[str, pd.Series]:
+    """The numeric option_quotes columns of tardis numbers: a bid or ask of 0 -> NaN, USD premium = BTC
+    premium x underlying_price, IVs as `iv_fractions`, the venue's greeks (module docstring)."""
+    F = num["underlying_price"]
+    prices = {side: num[f"{side}_price"].where(num[f"{side}_price"] > 0) for side in ("bid", "ask")}
+    prices["mark"] = num["mark_price"]
+    return {
+        "strike": num["strike_price"],
+        **prices,
+        **{f"{side}_usd": prices[side] * F for side in ("bid", "ask", "mark")},
+        **iv_fractions(num["bid_iv"], num["ask_iv"], num["mark_iv"]),
+        "open_interest": num["open_interest"],
+        "underlying_price": F,
+        **venue_greeks(num),
+    }
 
 
 def to_tardis(quotes: pd.DataFrame) -> pd.DataFrame:
@@ -203,6 +220,206 @@ def to_tardis(quotes: pd.DataFrame) -> pd.DataFrame:
         },
         columns=list(TARDIS_COLUMNS),
     )
+
+
+@dataclass(frozen=True)
+class ChainArrays:
+    """The `option_quotes` columns the backfill reads, as arrays: times in ns since 1970 UTC, `instrument` as
+    codes (one per instrument name), `is_call` for option_type 'C'; the others as in the table."""
+
+    timestamp: np.ndarray
+    expiry: np.ndarray
+    instrument: np.ndarray
+    strike: np.ndarray
+    is_call: np.ndarray
+    underlying_price: np.ndarray
+    index_price: np.ndarray
+    mark_iv: np.ndarray
+    bid_iv: np.ndarray
+    open_interest: np.ndarray
+    contract_size: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.timestamp.size)
+
+    def take(self, rows: np.ndarray | slice) -> ChainArrays:
+        """These rows of every column."""
+        return ChainArrays(*(getattr(self, f.name)[rows] for f in fields(self)))
+
+    def frame(self) -> pd.DataFrame:
+        """The columns as a frame in the table's units (times UTC, option_type 'C'/'P', instrument codes)."""
+        cols = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "is_call"}
+        for c in ("timestamp", "expiry"):
+            cols[c] = pd.to_datetime(cols[c], utc=True)
+        return pd.DataFrame({**cols, "option_type": np.where(self.is_call, "C", "P")})
+
+
+def arrays_of(quotes: pd.DataFrame) -> ChainArrays:
+    """An `option_quotes` frame as `ChainArrays`."""
+
+    def ns(col: str) -> np.ndarray:
+        return quotes[col].to_numpy(dtype="datetime64[ns]").view("int64")
+
+    def num(col: str) -> np.ndarray:
+        return quotes[col].to_numpy(dtype=float)
+
+    return ChainArrays(
+        timestamp=ns("timestamp"),
+        expiry=ns("expiry"),
+        instrument=pd.factorize(quotes["instrument"])[0].astype(np.int64),
+        strike=num("strike"),
+        is_call=(quotes["option_type"] == "C").to_numpy(dtype=bool),
+        underlying_price=num("underlying_price"),
+        index_price=num("index_price"),
+        mark_iv=num("mark_iv"),
+        bid_iv=num("bid_iv"),
+        open_interest=num("open_interest"),
+        contract_size=num("contract_size"),
+    )
+
+
+def read_arrays(path: str | Path) -> ChainArrays:
+    """One chain file as `ChainArrays`, equal to `arrays_of(read_chain(path))`.
+
+    A tardis file is parsed once by pyarrow (one thread) and its values checked against the
+    `option_quotes` contract with numpy; any file that is not a clean tardis file (another layout, a
+    malformed or out-of-range value, an instrument quoted twice at one time) goes through `read_chain`,
+    which raises the error naming file, column and row, or drops the repeated rows.
+    """
+    path = Path(path)
+    fast = _tardis_arrays(path)
+    return fast if fast is not None else arrays_of(read_chain(path))
+
+
+def _tardis_arrays(path: Path) -> ChainArrays | None:
+    """`read_arrays` of a clean tardis file by pyarrow; None for anything `read_chain` must look at."""
+    try:
+        table = _arrow_table(path)
+    except (OSError, ValueError, KeyError, TypeError, pa.ArrowException):
+        return None
+    if table is None or table.num_rows == 0:
+        return None
+    venue, _ = _codes(table["exchange"])
+    symbol, instrument = _codes(table["symbol"])
+    kinds, kind = _codes(table["type"])
+    if venue is None or symbol is None or kinds is None or any(v.lower() != "deribit" for v in venue):
+        return None
+    btc = np.array([v.startswith(f"{UNDERLYING}-") for v in symbol], dtype=bool)[instrument]
+    call = np.array([OPTION_TYPES.get(v.strip().lower(), "") for v in kinds])[kind[btc]]
+    if not btc.any() or not np.isin(call, ("C", "P")).all():
+        return None
+    if not btc.all():
+        log.info("%s: kept %d BTC option row(s) of %d", path.name, int(btc.sum()), btc.size)
+    if table["timestamp"].null_count or table["expiration"].null_count:
+        return None
+    quoted, expiry = (table[c].to_numpy()[btc] for c in ("timestamp", "expiration"))
+    if not ((quoted >= 0) & (quoted < 2**53) & (expiry >= 0) & (expiry < 2**53)).all():
+        return None  # times as `read_chain` reads them: floats, exact to 2^53 microseconds
+    live = expiry > quoted
+    if not live.all():
+        log.info("%s: dropped %d expired row(s) (expiry <= quote time)", path.name, int((~live).sum()))
+    floats = {c: _floats(table[c], path) for c in _NEEDED if c not in (*_TEXT, "timestamp", "expiration")}
+    if any(v is None for v in floats.values()):
+        return None
+    num = {c: pd.Series(v[btc][live]) for c, v in floats.items()}
+    values = {k: v.to_numpy() for k, v in _quote_values(num).items()}
+    n = int(live.sum())
+    values |= {
+        "timestamp": quoted[live] * 1000,
+        "expiry": expiry[live] * 1000,
+        "contract_size": np.ones(n),
+        "volume": np.full(n, np.nan),
+        "index_price": np.full(n, np.nan),
+    }
+    chain = ChainArrays(
+        timestamp=values["timestamp"],
+        expiry=values["expiry"],
+        instrument=pd.factorize(instrument[btc][live])[0].astype(np.int64),  # as `arrays_of` numbers them
+        strike=values["strike"],
+        is_call=call[live] == "C",
+        underlying_price=values["underlying_price"],
+        index_price=values["index_price"],
+        mark_iv=values["mark_iv"],
+        bid_iv=values["bid_iv"],
+        open_interest=values["open_interest"],
+        contract_size=values["contract_size"],
+    )
+    if not _in_contract(values) or repeated_keys(chain.timestamp, chain.instrument):
+        return None
+    return chain
+
+
+_TEXT = ("exchange", "symbol", "type")
+_CSV_TYPES = {
+    **{c: pa.dictionary(pa.int32(), pa.string()) for c in _TEXT},
+    **{c: pa.float64() for c in _NEEDED if c not in _TEXT},
+    "timestamp": pa.int64(),
+    "expiration": pa.int64(),
+}
+
+
+def _arrow_table(path: Path) -> pa.Table | None:
+    """The tardis columns of a tardis file read by pyarrow; None for another layout."""
+    if path.name.endswith(".parquet"):
+        names = pq.read_schema(path).names
+    else:
+        with (gzip.open if path.name.endswith(".gz") else open)(path, "rt", newline="") as f:
+            names = next(csv.reader(f), [])
+    if "instrument_name" in names or not all(c in names for c in _NEEDED):
+        return None  # `read_chain` reads it as a recorded Deribit chain, or names the missing columns
+    if path.name.endswith(".parquet"):
+        return pq.read_table(path, columns=list(_NEEDED), use_threads=False)
+    return pacsv.read_csv(
+        path,
+        read_options=pacsv.ReadOptions(use_threads=False),
+        convert_options=pacsv.ConvertOptions(
+            include_columns=list(_NEEDED), column_types=_CSV_TYPES, null_values=[""], strings_can_be_null=False
+        ),
+    )
+
+
+def _codes(col: pa.ChunkedArray) -> tuple[list[str] | None, np.ndarray]:
+    """A text column as (its distinct values, each row's index into them); (None, ...) with a missing value."""
+    if col.null_count:
+        return None, np.empty(0, np.int64)
+    enc = col if pa.types.is_dictionary(col.type) else pc.dictionary_encode(col)
+    enc = pa.chunked_array(enc.chunks, enc.type).unify_dictionaries() if enc.num_chunks > 1 else enc
+    if enc.num_chunks == 0:
+        return [], np.empty(0, np.int64)
+    codes = np.concatenate([c.indices.to_numpy(zero_copy_only=False) for c in enc.chunks])
+    return [str(v) for v in enc.chunk(0).dictionary.to_pylist()], codes
+
+
+def _floats(col: pa.ChunkedArray, path: Path) -> np.ndarray | None:
+    """A numeric column as float64, a missing value as NaN; None for a text 'nan' in a CSV (which `read_chain`
+    rejects as malformed) or a non-numeric Parquet column."""
+    if not (pa.types.is_floating(col.type) or pa.types.is_integer(col.type)):
+        return None
+    out = col.to_numpy().astype(float)
+    if not path.name.endswith(".parquet") and np.isnan(out).sum() > col.null_count:
+        return None
+    return out
+
+
+def _in_contract(values: Mapping[str, np.ndarray]) -> bool:
+    """Whether `tables.validate` finds no fault in these `option_quotes` columns (all but the text ones,
+    times in ns): no NaN where not allowed, no infinity, each value in its column's range."""
+    for col in tables.spec("option_quotes").columns:
+        if col.kind == "str":
+            continue
+        if col.name not in values or col.kind not in ("float", "time"):
+            return False
+        v = values[col.name]
+        low, high = (b.as_unit("ns").value if isinstance(b, pd.Timestamp) else b for b in (col.low, col.high))
+        if col.kind == "float":
+            nan = np.isnan(v)
+            if np.isinf(v).any() or (nan.any() and not col.nullable) or (np.abs(v[~nan]) > tables.MAGNITUDE).any():
+                return False
+        if low is not None and ((v <= low) if col.low_open else (v < low)).any():
+            return False
+        if high is not None and (v > high).any():
+            return False
+    return True
 
 
 def _read_raw(path: Path) -> pd.DataFrame:

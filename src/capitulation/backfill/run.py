@@ -10,34 +10,49 @@ Per snapshot, with the analytics the `options` command uses (`signals.options_st
 * atm_iv_7d, rr15_1d, rr25_1d, rr15_7d, rr25_7d: `smile.constant_maturity(smile.risk_reversals(chain))`
   at 1 and 7 days (fractions: 0.05 = 5 vol points);
 * spot (USD): `gex.reference_spot`; gex_usd_per_1pct: `gex.gex_by_strike` total, dealers "classic"
-  (long calls, short puts); gamma_flip (USD): `gex.gamma_flip` of a sticky-strike `gex_profile` over
-  spot x (1 -/+ 0.2) in 201 steps, the crossing nearest spot; call_wall, put_wall (USD strikes): `gex.walls`.
+  (long calls, short puts); gamma_flip (USD): `gex.gamma_profile`'s flip, the zero crossing of the
+  sticky-strike profile over spot x (1 -/+ 0.2) in 201 steps nearest spot, solved to a cent by Brent's
+  method; call_wall, put_wall (USD strikes): `gex.walls`.
+
+Those are the definitions; the computation is array-wise and gives the same numbers bit for bit (tested
+against `summarize` on every recorded hour). A file is parsed once into arrays (`chains.read_arrays`:
+pyarrow for a tardis file), its snapshots selected in one pass (`_kernel.select_snapshots`), each row
+prepared once for every metric (year fraction, call delta, gamma at S0), then every metric of every
+snapshot computed in one numba pass (`_kernel.snapshot_kernel`), which evaluates the GEX profile only at
+the grid spots the nearest crossing needs.
 
 One task per chain file: `backfill` runs them in this process, or on a `dask.distributed.Client` (a local
-cluster or a real scheduler) with the same function, so both paths give the same numbers.
+cluster or a real scheduler) with the same function, so both paths give the same numbers. Every kernel is
+single-threaded: a local cluster's workers run one numba thread each (`cluster.WORKER_ENV`); start a real
+cluster's workers with NUMBA_NUM_THREADS=1 too.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
+from scipy.optimize import brentq
 from tqdm import tqdm
 
-from capitulation.analytics import gex, smile
-from capitulation.backfill.chains import chain_files, read_chain
+from capitulation.analytics import black76, gex, smile
+from capitulation.analytics.smile import latest
+from capitulation.backfill import _kernel
+from capitulation.backfill.chains import ChainArrays, arrays_of, chain_files, read_arrays
 from capitulation.errors import DataError, StoreError
+from capitulation.timeutil import DAYS_PER_YEAR, SECONDS_PER_YEAR
 
 if TYPE_CHECKING:
     from distributed import Client
 
 DAYS = (1, 7)
 DELTAS = (0.15, 0.25)
-DEALER: gex.Dealer = "classic"
+GRID = np.linspace(1 - gex.PROFILE_GRID, 1 + gex.PROFILE_GRID, gex.PROFILE_POINTS)  # `gamma_profile`'s spots / S0
+NS_PER_SECOND = 1_000_000_000
 COLUMNS = (
     "timestamp",
     "n_quotes",
@@ -74,44 +89,82 @@ def parse_every(every: str) -> pd.Timedelta:
     return step
 
 
-def snapshots(quotes: pd.DataFrame, every: pd.Timedelta) -> Iterator[pd.DataFrame]:
-    """The chain of each `every` bucket of an `option_quotes` frame, oldest first (see module docstring)."""
-    q = quotes.sort_values("timestamp", kind="stable")
-    for _, g in q.groupby(q["timestamp"].dt.floor(every), sort=True):
-        last = g.drop_duplicates("instrument", keep="last")
-        chain = last.assign(timestamp=last["timestamp"].max())
-        yield chain[chain["expiry"] > chain["timestamp"]].reset_index(drop=True)
+def file_metrics(path: str | Path, every: str = "1h") -> tuple[pd.DataFrame, int]:
+    """One task: the metrics of every snapshot in one chain file, and its number of quote rows."""
+    chain = read_arrays(path)
+    rows, starts, times = _kernel.select_snapshots(
+        chain.timestamp, chain.instrument, chain.expiry, parse_every(every).value
+    )
+    return chain_metrics(chain.take(rows), starts, times), len(chain)
 
 
 def snapshot_metrics(chain: pd.DataFrame) -> dict[str, object]:
-    """The metrics of one chain (one timestamp), keyed by `COLUMNS`; `DataError` for an unusable chain."""
-    when = chain["timestamp"].max()
-    try:
-        cm = smile.constant_maturity(smile.risk_reversals(chain, DELTAS), DAYS).set_index("days")
-        s0 = gex.reference_spot(chain)
-        g = gex.gex_by_strike(chain, dealer=DEALER, s0=s0)
-        flip = gex.gamma_profile(chain, DEALER, "strike", s0=s0).flip  # as `summarize`: one flip everywhere
-    except DataError as exc:
-        raise DataError(f"snapshot {when:%Y-%m-%d %H:%M:%S} UTC: {exc}") from None
-    w = gex.walls(g.by_strike)
-    return {
-        "timestamp": when,
-        "n_quotes": len(chain),
+    """The metrics of one chain (its latest timestamp), keyed by `COLUMNS`; `DataError` for an unusable chain."""
+    q = arrays_of(latest(chain, "backfill snapshot"))
+    when = q.timestamp.max()
+    return chain_metrics(q, np.array([0, len(q)]), np.array([when])).iloc[0].to_dict()
+
+
+def chain_metrics(chain: ChainArrays, starts: np.ndarray, times: np.ndarray) -> pd.DataFrame:
+    """The metrics (`COLUMNS`) of chains laid end to end: rows starts[s]..starts[s+1] are the chain at
+    times[s] (ns since 1970 UTC), as `_kernel.select_snapshots` lays out a file.
+
+    One preparation for every metric: year fractions, call deltas (`smile.with_call_delta`), S0 and gammas
+    at S0, then one kernel pass (`_kernel.snapshot_kernel`) and the flip solved in its bracket.
+    """
+    counts = np.diff(starts)
+    at = np.repeat(times, counts)
+    F, K, vol = chain.underlying_price, chain.strike, chain.mark_iv
+    t = (chain.expiry - at) / NS_PER_SECOND / SECONDS_PER_YEAR  # timeutil.year_fraction on ns times
+    s0 = _kernel.reference_spots(starts, times, chain.expiry, F, chain.index_price)
+    if np.isnan(s0).any():
+        when = pd.Timestamp(times[np.flatnonzero(np.isnan(s0))[0]], tz="UTC")
+        raise DataError(
+            f"snapshot {when:%Y-%m-%d %H:%M:%S} UTC: reference_spot: no index price and no forward "
+            "(underlying_price) in the chain"
+        )
+    s0_row = np.repeat(s0, counts)
+    quoted = ~np.isnan(chain.bid_iv) | (chain.open_interest > 0)
+    call_delta = black76.delta(F, K, t, vol, True)
+    atm, rr, tied, total, walls, flip, rows, weight, gex_starts = _kernel.snapshot_kernel(
+        starts,
+        s0,
+        (chain.expiry, K, F, vol, t, quoted, chain.is_call, call_delta),
+        chain.open_interest,
+        chain.contract_size,
+        black76.gamma(F * s0_row / s0_row, K, t, vol),
+        np.array(DELTAS),
+        np.array([n / DAYS_PER_YEAR for n in DAYS]),
+        GRID,
+        gex.MOVE,
+    )
+    for s in np.flatnonzero(tied):  # a tie among call deltas decides a vol: the smile as `smile` sorts it
+        part = chain.take(slice(starts[s], starts[s + 1])).frame()
+        atm[s], rr[s] = _smile(part.assign(timestamp=pd.Timestamp(times[s], tz="UTC")))
+    flips = flip[:, 1].copy()
+    g = (F[rows], K[rows], t[rows], vol[rows], weight)
+    for s in np.flatnonzero(flip[:, 0] == 2):  # a crossing between two grid spots: solved as `gamma_profile`
+        part = tuple(a[gex_starts[s] : gex_starts[s + 1]] for a in g)
+        flips[s] = brentq(_kernel.total_gex, flip[s, 2], flip[s, 3], args=(s0[s], *part), xtol=gex.FLIP_XTOL_USD)
+    metrics = {
+        "timestamp": pd.to_datetime(times, utc=True),
+        "n_quotes": counts,
         "spot": s0,
-        "atm_iv_7d": float(cm.loc[7, "atm_iv"]),
-        **{f"rr{d}_{n}d": float(cm.loc[n, f"rr{d}"]) for n in DAYS for d in (15, 25)},
-        "gex_usd_per_1pct": g.total_usd,
-        "gamma_flip": flip,
-        "call_wall": w.call_wall,
-        "put_wall": w.put_wall,
+        "atm_iv_7d": atm[:, DAYS.index(7)],
+        **{f"rr{round(d * 100)}_{n}d": rr[:, i, j] for i, n in enumerate(DAYS) for j, d in enumerate(DELTAS)},
+        "gex_usd_per_1pct": total,
+        "gamma_flip": flips,
+        "call_wall": walls[:, 0],
+        "put_wall": walls[:, 1],
     }
+    return _frame(pd.DataFrame(metrics, columns=list(COLUMNS)))
 
 
-def file_metrics(path: str | Path, every: str = "1h") -> tuple[pd.DataFrame, int]:
-    """One task: the metrics of every snapshot in one chain file, and its number of quote rows."""
-    quotes = read_chain(path)
-    rows = [snapshot_metrics(c) for c in snapshots(quotes, parse_every(every))]
-    return _frame(rows), len(quotes)
+def _smile(chain: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """ATM vol (per maturity in DAYS) and risk reversals (maturity, delta in DELTAS) by `smile` itself."""
+    cm = smile.constant_maturity(smile.risk_reversals(chain, DELTAS), DAYS).set_index("days").reindex(list(DAYS))
+    rr = np.array([[cm.loc[n, f"rr{round(d * 100)}"] for d in DELTAS] for n in DAYS], dtype=float)
+    return cm["atm_iv"].to_numpy(dtype=float), rr
 
 
 def backfill(
@@ -162,8 +215,7 @@ def write_parquet(metrics: pd.DataFrame, out: str | Path) -> Path:
     return target
 
 
-def _frame(rows: list[dict[str, object]]) -> pd.DataFrame:
-    df = pd.DataFrame(rows, columns=list(COLUMNS))
+def _frame(df: pd.DataFrame) -> pd.DataFrame:
     return df.astype({"n_quotes": "int64", **{c: "float64" for c in COLUMNS[2:]}}).astype(
         {"timestamp": pd.DatetimeTZDtype("ns", "UTC")}
     )

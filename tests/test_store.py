@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from capitulation.errors import StoreError
-from capitulation.snapshot import Provenance, Snapshot
+from capitulation.snapshot import Provenance, Snapshot, SourceStatus
 from capitulation.store import HistoryStore
 from capitulation.verdict import Status, Verdict
 
@@ -33,6 +33,19 @@ def test_write_then_load_round_trips_every_table(tmp_path):
     assert back.provenance["etf_flows"] == PROV
     hist = store.history()
     assert list(hist["tables"]) == [2] and list(hist["rows"]) == [4]
+
+
+def test_source_states_load_in_the_order_they_were_asked(tmp_path):
+    """Not alphabetical, not hash order: `watch` lists the sources as it asked them (DuckDB's QUALIFY alone
+    returned them in either order from one run to the next)."""
+    base = synthetic_snapshot("2026-02-05", [100.0, 101.0])
+    asked = tuple(
+        SourceStatus(name, "stale" if i % 2 else "ok", f"reason {i}" if i % 2 else "", 0 if i % 2 else 3)
+        for i, name in enumerate(["vol_index", "perp_metrics", "btc_network", "option_quotes", "daily_prices"])
+    )
+    HistoryStore(tmp_path).write(Snapshot(base.as_of, base.tables, base.provenance, asked))
+    for _ in range(5):
+        assert HistoryStore(tmp_path).load(base.as_of).sources == asked
 
 
 def test_writing_the_same_snapshot_twice_stores_it_once(tmp_path):
@@ -87,7 +100,7 @@ def test_empty_store_has_empty_history(tmp_path):
 WRITER = """
 import sys
 import pandas as pd
-from capitulation.snapshot import Provenance, Snapshot
+from capitulation.snapshot import Provenance, Snapshot, SourceStatus
 from capitulation.store import HistoryStore
 
 prov = Provenance(source="synthetic writer", retrieved_at="2026-02-05", synthetic=True)

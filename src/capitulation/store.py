@@ -69,6 +69,13 @@ GRACE_S = 3600.0
 
 FILES = "read_parquet($files, union_by_name=true, hive_partitioning=false)"
 """The view every query reads: the checked files passed as parameter `$files`."""
+ROWS_IN_ORDER = (
+    "(SELECT * EXCLUDE (filename, file_row_number), row_number() OVER (ORDER BY filename, file_row_number) "
+    "AS position FROM read_parquet($files, union_by_name=true, hive_partitioning=false, filename=true, "
+    "file_row_number=true))"
+)
+"""`FILES` with each row's `position` in the files' own order (a window function such as QUALIFY loses that
+order; `ORDER BY position` restores it, e.g. the live sources in the order they were asked)."""
 _SIGNED = re.compile(r"-(?P<sha>[0-9a-f]{64})\.parquet$")
 _RECORD_COLUMNS = ("file", "sha256", "bytes")  # absent from records written before checksums
 
@@ -517,7 +524,8 @@ class HistoryStore:
             frames[rec.table_name] = df[tables.spec(rec.table_name).names]
             prov[rec.table_name] = Provenance(**json.loads(rec.provenance))
         status = self._query(
-            f"SELECT * FROM {FILES} WHERE snapshot_as_of = $day QUALIFY row_number() OVER (PARTITION BY name) = 1",
+            f"SELECT * FROM {ROWS_IN_ORDER} WHERE snapshot_as_of = $day "
+            "QUALIFY row_number() OVER (PARTITION BY name ORDER BY position) = 1 ORDER BY position",
             self._intact(self._dir(SOURCES, cut), "*.parquet"),
             "the source states",
             day=cut,

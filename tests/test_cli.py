@@ -2,6 +2,8 @@
 
 import json
 import re
+import subprocess
+import sys
 
 import pytest
 from typer.testing import CliRunner
@@ -255,3 +257,20 @@ def test_history_shows_one_signal_over_time(shared_data, tmp_path):
     assert len(since) == 1
     bad = run("history", "--db", str(db), "--signal", "nope")
     assert bad.exit_code == 2 and "unknown signal" in bad.output
+
+
+UNUSED_BY_REPORT = ("vcr", "dask", "distributed", "dash", "aiohttp", "playwright")
+
+
+def test_report_imports_no_tape_cluster_or_dashboard_library(shared_data):
+    """`report` pays for what it uses: vcrpy is imported when a tape is recorded or replayed, Dask by
+    backfill and backtest, Dash by the dashboard (issue 15: each is import time on every command)."""
+    code = (
+        "import runpy, sys\n"
+        f"sys.argv = ['capitulation', 'report', '--data', {str(shared_data)!r}, '--json', '--no-store']\n"
+        "try:\n    runpy.run_module('capitulation', run_name='__main__')\nexcept SystemExit as exc:\n"
+        "    assert exc.code in (0, None), exc.code\n"
+        f"print(sorted(m for m in {UNUSED_BY_REPORT!r} if m in sys.modules))\n"
+    )
+    run_ = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600, check=True)
+    assert run_.stdout.splitlines()[-1] == "[]"

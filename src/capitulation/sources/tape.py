@@ -27,12 +27,14 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import pandas as pd
-import vcr
 
 from capitulation.errors import DataError, SourceError, describe
+
+if TYPE_CHECKING:  # vcrpy is imported when a tape is used, not by every command that imports this module
+    import vcr
 
 HTTP_CASSETTE = "http.json"
 YAHOO_DIR = "yahoo"
@@ -89,6 +91,8 @@ def frame(key: str, fetch: Callable[[], pd.DataFrame]) -> pd.DataFrame:
 
 def http_vcr(mode: Literal["all", "none"], match_on: Sequence[str] = MATCH_ON) -> vcr.VCR:
     """The vcrpy configuration of a tape: JSON cassettes, decoded bodies, credential headers dropped."""
+    import vcr
+
     return vcr.VCR(
         serializer="json",
         record_mode=mode,

@@ -195,7 +195,7 @@ def check_range(values: pd.Series, column: tables.Column, path: Path, name: str,
     """`DataError` naming file, column `name` and row for the first value of a file's parsed column that is
     infinite or outside `column`'s range (`tables.Column.out_of_range`): each file's rows checked before
     they are merged into a table, so that the error names the file that holds the value. NaN passes."""
-    bad = pd.Series(np.isinf(values.to_numpy(dtype=float)) | column.out_of_range(values).to_numpy())
+    bad = column.out_of_range(values)  # inf too: |inf| > MAGNITUDE
     if bad.any():
         raise DataError(_where(path, name, bad, values, row, f"out of range (valid: {column.range_text()}):"))
 
@@ -222,8 +222,13 @@ def conform(name: str, df: pd.DataFrame, path: Path) -> tuple[pd.DataFrame, str]
         out = tables.validate(name, df)
     except DataError as exc:
         raise DataError(f"{path}: {exc}") from None
-    repeated = len(df) - len(out)
-    return out, f" {repeated} row(s) repeating an earlier row dropped." if repeated else ""
+    return out, repeats_note(len(df) - len(out))
+
+
+def repeats_note(n: int, what: str = "row") -> str:
+    """The provenance note counting `n` dropped `what`s that repeated an earlier one ('' when none): one
+    wording for every importer."""
+    return f" {n} {what}(s) repeating an earlier {what} dropped." if n else ""
 
 
 def one_per_key(df: pd.DataFrame, key: list[str], path: Path, *, first_row: int = 1) -> tuple[pd.DataFrame, int]:

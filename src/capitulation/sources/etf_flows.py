@@ -24,7 +24,15 @@ import pandas as pd
 from capitulation import tables
 from capitulation.errors import DataError
 from capitulation.snapshot import Provenance
-from capitulation.sources._files import combine, conform, provenance, read_csv_text, read_json, require_rows
+from capitulation.sources._files import (
+    combine,
+    conform,
+    provenance,
+    read_csv_text,
+    read_json,
+    repeats_note,
+    require_rows,
+)
 
 log = logging.getLogger(__name__)
 
@@ -108,8 +116,7 @@ def read_farside_json(path: str | Path, *, licence: str = "unstated") -> tuple[p
     note = (
         "Farside US$m strings -> USD (x1e6), '(x)' negative; "
         f"dropped: {na} n/a ('-') cell(s), the Total column, {summary} summary row(s) "
-        f"(Total/Average/Maximum/Minimum), {placeholder} all-0.0 placeholder row(s)."
-        + (f" {repeated} record(s) repeating an earlier record dropped." if repeated else "")
+        f"(Total/Average/Maximum/Minimum), {placeholder} all-0.0 placeholder row(s)." + repeats_note(repeated, "record")
     )
     return out, provenance(p, out["date"], licence, note)
 
@@ -157,8 +164,7 @@ def read_farside_total_csv(path: str | Path, *, licence: str = "unstated") -> tu
     note = (
         f"fund 'ALL' = Farside's daily TOTAL over every spot fund, US$m -> USD (x1e6); dropped "
         f"{int(summary.sum())} summary row(s) and {len(zero)} day(s) reading exactly 0.0 (market holidays, and "
-        f"an unfilled last day): {', '.join(sorted(zero))}."
-        + (f" {n_rep} row(s) repeating an earlier row dropped." if n_rep else "")
+        f"an unfilled last day): {', '.join(sorted(zero))}." + repeats_note(n_rep)
     )
     return out, provenance(p, out["date"], licence, note)
 

@@ -36,6 +36,7 @@ from capitulation.sources._files import (
     one_per_key,
     provenance,
     read_csv_text,
+    repeats_note,
     times,
 )
 
@@ -95,7 +96,7 @@ def read_hashrate(path: str | Path, *, licence: str = "MIT") -> tuple[pd.DataFra
     check_range(ths, HASHRATE_THS, p, "hashrate")
     out = pd.DataFrame({"date": times(df["date"], p, "date", _DAY), "hashrate_ehs": ths / TH_PER_EH})
     out, repeated = one_per_key(out, ["date"], p)
-    note = "hashrate TH/s -> EH/s (/1e6)." + _repeats(repeated)
+    note = "hashrate TH/s -> EH/s (/1e6)." + repeats_note(repeated)
     return out, provenance(p, out["date"], licence, note)
 
 
@@ -109,10 +110,6 @@ def _zero_from(values: pd.Series, stamps: pd.Series, since: pd.Timestamp, p: Pat
     if bad.any():
         i = int(bad.nonzero()[0][0])
         raise DataError(f"{p}: column {column!r}, row {i + 1}: 0 on {stamps.iloc[i]:%Y-%m-%d}: {why}")
-
-
-def _repeats(n: int) -> str:
-    return f" {n} row(s) repeating an earlier row dropped." if n else ""
 
 
 def read_difficulty(path: str | Path, *, licence: str = "MIT") -> tuple[pd.DataFrame, Provenance]:
@@ -129,7 +126,7 @@ def read_difficulty(path: str | Path, *, licence: str = "MIT") -> tuple[pd.DataF
     out, repeated = one_per_key(pd.DataFrame({"date": stamps, "difficulty": diff}), ["date"], p)
     note = (
         f"{zero} day(s) before block 1 with difficulty 0 (no block mined) read as missing (NaN)." if zero else ""
-    ) + _repeats(repeated)
+    ) + repeats_note(repeated)
     return out, provenance(p, out["date"], licence, note)
 
 
@@ -151,7 +148,7 @@ def read_daily_fees(path: str | Path, *, licence: str | None = None) -> tuple[pd
     _zero_from(fees, stamps, FEES_PAID_FROM, p, fcol, "blocks have paid fees every day since 2013: not a reading")
     out = pd.DataFrame({"date": stamps, "fees_btc": fees})
     out, repeated = one_per_key(out, ["date"], p)
-    note = f"daily total fees in BTC from column {fcol!r}." + _repeats(repeated)
+    note = f"daily total fees in BTC from column {fcol!r}." + repeats_note(repeated)
     return out, provenance(p, out["date"], licence or lic, note)
 
 

@@ -37,6 +37,7 @@ from capitulation.sources._files import (
     provenance,
     read_csv_text,
     read_json,
+    repeats_note,
     require_rows,
     times,
 )
@@ -163,8 +164,7 @@ def _latest_update_per_day(recs: pd.DataFrame, path: Path) -> tuple[pd.DataFrame
     dropped = len(stamped) - len(latest)
     log.info("%s: %d intraday update(s) superseded by a later update of the same day", path, dropped)
     note = f" {dropped} intraday update(s) superseded by the day's last update."
-    if repeated:
-        note += f" {repeated} record(s) repeating an earlier record dropped."
+    note += repeats_note(repeated, "record")
     return latest.reset_index(drop=True), note
 
 

@@ -46,6 +46,7 @@ from capitulation.sources._files import (
     present,
     provenance,
     read_json,
+    repeats_note,
     require_file,
     require_rows,
 )
@@ -149,7 +150,7 @@ def read_purchase_events(path: str | Path) -> tuple[pd.DataFrame, str]:
     f = f[~unpriced].sort_values("filingDate", kind="stable", ignore_index=True)
     notes = [f"{int(unpriced.sum())} event(s) without btcAcquired or avgPriceUsd skipped."] if unpriced.any() else []
     if repeated:
-        notes.append(f"{repeated} event(s) repeating an earlier event dropped.")
+        notes.append(repeats_note(repeated, "event").strip())
     return f.set_axis(["date", "btc", "price_usd"], axis=1), " ".join(f"{p.name}: {n}" for n in notes)
 
 

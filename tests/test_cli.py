@@ -259,12 +259,25 @@ def test_history_shows_one_signal_over_time(shared_data, tmp_path):
     assert bad.exit_code == 2 and "unknown signal" in bad.output
 
 
-UNUSED_BY_REPORT = ("vcr", "dask", "distributed", "dash", "aiohttp", "playwright")
+UNUSED_BY_REPORT = (
+    "vcr",
+    "dask",
+    "distributed",
+    "dash",
+    "aiohttp",
+    "playwright",
+    "requests",
+    "capitulation.cli.watch",
+    "capitulation.cli.dashboard",
+    "capitulation.cli.backfill",
+    "capitulation.cli.backtest",
+)
 
 
 def test_report_imports_no_tape_cluster_or_dashboard_library(shared_data):
     """`report` pays for what it uses: vcrpy is imported when a tape is recorded or replayed, Dask by
-    backfill and backtest, Dash by the dashboard (issue 15: each is import time on every command)."""
+    backfill and backtest, Dash by the dashboard, the HTTP client by live sources, and the console script
+    imports only the running command's module (issue 15: each is import time on every command)."""
     code = (
         "import runpy, sys\n"
         f"sys.argv = ['capitulation', 'report', '--data', {str(shared_data)!r}, '--json', '--no-store']\n"
@@ -274,3 +287,14 @@ def test_report_imports_no_tape_cluster_or_dashboard_library(shared_data):
     )
     run_ = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600, check=True)
     assert run_.stdout.splitlines()[-1] == "[]"
+
+
+def test_every_command_is_mapped_to_the_module_that_registers_it():
+    """The console script imports one module per command (`cli.COMMANDS`): a command missing from the map
+    would only be found through the import-everything path."""
+    import typer.main
+
+    from capitulation import cli
+
+    registered = typer.main.get_command(cli.app).commands  # type: ignore[attr-defined]
+    assert {n: c.callback.__module__.rsplit(".", 1)[1] for n, c in registered.items()} == cli.COMMANDS

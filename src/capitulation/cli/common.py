@@ -39,6 +39,10 @@ ThresholdsOpt = Annotated[
     Path | None,
     typer.Option("--thresholds", help="TOML file of signal thresholds (a copy of the bundled thresholds.toml)"),
 ]
+NoCacheOpt = Annotated[
+    bool,
+    typer.Option("--no-cache", help="parse every recorded file again instead of reusing the parsed-table cache"),
+]
 AsOfOpt = Annotated[
     str | None, typer.Option("--as-of", help="run as of this date/time (UTC); a bare date means its end")
 ]
@@ -69,8 +73,10 @@ def clean(obj: object) -> object:
     return obj
 
 
-def load_snapshot(data: Path | None, snapshot: Path | None, as_of: str | None) -> Snapshot:
-    """The snapshot a command runs on: a saved snapshot folder, or the recorded data under `data`."""
+def load_snapshot(data: Path | None, snapshot: Path | None, as_of: str | None, no_cache: bool = False) -> Snapshot:
+    """The snapshot a command runs on: a saved snapshot folder, or the recorded data under `data` (its tables
+    from the parsed-table cache, `sources.cache`, unless `no_cache`)."""
+    from capitulation.sources.cache import TableCache
     from capitulation.sources.recorded import build_snapshot
 
     cut = None if as_of is None else parse_as_of(as_of)
@@ -82,7 +88,7 @@ def load_snapshot(data: Path | None, snapshot: Path | None, as_of: str | None) -
             "no data to report on: pass --data DIR (a folder of recorded data such as ../shared/data) "
             "or --snapshot PATH"
         )
-    return build_snapshot(data, cut)
+    return build_snapshot(data, cut, cache=None if no_cache else TableCache())
 
 
 @contextmanager

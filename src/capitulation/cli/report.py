@@ -17,6 +17,7 @@ from capitulation.cli.common import (
     DataOpt,
     DbOpt,
     JsonOpt,
+    NoCacheOpt,
     SnapshotOpt,
     ThresholdsOpt,
     app,
@@ -40,6 +41,7 @@ def report(
     db: DbOpt = None,
     store: Annotated[bool, typer.Option(help="store the snapshot and verdicts in the history store")] = True,
     thresholds: ThresholdsOpt = None,
+    no_cache: NoCacheOpt = False,
 ) -> None:
     """The eight verdicts, then the levels ladder around spot and each table's own date."""
     from capitulation.report import model, terminal
@@ -48,7 +50,7 @@ def report(
 
     with handled():
         th = None if thresholds is None else config.load(thresholds)
-        snap = load_snapshot(data, snapshot, as_of)
+        snap = load_snapshot(data, snapshot, as_of, no_cache)
         rep = model.build(snap, th)
         if html is not None:
             from capitulation.report.html import write_html

@@ -108,7 +108,7 @@ def test_a_429_is_retried_and_one_outlasting_the_backoff_makes_the_source_stale(
         ('{"error": {"code": 1}}', "no 'result' object"),
         ('{"result": {"data": {"a": 1}}}', "'result.data' is not a list"),
         ('{"result": {"data": [[1775433600000, 47.5, 47.8, 47.4]]}}', r"result.data\[0\] is not \[ts, open"),
-        ('{"result": {"data": [[1775433600000, "47.5", 47.8, 47.4, 47.7]]}}', "not a number"),
+        ('{"result": {"data": [[1775433600000, "47.5", 47.8, 47.4, 47.7]]}}', "holds a non-number"),
         ('{"result": {"data": [[1775433600000, 0.475, 0.478, 0.474, 0.477]]}}', "open 0.475 vol points is outside"),
         ('{"result": {"data": [[1775433600000, 47.5, 47.0, 47.4, 47.7]]}}', "high 47 < low 47.4"),
         (

@@ -101,15 +101,12 @@ def parse_page(body: Any) -> tuple[list[list[float]], int | None]:
     if not isinstance(data, list):
         raise DataError(f"malformed response: {what}: field 'result.data' is not a list: {data!r:.80}")
     candles = []
+    shape = "is not [ts, open, high, low, close]"
     for i, c in enumerate(data):
         if not isinstance(c, list) or len(c) != 5:
-            raise DataError(
-                f"malformed response: {what}: result.data[{i}] is not [ts, open, high, low, close]: {c!r:.80}"
-            )
+            raise DataError(f"malformed response: {what}: result.data[{i}] {shape}: {c!r:.80}")
         if any(isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v) for v in c):
-            raise DataError(
-                f"malformed response: {what}: result.data[{i}] holds a value that is not a number: {c!r:.80}"
-            )
+            raise DataError(f"malformed response: {what}: result.data[{i}] holds a non-number: {c!r:.80}")
         candles.append([float(v) for v in c])
     cont = result.get("continuation")
     if cont is not None and (isinstance(cont, bool) or not isinstance(cont, int | float)):

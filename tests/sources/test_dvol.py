@@ -10,7 +10,6 @@ the bad-input tests are hand-made and say so.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +18,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bodies import dvol_body
 from capitulation import tables
 from capitulation.errors import DataError, SourceError
 from capitulation.sources import dvol, live
@@ -36,22 +36,13 @@ def recorded(shared_data: Path) -> pd.DataFrame:
     return read_dvol_csv(shared_data / "volatility_index" / CSV)[0]
 
 
-def body(rows: pd.DataFrame, continuation: int | None = None) -> str:
-    """A get_volatility_index_data answer holding `rows` (vol_index fractions) back in vol points, oldest first."""
-    data = [
-        [int(r.date.value // 1_000_000), *(round(getattr(r, c) * 100, 2) for c in dvol.OHLC)]
-        for r in rows.sort_values("date").itertuples()
-    ]
-    return json.dumps({"jsonrpc": "2.0", "result": {"data": data, "continuation": continuation}})
-
-
 def fetch(days: int = 30) -> tuple[pd.DataFrame, object]:
     return dvol.fetch_dvol(days=days, backoff=no_wait()[0], now=NOW)
 
 
 def test_live_bars_equal_the_recorded_importers_rows(http: HttpReplay, recorded: pd.DataFrame) -> None:
     last30 = recorded[recorded["date"] > NOW - pd.Timedelta(days=30)]
-    http.script({PATH: [(200, body(last30))]})
+    http.script({PATH: [(200, dvol_body(last30))]})
     got, prov = fetch()
     pd.testing.assert_frame_equal(got, last30.reset_index(drop=True))
     assert got["close"].iloc[-1] == pytest.approx(0.4776)  # 2026-04-06 close 47.76 vol points
@@ -73,7 +64,7 @@ def test_a_continuation_is_asked_as_the_next_end_and_pages_join_oldest_first(
     last60 = recorded[recorded["date"] > NOW - pd.Timedelta(days=60)].sort_values("date")
     older, newer = last60.iloc[:25], last60.iloc[25:]
     cont = int(newer["date"].iloc[0].value // 1_000_000) - 1
-    http.script({PATH: [(200, body(newer, cont)), (200, body(older))]})
+    http.script({PATH: [(200, dvol_body(newer, cont)), (200, dvol_body(older))]})
     got, prov = fetch(days=60)
     pd.testing.assert_frame_equal(got, last60.reset_index(drop=True))
     assert [q["end_timestamp"] for q in http.queries(PATH)][1] == [str(cont)]
@@ -82,7 +73,7 @@ def test_a_continuation_is_asked_as_the_next_end_and_pages_join_oldest_first(
 
 def test_the_2021_crash_day_reads_as_a_fraction_of_its_vol_points(http: HttpReplay, recorded: pd.DataFrame) -> None:
     day = recorded[recorded["date"] == pd.Timestamp("2021-05-19", tz="UTC")]
-    http.script({PATH: [(200, body(day))]})
+    http.script({PATH: [(200, dvol_body(day))]})
     got, _ = dvol.fetch_dvol(days=2, backoff=no_wait()[0], now="2021-05-20T01:00Z")
     assert got["close"].tolist() == pytest.approx([1.2483]) and got["high"].tolist() == pytest.approx(
         [1.4463]

@@ -132,7 +132,10 @@ def test_rows_take_xbrl_bitcoin_units_or_a_recent_toml_row_and_leave_out_the_res
     mara, djt, kulr = (sec_shares[t] for t in ("MARA", "DJT", "KULR"))
     q3 = latest(mara)
     gaap = {  # HAND-MADE figures in MARA's real latest filing
-        "CryptoAssetNumberOfUnits": {"Bitcoin": [fact(q3, "2025-09-30", 50_000.0), fact(q3, "2024-12-31", 44_000.0)]},
+        "CryptoAssetNumberOfUnits": {
+            "Bitcoin": [fact(q3, "2025-09-30", 50_000.0), fact(q3, "2024-12-31", 44_000.0)],
+            "ETH": [fact(q3, "2025-09-30", 9_999.0)],  # another coin: never read as bitcoin
+        },
         "LongTermDebt": {"USD": [fact(q3, "2025-09-30", 3.2e9)]},
         "CashAndCashEquivalentsAtCarryingValue": {"USD": [fact(q3, "2025-09-30", 1.0e8)]},
     }

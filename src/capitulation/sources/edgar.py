@@ -19,10 +19,10 @@ column             from
 as_of              the share count's `end` (the cover page's 'shares outstanding as of' date)
 published          the filing's `filed` date (00:00 UTC, as the recorded importer stamps filings)
 shares_basic       dei:EntityCommonStockSharesOutstanding (shares)
-btc_held           us-gaap:CryptoAssetNumberOfUnits of that filing (its latest `end`), where the company tags it
-                   without dimensions; else the bundled capital-stack TOML's latest [[company]] row for the ticker
-                   whose as_of lies within `HOLDINGS_MAX_AGE` before as_of (BTC holdings are not in XBRL for most
-                   filers); else the company is left out and the notes say why
+btc_held           us-gaap:CryptoAssetNumberOfUnits of that filing (its latest `end`) in a bitcoin unit, where the
+                   company tags it without dimensions; else the bundled capital-stack TOML's latest [[company]]
+                   row for the ticker whose as_of lies within `HOLDINGS_MAX_AGE` before as_of (BTC holdings are
+                   not in XBRL for most filers); else the company is left out and the notes say why
 debt_usd           the first of `DEBT_TAGS` the filing carries (USD, its latest `end`; a carrying amount, which
                    for convertibles is slightly below the notional the recorded tracker gives)
 preferred_usd      the first of `PREFERRED_TAGS` (liquidation preference where tagged, else carrying value)
@@ -211,8 +211,11 @@ def _gaap(tags: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
 
 
 def _unit_fits(col: str, unit: str) -> bool:
-    """Money in USD; bitcoin counts in any unit but a currency (EDGAR names it 'pure', 'Bitcoin', 'BTC', ...)."""
-    return unit == "USD" if col != "btc_held" else unit not in ("USD", "shares")
+    """Money in USD; bitcoin counts in a unit naming bitcoin ('Bitcoin', 'BTC', ...) or the plain number 'pure'
+    (another coin's unit, e.g. 'ETH', is not bitcoin)."""
+    if col != "btc_held":
+        return unit == "USD"
+    return unit.lower() == "pure" or "btc" in unit.lower() or "bitcoin" in unit.lower()
 
 
 def fetch_treasury_companies(
@@ -229,7 +232,8 @@ def fetch_treasury_companies(
     bitcoin holdings from XBRL or the capital-stack TOML `stack` (see the module notes), and the provenance.
 
     `url`: the companyfacts URL pattern with `{cik}`. `pace`: waits `PACE_S` between companies (tests pass a
-    recorder). `now`: the retrieval time (None: the clock). `SourceError` when no company gives a row."""
+    recorder). `session`'s User-Agent is set to `user_agent()`. `now`: the retrieval time (None: the clock).
+    `SourceError` when no company gives a row."""
     s = session or http.session()
     s.headers["User-Agent"] = user_agent()
     held = treasuries.read_stack_file(stack).companies

@@ -27,7 +27,7 @@ def backfill(
         int,
         typer.Option("--workers", help="local Dask worker processes (not with --scheduler); 0 runs in this process"),
     ] = 2,
-    every: Annotated[str, typer.Option("--every", help="snapshot interval, dividing a day (e.g. 1h, 15min)")] = "1h",
+    every: Annotated[str, typer.Option("--every", help="snapshot interval, dividing a day: 15m, 1h, 1d")] = "1h",
     db: DbOpt = None,
     store: Annotated[bool, typer.Option(help="also store the metrics in the history store (--db)")] = True,
     as_json: JsonOpt = False,

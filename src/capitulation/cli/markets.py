@@ -3,7 +3,6 @@ baskets against BTC) and `hedge` (the hedge desk for a long BTC position)."""
 
 from __future__ import annotations
 
-import re
 from typing import Annotated
 
 import pandas as pd
@@ -26,20 +25,10 @@ from capitulation.cli.common import (
     print_json,
     records,
 )
-from capitulation.errors import DataError
 from capitulation.signals import cross_asset, hedging, sector_rotation
 from capitulation.signals.common import BTC, pct, usd
+from capitulation.timeutil import parse_duration
 from capitulation.verdict import Verdict
-
-HORIZON_UNITS = {"d": 1, "w": 7}
-
-
-def parse_horizon(text: str) -> int:
-    """'30d' -> 30, '4w' -> 28, '30' -> 30 (days); `DataError` for anything else."""
-    m = re.fullmatch(r"\s*(\d+)\s*([dw]?)\s*", text.lower())
-    if m is None or int(m.group(1)) < 1:
-        raise DataError(f"--horizon must be a whole number of days or weeks such as 30d or 4w, got {text!r}")
-    return int(m.group(1)) * HORIZON_UNITS.get(m.group(2), 1)
 
 
 def _print_verdict(v: Verdict) -> None:
@@ -178,7 +167,7 @@ def hedge(
     as_of: AsOfOpt = None,
     as_json: JsonOpt = False,
     notional: Annotated[float, typer.Option(help="long BTC exposure to hedge, USD")] = 1e6,
-    horizon: Annotated[str, typer.Option(help="hedge horizon: days or weeks, e.g. 30d or 4w")] = "30d",
+    horizon: Annotated[str, typer.Option(help="hedge horizon in whole days: 30d, 4w")] = "30d",
     delta: Annotated[float, typer.Option(help="put delta (absolute) for the protective put; ATM is also shown")] = 0.25,
     margin: Annotated[float, typer.Option(help="initial margin of the perp short, fraction of notional")] = 0.10,
     proxy: Annotated[list[str] | None, typer.Option(help="proxy to short (repeat); default MSTR, QQQ, GLD")] = None,
@@ -186,7 +175,7 @@ def hedge(
     """The hedge desk for a long BTC position: protective puts (chain IV at a delta, skew included), a perp
     short (funding carry, liquidation distance) and proxy shorts (hedge ratio, rho^2 calm vs stress)."""
     with handled():
-        days = parse_horizon(horizon)
+        days = parse_duration(horizon, "--horizon", whole_days=True).days
         snap = load_snapshot(data, snapshot, as_of)
         proxies = tuple(p.upper() for p in proxy) if proxy else hedge_desk.PROXIES
         d = hedge_desk.desk(snap.tables, snap.as_of, notional, days, delta, margin, proxies)

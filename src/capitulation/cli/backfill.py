@@ -11,7 +11,7 @@ import typer
 from rich import box
 from rich.table import Table
 
-from capitulation.cli.common import DbOpt, JsonOpt, app, clean, console, fail, handled, print_json, records
+from capitulation.cli.common import DbOpt, JsonOpt, app, console, fail, handled, print_json, records
 
 SHOWN = 5  # latest snapshots printed as a table
 
@@ -73,7 +73,7 @@ def backfill(
         "snapshots_latest": records(res.metrics.tail(SHOWN)),
     }
     if as_json:
-        print_json(clean(summary))
+        print_json(summary, res.metrics["timestamp"].max() if len(res.metrics) else None)
     else:
         _render(summary)
 

@@ -17,7 +17,6 @@ from capitulation.cli.common import (
     JsonOpt,
     ThresholdsOpt,
     app,
-    clean,
     console,
     fail,
     handled,
@@ -118,7 +117,7 @@ def backtest(
         **bt.as_dict(),
     }
     if as_json:
-        print_json(clean(doc))
+        print_json(doc, days[-1])
     else:
         _render(doc, bt.comparison())
 

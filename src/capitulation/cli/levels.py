@@ -55,7 +55,7 @@ def levels(
         for lv, d in ladder([lv for v in verdicts for lv in v.levels], s, within)
     ]
     if as_json:
-        print_json({"as_of": snap.as_of.isoformat(), "spot_usd": s, "within": within, "levels": rows})
+        print_json({"spot_usd": s, "within": within, "levels": rows}, snap.as_of)
         return
     t = Table(title=f"Levels around spot ${s:,.0f} ({snap.as_of:%Y-%m-%d %H:%M} UTC), highest first", box=box.SIMPLE)
     for c in ("price", "vs spot", "level", "group", "source", "why it matters"):

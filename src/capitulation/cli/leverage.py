@@ -16,7 +16,6 @@ from capitulation.cli.common import (
     JsonOpt,
     SnapshotOpt,
     app,
-    clean,
     console,
     fail,
     handled,
@@ -98,7 +97,7 @@ def leverage(
         "verdicts": [flush.as_dict(), liq.as_dict()],
     }
     if as_json:
-        print_json(clean(doc))
+        print_json(doc, snap.as_of)
         return
     t = Table(title=f"Perp open interest by venue, as of {snap.as_of:%Y-%m-%d %H:%M} UTC")
     for c in ("venue", "symbol", "OI time", "OI (BTC)", "OI (USD)", "funding / interval", "status"):
@@ -193,7 +192,7 @@ def events(
         "oi_sources": sorted(set(tab["oi_source"]) - {"none"}),
     }
     if as_json:
-        print_json(clean(doc))
+        print_json(doc, snap.as_of)
         return
     t = Table(title=f"BTC drawdowns of {threshold:.0%}+ (daily closes to {snap.as_of:%Y-%m-%d})")
     for c in (

@@ -17,7 +17,6 @@ from capitulation.cli.common import (
     JsonOpt,
     SnapshotOpt,
     app,
-    clean,
     console,
     fail,
     handled,
@@ -81,7 +80,7 @@ def crossasset(
         "verdict": verdict.as_dict(),
     }
     if as_json:
-        print_json(clean(doc))
+        print_json(doc, snap.as_of)
         return
     t = Table(title=f"Cross-asset, as of {snap.as_of:%Y-%m-%d %H:%M} UTC", box=box.SIMPLE_HEAD)
     cols = ("asset", "group", "close", "from ATH", "from 90d high", "vs BTC (pts)", "30d")
@@ -137,7 +136,7 @@ def sectors(
         "verdict": verdict.as_dict(),
     }
     if as_json:
-        print_json(clean(doc))
+        print_json(doc, snap.as_of)
         return
     t = Table(title=f"Sectors vs BTC to {sec.end:%Y-%m-%d} ({sec.benchmark})", box=box.SIMPLE_HEAD)
     for c in ("#", "sector", "coins", *(f"{d}d" for d in days), *(f"vs BTC {d}d" for d in days)):
@@ -194,7 +193,7 @@ def hedge(
         "verdict": verdict.as_dict(),
     }
     if as_json:
-        print_json(clean(doc))
+        print_json(doc, snap.as_of)
         return
     console.print(
         f"[bold]hedge desk[/bold]: long {usd(d.notional_usd)} of BTC at {usd(d.spot_usd)} "

@@ -5,7 +5,7 @@ from __future__ import annotations
 from contextlib import nullcontext
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import pandas as pd
 import typer
@@ -20,14 +20,16 @@ from capitulation.cli.common import (
     SnapshotOpt,
     ThresholdsOpt,
     app,
-    clean,
     console,
     fail,
     handled,
     load_snapshot,
     print_json,
 )
+from capitulation.signals import ALL_SIGNALS
 from capitulation.snapshot import Snapshot
+
+SignalName = Literal[ALL_SIGNALS]  # type: ignore[valid-type]  # the eight names, listed in --help
 
 
 @app.command()
@@ -61,7 +63,7 @@ def report(
             hs.write_verdicts(rep.verdicts)
             stored = f"history store {hs.root}: {written} new table(s) for {snap.as_of:%Y-%m-%d %H:%M} UTC"
     if as_json:
-        print_json(clean(model.as_json(rep)))
+        print_json(model.as_json(rep), snap.as_of)
     else:
         terminal.render(rep, console)
         if html is not None:
@@ -110,8 +112,8 @@ def save_snapshot(
                 snap = live.live_snapshot(fetchers)
         path = snap.save(out)
     if as_json:
-        doc = {"path": str(path), "as_of": snap.as_of, "sources": [asdict(s) for s in snap.sources]}
-        print_json(clean(doc | ({"tape": str(record)} if record else {})))
+        doc = {"path": str(path), "sources": [asdict(s) for s in snap.sources]}
+        print_json(doc | ({"tape": str(record)} if record else {}), snap.as_of)
         return
     if snap.sources:
         _print_sources(snap)
@@ -130,17 +132,14 @@ def _print_sources(snap: Snapshot) -> None:
 def history(
     db: DbOpt = None,
     as_json: JsonOpt = False,
-    signal: Annotated[str | None, typer.Option(help="one signal's verdicts over time, e.g. leverage_flush")] = None,
+    signal: Annotated[SignalName | None, typer.Option(help="one signal's verdicts over time")] = None,
     since: Annotated[str | None, typer.Option(help="only snapshots at or after this date (UTC)")] = None,
 ) -> None:
     """List the snapshots in the history store, or one signal's verdicts over time (--signal)."""
-    from capitulation.signals import ALL_SIGNALS
     from capitulation.snapshot import utc
     from capitulation.store import HistoryStore
 
     with handled():
-        if signal is not None and signal not in ALL_SIGNALS:
-            fail(f"unknown signal {signal!r}; one of: {', '.join(ALL_SIGNALS)}")
         hs = HistoryStore(db)
         cut = None if since is None else utc(since)
         h = hs.history(cut) if signal is None else hs.verdict_history(signal, cut)
@@ -151,7 +150,7 @@ def history(
             if h.empty
             else [
                 {
-                    "as_of": str(r.as_of),
+                    "as_of": r.as_of.isoformat(),
                     "status": r.status,
                     "key_metric": r.key_metric,
                     "key_value": None if pd.isna(r.key_value) else float(r.key_value),
@@ -162,14 +161,14 @@ def history(
             ]
         )
         if as_json:
-            print_json(rows)
+            print_json({"db": str(hs.root), "signal": signal, "verdicts": rows}, None)
             return
         t = Table(title=f"{signal} in {hs.root}")
         for c in ("as_of", "status", "key metric", "headline"):
             t.add_column(c)
         for r in rows:
             key = "" if r["key_value"] is None else f"{r['key_metric']} = {r['key_value']:,.4g} {r['key_unit'] or ''}"
-            t.add_row(r["as_of"], r["status"], escape(key), escape(r["headline"]))
+            t.add_row(f"{pd.Timestamp(r['as_of']):%Y-%m-%d %H:%M:%S}", r["status"], escape(key), escape(r["headline"]))
         console.print(t if rows else f"no verdicts of {signal} stored in {hs.root}")
         return
     named = "; ".join(h["damaged"])
@@ -177,19 +176,17 @@ def history(
         f"quarantined {r.file}: {r.reason} (moved to {r.moved_to})" for r in damage.itertuples() if r.file not in named
     ]
     if as_json:
-        print_json(
-            [
-                {
-                    "as_of": str(r.as_of),
-                    "tables": int(r.tables),
-                    "rows": int(r.rows),
-                    "table_names": r.table_names,
-                    "stale_sources": r.stale.split(", ") if r.stale else [],
-                    "damaged": r.damaged or None,
-                }
-                for r in h.itertuples()
-            ]
-        )
+        snapshots = [
+            {
+                "as_of": r.as_of.isoformat(),
+                "tables": r.table_names.split(", ") if r.table_names else [],
+                "rows": int(r.rows),
+                "stale_sources": r.stale.split(", ") if r.stale else [],
+                "damaged": r.damaged or None,
+            }
+            for r in h.itertuples()
+        ]
+        print_json({"db": str(hs.root), "snapshots": snapshots}, None)
         for line in others:
             typer.echo(f"warning: {line}", err=True)
         return

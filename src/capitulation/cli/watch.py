@@ -20,7 +20,7 @@ from typing import Annotated, Any
 import pandas as pd
 import typer
 
-from capitulation.cli.common import DbOpt, JsonOpt, app, clean, fail, handled
+from capitulation.cli.common import DbOpt, JsonOpt, app, envelope, fail, handled
 from capitulation.errors import SourceError
 from capitulation.sources import http, live
 from capitulation.store import HistoryStore
@@ -83,9 +83,9 @@ def watch(
 
 
 def _emit(line: dict[str, Any], as_json: bool) -> None:
-    """One cycle: a JSON object on one line, or a plain line."""
+    """One cycle: a JSON object on one line (`common.envelope`: with schema_version), or a plain line."""
     if as_json:
-        typer.echo(json.dumps(clean(line), default=str, allow_nan=False))
+        typer.echo(json.dumps(envelope(line, line["as_of"]), default=str, allow_nan=False))
         return
     as_of = f"{line['as_of']:%Y-%m-%d %H:%M:%S} UTC"
     if "error" in line:

@@ -42,6 +42,7 @@ def backfill(
 
     if workers < 0:
         fail(f"--workers must be 0 or more, got {workers}")
+    compile_notice()
     with handled():
         run.parse_every(every)
         run.chain_files(path)  # bad input fails before a cluster starts

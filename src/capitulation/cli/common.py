@@ -11,12 +11,14 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
+import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import date, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, NoReturn, TextIO
 
 import pandas as pd
 import typer
@@ -100,9 +102,40 @@ def clean(obj: object) -> object:
     return obj
 
 
+KERNEL_MODULES = ("analytics/_black76_kernel.py", "analytics/liquidation_map.py", "backfill/_kernel.py")
+"""The package's numba modules (`@njit(cache=True)`), relative to the package folder."""
+COMPILE_NOTICE = "compiling numeric kernels once (about a minute on first run)..."
+
+
+def kernel_cache_cold(package: Path | None = None, cache_dir: str | None = None) -> bool:
+    """Whether numba will compile: some kernel module has no cache index (`<module>.*.nbi`) newer than its
+    source, in $NUMBA_CACHE_DIR (numba's layout: the module's folder path under it) or else its __pycache__.
+    A few stat calls; approximate by design (it only decides whether to print `COMPILE_NOTICE`)."""
+    root = Path(__file__).resolve().parents[1] if package is None else package
+    cache_dir = os.environ.get("NUMBA_CACHE_DIR") if cache_dir is None else cache_dir
+    for rel in KERNEL_MODULES:
+        src = root / rel
+        where = Path(cache_dir, *src.parent.parts[1:]) if cache_dir else src.parent / "__pycache__"
+        index = [p.stat().st_mtime for p in where.glob(f"{src.stem}.*.nbi")]
+        if not index or min(index) < src.stat().st_mtime:
+            return True
+    return False
+
+
+def compile_notice(stream: TextIO | None = None) -> None:
+    """One line on `stream` (default stderr) before work that compiles the kernels: only while their cache is
+    cold and only for a person (a terminal), so logs and tests that read the output see no extra line."""
+    out = sys.stderr if stream is None else stream
+    if out.isatty() and kernel_cache_cold():
+        print(COMPILE_NOTICE, file=out, flush=True)
+
+
 def load_snapshot(data: Path | None, snapshot: Path | None, as_of: str | None) -> Snapshot:
-    """The snapshot a command runs on: a saved snapshot folder, or the recorded data under `data`."""
+    """The snapshot a command runs on: a saved snapshot folder, or the recorded data under `data`; says on
+    stderr when the numeric kernels its analysis uses are about to compile (`compile_notice`)."""
     from capitulation.sources.recorded import build_snapshot
+
+    compile_notice()
 
     cut = None if as_of is None else parse_as_of(as_of)
     if snapshot is not None:

@@ -11,7 +11,7 @@ import typer
 from rich import box
 from rich.table import Table
 
-from capitulation.cli.common import DbOpt, JsonOpt, app, console, fail, handled, print_json, records
+from capitulation.cli.common import DbOpt, JsonOpt, app, compile_notice, console, fail, handled, print_json, records
 
 SHOWN = 5  # latest snapshots printed as a table
 

@@ -11,12 +11,27 @@ import typer
 from rich import box
 from rich.table import Table
 
-from capitulation.cli.common import DbOpt, JsonOpt, app, compile_notice, console, fail, handled, print_json, records
+from capitulation.cli.common import (
+    DbOpt,
+    JsonOpt,
+    app,
+    compile_notice,
+    console,
+    examples,
+    fail,
+    handled,
+    print_json,
+    records,
+)
 
 SHOWN = 5  # latest snapshots printed as a table
 
 
-@app.command()
+@app.command(
+    epilog=examples(
+        "backfill ../shared/data/deribit_options --workers 0", "backfill chains/ --every 15m --workers 4 --json"
+    )
+)
 def backfill(
     path: Annotated[Path, typer.Argument(help="a chain file or a folder of daily files (tardis CSV/Parquet)")],
     out: Annotated[Path, typer.Option("--out", help="folder for the metrics Parquet file")] = Path("backfill"),

@@ -18,6 +18,7 @@ from capitulation.cli.common import (
     ThresholdsOpt,
     app,
     console,
+    examples,
     fail,
     handled,
     print_json,
@@ -36,7 +37,9 @@ SIGNAL_NAMES = {
 }
 
 
-@app.command()
+@app.command(
+    epilog=examples("backtest --from 2024-01-01 --every 7d", "backtest --window 14d --html backtest.html --json")
+)
 def backtest(
     data: DataOpt = None,
     start: Annotated[

@@ -22,6 +22,7 @@ from capitulation.cli.common import (
     clean,
     console,
     data_dir,
+    examples,
     fail,
     handled,
     load_snapshot,
@@ -219,7 +220,13 @@ def _print_table(table: pd.DataFrame, stack_file: str) -> None:
     )
 
 
-@app.command()
+@app.command(
+    epilog=examples(
+        "mnav --as-of 2026-02-05",
+        "mnav --preset seed",
+        "mnav --btc 713502 --btc-price 66044 --share-price 106.99 --shares 289340000 --debt 822e6",
+    )
+)
 def mnav(
     btc: Annotated[float | None, typer.Option(help="BTC held")] = None,
     btc_price: Annotated[float | None, typer.Option(help="BTC price, USD")] = None,
@@ -326,7 +333,7 @@ def _state(
     return NetworkState(**(asdict(state) | given)), snap
 
 
-@app.command()
+@app.command(epilog=examples("mining --power-usd-kwh 0.05", "mining --hashrate-ehs 1050 --efficiency-jth 17.5 --json"))
 def mining(
     hashrate_ehs: Annotated[float | None, typer.Option(help="network hashrate, EH/s")] = None,
     efficiency_jth: Annotated[

@@ -60,6 +60,11 @@ AsOfOpt = Annotated[
 ]
 
 
+def examples(*lines: str) -> str:
+    """A command's help epilog: an "Examples:" block, one command line each, kept as written (not rewrapped)."""
+    return "[bold]Examples:[/bold]\n\n" + "\n".join(f"  capitulation {line}" for line in lines)
+
+
 def fail(msg: str) -> NoReturn:
     typer.echo(f"error: {one_line(msg)}", err=True)
     raise typer.Exit(2)

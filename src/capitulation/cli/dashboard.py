@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from capitulation.cli.common import AsOfOpt, DataOpt, DbOpt, SnapshotOpt, app, fail, handled, load_snapshot
+from capitulation.cli.common import AsOfOpt, DataOpt, DbOpt, SnapshotOpt, app, examples, fail, handled, load_snapshot
 from capitulation.timeutil import DURATION_HELP, parse_duration
 
 
@@ -33,7 +33,7 @@ def _check_port(host: str, port: int) -> None:
         fail(f"cannot serve on {host}:{port}: {exc.strerror or exc}")
 
 
-@app.command()
+@app.command(epilog=examples("dashboard", "dashboard --snapshot snap/ --port 8060 --refresh 1h"))
 def dashboard(
     data: DataOpt = None,
     snapshot: SnapshotOpt = None,

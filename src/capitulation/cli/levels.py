@@ -18,6 +18,7 @@ from capitulation.cli.common import (
     SnapshotOpt,
     app,
     console,
+    examples,
     fail,
     handled,
     load_snapshot,
@@ -25,7 +26,9 @@ from capitulation.cli.common import (
 )
 
 
-@app.command()
+@app.command(
+    epilog=examples("levels --within 0.3", "--wide levels --as-of 2025-04-07", "levels --json | python -m json.tool")
+)
 def levels(
     data: DataOpt = None,
     snapshot: SnapshotOpt = None,

@@ -17,6 +17,7 @@ from capitulation.cli.common import (
     SnapshotOpt,
     app,
     console,
+    examples,
     fail,
     handled,
     load_snapshot,
@@ -63,7 +64,7 @@ def _clusters(lm: liquidity_levels.LiquidationMap, top: int) -> dict[str, object
     }
 
 
-@app.command()
+@app.command(epilog=examples("leverage --top 10", "leverage --as-of 2025-04-07 --json"))
 def leverage(
     data: DataOpt = None, snapshot: SnapshotOpt = None, as_of: AsOfOpt = None, as_json: JsonOpt = False, top: int = 5
 ) -> None:
@@ -161,7 +162,7 @@ def _liquidations_note(snap: Snapshot) -> str:
     )
 
 
-@app.command()
+@app.command(epilog=examples("events --threshold 0.3", "events --json"))
 def events(
     data: DataOpt = None,
     snapshot: SnapshotOpt = None,

@@ -18,6 +18,7 @@ from capitulation.cli.common import (
     SnapshotOpt,
     app,
     console,
+    examples,
     fail,
     handled,
     load_snapshot,
@@ -44,7 +45,7 @@ def _f(x: float | None, fmt: str = ".2f") -> str:
     return "-" if x is None or pd.isna(x) else format(x, fmt)
 
 
-@app.command()
+@app.command(epilog=examples("crossasset --as-of 2026-02-05", "crossasset --json"))
 def crossasset(
     data: DataOpt = None, snapshot: SnapshotOpt = None, as_of: AsOfOpt = None, as_json: JsonOpt = False
 ) -> None:
@@ -109,7 +110,7 @@ def crossasset(
     _print_verdict(verdict)
 
 
-@app.command()
+@app.command(epilog=examples("sectors", "sectors --snapshot snap/ --json"))
 def sectors(
     data: DataOpt = None, snapshot: SnapshotOpt = None, as_of: AsOfOpt = None, as_json: JsonOpt = False
 ) -> None:
@@ -159,7 +160,9 @@ def sectors(
     _print_verdict(verdict)
 
 
-@app.command()
+@app.command(
+    epilog=examples("hedge --notional 1e6 --horizon 30d", "hedge --horizon 4w --delta 0.1 --proxy MSTR --json")
+)
 def hedge(
     data: DataOpt = None,
     snapshot: SnapshotOpt = None,

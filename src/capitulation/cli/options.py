@@ -19,6 +19,7 @@ from capitulation.cli.common import (
     SnapshotOpt,
     app,
     console,
+    examples,
     fail,
     handled,
     load_snapshot,
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
 DELTAS = (10, 15, 25)
 
 
-@app.command()
+@app.command(epilog=examples("options --dealer short_all --sticky delta", "options --expiry 2026-03-27 --json"))
 def options(
     data: DataOpt = None,
     snapshot: SnapshotOpt = None,

@@ -21,6 +21,7 @@ from capitulation.cli.common import (
     ThresholdsOpt,
     app,
     console,
+    examples,
     fail,
     handled,
     load_snapshot,
@@ -32,7 +33,11 @@ from capitulation.snapshot import Snapshot
 SignalName = Literal[ALL_SIGNALS]  # type: ignore[valid-type]  # the eight names, listed in --help
 
 
-@app.command()
+@app.command(
+    epilog=examples(
+        "report", "report --as-of 2025-04-07 --html report.html", "report --snapshot snap/ --json | python -m json.tool"
+    )
+)
 def report(
     data: DataOpt = None,
     snapshot: SnapshotOpt = None,
@@ -72,7 +77,12 @@ def report(
             console.print(stored)
 
 
-@app.command("snapshot")
+@app.command(
+    "snapshot",
+    epilog=examples(
+        "snapshot snap/ --as-of 2026-02-05", "snapshot live/ --live --record tape/", "snapshot again/ --replay tape/"
+    ),
+)
 def save_snapshot(
     out: Annotated[Path, typer.Argument(help="new folder to write the snapshot to")],
     data: DataOpt = None,
@@ -128,7 +138,11 @@ def _print_sources(snap: Snapshot) -> None:
     console.print(table)
 
 
-@app.command()
+@app.command(
+    epilog=examples(
+        "history --since 2026-01-01", "history --signal options_stress", "history --json | python -m json.tool"
+    )
+)
 def history(
     db: DbOpt = None,
     as_json: JsonOpt = False,

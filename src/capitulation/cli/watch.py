@@ -20,7 +20,7 @@ from typing import Annotated, Any
 import pandas as pd
 import typer
 
-from capitulation.cli.common import DbOpt, JsonOpt, app, envelope, fail, handled
+from capitulation.cli.common import DbOpt, JsonOpt, app, envelope, examples, fail, handled
 from capitulation.errors import SourceError
 from capitulation.sources import http, live
 from capitulation.store import HistoryStore
@@ -34,7 +34,7 @@ SOURCE_BUDGET_S = 20.0
 MAX_RETRY_DELAY = pd.Timedelta(hours=1)
 
 
-@app.command()
+@app.command(epilog=examples("watch --every 5m", "watch --every 1h --cycles 24 --json"))
 def watch(
     every: Annotated[str, typer.Option("--every", help=f"interval between cycles: {DURATION_HELP}")] = "5m",
     cycles: Annotated[int | None, typer.Option("--cycles", help="stop after N cycles (default: until Ctrl-C)")] = None,

@@ -83,6 +83,7 @@ def backtest(
         fail("no data to backtest: pass --data DIR (a folder of recorded data such as ../shared/data)")
     with handled():
         window_days = parse_duration(window, "--window", zero=True, whole_days=True).days
+        run.parse_every(every)  # bad input fails before the data loads
         th = None if thresholds is None else config.load(thresholds)
         cut = utc(split).floor("D")
         full = build_snapshot(data, "2100-01-01")

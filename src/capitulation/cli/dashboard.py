@@ -11,7 +11,18 @@ from typing import Annotated
 
 import typer
 
-from capitulation.cli.common import AsOfOpt, DataOpt, DbOpt, SnapshotOpt, app, examples, fail, handled, load_snapshot
+from capitulation.cli.common import (
+    AsOfOpt,
+    DataOpt,
+    DbOpt,
+    SnapshotOpt,
+    app,
+    data_dir,
+    examples,
+    fail,
+    handled,
+    load_snapshot,
+)
 from capitulation.timeutil import DURATION_HELP, parse_duration
 
 
@@ -58,10 +69,10 @@ def dashboard(
                 "(there is no login); pass --allow-remote to serve it anyway"
             )
         typer.echo(f"warning: serving on {host}:{port}, reachable from other machines, without a login", err=True)
-    if data is None and snapshot is None:
-        fail("no data to show: pass --data DIR (a folder of recorded data such as ../shared/data) or --snapshot PATH")
     with handled():
         refresh_s = parse_duration(refresh, "--refresh").total_seconds()
+    if snapshot is None:
+        data = data_dir(data)
     _check_port(host, port)  # before the data loads: a busy port fails at once
     with handled():
         web = create_app(partial(load_snapshot, data, snapshot, as_of), HistoryStore(db), refresh_s=refresh_s)

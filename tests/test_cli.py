@@ -128,7 +128,6 @@ def test_mining_calculator_gives_the_seed_shutdown_price():
 @pytest.mark.parametrize(
     "args,needle",
     [
-        (("report", "--no-store"), "--data"),
         (("report", "--data", "/nonexistent/folder", "--no-store"), "/nonexistent/folder"),
         (("report", "--snapshot", "/nonexistent/snap", "--no-store"), "no snapshot"),
         (("mnav", "--btc", "0", "--btc-price", "1", "--share-price", "1", "--shares", "1"), "btc_held"),

@@ -17,12 +17,13 @@ from capitulation.cli.common import (
     JsonOpt,
     ThresholdsOpt,
     app,
-    clean,
     console,
+    examples,
     fail,
     handled,
     print_json,
 )
+from capitulation.timeutil import parse_duration
 
 SIGNAL_NAMES = {
     "leverage_flush": "1 Leverage flush",
@@ -36,18 +37,22 @@ SIGNAL_NAMES = {
 }
 
 
-@app.command()
+@app.command(
+    epilog=examples("backtest --from 2024-01-01 --every 7d", "backtest --window 14d --html backtest.html --json")
+)
 def backtest(
     data: DataOpt = None,
     start: Annotated[
         str | None, typer.Option("--from", help="first date (UTC; default: the data's first BTC close)")
     ] = None,
     end: Annotated[str | None, typer.Option("--to", help="last date (UTC; default: the data's last BTC close)")] = None,
-    every: Annotated[str, typer.Option("--every", help="date step in whole days, e.g. 1d or 7d")] = "1d",
+    every: Annotated[str, typer.Option("--every", help="date step in whole days: 1d, 7d, 1w")] = "1d",
     split: Annotated[
         str, typer.Option("--split", help="thresholds fitted before this date, scored in and out of sample")
     ] = "2024-01-01",
-    window: Annotated[int, typer.Option("--window", help="days around a trough or peak that count as a hit")] = 7,
+    window: Annotated[
+        str, typer.Option("--window", help="whole days around a trough or peak that count as a hit: 7d, 1w, 0d")
+    ] = "7d",
     thresholds: ThresholdsOpt = None,
     out: Annotated[Path | None, typer.Option("--out", help="write the timeline to this Parquet file")] = None,
     html: Annotated[Path | None, typer.Option("--html", help="also write a self-contained HTML page")] = None,
@@ -74,11 +79,11 @@ def backtest(
 
     if workers < 0:
         fail(f"--workers must be 0 or more, got {workers}")
-    if window < 0:
-        fail(f"--window must be 0 or more days, got {window}")
     if data is None:
         fail("no data to backtest: pass --data DIR (a folder of recorded data such as ../shared/data)")
     with handled():
+        window_days = parse_duration(window, "--window", zero=True, whole_days=True).days
+        run.parse_every(every)  # bad input fails before the data loads
         th = None if thresholds is None else config.load(thresholds)
         cut = utc(split).floor("D")
         full = build_snapshot(data, "2100-01-01")
@@ -86,7 +91,7 @@ def backtest(
         hs = HistoryStore(db)
         t0 = time.perf_counter()
         if scheduler is None and workers == 0:
-            bt = run_backtest(full, days, cut, th, window_days=window, store=hs, progress=not as_json)
+            bt = run_backtest(full, days, cut, th, window_days=window_days, store=hs, progress=not as_json)
             mode = "single process"
         else:
             import distributed
@@ -96,7 +101,7 @@ def backtest(
             logging.getLogger(distributed.__name__).setLevel(logging.getLogger().level)
             with dask_client(scheduler, workers) as client:
                 bt = run_backtest(
-                    full, days, cut, th, window_days=window, client=client, store=hs, progress=not as_json
+                    full, days, cut, th, window_days=window_days, client=client, store=hs, progress=not as_json
                 )
             mode = f"dask {scheduler}" if scheduler else f"dask local, {workers} workers"
         secs = time.perf_counter() - t0
@@ -116,7 +121,7 @@ def backtest(
         **bt.as_dict(),
     }
     if as_json:
-        print_json(clean(doc))
+        print_json(doc, days[-1])
     else:
         _render(doc, bt.comparison())
 

@@ -16,8 +16,8 @@ from capitulation.cli.common import (
     JsonOpt,
     SnapshotOpt,
     app,
-    clean,
     console,
+    examples,
     fail,
     handled,
     load_snapshot,
@@ -64,7 +64,7 @@ def _clusters(lm: liquidity_levels.LiquidationMap, top: int) -> dict[str, object
     }
 
 
-@app.command()
+@app.command(epilog=examples("leverage --top 10", "leverage --as-of 2025-04-07 --json"))
 def leverage(
     data: DataOpt = None, snapshot: SnapshotOpt = None, as_of: AsOfOpt = None, as_json: JsonOpt = False, top: int = 5
 ) -> None:
@@ -98,7 +98,7 @@ def leverage(
         "verdicts": [flush.as_dict(), liq.as_dict()],
     }
     if as_json:
-        print_json(clean(doc))
+        print_json(doc, snap.as_of)
         return
     t = Table(title=f"Perp open interest by venue, as of {snap.as_of:%Y-%m-%d %H:%M} UTC")
     for c in ("venue", "symbol", "OI time", "OI (BTC)", "OI (USD)", "funding / interval", "status"):
@@ -162,7 +162,7 @@ def _liquidations_note(snap: Snapshot) -> str:
     )
 
 
-@app.command()
+@app.command(epilog=examples("events --threshold 0.3", "events --json"))
 def events(
     data: DataOpt = None,
     snapshot: SnapshotOpt = None,
@@ -193,7 +193,7 @@ def events(
         "oi_sources": sorted(set(tab["oi_source"]) - {"none"}),
     }
     if as_json:
-        print_json(clean(doc))
+        print_json(doc, snap.as_of)
         return
     t = Table(title=f"BTC drawdowns of {threshold:.0%}+ (daily closes to {snap.as_of:%Y-%m-%d})")
     for c in (

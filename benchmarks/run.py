@@ -22,13 +22,13 @@ from pathlib import Path
 import numba
 import numpy as np
 import pandas as pd
+from commands import GOAL_CPU_S
+from commands import main as commands_table
 from peers import GREEKS_SAMPLE, PEERS, capitulation_greeks, capitulation_iv
 from signals_per_date import main as signals_table
 
 from backfill import main as backfill_table
 from backtest import main as backtest_table
-from commands import GOAL_CPU_S
-from commands import main as commands_table
 from capitulation.analytics import black76, gex
 from capitulation.sources.deribit import read_chain_csv
 

@@ -177,3 +177,32 @@ def test_another_capital_stack_file_is_another_entry(shared_data, tmp_path):
     stack.write_text("this is not toml [")
     with pytest.raises(DataError):
         recorded.load_tables(root, cache=cache, tables=["treasury_charges"], stack=stack)
+
+
+DATA_COMMANDS = ("report", "options", "leverage", "events", "levels", "crossasset", "sectors", "hedge", "mnav")
+DATA_COMMANDS += ("mining", "backtest", "dashboard", "snapshot")
+
+
+def test_report_fills_the_cache_and_no_cache_leaves_it_alone(shared_data, tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from capitulation.cli import app
+
+    monkeypatch.setenv("CAPITULATION_CACHE_DIR", str(tmp_path / "cache"))
+    args = ["report", "--data", str(shared_data), "--no-store", "--json"]
+    bypassed = CliRunner().invoke(app, [*args, "--no-cache"])
+    assert bypassed.exit_code == 0 and not (tmp_path / "cache").exists()
+    cold, warm = (CliRunner().invoke(app, args) for _ in range(2))
+    assert len(list((tmp_path / "cache").glob("*/*/table.parquet"))) == 13
+    signals = [json.loads(r.stdout)["signals"] for r in (bypassed, cold, warm)]
+    assert signals[0] == signals[1] == signals[2]
+
+
+@pytest.mark.parametrize("command", DATA_COMMANDS)
+def test_every_data_command_offers_no_cache(command):
+    from typer.testing import CliRunner
+
+    from capitulation.cli import app
+
+    out = CliRunner().invoke(app, [command, "--help"], env={"COLUMNS": "200"})
+    assert out.exit_code == 0 and "--no-cache" in out.stdout

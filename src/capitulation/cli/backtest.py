@@ -15,6 +15,7 @@ from capitulation.cli.common import (
     DataOpt,
     DbOpt,
     JsonOpt,
+    NoCacheOpt,
     ThresholdsOpt,
     app,
     console,
@@ -65,6 +66,7 @@ def backtest(
         typer.Option("--workers", help="local Dask worker processes (not with --scheduler); 0 runs in this process"),
     ] = 0,
     as_json: JsonOpt = False,
+    no_cache: NoCacheOpt = False,
 ) -> None:
     """Replay every date of the recorded data in one process (or on Dask): the eight verdicts each day, as
     `report --as-of` gives them, stored in the history store (an interrupted run resumes) and scored: hits
@@ -74,6 +76,7 @@ def backtest(
     from capitulation.backtest.score import backtest as run_backtest
     from capitulation.signals import config
     from capitulation.snapshot import utc
+    from capitulation.sources.cache import TableCache
     from capitulation.sources.recorded import build_snapshot
     from capitulation.store import HistoryStore
 
@@ -86,7 +89,7 @@ def backtest(
         run.parse_every(every)  # bad input fails before the data loads
         th = None if thresholds is None else config.load(thresholds)
         cut = utc(split).floor("D")
-        full = build_snapshot(data, "2100-01-01")
+        full = build_snapshot(data, "2100-01-01", cache=None if no_cache else TableCache())
         days = run.dates(full, start, end, every)
         hs = HistoryStore(db)
         t0 = time.perf_counter()

@@ -17,6 +17,7 @@ from capitulation.cli.common import (
     AsOfOpt,
     DataOpt,
     JsonOpt,
+    NoCacheOpt,
     SnapshotOpt,
     app,
     clean,
@@ -56,22 +57,29 @@ def _num(x: object, fmt: str) -> str:
 
 
 def treasury_table(
-    data: Path | None, as_of: str | None, stack: Path | None, snapshot: Path | None = None
+    data: Path | None,
+    as_of: str | None,
+    stack: Path | None,
+    snapshot: Path | None = None,
+    no_cache: bool = False,
 ) -> tuple[pd.DataFrame, str, pd.Timestamp]:
     """`signals.treasury.company_table` of the snapshot of `data` (`common.data_dir`) at `as_of`, its capital
     stack built from `stack` (default: the bundled treasuries.toml) like every snapshot's, or of the saved
-    `snapshot` (its own stack); the table, the stack file used and the snapshot's as_of."""
+    `snapshot` (its own stack); the table, the stack file used and the snapshot's as_of (`no_cache`: parse the
+    files again, `common.load_snapshot`)."""
     from capitulation.signals.treasury import company_table
     from capitulation.sources import recorded
+    from capitulation.sources.cache import TableCache
     from capitulation.sources.treasuries import BUNDLED_STACK_FILE
 
     if snapshot is not None:
         if stack is not None:
             fail("--stack builds a capital stack from --data; a --snapshot holds its own")
-        snap = load_snapshot(None, snapshot, as_of)
+        snap = load_snapshot(None, snapshot, as_of, no_cache)
         return company_table(snap), f"the one saved in {snapshot}", snap.as_of
     cut = None if as_of is None else parse_as_of(as_of)
-    snap = recorded.build_snapshot(data_dir(data), cut, stack=stack)
+    cache = None if no_cache else TableCache()
+    snap = recorded.build_snapshot(data_dir(data), cut, stack=stack, cache=cache)
     return company_table(snap), str(stack or BUNDLED_STACK_FILE), snap.as_of
 
 
@@ -244,6 +252,7 @@ def mnav(
     as_of: AsOfOpt = None,
     stack: StackOpt = None,
     as_json: JsonOpt = False,
+    no_cache: NoCacheOpt = False,
 ) -> None:
     """mNAV of treasury companies: EV = cap + debt + preferred - cash, mNAV = EV / BTC NAV.
 
@@ -292,7 +301,7 @@ def mnav(
     if data is None and snapshot is None and not SHARED_DATA.is_dir():
         fail("pass --btc/--btc-price/--share-price/--shares, --preset seed, or --data DIR for the recorded companies")
     with handled():
-        table, stack_file, snap_as_of = treasury_table(data, as_of, stack, snapshot)
+        table, stack_file, snap_as_of = treasury_table(data, as_of, stack, snapshot, no_cache)
     if as_json:
         print_json(
             {
@@ -309,7 +318,11 @@ def mnav(
 
 
 def _state(
-    data: Path | None, snapshot: Path | None, as_of: str | None, overrides: dict[str, float | None]
+    data: Path | None,
+    snapshot: Path | None,
+    as_of: str | None,
+    overrides: dict[str, float | None],
+    no_cache: bool = False,
 ) -> tuple[NetworkState, Snapshot | None]:
     """The network state from the recorded `btc_network` (with --data or --snapshot; by default ../shared/data
     when it exists and --hashrate-ehs is not given) or the flags; flags win. Without data the state's date is
@@ -318,7 +331,7 @@ def _state(
 
     snap = None
     if data is not None or snapshot is not None or (overrides["hashrate_ehs"] is None and SHARED_DATA.is_dir()):
-        snap = load_snapshot(data, snapshot, as_of)
+        snap = load_snapshot(data, snapshot, as_of, no_cache)
         net = snap.get("btc_network")
         if net is None:
             raise DataError(f"no btc_network table under {snapshot or data_dir(data)}")
@@ -350,6 +363,7 @@ def mining(
     snapshot: SnapshotOpt = None,
     as_of: AsOfOpt = None,
     as_json: JsonOpt = False,
+    no_cache: NoCacheOpt = False,
 ) -> None:
     """Miner shutdown price: the BTC price where a rig's revenue equals its power cost.
 
@@ -363,7 +377,7 @@ def mining(
 
     overrides = {"hashrate_ehs": hashrate_ehs, "fees_btc_per_block": fees_btc_per_block, "subsidy_btc": subsidy_btc}
     with handled():
-        state, snap = _state(data, snapshot, as_of, overrides)
+        state, snap = _state(data, snapshot, as_of, overrides, no_cache)
         price = btc_price if btc_price is not None or snap is None else spot(snap)
         if efficiency_jth is not None:
             e = mi.shutdown_price(

@@ -15,6 +15,7 @@ from capitulation.cli.common import (
     AsOfOpt,
     DataOpt,
     DbOpt,
+    NoCacheOpt,
     SnapshotOpt,
     app,
     data_dir,
@@ -56,6 +57,7 @@ def dashboard(
         bool, typer.Option("--allow-remote", help="allow a non-loopback --host (the dashboard has no login)")
     ] = False,
     refresh: Annotated[str, typer.Option(help=f"time between data refreshes: {DURATION_HELP}")] = "5m",
+    no_cache: NoCacheOpt = False,
 ) -> None:
     """Serve the dashboard on http://HOST:PORT/. The data is loaded once at start and re-read every
     --refresh; a failed refresh keeps the last good data and says why on the page."""
@@ -75,7 +77,7 @@ def dashboard(
         data = data_dir(data)
     _check_port(host, port)  # before the data loads: a busy port fails at once
     with handled():
-        web = create_app(partial(load_snapshot, data, snapshot, as_of), HistoryStore(db), refresh_s=refresh_s)
+        web = create_app(partial(load_snapshot, data, snapshot, as_of, no_cache), HistoryStore(db), refresh_s=refresh_s)
     if not logging.getLogger("capitulation").isEnabledFor(logging.INFO):
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request: only with -v
     typer.echo(f"capitulation dashboard on http://{host}:{port}/ (Ctrl+C stops it)")

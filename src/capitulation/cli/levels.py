@@ -15,6 +15,7 @@ from capitulation.cli.common import (
     AsOfOpt,
     DataOpt,
     JsonOpt,
+    NoCacheOpt,
     SnapshotOpt,
     app,
     console,
@@ -35,6 +36,7 @@ def levels(
     as_of: AsOfOpt = None,
     within: Annotated[float, typer.Option(help="keep levels within this fraction of spot (0.5 = +/-50 %)")] = 0.5,
     as_json: JsonOpt = False,
+    no_cache: NoCacheOpt = False,
 ) -> None:
     """The levels map: cost floors, options levels and liquidation clusters around spot, highest first."""
     from capitulation.analytics.levels import group, ladder, why
@@ -42,7 +44,7 @@ def levels(
     from capitulation.signals.common import spot
 
     with handled():
-        snap = load_snapshot(data, snapshot, as_of)
+        snap = load_snapshot(data, snapshot, as_of, no_cache)
         verdicts = evaluate_all(snap)
     s = spot(snap)
     if s is None:

@@ -14,6 +14,7 @@ from capitulation.cli.common import (
     AsOfOpt,
     DataOpt,
     JsonOpt,
+    NoCacheOpt,
     SnapshotOpt,
     app,
     console,
@@ -66,11 +67,16 @@ def _clusters(lm: liquidity_levels.LiquidationMap, top: int) -> dict[str, object
 
 @app.command(epilog=examples("leverage --top 10", "leverage --as-of 2025-04-07 --json"))
 def leverage(
-    data: DataOpt = None, snapshot: SnapshotOpt = None, as_of: AsOfOpt = None, as_json: JsonOpt = False, top: int = 5
+    data: DataOpt = None,
+    snapshot: SnapshotOpt = None,
+    as_of: AsOfOpt = None,
+    as_json: JsonOpt = False,
+    top: int = 5,
+    no_cache: NoCacheOpt = False,
 ) -> None:
     """Perp OI by venue, OI-weighted funding, the flush ratio and the largest liquidation clusters."""
     with handled():
-        snap = load_snapshot(data, snapshot, as_of)
+        snap = load_snapshot(data, snapshot, as_of, no_cache)
         perps = snap.get("perp_metrics")
         if perps is None:
             fail("the snapshot has no perp_metrics table")
@@ -169,10 +175,11 @@ def events(
     as_of: AsOfOpt = None,
     as_json: JsonOpt = False,
     threshold: Annotated[float, typer.Option(help="drawdown size, fraction")] = 0.2,
+    no_cache: NoCacheOpt = False,
 ) -> None:
     """Every BTC drawdown of 20%+ in the history, with OI change and funding into the trough."""
     with handled():
-        snap = load_snapshot(data, snapshot, as_of)
+        snap = load_snapshot(data, snapshot, as_of, no_cache)
         study = leverage_flush.event_study(snap, threshold)
     if study is None:
         fail("the snapshot needs BTC-USD daily prices and perp_metrics for the event study")

@@ -15,6 +15,7 @@ from capitulation.cli.common import (
     AsOfOpt,
     DataOpt,
     JsonOpt,
+    NoCacheOpt,
     SnapshotOpt,
     app,
     console,
@@ -47,12 +48,16 @@ def _f(x: float | None, fmt: str = ".2f") -> str:
 
 @app.command(epilog=examples("crossasset --as-of 2026-02-05", "crossasset --json"))
 def crossasset(
-    data: DataOpt = None, snapshot: SnapshotOpt = None, as_of: AsOfOpt = None, as_json: JsonOpt = False
+    data: DataOpt = None,
+    snapshot: SnapshotOpt = None,
+    as_of: AsOfOpt = None,
+    as_json: JsonOpt = False,
+    no_cache: NoCacheOpt = False,
 ) -> None:
     """BTC against stocks, metals, bonds, the dollar and the spot ETFs: drawdowns from the ATH and the 90-day
     high, relative drawdown, 30/90-day correlation and beta, and spot-ETF flows over 5/20/60 days."""
     with handled():
-        snap = load_snapshot(data, snapshot, as_of)
+        snap = load_snapshot(data, snapshot, as_of, no_cache)
         ca = cross_asset.cross_asset(snap)
         verdict = cross_asset.evaluate(snap)
     if isinstance(ca, str):
@@ -112,12 +117,16 @@ def crossasset(
 
 @app.command(epilog=examples("sectors", "sectors --snapshot snap/ --json"))
 def sectors(
-    data: DataOpt = None, snapshot: SnapshotOpt = None, as_of: AsOfOpt = None, as_json: JsonOpt = False
+    data: DataOpt = None,
+    snapshot: SnapshotOpt = None,
+    as_of: AsOfOpt = None,
+    as_json: JsonOpt = False,
+    no_cache: NoCacheOpt = False,
 ) -> None:
     """Crypto sector baskets ranked by return relative to BTC over 7/30/90 days, with which of the thesis
     sectors (prediction markets, RWA, L2, GameFi, SocialFi) the data covers."""
     with handled():
-        snap = load_snapshot(data, snapshot, as_of)
+        snap = load_snapshot(data, snapshot, as_of, no_cache)
         sec = sector_rotation.sectors(snap)
         verdict = sector_rotation.evaluate(snap)
     if isinstance(sec, str):
@@ -173,12 +182,13 @@ def hedge(
     delta: Annotated[float, typer.Option(help="put delta (absolute) for the protective put; ATM is also shown")] = 0.25,
     margin: Annotated[float, typer.Option(help="initial margin of the perp short, fraction of notional")] = 0.10,
     proxy: Annotated[list[str] | None, typer.Option(help="proxy to short (repeat); default MSTR, QQQ, GLD")] = None,
+    no_cache: NoCacheOpt = False,
 ) -> None:
     """The hedge desk for a long BTC position: protective puts (chain IV at a delta, skew included), a perp
     short (funding carry, liquidation distance) and proxy shorts (hedge ratio, rho^2 calm vs stress)."""
     with handled():
         days = parse_duration(horizon, "--horizon", whole_days=True).days
-        snap = load_snapshot(data, snapshot, as_of)
+        snap = load_snapshot(data, snapshot, as_of, no_cache)
         proxies = tuple(p.upper() for p in proxy) if proxy else hedge_desk.PROXIES
         d = hedge_desk.desk(snap.tables, snap.as_of, notional, days, delta, margin, proxies)
         fam = d.families()

@@ -16,6 +16,7 @@ from capitulation.cli.common import (
     AsOfOpt,
     DataOpt,
     JsonOpt,
+    NoCacheOpt,
     SnapshotOpt,
     app,
     console,
@@ -48,6 +49,7 @@ def options(
     ] = None,
     sticky: Annotated[Sticky, typer.Option("--sticky", help="IV as spot moves in the GEX profile")] = "strike",
     as_json: JsonOpt = False,
+    no_cache: NoCacheOpt = False,
 ) -> None:
     """Per-expiry ATM vol, 10/15/25-delta RR and BF; constant-maturity RR term structure; dealer GEX,
     hedge flow, gamma flip, call/put walls and max pain, with the dealer model and the chain's age."""
@@ -57,7 +59,7 @@ def options(
     if dealer.startswith("trades") and trades is None:
         fail(f"--dealer {dealer} needs --trades FILE (a Deribit get_last_trades JSON response)")
     with handled():
-        snap = load_snapshot(data, snapshot, as_of)
+        snap = load_snapshot(data, snapshot, as_of, no_cache)
         quotes = snap.get("option_quotes")
         if quotes is None:
             raise DataError(f"no option chain in the snapshot as of {snap.as_of:%Y-%m-%d %H:%M} UTC")

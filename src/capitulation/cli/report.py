@@ -97,6 +97,7 @@ def save_snapshot(
         Path | None, typer.Option("--replay", help="fetch the live sources from a folder written by --record")
     ] = None,
     as_json: JsonOpt = False,
+    no_cache: NoCacheOpt = False,
 ) -> None:
     """Save a snapshot (for `report --snapshot`): from recorded data, or from the live public sources.
 
@@ -116,7 +117,7 @@ def save_snapshot(
         fail("--data and --as-of are for recorded data; --live and --replay fetch the sources as of now")
     with handled():
         if not fetched:
-            snap = load_snapshot(data, None, as_of)
+            snap = load_snapshot(data, None, as_of, no_cache)
         else:
             fetchers = live.default_fetchers()
             deck = tape.recording(record) if record else tape.replaying(replay) if replay else nullcontext()

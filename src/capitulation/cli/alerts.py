@@ -1,0 +1,50 @@
+"""`alerts`: the alerts `watch --notify` stored, with each destination's delivery state."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import pandas as pd
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from capitulation.alerts import SCHEMA_VERSION
+from capitulation.cli.common import DbOpt, JsonOpt, app, console, handled, print_json, records
+from capitulation.sources import http
+
+DELIVERY = ["destination", "state", "reason", "tries", "state_at"]
+
+
+@app.command("alerts")
+def list_alerts(
+    since: Annotated[str | None, typer.Option(help="only alerts seen at or after this date/time (UTC)")] = None,
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List the stored alerts, oldest first, each with its delivery state per destination (queued, delivered,
+    failed with the reason, or expired after 24 h undelivered). Destinations are shown masked.
+
+    Example: capitulation alerts --since 2026-02-01 --json"""
+    from capitulation.store import HistoryStore
+    from capitulation.timeutil import utc
+
+    with handled():
+        hs = HistoryStore(db)
+        rows = hs.alerts(None if since is None else utc(since))
+    if as_json:
+        out = []
+        for key, group in [] if rows.empty else rows.groupby("key", sort=False):
+            alert = {k: v for k, v in records(group.drop(columns=DELIVERY).head(1))[0].items() if k != "key"}
+            deliveries = [d for d in records(group[DELIVERY]) if d["destination"] is not None]
+            out.append({"id": key, **alert, "deliveries": deliveries})
+        print_json({"as_of": http.utc_now().isoformat(), "schema_version": SCHEMA_VERSION, "alerts": out})
+        return
+    if rows.empty:
+        console.print(f"no alerts stored in {hs.root}")
+        return
+    t = Table("as_of (UTC)", "kind", "alert", "destination", "state", title=f"Alerts in {hs.root}")
+    for r in rows.itertuples():
+        state = r.state if pd.isna(r.reason) or not r.reason else f"{r.state}: {r.reason}"
+        t.add_row(f"{r.as_of:%Y-%m-%d %H:%M}", r.kind, escape(r.text), escape(str(r.destination)), escape(str(state)))
+    console.print(t)

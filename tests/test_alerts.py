@@ -32,6 +32,7 @@ from capitulation.cli import watch as watch_cmd
 from capitulation.errors import DataError
 from capitulation.sources import http
 from capitulation.store import HistoryStore
+from test_watch import Clock
 
 runner = CliRunner()
 START = pd.Timestamp("2026-02-05T12:00:00Z")  # synthetic test clock; the day after the 2026-02-04 close
@@ -93,20 +94,12 @@ def hook() -> Iterator[Hook]:
     h.close()
 
 
-class Clock:
-    """Synthetic test clock: `watch`'s sleep moves it on; the waits between delivery tries are recorded."""
-
-    def __init__(self) -> None:
-        self.now = START
-        self.delivery_waits: list[float] = []
-
-    def sleep(self, seconds: float) -> None:
-        self.now += pd.Timedelta(seconds=seconds)
-
-
 @pytest.fixture
 def clock(monkeypatch) -> Clock:
+    """`test_watch.Clock` (moved on by `watch`'s sleeps) from `START`; the waits between delivery tries are
+    recorded in `delivery_waits`, not slept."""
     c = Clock()
+    c.now, c.delivery_waits = START, []
     monkeypatch.setattr(http, "utc_now", lambda: c.now)
     monkeypatch.setattr(watch_cmd, "sleep", c.sleep)
     monkeypatch.setattr(notify, "sleep", c.delivery_waits.append)
@@ -146,7 +139,9 @@ def run_watch(monkeypatch, cycles: list[dict], *args: str):
 # -- watch --notify ---------------------------------------------------------------------------------------------
 
 
-def test_a_flip_posts_one_alert_per_change_in_the_generic_and_slack_formats(monkeypatch, clock, hook, flip, tmp_path):
+def test_a_flip_posts_one_alert_per_change_in_the_generic_slack_and_discord_formats(
+    monkeypatch, clock, hook, flip, tmp_path
+):
     db = str(tmp_path / "db")
     res = run_watch(
         monkeypatch,
@@ -154,6 +149,7 @@ def test_a_flip_posts_one_alert_per_change_in_the_generic_and_slack_formats(monk
         "--db", db, "--notify-count", "2",
         "--notify", f"{hook.url}/generic",
         "--notify", f"slack+{hook.url}/services/T000/B000/SECRET",
+        "--notify", f"discord+{hook.url}/api/webhooks/1/SECRET",
     )  # fmt: skip
     assert res.exit_code == 0, res.output
     generic = hook.bodies("/generic")
@@ -180,9 +176,12 @@ def test_a_flip_posts_one_alert_per_change_in_the_generic_and_slack_formats(monk
     assert [list(b) for b in slack] == [["text"]] * 7
     assert slack[0]["text"] == "capitulation 2026-02-06 12:00 UTC: cross_asset: not enough data -> does not hold"
     assert "crossed down through $67,626" in slack[5]["text"]
+    discord = hook.bodies("/api/webhooks/1/SECRET")
+    assert [b["content"] for b in discord] == [b["text"] for b in slack]
+    assert {json.dumps(b["allowed_mentions"]) for b in discord} == {'{"parse": []}'}
     lines = res.stdout.splitlines()
     assert "alerts: 0 new" in lines[0]
-    assert "alerts: 3 new, 6 delivered" in lines[1] and "alerts: 4 new, 8 delivered" in lines[2]
+    assert "alerts: 3 new, 9 delivered" in lines[1] and "alerts: 4 new, 12 delivered" in lines[2]
     assert "SECRET" not in res.output
 
 

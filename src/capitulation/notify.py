@@ -230,7 +230,12 @@ class Notifier:
             name = row["destination"]
             if alerts.expired(row["as_of"], now):
                 states.append(
-                    _state(row["key"], name, Outcome("expired", f"not delivered within {alerts.EXPIRY}", 0), now)
+                    _state(
+                        row["key"],
+                        name,
+                        Outcome("expired", f"not delivered within {alerts.EXPIRY / pd.Timedelta(hours=1):g} h", 0),
+                        now,
+                    )
                 )
                 report.expired += 1
                 continue

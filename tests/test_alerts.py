@@ -11,6 +11,7 @@ the ladder (2 level alerts). The clock is synthetic and moves one day per cycle.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 import threading
@@ -194,6 +195,47 @@ def test_rerunning_watch_after_a_kill_sends_nothing_twice(monkeypatch, clock, ho
     assert res.exit_code == 0, res.output
     assert len(hook.bodies("/a")) == 3 and "alerts: 0 new" in res.stdout
     assert len(HistoryStore(db).alerts()) == 3
+
+
+def test_a_kill_after_alerting_and_before_storing_the_verdicts_sends_nothing_twice(
+    monkeypatch, clock, hook, flip, tmp_path
+):
+    """Killed (Ctrl-C) between the alerts and the verdicts of cycle 2; started again a day later on the same
+    prices: compared with cycle 1 again, the same changes under the same keys, so nothing is posted twice."""
+    db = str(tmp_path / "db")
+    write = HistoryStore.write_verdicts
+    calls = iter([False, True])
+
+    def killed_on_the_second(self, verdicts):
+        if next(calls):
+            raise KeyboardInterrupt
+        write(self, verdicts)
+
+    monkeypatch.setattr(HistoryStore, "write_verdicts", killed_on_the_second)
+    res = run_watch(monkeypatch, flip[:2], "--db", db, "--notify", f"{hook.url}/a")
+    assert res.exit_code == 0 and "stopped after 1 cycle(s)" in res.stdout
+    assert len(hook.bodies("/a")) == 3
+    monkeypatch.setattr(HistoryStore, "write_verdicts", write)
+    res = run_watch(monkeypatch, [flip[1]], "--db", db, "--notify", f"{hook.url}/a")
+    assert res.exit_code == 0, res.output
+    assert "alerts: 0 new" in res.stdout and len(hook.bodies("/a")) == 3
+
+
+def test_the_store_keeps_one_alert_per_key_and_finds_the_last_run_before_a_time(tmp_path, default_snapshot):
+    from capitulation.signals import evaluate_all
+
+    hs = HistoryStore(tmp_path)
+    verdicts = evaluate_all(default_snapshot)
+    for shift in (0, 1, 3):  # runs on three days
+        hs.write_verdicts([dataclasses.replace(v, as_of=v.as_of + shift * DAY) for v in verdicts])
+    assert hs.last_verdicts(default_snapshot.as_of).empty
+    last = hs.last_verdicts(default_snapshot.as_of + 3 * DAY)
+    assert set(last["as_of"]) == {default_snapshot.as_of + DAY} and len(last) == 8
+    assert dict(zip(last["signal"], last["status"], strict=True)) == {v.signal: v.status.value for v in verdicts}
+    a = detect(_cycle(T0, a="holds"), _cycle(T0 + DAY, a="does not hold"))[0]
+    row = pd.DataFrame([{**dataclasses.asdict(a), "seq": 0}])
+    assert hs.write_alerts(row) == [a.key] and hs.write_alerts(row) == []
+    assert list(hs.alerts()["key"]) == [a.key]
 
 
 def test_a_500_is_retried_with_backoff_then_delivered(monkeypatch, clock, hook, flip, tmp_path):

@@ -357,8 +357,11 @@ def test_alerts_lists_stored_alerts_with_their_delivery_state(monkeypatch, clock
     out = json.loads(res.stdout)
     assert out["schema_version"] == 1 and "T" in out["as_of"]
     assert [a["kind"] for a in out["alerts"]] == ["status"] * 4 + ["count"] + ["level"] * 2
-    first = out["alerts"][0]
+    first, count = out["alerts"][0], out["alerts"][4]
     assert first["signal"] == "cross_asset" and first["as_of"] == (START + DAY).isoformat()
+    assert [count[k] for k in ("holding", "previous_holding", "threshold", "direction")] == [2, 1, 2, "up"]
+    assert isinstance(count["holding"], int) and first["holding"] is None
+    assert first["id"] == hook.bodies("/up")[0]["id"]
     states = {d["destination"]: d["state"] for d in first["deliveries"]}
     up, down = (f"generic:{alerts.mask(f'{hook.url}/{p}')}" for p in ("up", "down"))
     assert states == {up: "delivered", down: "queued"}

@@ -167,7 +167,7 @@ def deliver(dest: Destination, alert: Alert, deadline: float) -> Outcome:
     return Outcome("queued", f"{reason} ({tries} tr{'y' if tries == 1 else 'ies'})", tries)
 
 
-def _alert(row: dict[str, object]) -> Alert:
+def stored_alert(row: dict[str, object]) -> Alert:
     """An `Alert` from a stored row (nulls as None, counts as int)."""
     fields = {f: row.get(f) for f in Alert.__dataclass_fields__}
     fields = {k: None if v is None or (not isinstance(v, str) and pd.isna(v)) else v for k, v in fields.items()}
@@ -244,7 +244,7 @@ class Notifier:
             out = (
                 Outcome("queued", "not tried: this destination failed earlier in this cycle", 0)
                 if name in down
-                else deliver(by_name[name], _alert(row), deadline)
+                else deliver(by_name[name], stored_alert(row), deadline)
             )
             if out.state == "queued":
                 down.add(name)

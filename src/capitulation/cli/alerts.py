@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from capitulation.alerts import SCHEMA_VERSION
+from capitulation.alerts import SCHEMA_VERSION, generic_message
 from capitulation.cli.common import DbOpt, JsonOpt, app, console, handled, print_json, records
 from capitulation.sources import http
 
@@ -23,9 +23,11 @@ def list_alerts(
     as_json: JsonOpt = False,
 ) -> None:
     """List the stored alerts, oldest first, each with its delivery state per destination (queued, delivered,
-    failed with the reason, or expired after 24 h undelivered). Destinations are shown masked.
+    failed with the reason, or expired after 24 h undelivered). Destinations are shown masked. --json: each alert
+    is the generic webhook message (without schema_version, given once at the top) plus its deliveries.
 
     Example: capitulation alerts --since 2026-02-01 --json"""
+    from capitulation.notify import stored_alert
     from capitulation.store import HistoryStore
     from capitulation.timeutil import utc
 
@@ -34,10 +36,10 @@ def list_alerts(
         rows = hs.alerts(None if since is None else utc(since))
     if as_json:
         out = []
-        for key, group in [] if rows.empty else rows.groupby("key", sort=False):
-            alert = {k: v for k, v in records(group.drop(columns=DELIVERY).head(1))[0].items() if k != "key"}
+        for _, group in [] if rows.empty else rows.groupby("key", sort=False):
+            alert = generic_message(stored_alert(group.iloc[0].to_dict()))
             deliveries = [d for d in records(group[DELIVERY]) if d["destination"] is not None]
-            out.append({"id": key, **alert, "deliveries": deliveries})
+            out.append({k: v for k, v in alert.items() if k != "schema_version"} | {"deliveries": deliveries})
         print_json({"as_of": http.utc_now().isoformat(), "schema_version": SCHEMA_VERSION, "alerts": out})
         return
     if rows.empty:

@@ -9,14 +9,13 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from capitulation.alerts import SCHEMA_VERSION, generic_message
-from capitulation.cli.common import DbOpt, JsonOpt, app, console, handled, print_json, records
-from capitulation.sources import http
+from capitulation.alerts import generic_message
+from capitulation.cli.common import DbOpt, JsonOpt, app, console, examples, handled, print_json, records
 
 DELIVERY = ["destination", "state", "reason", "tries", "state_at"]
 
 
-@app.command("alerts")
+@app.command("alerts", epilog=examples("alerts", "alerts --since 2026-02-01 --json"))
 def list_alerts(
     since: Annotated[str | None, typer.Option(help="only alerts seen at or after this date/time (UTC)")] = None,
     db: DbOpt = None,
@@ -24,9 +23,7 @@ def list_alerts(
 ) -> None:
     """List the stored alerts, oldest first, each with its delivery state per destination (queued, delivered,
     failed with the reason, or expired after 24 h undelivered). Destinations are shown masked. --json: each alert
-    is the generic webhook message (without schema_version, given once at the top) plus its deliveries.
-
-    Example: capitulation alerts --since 2026-02-01 --json"""
+    is the generic webhook message (`capitulation.alerts`, without its schema_version) plus its deliveries."""
     from capitulation.notify import stored_alert
     from capitulation.store import HistoryStore
     from capitulation.timeutil import utc
@@ -40,7 +37,7 @@ def list_alerts(
             alert = generic_message(stored_alert(group.iloc[0].to_dict()))
             deliveries = [d for d in records(group[DELIVERY]) if d["destination"] is not None]
             out.append({k: v for k, v in alert.items() if k != "schema_version"} | {"deliveries": deliveries})
-        print_json({"as_of": http.utc_now().isoformat(), "schema_version": SCHEMA_VERSION, "alerts": out})
+        print_json({"alerts": out}, None)
         return
     if rows.empty:
         console.print(f"no alerts stored in {hs.root}")

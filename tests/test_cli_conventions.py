@@ -53,7 +53,8 @@ def test_completion_script_is_offered_for_bash():
     """Typer detects the shell from the parent processes (`--show-completion` is a flag when shellingham is
     installed): run from bash, as a user would."""
     env = os.environ | {"PYTHONPATH": str(ROOT / "src")}
-    cmd = f"{shlex.quote(str(Path(sys.executable).with_name('capitulation')))} --show-completion"
+    # `; exit $?`: bash stays the parent (a lone command would be exec'd in bash's place)
+    cmd = f"{shlex.quote(str(Path(sys.executable).with_name('capitulation')))} --show-completion; exit $?"
     res = subprocess.run(["bash", "-c", cmd], capture_output=True, text=True, env=env, timeout=300)
     assert res.returncode == 0, res.stderr
     assert "complete" in res.stdout and "_CAPITULATION_COMPLETE" in res.stdout

@@ -18,16 +18,41 @@ from contextlib import contextmanager
 from datetime import date, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Annotated, NoReturn, TextIO
+from typing import Annotated, Any, NoReturn, TextIO
 
 import pandas as pd
 import typer
 from rich.console import Console
+from typer._click.exceptions import ClickException, NoArgsIsHelpError  # typer vendors click (0.29)
+from typer.core import TyperGroup
 
 from capitulation.errors import CapitulationError, one_line
 from capitulation.snapshot import Snapshot, parse_as_of
 
+
+class OneLineErrors(TyperGroup):
+    """The command group whose usage errors (a wrong choice, an unknown option, a malformed number) print
+    as every other error: one line on stderr, exit 2; help for a bare `capitulation` as usual."""
+
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        try:
+            rv = super().main(*args, standalone_mode=False, **kwargs)
+        except NoArgsIsHelpError as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+        except ClickException as exc:
+            typer.echo(f"error: {one_line(exc.format_message())}", err=True)
+            sys.exit(exc.exit_code)
+        except typer.Abort:
+            typer.echo("Aborted!", err=True)
+            sys.exit(1)
+        sys.exit(rv if isinstance(rv, int) else 0)
+
+
 app = typer.Typer(
+    cls=OneLineErrors,
     add_completion=True,
     rich_markup_mode="rich",
     no_args_is_help=True,

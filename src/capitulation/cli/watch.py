@@ -21,7 +21,7 @@ import pandas as pd
 import typer
 
 from capitulation.alerts import DEFAULT_COUNT_AT
-from capitulation.cli.common import DbOpt, JsonOpt, app, envelope, examples, fail, handled
+from capitulation.cli.common import DbOpt, JsonOpt, app, envelope, examples, fail, handled, source_progress
 from capitulation.errors import SourceError
 from capitulation.sources import http, live
 from capitulation.store import HistoryStore
@@ -85,7 +85,9 @@ def watch(
         while cycles is None or done < cycles:
             start = http.utc_now()
             try:
-                snap = live.live_snapshot(sources(), budget_s=SOURCE_BUDGET_S, retry=retry, started=start)
+                snap = live.live_snapshot(
+                    sources(), budget_s=SOURCE_BUDGET_S, retry=retry, started=start, on_source=source_progress()
+                )
             except SourceError as exc:
                 _emit({"as_of": start, "error": str(exc), "tables_stored": 0}, as_json)
             else:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import dataclasses
 import socket
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import dash
 import pandas as pd
@@ -17,11 +17,13 @@ from capitulation.analytics.mining import catalogue_at
 from capitulation.cli import app as cli
 from capitulation.cli.dashboard import is_loopback
 from capitulation.dashboard import create_app
+from capitulation.dashboard import state as state_module
 from capitulation.dashboard.app import on_tick
 from capitulation.dashboard.components import guarded, status_line
-from capitulation.dashboard.pages import PAGES, cost_floors, options, render_page
-from capitulation.dashboard.state import LiveState
+from capitulation.dashboard.pages import PAGES, cost_floors, markets, options, render_page
+from capitulation.dashboard.state import LiveState, View
 from capitulation.errors import CapitulationError, SourceError
+from capitulation.report import charts
 from capitulation.signals import evaluate_all
 from capitulation.snapshot import Provenance, Snapshot
 from capitulation.store import WALK_FORWARD, HistoryStore
@@ -159,21 +161,46 @@ def test_leverage_page_shows_the_observed_long_liquidations_into_each_trough(sta
 
 def test_markets_page_shows_the_reports_market_figures_and_each_verdict(state):
     out = render_page(state, "/markets")
-    keys = [k for k in state.view.figures if k.startswith(("cross", "corr", "drawdown", "sector", "hedg"))]
+    keys = ["correlations", "drawdowns", "sectors", "hedging_diversifiers", "hedge_desk"]
+    assert set(state.view.figures(keys)) == set(keys)  # the recorded data has every market table
     for k in keys:
         assert find(out, f"fig-{k}").figure.data
     for signal in ("cross_asset", "sector_rotation", "hedging"):
         assert find(out, f"section-{signal}")
 
 
-def test_without_market_figures_the_verdicts_metrics_are_tables(state, tmp_path):
+def test_without_market_figures_the_verdicts_metrics_are_tables(state, tmp_path, monkeypatch):
+    monkeypatch.setattr(markets, "FIGURES", ("levels",))  # a report without them
     bare = LiveState(state.loader, HistoryStore(tmp_path))
-    bare.view = dataclasses.replace(state.view, figures={})
+    assert bare.reload()
     out = render_page(bare, "/markets")
     rows = find(out, "metrics-cross_asset").children[1].children
     cross = next(v for v in state.view.report.verdicts if v.signal == "cross_asset")
     assert len(rows) == len(cross.metrics)
     assert rows[0].children[0].children == cross.metrics[0].name
+
+
+def test_a_page_builds_its_figures_when_first_opened_and_once_per_snapshot(default_snapshot, tmp_path):
+    s = LiveState(lambda: default_snapshot, HistoryStore(tmp_path))
+    assert s.reload()
+    assert s.view.computed() == []  # loading computes nothing: the server answers at once
+    assert "BTC $62,702" in " ".join(texts(status_line(s)))
+    assert s.view.computed() == ["spot"]  # the page frame needs no signal evaluated
+    render_page(s, "/leverage")
+    leverage = [("figure", "oi_vs_price"), ("figure", "funding"), ("figure", "liquidation_density")]
+    assert set(s.view.computed()) == {"spot", "study", "report", *leverage}  # no other page's figures
+    shown = s.view.figure("funding")
+    render_page(s, "/leverage")
+    assert s.view.figure("funding") is shown  # a second visit reuses them
+
+
+def test_requests_from_many_threads_compute_each_item_once(default_snapshot, tmp_path, monkeypatch):
+    built = []
+    monkeypatch.setattr(state_module, "figure", lambda *args: built.append(args[0]) or charts.figure(*args))
+    view = View(default_snapshot)
+    with ThreadPoolExecutor(8) as pool:
+        figs = list(pool.map(lambda _: view.figure("levels"), range(8)))
+    assert built == ["levels"] and all(f is figs[0] for f in figs)
 
 
 def test_refresh_keeps_the_last_good_data_when_loading_fails(default_snapshot, tmp_path):

@@ -1,6 +1,8 @@
 """The Dash app: a navigation bar, a status line, the page, and the callbacks wired to plain functions.
 
-The snapshot is loaded and the report computed once at start-up; pages only lay out what the view holds.
+The snapshot is loaded at start-up; each page's report items and figures are computed the first time the page
+is opened and kept for that snapshot (the overview's in a background thread started with the server, so the
+server answers at once and the first page is ready sooner).
 A `dcc.Interval` re-runs the loader (default every 5 min) in a server thread, so the page is never
 blocked; a failed load keeps the last good data and says why in the status line. Dash serves its
 JavaScript from the installed wheel (`serve_locally`), so the dashboard works offline.
@@ -8,13 +10,15 @@ JavaScript from the installed wheel (`serve_locally`), so the dashboard works of
 
 from __future__ import annotations
 
+import threading
+
 import dash
 from dash import Input, Output, dcc, html
 from dash.development.base_component import Component
 
 from capitulation.dashboard import pages
 from capitulation.dashboard.components import guarded, status_line
-from capitulation.dashboard.pages import PAGES, cost_floors, options
+from capitulation.dashboard.pages import PAGES, cost_floors, options, overview
 from capitulation.dashboard.state import LiveState, Loader
 from capitulation.errors import CapitulationError
 from capitulation.store import HistoryStore
@@ -73,6 +77,7 @@ def create_app(
     state.reload()
     if state.view is None:
         raise CapitulationError(f"dashboard: cannot load the snapshot: {state.error}")
+    threading.Thread(target=overview.prepare, args=(state.view,), name="dashboard-prepare", daemon=True).start()
     app = dash.Dash(
         __name__,
         serve_locally=True,

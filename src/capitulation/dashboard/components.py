@@ -14,8 +14,7 @@ import plotly.graph_objects as go
 from dash import dcc, html
 from dash.development.base_component import Component
 
-from capitulation.dashboard.state import LiveState, describe
-from capitulation.report.model import spot_text
+from capitulation.dashboard.state import LiveState, View, describe
 from capitulation.signals.common import usd
 from capitulation.verdict import Metric, Status
 
@@ -72,8 +71,10 @@ def graph(key: str, fig: go.Figure) -> dcc.Graph:
     return dcc.Graph(id=f"fig-{key}", figure=fig, config={"displaylogo": False}, className="chart")
 
 
-def figures(figs: dict[str, go.Figure], keys: Sequence[str], why_absent: str) -> list[Component]:
-    """The figures under `keys`, with a note for each one the snapshot lacks the data for."""
+def figures(view: View, keys: Sequence[str], why_absent: str) -> list[Component]:
+    """The view's figures under `keys` (built now if this is their first showing), with a note for each one
+    the snapshot lacks the data for."""
+    figs = view.figures(keys)
     return [graph(k, figs[k]) if k in figs else message(f"{k.replace('_', ' ')}: {why_absent}", "info") for k in keys]
 
 
@@ -93,9 +94,9 @@ def status_line(state: LiveState) -> list[Component]:
     now = pd.Timestamp.now(tz="UTC")
     parts = []
     if state.view is not None:
-        rep = state.view.report
-        spot = "" if rep.spot is None else f", {spot_text(rep)}"
-        parts.append(f"data as of {rep.as_of:%Y-%m-%d %H:%M} UTC{spot}")
+        view = state.view
+        spot = view.spot_text and f", {view.spot_text}"
+        parts.append(f"data as of {view.snap.as_of:%Y-%m-%d %H:%M} UTC{spot}")
     if state.loaded_at is not None:
         parts.append(
             f"loaded {state.loaded_at:%Y-%m-%d %H:%M:%S} UTC ({ago((now - state.loaded_at).total_seconds())} ago)"

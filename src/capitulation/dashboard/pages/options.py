@@ -57,10 +57,10 @@ def layout(state: LiveState) -> list[Component]:
         html.P(
             f"Latest chain {info.latest:%Y-%m-%d %H:%M} UTC, {info.age_days:.1f} days before as of.", className="small"
         ),
-        *figures(view.figures, ["smile", "risk_reversals"], NO_CHAIN),
+        *figures(view, ["smile", "risk_reversals"], NO_CHAIN),
         html.H3("Constant-maturity term structure (vol points; RR = call IV - put IV)"),
         _term(state),
-        *figures(view.figures, ["gex"], NO_CHAIN),
+        *figures(view, ["gex"], NO_CHAIN),
         html.H3("Dealer gamma profile"),
         html.Div(
             [

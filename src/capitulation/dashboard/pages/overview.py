@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
+import logging
+
 from dash import html
 from dash.development.base_component import Component
 
 from capitulation.dashboard.components import STATUS_CLASS, figures, message, metric_text, table
-from capitulation.dashboard.state import LiveState
+from capitulation.dashboard.state import LiveState, View
 from capitulation.report.model import Report, short_source
 from capitulation.verdict import Verdict
 
+log = logging.getLogger(__name__)
 KEY_METRICS = 4  # numbers shown on a card; the rest are in the evidence
+FIGURES = ("levels",)
+
+
+def prepare(view: View) -> None:
+    """Compute what this page shows (the report and its figures) ahead of the first visit; a failure is left
+    for the page to show."""
+    try:
+        view.figures(FIGURES)
+    except Exception as exc:
+        log.info("dashboard: preparing the overview failed (the page will say why): %s", exc)
 
 
 def card(i: int, v: Verdict, ages: dict[str, float]) -> html.Div:
@@ -67,7 +80,7 @@ def layout(state: LiveState) -> list[Component]:
         html.H2("The eight signals"),
         html.Div([card(i, v, ages) for i, v in enumerate(rep.verdicts, 1)], className="cards"),
         html.H2("Levels around spot"),
-        *figures(view.figures, ["levels"], "no BTC price or no levels in this snapshot"),
+        *figures(view, FIGURES, "no BTC price or no levels in this snapshot"),
         ladder,
         html.H2("Data sources"),
         _sources(rep),

@@ -3,9 +3,12 @@ electricity price, and the signals' statuses over time. The numbers come compute
 
 from __future__ import annotations
 
+import datetime
 import math
+import re
 from html import escape
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -13,26 +16,121 @@ from capitulation.report.backtest_charts import COLOURS
 from capitulation.report.style import LAYOUT
 from capitulation.signals.options_stress import OptionsSummary
 
+DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+SOURCES: dict[str, tuple[str, ...]] = {
+    "levels": ("daily_prices", "perp_metrics", "option_quotes", "onchain", "treasury_companies", "btc_network"),
+    "smile": ("option_quotes",),
+    "risk_reversals": ("option_quotes",),
+    "gex": ("option_quotes",),
+    "gex_profile": ("option_quotes",),
+    "oi_vs_price": ("perp_metrics", "daily_prices"),
+    "funding": ("perp_metrics",),
+    "liquidation_density": ("perp_metrics",),
+    "correlations": ("daily_prices",),
+    "drawdowns": ("daily_prices",),
+    "sectors": ("sector_returns",),
+    "hedging_diversifiers": ("daily_prices",),
+    "hedge_desk": ("daily_prices",),
+}
+"""The snapshot tables each of `report.charts.FIGURES` draws (named under the chart with their latest date)."""
+
+RANGES = dict(
+    buttons=[
+        dict(count=7, label="1W", step="day", stepmode="backward"),
+        dict(count=1, label="1M", step="month", stepmode="backward"),
+        dict(count=3, label="3M", step="month", stepmode="backward"),
+        dict(count=1, label="1Y", step="year", stepmode="backward"),
+        dict(label="All", step="all"),
+    ],
+    x=0,
+    y=1.02,
+    yanchor="bottom",
+)
+"""Time-range buttons for a chart over dates."""
+
+
+def _dated(fig: go.Figure) -> bool:
+    """True when the first x axis carries dates (a time series)."""
+    for t in fig.data:
+        if getattr(t, "xaxis", "x") not in (None, "x") or t.x is None or len(t.x) == 0:
+            continue
+        first = t.x[0]
+        return isinstance(first, (datetime.date, np.datetime64)) or (isinstance(first, str) and bool(DATE.match(first)))
+    return False
+
+
+def _human(title: object) -> str | None:
+    """An axis title without snake_case: 'oi_btc (BTC)' -> 'oi btc (BTC)', first letter capital."""
+    if not isinstance(title, str) or not title:
+        return None
+    text = title.replace("_", " ")
+    return text[0].upper() + text[1:]
+
+
+def dress(fig: go.Figure) -> tuple[str, go.Figure]:
+    """A copy of `fig` for the page (the cached figure is left alone) and its title: the title moves out of
+    the plot (HTML wraps it on a phone; plotly would cut it), the legend goes under the plot in a row,
+    backgrounds turn transparent (the page's light or dark theme shows through), axis titles lose their
+    snake_case, and a time series gets 1W/1M/3M/1Y/All buttons."""
+    out = go.Figure(fig)
+    title = out.layout.title.text or ""
+    out.update_layout(
+        title=None,
+        autosize=True,
+        margin=dict(l=55, r=15, t=40, b=40),
+        legend=dict(orientation="h", x=0, xanchor="left", y=-0.15, yanchor="top"),
+        paper_bgcolor="rgba(0,0,0,0)",
+        plot_bgcolor="rgba(0,0,0,0)",
+    )
+    out.for_each_xaxis(lambda ax: ax.update(title_text=_human(ax.title.text)) if ax.title.text else None)
+    out.for_each_yaxis(lambda ax: ax.update(title_text=_human(ax.title.text)) if ax.title.text else None)
+    if _dated(out):
+        out.update_layout(xaxis_rangeselector=RANGES)
+    return title, out
+
+
+def stagger(fig: go.Figure, marks: list[tuple[float, str, str, str]]) -> None:
+    """Vertical lines at each (x, label, colour, dash) of `marks`, labelled at staggered heights in the order
+    of x (a label per row from the top), so labels of nearby lines never overlap."""
+    for row, (x, text, colour, dash) in enumerate(sorted(marks)):
+        fig.add_vline(x=x, line_color=colour, line_dash=dash)
+        fig.add_annotation(
+            x=x,
+            y=1 - 0.09 * row,
+            yref="paper",
+            text=text,
+            showarrow=False,
+            xanchor="left",
+            yanchor="top",
+            font=dict(size=11, color=colour),
+            bgcolor="rgba(255,255,255,0.75)",
+        )
+
 
 def gex_profile(s: OptionsSummary) -> go.Figure:
-    """Total dealer GEX (USD millions per 1 % move) over the spot grid, with spot, the flip and the walls."""
+    """Total dealer GEX (USD millions per 1 % move) over the spot grid, with spot, the flip and the walls
+    (their labels staggered so that none overlaps another)."""
     p = s.profile
     fig = go.Figure(go.Scatter(x=p["spot"], y=p["gex_usd"] / 1e6, mode="lines", name=f"total GEX, sticky {s.sticky}"))
     fig.add_hline(y=0, line_color="grey")
-    fig.add_vline(x=s.spot, line_dash="dot", annotation_text=f"spot ${s.spot:,.0f}")
-    if math.isfinite(s.flip):
-        fig.add_vline(x=s.flip, line_color="red", annotation_text=f"flip ${s.flip:,.0f}", annotation_position="bottom")
     lo, hi = float(p["spot"].min()), float(p["spot"].max())
-    for name, x, pos in (("call wall", s.walls.call_wall, "top right"), ("put wall", s.walls.put_wall, "top left")):
+    marks = [(s.spot, f"spot ${s.spot:,.0f}", "#555555", "dot")]
+    if math.isfinite(s.flip):
+        marks.append((s.flip, f"flip ${s.flip:,.0f}", "#d55e00", "solid"))
+    for name, x in (("call wall", s.walls.call_wall), ("put wall", s.walls.put_wall)):
         if math.isfinite(x) and lo <= x <= hi:
-            fig.add_vline(
-                x=x, line_color="green", line_dash="dash", annotation_text=f"{name} ${x:,.0f}", annotation_position=pos
-            )
+            marks.append((x, f"{name} ${x:,.0f}", "#009e73", "dash"))
+    stagger(fig, marks)
+    expiry = "all expiries" if s.expiry is None else f"expiry {s.expiry:%Y-%m-%d}"
     fig.update_layout(
-        title=f"Dealer gamma profile ({s.gex.dealer}), chain of {s.timestamp:%Y-%m-%d %H:%M} UTC", **LAYOUT
+        title=f"Dealer gamma profile ({s.gex.dealer}), {expiry}, chain of {s.timestamp:%Y-%m-%d %H:%M} UTC",
+        showlegend=False,
+        **LAYOUT,
     )
-    fig.update_xaxes(title="spot (USD)")
-    fig.update_yaxes(title="USD millions per 1% move")
+    fig.update_xaxes(title="BTC spot (USD)")
+    fig.update_yaxes(title="Dealer gamma, USD millions per 1% move")
     return fig
 
 

@@ -120,16 +120,19 @@ class View:
         """The leverage event study of every 20 %+ drawdown; None without perp_metrics or prices."""
         return self._once("study", lambda: event_study(self.snap))
 
-    def options(self, dealer: Dealer = "classic", sticky: Sticky = "strike") -> OptionsSummary:
-        """The latest chain's options figures under a dealer model; `DataError` without a chain."""
+    def options(
+        self, dealer: Dealer = "classic", sticky: Sticky = "strike", expiry: pd.Timestamp | None = None
+    ) -> OptionsSummary:
+        """The latest chain's options figures under a dealer model, for one expiry or (None) all of them;
+        `DataError` without a chain, or for an expiry not in it."""
 
         def make() -> OptionsSummary:
             quotes = self.snap.get("option_quotes")
             if quotes is None:
                 raise DataError("no option chain (option_quotes) in this snapshot")
-            return summarize(quotes, dealer=dealer, sticky=sticky)
+            return summarize(quotes, dealer=dealer, sticky=sticky, expiry=expiry)
 
-        return self._once(("options", dealer, sticky), make)
+        return self._once(("options", dealer, sticky, expiry), make)
 
 
 class LiveState:

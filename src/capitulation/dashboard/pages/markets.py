@@ -7,7 +7,8 @@ from __future__ import annotations
 from dash import html
 from dash.development.base_component import Component
 
-from capitulation.dashboard.components import STATUS_CLASS, graph, metric_text, table
+from capitulation.dashboard.components import STATUS_CLASS, graph, metric_row, source_text, table
+from capitulation.dashboard.figures import SOURCES
 from capitulation.dashboard.state import LiveState
 from capitulation.report.charts import FIGURES
 from capitulation.verdict import Verdict
@@ -22,8 +23,8 @@ def verdict_section(v: Verdict, with_metrics: bool) -> html.Section:
     metrics = (
         [
             table(
-                ("metric", "value", "unit", "tables"),
-                [(m.name, metric_text(m), m.unit, ", ".join(m.tables)) for m in v.metrics],
+                ("metric", "value", "tables"),
+                [(*metric_row(m), ", ".join(m.tables)) for m in v.metrics],
                 f"metrics-{v.signal}",
             )
         ]
@@ -45,6 +46,6 @@ def layout(state: LiveState) -> list[Component]:
     view = state.current()
     figs = view.figures(k for k in FIGURES if k.startswith(tuple(p for ps in PREFIXES.values() for p in ps)))
     keys = {s: [k for k in figs if k.startswith(p)] for s, p in PREFIXES.items()}
-    charts = [graph(k, figs[k]) for ks in keys.values() for k in ks]
+    charts = [graph(k, figs[k], source_text(view.snap, SOURCES[k])) for ks in keys.values() for k in ks]
     sections = [verdict_section(v, with_metrics=not keys[v.signal]) for v in view.report.verdicts if v.signal in keys]
     return [*charts, *sections]

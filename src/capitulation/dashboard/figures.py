@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime
 import math
 import re
+import textwrap
 from html import escape
 
 import numpy as np
@@ -69,11 +70,14 @@ def _human(title: object) -> str | None:
     return text[0].upper() + text[1:]
 
 
+WRAP = 20  # characters per line of a long chart annotation (subplot titles)
+
+
 def dress(fig: go.Figure) -> tuple[str, go.Figure]:
     """A copy of `fig` for the page (the cached figure is left alone) and its title: the title moves out of
     the plot (HTML wraps it on a phone; plotly would cut it), the legend goes under the plot in a row,
     backgrounds turn transparent (the page's light or dark theme shows through), axis titles lose their
-    snake_case, and a time series gets 1W/1M/3M/1Y/All buttons."""
+    snake_case, long annotations wrap, and a time series gets 1W/1M/3M/1Y/All buttons."""
     out = go.Figure(fig)
     title = out.layout.title.text or ""
     out.update_layout(
@@ -84,6 +88,9 @@ def dress(fig: go.Figure) -> tuple[str, go.Figure]:
         paper_bgcolor="rgba(0,0,0,0)",
         plot_bgcolor="rgba(0,0,0,0)",
     )
+    for a in out.layout.annotations:  # subplot titles side by side: two short lines fit a phone's columns
+        if isinstance(a.text, str) and len(a.text) > WRAP and "<br>" not in a.text:
+            a.text = "<br>".join(textwrap.wrap(a.text, WRAP))
     out.for_each_xaxis(lambda ax: ax.update(title_text=_human(ax.title.text)) if ax.title.text else None)
     out.for_each_yaxis(lambda ax: ax.update(title_text=_human(ax.title.text)) if ax.title.text else None)
     if _dated(out):

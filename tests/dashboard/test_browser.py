@@ -175,7 +175,8 @@ def test_the_electricity_slider_reprices_the_rigs(session):
 
 SIDE_SCROLL = "() => document.scrollingElement.scrollWidth - window.innerWidth"
 OVERLAPS = """() => [...document.querySelectorAll('.js-plotly-plot')].flatMap(g => {
-    const boxes = [...g.querySelectorAll('.annotation-text, .legendtext, .rangeselector text')]
+    const boxes = [...g.querySelectorAll('.annotation-text, .legendtext, .rangeselector text, .xtick text')]
+        .filter(t => !(t.getAttribute('transform') || '').includes('rotate'))  // a slanted label's box is no guide
         .map(t => [t.textContent, t.getBoundingClientRect()]).filter(([, r]) => r.width > 0 && r.height > 0);
     const out = [];
     boxes.forEach(([a, r], i) => boxes.slice(i + 1).forEach(([b, q]) => {
@@ -185,7 +186,9 @@ OVERLAPS = """() => [...document.querySelectorAll('.js-plotly-plot')].flatMap(g 
     }));
     return out;
 })"""
-"""Per chart, each pair of annotation, legend or range-button labels whose boxes overlap (1 px tolerance)."""
+"""Per chart, each pair of annotation, legend, range-button or (level) x tick labels whose boxes overlap (1 px
+tolerance); plotly slants tick labels that would collide, and a slanted label's bounding box overlaps its
+neighbour's without the text doing so."""
 
 
 @pytest.mark.parametrize(("width", "height"), [(390, 844), (1440, 900)])
@@ -233,6 +236,16 @@ def test_the_controls_change_what_they_should(session):
     page.locator("#page-leverage .rangeselector").first.locator(".button").filter(has_text="1M").click()
     page.wait_for_function(f"() => ({span})() < 40")
     assert full > 40
+    page.click("#nav-overview")
+    page.locator("#page-overview .card").nth(7).wait_for()
+    page.fill("#as-of", "2026-01-20")
+    page.keyboard.press("Enter")
+    page.locator("#replay-note").wait_for()
+    assert "Replaying 2026-01-20" in page.locator("#replay-note").inner_text()
+    page.locator("#page-overview .card").nth(7).wait_for()
+    page.fill("#as-of", "")
+    page.keyboard.press("Enter")
+    page.locator("#replay-note").wait_for(state="detached")
     assert session.console_errors == []
 
 

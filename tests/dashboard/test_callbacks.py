@@ -151,7 +151,7 @@ def test_cards_mark_a_change_since_the_previous_stored_run(recorded_full, defaul
 
 def test_electricity_slider_reprices_every_rig_from_analytics_mining(state):
     low, high = (cost_floors.miner_panel(state, p) for p in (0.03, 0.06))
-    y_low, y_high = (find(p, "fig-miners").figure.data[0].y for p in (low, high))
+    y_low, y_high = (find(p, "fig-miners").figure.data[0].x for p in (low, high))  # horizontal bars
     expected = catalogue_at(state.view.network, 0.06)["shutdown_price_usd"]
     assert list(y_high) == pytest.approx(list(expected))
     assert [h / lo for h, lo in zip(y_high, y_low, strict=True)] == pytest.approx([2.0] * len(expected))  # linear
@@ -247,6 +247,19 @@ def test_requests_from_many_threads_compute_each_item_once(default_snapshot, tmp
     with ThreadPoolExecutor(8) as pool:
         figs = list(pool.map(lambda _: view.figure("levels"), range(8)))
     assert built == ["levels"] and all(f is figs[0] for f in figs)
+
+
+def test_the_as_of_picker_replays_a_past_day_from_the_loaded_data(state, recorded_full):
+    out = render_page(state, "/", "2026-01-20")
+    assert "Replaying 2026-01-20 23:59 UTC" in find(out, "replay-note").children
+    expected = [v.status.value for v in evaluate_all(recorded_full.upto("2026-01-20"))]
+    cards = [n for n in nodes(out) if str(getattr(n, "id", "")).startswith("card-")]
+    assert [getattr(c, "data-status") for c in cards] == expected  # as `report --as-of 2026-01-20`
+    assert state.at("2026-01-20") is state.at("2026-01-20")  # computed once while kept
+    assert state.at(None) is state and state.at("2026-02-05") is state  # the loaded day: the live view
+    assert errors(render_page(state, "/options", "2026-01-20")) == []
+    latest = render_page(state, "/")
+    assert not [n for n in nodes(latest) if getattr(n, "id", None) == "replay-note"]
 
 
 def test_refresh_keeps_the_last_good_data_when_loading_fails(default_snapshot, tmp_path):

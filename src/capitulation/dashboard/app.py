@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 
 import dash
-from dash import ALL, Input, Output, dcc, html
+from dash import ALL, Input, Output, State, dcc, html
 from dash.development.base_component import Component
 
 from capitulation.dashboard import pages
@@ -21,6 +21,7 @@ from capitulation.dashboard.components import guarded, status_line
 from capitulation.dashboard.pages import PAGES, cost_floors, options, overview
 from capitulation.dashboard.state import LiveState, Loader
 from capitulation.errors import CapitulationError
+from capitulation.signals.common import BTC, closes
 from capitulation.store import HistoryStore
 
 CSS = """
@@ -63,6 +64,8 @@ button.csv{font-size:.85em;padding:.15em .6em;background:var(--panel);color:var(
 border-radius:4px;cursor:pointer}
 .controls{display:flex;flex-wrap:wrap;gap:.6em 2em;align-items:center;margin:.5em 0}
 .controls>div{min-width:min(320px,100%)}
+.replay{background:var(--panel);border-left:4px solid var(--no-data);padding:.4em .8em}
+.as-of{padding:0 1em}
 .synthetic{background:#b45309;color:#fff;padding:.3em 1em;font-weight:700}
 @media (prefers-color-scheme:dark){.js-plotly-plot .main-svg text{fill:var(--fg)!important}
 .js-plotly-plot .gridlayer path,.js-plotly-plot .zerolinelayer path{stroke:var(--line)!important}
@@ -104,6 +107,31 @@ def synthetic_banner(state: LiveState) -> html.Div | None:
     )
 
 
+def as_of_picker(state: LiveState) -> html.Div | None:
+    """A date picker that replays any day of the loaded data from its first BTC close to its as_of
+    (`LiveState.at`); cleared, the loaded data's as_of."""
+    if state.view is None:
+        return None
+    snap = state.view.snap
+    btc = closes(snap, BTC)
+    first = btc.index[0] if not btc.empty else snap.as_of  # no day to replay before the first BTC close
+    return html.Div(
+        [
+            html.Label("as of (replay a past day)", htmlFor="as-of"),
+            dcc.DatePickerSingle(
+                id="as-of",
+                min_date_allowed=f"{first:%Y-%m-%d}",
+                max_date_allowed=f"{snap.as_of:%Y-%m-%d}",
+                initial_visible_month=f"{snap.as_of:%Y-%m-%d}",
+                display_format="YYYY-MM-DD",
+                placeholder=f"{snap.as_of:%Y-%m-%d}",
+                clearable=True,
+            ),
+        ],
+        className="controls as-of",
+    )
+
+
 def shell(state: LiveState) -> html.Div:
     """The frame around every page; built on each page load, so it carries the current status."""
     return html.Div(
@@ -120,6 +148,7 @@ def shell(state: LiveState) -> html.Div:
             ),
             synthetic_banner(state),
             html.Div(status_line(state), id="status"),
+            as_of_picker(state),
             html.Main(id="page"),
         ]
     )
@@ -156,9 +185,9 @@ def create_app(
     app.index_string = app.index_string.replace("{%css%}", "{%css%}<style>" + CSS + "</style>")
     app.layout = lambda: shell(state)
 
-    app.callback(Output("page", "children"), Input("url", "pathname"), Input("version", "data"))(
-        lambda pathname, _version: pages.render_page(state, pathname)  # guards each page itself
-    )
+    app.callback(
+        Output("page", "children"), Input("url", "pathname"), Input("version", "data"), Input("as-of", "date")
+    )(lambda pathname, _version, day: pages.render_page(state, pathname, day))  # guards each page itself
     app.callback(
         Output("status", "children"), Output("version", "data"), Input("tick", "n_intervals"), prevent_initial_call=True
     )(lambda _n: on_tick(state))
@@ -168,13 +197,14 @@ def create_app(
         Input("dealer", "value"),
         Input("sticky", "value"),
         Input("expiry", "value"),
+        State("as-of", "date"),
         prevent_initial_call=True,
-    )(lambda dealer, sticky, expiry: gex(state, dealer, sticky, expiry))
+    )(lambda dealer, sticky, expiry, day: gex(state.at(day), dealer, sticky, expiry))
     app.clientside_callback(
         CSV_JS, Output("download", "data"), Input({"type": "csv", "target": ALL}, "n_clicks"), prevent_initial_call=True
     )
     miners = guarded(cost_floors.miner_panel)
-    app.callback(Output("miners", "children"), Input("power", "value"), prevent_initial_call=True)(
-        lambda power: miners(state, power)
-    )
+    app.callback(
+        Output("miners", "children"), Input("power", "value"), State("as-of", "date"), prevent_initial_call=True
+    )(lambda power, day: miners(state.at(day), power))
     return app

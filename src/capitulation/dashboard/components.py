@@ -95,7 +95,7 @@ def figures(view: View, keys: Sequence[str], why_absent: str) -> list[Component]
     note for each one the snapshot lacks the data for."""
     figs = view.figures(keys)
     return [
-        graph(k, figs[k], source_text(view.snap, dfig.SOURCES[k]))
+        graph(k, dfig.TWEAKS.get(k, lambda f: f)(figs[k]), source_text(view.snap, dfig.SOURCES[k]))
         if k in figs
         else message(f"{k.replace('_', ' ')}: {why_absent}", "info")
         for k in keys

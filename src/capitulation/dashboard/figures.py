@@ -7,6 +7,7 @@ import datetime
 import math
 import re
 import textwrap
+from collections import Counter
 from html import escape
 
 import numpy as np
@@ -70,6 +71,15 @@ def _human(title: object) -> str | None:
     return text[0].upper() + text[1:]
 
 
+def _legend_y(fig: go.Figure) -> float:
+    """Where the legend goes under the plot (paper units): below the x tick labels, lower for long category
+    labels that plotly sets at an angle (a legend in container units would be simpler, but in plotly 7 it
+    stops the range buttons from working)."""
+    names = [str(x) for t in fig.data if t.x is not None and len(t.x) and isinstance(t.x[0], str) for x in t.x]
+    longest = max((len(n) for n in names if not DATE.match(n)), default=0)
+    return -0.15 - (min(0.4, 0.018 * longest) if longest > 6 else 0.0)
+
+
 WRAP = 20  # characters per line of a long chart annotation (subplot titles)
 
 
@@ -77,17 +87,25 @@ def dress(fig: go.Figure) -> tuple[str, go.Figure]:
     """A copy of `fig` for the page (the cached figure is left alone) and its title: the title moves out of
     the plot (HTML wraps it on a phone; plotly would cut it), the legend goes under the plot in a row,
     backgrounds turn transparent (the page's light or dark theme shows through), axis titles lose their
-    snake_case, long annotations wrap, and a time series gets 1W/1M/3M/1Y/All buttons."""
+    snake_case, long annotations wrap, labels of grouped bars stand upright, category
+    labels of panels side by side slant, and a time series gets
+    1W/1M/3M/1Y/All buttons."""
     out = go.Figure(fig)
     title = out.layout.title.text or ""
     out.update_layout(
         title=None,
         autosize=True,
         margin=dict(l=55, r=15, t=40, b=40),
-        legend=dict(orientation="h", x=0, xanchor="left", y=-0.15, yanchor="top"),
+        legend=dict(orientation="h", x=0, xanchor="left", y=_legend_y(out), yanchor="top"),
         paper_bgcolor="rgba(0,0,0,0)",
         plot_bgcolor="rgba(0,0,0,0)",
     )
+    if len({t.xaxis or "x" for t in out.data}) > 1 and not _dated(out):  # panels side by side: slant the labels
+        out.update_xaxes(tickangle=-45, tickfont_size=10)
+    bars = Counter(t.xaxis or "x" for t in out.data if t.type == "bar")
+    for t in out.data:  # labels of bars side by side run into each other: stand them up
+        if t.type == "bar" and bars[t.xaxis or "x"] > 1 and t.text is not None and t.textposition == "outside":
+            t.update(textangle=-90, cliponaxis=False)
     for a in out.layout.annotations:  # subplot titles side by side: two short lines fit a phone's columns
         if isinstance(a.text, str) and len(a.text) > WRAP and "<br>" not in a.text:
             a.text = "<br>".join(textwrap.wrap(a.text, WRAP))
@@ -96,6 +114,19 @@ def dress(fig: go.Figure) -> tuple[str, go.Figure]:
     if _dated(out):
         out.update_layout(xaxis_rangeselector=RANGES)
     return title, out
+
+
+def levels_markers(fig: go.Figure) -> go.Figure:
+    """The levels map with its labels on hover only: levels a few hundred dollars apart would print their
+    labels over each other (and off the plot's edge on a phone); the ladder table under it lists them."""
+    out = go.Figure(fig)
+    out.update_traces(mode="markers", selector=dict(type="scatter"))
+    out.update_layout(showlegend=True)
+    return out
+
+
+TWEAKS = {"levels": levels_markers}
+"""Per figure key, the dashboard's change to the report's figure before `dress`."""
 
 
 def stagger(fig: go.Figure, marks: list[tuple[float, str, str, str]]) -> None:
@@ -142,20 +173,27 @@ def gex_profile(s: OptionsSummary) -> go.Figure:
 
 
 def miner_breakeven(econ: pd.DataFrame, spot: float | None, power_usd_kwh: float) -> go.Figure:
-    """Shutdown price per rig (`analytics.mining.rig_economics` rows) as bars, spot as a line."""
+    """Shutdown price per rig (`analytics.mining.rig_economics` rows) as horizontal bars (rig names stay
+    readable on a phone), spot as a line."""
     fig = go.Figure(
         go.Bar(
-            x=econ["rig"],
-            y=econ["shutdown_price_usd"],
+            y=econ["rig"],
+            x=econ["shutdown_price_usd"],
+            orientation="h",
             text=[f"${v:,.0f}" for v in econ["shutdown_price_usd"]],
+            textposition="inside",
             name="shutdown price",
             marker_color="#7f8c8d",
         )
     )
     if spot is not None:
-        fig.add_hline(y=spot, line_color="black", annotation_text=f"BTC ${spot:,.0f}")
-    fig.update_layout(title=f"Miner shutdown price by rig at ${power_usd_kwh:.3f}/kWh (power only)", **LAYOUT)
-    fig.update_yaxes(title="USD per BTC")
+        fig.add_vline(x=spot, line_color="black", annotation_text=f"BTC ${spot:,.0f}", annotation_position="top")
+    fig.update_layout(
+        title=f"Miner shutdown price by rig at ${power_usd_kwh:.3f}/kWh (power only)",
+        **{**LAYOUT, "height": 120 + 28 * len(econ)},
+    )
+    fig.update_xaxes(title="Shutdown price, USD per BTC")
+    fig.update_yaxes(autorange="reversed")
     return fig
 
 

@@ -31,6 +31,8 @@ from capitulation.store import HistoryStore
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
+REPLAYS = 4  # past days kept computed for the as-of date picker
+
 Loader = Callable[[], Snapshot]
 """Returns the snapshot to show: the recorded data offline, a fresh one in live mode."""
 
@@ -149,7 +151,10 @@ class LiveState:
         self.loaded_at: pd.Timestamp | None = None  # last successful load (UTC)
         self.attempted_at: pd.Timestamp | None = None  # last attempt, successful or not
         self.error: str | None = None  # why the last attempt failed; None after a success
+        self.replaying: pd.Timestamp | None = None  # the day replayed (`at`), None for the loaded data
         self._lock = threading.Lock()
+        self._replays: dict[tuple[str, str], LiveState] = {}  # (version, day) -> state, the latest REPLAYS
+        self._replays_lock = threading.Lock()
 
     def reload(self) -> bool:
         """Run the loader; True when a view for a new as_of replaced the shown one. A snapshot with the
@@ -177,6 +182,27 @@ class LiveState:
         if self.attempted_at is not None and (now - self.attempted_at).total_seconds() < self.refresh_s / 2:
             return False
         return self.reload()
+
+    def at(self, day: str | None) -> LiveState:
+        """The dashboard as it would have been at the end of UTC `day` (an ISO date): the shown snapshot cut
+        with `Snapshot.upto(day)` (rows not yet known dropped, as `report --as-of`), everything computed
+        from that cut on first use like the live view; `self` for None or a day at or after the shown as_of.
+        The latest `REPLAYS` days are kept. `DataError` before any load succeeded."""
+        if day is None:
+            return self
+        view = self.current()
+        cut = pd.Timestamp(day, tz="UTC").normalize() + pd.Timedelta(days=1) - pd.Timedelta(seconds=1)
+        if cut >= view.snap.as_of:
+            return self
+        key = (self.version(), cut.isoformat())
+        with self._replays_lock:
+            if key not in self._replays:
+                past = LiveState(self.loader, self.store, self.refresh_s)
+                past.view, past.loaded_at, past.replaying = View(view.snap.upto(cut)), self.loaded_at, cut
+                self._replays[key] = past
+                while len(self._replays) > REPLAYS:
+                    self._replays.pop(next(iter(self._replays)))
+            return self._replays[key]
 
     def version(self) -> str:
         """A token that changes when the shown view does: its as_of."""

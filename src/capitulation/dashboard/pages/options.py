@@ -83,26 +83,34 @@ def layout(state: LiveState) -> list[Component]:
         html.H3("Dealer gamma profile"),
         html.Div(
             [
-                html.Label("dealer model"),
-                dcc.RadioItems(
-                    id="dealer",
-                    options=[{"label": DEALER_MODELS[d], "value": d} for d in DEALER_MODELS],
-                    value="classic",
+                html.Div(
+                    [
+                        html.Label("dealer model", htmlFor="dealer"),
+                        dcc.RadioItems(
+                            id="dealer",
+                            options=[{"label": DEALER_MODELS[d], "value": d} for d in DEALER_MODELS],
+                            value="classic",
+                        ),
+                    ]
                 ),
-                html.Label("expiry"),
-                dcc.Dropdown(
-                    id="expiry",
-                    options=[{"label": "all expiries", "value": ALL_EXPIRIES}]
-                    + [{"label": f"{e:%Y-%m-%d}", "value": e.isoformat()} for e in expiries(state)],
-                    value=ALL_EXPIRIES,
-                    clearable=False,
-                ),
-                html.Label("IV as spot moves"),
-                dcc.RadioItems(
-                    id="sticky",
-                    options=[{"label": f"sticky {k}", "value": k} for k in ("strike", "delta")],
-                    value="strike",
-                    inline=True,
+                html.Div(
+                    [
+                        html.Label("expiry", htmlFor="expiry"),
+                        dcc.Dropdown(
+                            id="expiry",
+                            options=[{"label": "all expiries", "value": ALL_EXPIRIES}]
+                            + [{"label": f"{e:%Y-%m-%d}", "value": e.isoformat()} for e in expiries(state)],
+                            value=ALL_EXPIRIES,
+                            clearable=False,
+                        ),
+                        html.Label("IV as spot moves", htmlFor="sticky"),
+                        dcc.RadioItems(
+                            id="sticky",
+                            options=[{"label": f"sticky {k}", "value": k} for k in ("strike", "delta")],
+                            value="strike",
+                            inline=True,
+                        ),
+                    ]
                 ),
             ],
             className="controls",

@@ -65,7 +65,7 @@ border-radius:4px;cursor:pointer}
 .controls{display:flex;flex-wrap:wrap;gap:.6em 2em;align-items:center;margin:.5em 0}
 .controls>div{min-width:min(320px,100%)}
 .replay{background:var(--panel);border-left:4px solid var(--no-data);padding:.4em .8em}
-.as-of{padding:0 1em}
+.as-of{padding:0 1em}.as-of>div{min-width:0;max-width:14em}
 .synthetic{background:#b45309;color:#fff;padding:.3em 1em;font-weight:700}
 @media (prefers-color-scheme:dark){.js-plotly-plot .main-svg text{fill:var(--fg)!important}
 .js-plotly-plot .gridlayer path,.js-plotly-plot .zerolinelayer path{stroke:var(--line)!important}
@@ -126,6 +126,7 @@ def as_of_picker(state: LiveState) -> html.Div | None:
                 display_format="YYYY-MM-DD",
                 placeholder=f"{snap.as_of:%Y-%m-%d}",
                 clearable=True,
+                style={"maxWidth": "12em"},
             ),
         ],
         className="controls as-of",

@@ -25,9 +25,8 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
-from synthetic import SYNTHETIC, daily, option_quotes, perps  # noqa: E402
-
 from capitulation.snapshot import Snapshot  # noqa: E402
+from synthetic import SYNTHETIC, daily, option_quotes, perps  # noqa: E402
 
 AS_OF = "2026-02-05T23:59:59Z"
 DAYS = 400

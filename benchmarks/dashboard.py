@@ -30,7 +30,11 @@ POLL_S = 0.02
 OVERVIEW = {  # the page callback the browser sends for "/" (Dash's update-component request)
     "output": "page.children",
     "outputs": {"id": "page", "property": "children"},
-    "inputs": [{"id": "url", "property": "pathname", "value": "/"}, {"id": "version", "property": "data"}],
+    "inputs": [
+        {"id": "url", "property": "pathname", "value": "/"},
+        {"id": "version", "property": "data"},
+        {"id": "as-of", "property": "date"},
+    ],
     "changedPropIds": ["url.pathname"],
     "state": [],
 }

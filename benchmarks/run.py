@@ -24,8 +24,6 @@ import numpy as np
 import pandas as pd
 from commands import GOAL_CPU_S
 from commands import main as commands_table
-from dashboard import GOAL_S as DASHBOARD_GOAL_S
-from dashboard import first_200_seconds
 from peers import GREEKS_SAMPLE, PEERS, capitulation_greeks, capitulation_iv
 from signals_per_date import main as signals_table
 
@@ -33,6 +31,8 @@ from backfill import main as backfill_table
 from backtest import main as backtest_table
 from capitulation.analytics import black76, gex
 from capitulation.sources.deribit import read_chain_csv
+from dashboard import GOAL_S as DASHBOARD_GOAL_S
+from dashboard import first_200_seconds
 
 F0 = 60_000.0
 CHAIN = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "deribit_options" / "sample.csv"

@@ -40,6 +40,18 @@ def test_report_json_has_exactly_eight_signals_each_with_a_status(report_json):
     assert {s["status"] for s in rep["signals"]} <= {"holds", "does not hold", "not enough data"}
 
 
+def test_every_metric_in_the_json_has_the_registry_label_and_its_value_in_its_unit(report_json):
+    """The JSON, the terminal and the dashboard name a metric from one registry (`signals.labels`)."""
+    from capitulation.signals import labels
+
+    rep, _ = report_json
+    metrics = {m["name"]: m for s in rep["signals"] for m in s["metrics"]}
+    assert all(labels.label(name) is not None for name in metrics)
+    assert all((m["label"], m["text"]) == labels.describe(m["name"], m["value"]) for m in metrics.values())
+    assert (metrics["oi_btc"]["label"], metrics["oi_btc"]["text"]) == ("Open interest", "93,492 BTC")
+    assert metrics["oi_btc"]["value"] == pytest.approx(93_491.5)  # 93,491.5 BTC: rounds to the text
+
+
 def test_every_number_in_the_report_traces_to_a_table_with_provenance(report_json):
     rep, _ = report_json
     for s in rep["signals"]:

@@ -9,7 +9,7 @@ import pandas as pd
 
 from capitulation import tables
 from capitulation.analytics.levels import Level, ladder
-from capitulation.signals import Thresholds, evaluate_all
+from capitulation.signals import Thresholds, evaluate_all, labels
 from capitulation.signals.common import BTC, closes, spot
 from capitulation.snapshot import Snapshot
 from capitulation.verdict import Verdict
@@ -144,9 +144,14 @@ def as_json(rep: Report) -> dict[str, object]:
 
 def _with_ages(verdict: dict[str, object], info: dict[str, TableInfo]) -> dict[str, object]:
     """A verdict's dict with `table_ages`: for each table it used, the table's latest date and its age in
-    days at as_of (None for a table the snapshot lacks)."""
+    days at as_of (None for a table the snapshot lacks); each metric with its human `label` and `text` (the
+    value in its unit) from the registry the terminal and dashboard use (`signals.labels`)."""
     ages = {
         t: None if t not in info else {"latest": info[t].latest.isoformat(), "age_days": info[t].age_days}
         for t in verdict["tables"]  # type: ignore[union-attr]
     }
-    return verdict | {"table_ages": ages}
+    metrics = [
+        m | dict(zip(("label", "text"), labels.describe(m["name"], m["value"]), strict=True))
+        for m in verdict["metrics"]
+    ]  # type: ignore[union-attr,index]
+    return verdict | {"metrics": metrics, "table_ages": ages}

@@ -7,6 +7,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from capitulation.report.model import Report, short_source, spot_text
+from capitulation.signals import labels
 from capitulation.verdict import Status
 
 STYLE = {Status.HOLDS: "bold red", Status.DOES_NOT_HOLD: "green", Status.NOT_ENOUGH_DATA: "yellow"}
@@ -26,6 +27,9 @@ def render(rep: Report, console: Console, evidence: bool = True) -> None:
     if evidence:
         for i, v in enumerate(rep.verdicts, 1):
             console.print(f"[bold]{i}. {v.title}[/bold]")
+            figures = "; ".join(" ".join(labels.describe(m.name, m.value)) for m in v.metrics)
+            if figures:
+                console.print(f"   [dim]{escape(figures)}[/dim]", highlight=False)
             for line in v.evidence:
                 console.print(f"   - {escape(line)}", highlight=False)
     if rep.ladder:

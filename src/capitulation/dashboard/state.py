@@ -11,7 +11,7 @@ import contextlib
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TypeVar
 
 import pandas as pd
@@ -23,7 +23,7 @@ from capitulation.errors import CapitulationError, DataError
 from capitulation.report import model
 from capitulation.report.charts import all_figures
 from capitulation.signals.leverage_flush import Study, event_study
-from capitulation.signals.options_stress import OptionsSummary, summarize
+from capitulation.signals.options_stress import OptionsSummary, chain_summary
 from capitulation.signals.treasury import company_table
 from capitulation.snapshot import Snapshot
 from capitulation.store import HistoryStore
@@ -68,17 +68,14 @@ class View:
     companies: pd.DataFrame | str
     network: NetworkState | str
     study: Study | None
-    _options: dict[tuple[str, str], OptionsSummary] = field(default_factory=dict, repr=False)
 
     def options(self, dealer: Dealer = "classic", sticky: Sticky = "strike") -> OptionsSummary:
-        """The latest chain's options figures under a dealer model (cached); `DataError` without a chain."""
-        key = (dealer, sticky)
-        if key not in self._options:
-            quotes = self.snap.get("option_quotes")
-            if quotes is None:
-                raise DataError("no option chain (option_quotes) in this snapshot")
-            self._options[key] = summarize(quotes, dealer=dealer, sticky=sticky)
-        return self._options[key]
+        """The latest chain's options figures under a dealer model, the one verdict 3 and the report's charts
+        computed (kept on the snapshot: `chain_summary`); `DataError` without a chain."""
+        s = chain_summary(self.snap, dealer, sticky)
+        if s is None:
+            raise DataError("no option chain (option_quotes) in this snapshot")
+        return s
 
 
 def build_view(snap: Snapshot) -> View:

@@ -77,6 +77,23 @@ class GexResult:
         """USD of underlying dealers buy (+) or sell (-) per 1 % rise: -total GEX."""
         return -self.total_usd
 
+    def totals(self) -> dict[str, float]:
+        """total_usd_per_1pct (GEX) and hedge_flow_usd_per_1pct_rise (-GEX), USD."""
+        return {"total_usd_per_1pct": self.total_usd, "hedge_flow_usd_per_1pct_rise": self.hedge_flow_usd}
+
+    def as_dict(self) -> dict[str, object]:
+        """JSON-ready (times ISO UTC, NaN left for the caller's writer): the totals, spot_usd, the dealer
+        model and `by_strike`, one record per (expiry, strike) with the columns of `gex_by_strike` (USD per
+        1 % move, open interest and dealer positions in contracts)."""
+        by = self.by_strike.assign(expiry=[pd.Timestamp(e).isoformat() for e in self.by_strike["expiry"]])
+        return {
+            "timestamp": self.timestamp.isoformat(),
+            "spot_usd": self.spot,
+            "dealer_description": self.dealer,
+            **self.totals(),
+            "by_strike": by.to_dict(orient="records"),
+        }
+
 
 @dataclass(frozen=True)
 class Walls:
@@ -84,6 +101,10 @@ class Walls:
 
     call_wall: float
     put_wall: float
+
+    def as_dict(self) -> dict[str, float]:
+        """call_wall_usd, put_wall_usd (strikes, USD; NaN when that side has no GEX)."""
+        return {"call_wall_usd": self.call_wall, "put_wall_usd": self.put_wall}
 
 
 def reference_spot(quotes: pd.DataFrame | PreparedChain) -> float:
@@ -312,6 +333,12 @@ class GammaProfile:
 
     profile: pd.DataFrame
     flip: float
+
+    def as_dict(self) -> dict[str, object]:
+        """gamma_flip_usd (NaN without a crossing) and `profile`: [{spot_usd, gex_usd_per_1pct}, ...]."""
+        p = self.profile
+        points = zip(p["spot"].to_numpy(dtype=float).tolist(), p["gex_usd"].to_numpy(dtype=float).tolist(), strict=True)
+        return {"gamma_flip_usd": self.flip, "profile": [{"spot_usd": s, "gex_usd_per_1pct": g} for s, g in points]}
 
 
 def gamma_profile(

@@ -34,7 +34,7 @@ from capitulation.analytics.gex import (
     walls,
 )
 from capitulation.analytics.levels import Level
-from capitulation.analytics.smile import DAYS, constant_maturity, risk_reversals
+from capitulation.analytics.smile import DAYS, DELTAS, constant_maturity, risk_reversals
 from capitulation.analytics.vol_regime import VolState, ranks_at, vol_state
 from capitulation.errors import DataError
 from capitulation.signals.base import not_enough_data
@@ -74,13 +74,15 @@ class OptionsSummary:
 
     `smile`: `risk_reversals` rows (one per expiry, or the selected one); `term`: `constant_maturity`
     of the whole chain at 1/7/30/90 days; `gex`, `profile` (sticky as named), `flip`, `walls`,
-    `max_pain` cover the selected expiry or, without one, every expiry.
+    `max_pain` cover the selected expiry or, without one, every expiry. `dealer`: the positioning model's
+    name (`gex.DEALER_MODELS`; `gex.dealer` describes it).
     """
 
     timestamp: pd.Timestamp
     spot: float
     expiry: pd.Timestamp | None
     sticky: Sticky
+    dealer: Dealer
     smile: pd.DataFrame
     term: pd.DataFrame
     gex: GexResult
@@ -88,6 +90,50 @@ class OptionsSummary:
     flip: float
     walls: Walls
     max_pain: pd.DataFrame
+
+    UNITS = "vols and vol spreads are fractions (0.01 = 1 vol point); USD; GEX and hedge flow per 1% move"
+
+    def as_dict(self) -> dict[str, object]:
+        """The summary as plain values (`UNITS`; times ISO UTC; NaN where a figure is absent, for the writer
+        to map): chain_timestamp, reference_spot_usd, expiry, the dealer model, `expiries` (the smile per
+        expiry with its forward, max pain and GEX), `constant_maturity`, `gex` (totals, flip, walls, sticky)
+        and the nearest expiry's `max_pain`. The `options --json` output, less the snapshot's own fields."""
+        keys = ["atm_iv"] + [f"{k}{round(d * 100)}" for d in DELTAS for k in ("rr", "bf")]
+        pain = self.max_pain.set_index("expiry")["max_pain"]
+        gex_by_expiry = self.gex.by_strike.groupby("expiry")["gex_usd"].sum()
+        expiries = [
+            {
+                "expiry": r["expiry"].isoformat(),
+                "days": float(r["t_years"] * DAYS_PER_YEAR),
+                "forward_usd": float(r["forward"]),
+                **{k: float(r[k]) for k in keys},
+                "max_pain_usd": float(pain.get(r["expiry"], float("nan"))),
+                "gex_usd_per_1pct": float(gex_by_expiry.get(r["expiry"], 0.0)),
+            }
+            for _, r in self.smile.iterrows()
+        ]
+        nearest = self.max_pain.iloc[0] if len(self.max_pain) else None
+        return {
+            "chain_timestamp": self.timestamp.isoformat(),
+            "reference_spot_usd": self.spot,
+            "expiry": None if self.expiry is None else self.expiry.isoformat(),
+            "dealer_model": self.dealer,
+            "dealer_description": self.gex.dealer,
+            "units": self.UNITS,
+            "expiries": expiries,
+            "constant_maturity": [
+                {"days": int(r["days"]), **{k: float(r[k]) for k in keys}} for _, r in self.term.iterrows()
+            ],
+            "gex": {
+                **self.gex.totals(),
+                "gamma_flip_usd": self.flip,
+                **self.walls.as_dict(),
+                "sticky": self.sticky,
+            },
+            "max_pain": None
+            if nearest is None
+            else {"expiry": nearest["expiry"].isoformat(), "strike_usd": float(nearest["max_pain"])},
+        }
 
 
 def summarize(
@@ -121,6 +167,7 @@ def summarize(
         spot=s0,
         expiry=chosen,
         sticky=sticky,
+        dealer=dealer,
         smile=rr if chosen is None else rr[rr["expiry"] == chosen].reset_index(drop=True),
         term=constant_maturity(rr, DAYS),
         gex=g,

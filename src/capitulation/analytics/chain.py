@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
+import numpy as np
 import pandas as pd
 
 from capitulation.analytics import black76
@@ -79,6 +80,15 @@ class PreparedChain:
     def select(self, expiry: pd.Timestamp) -> PreparedChain:
         """The same chain restricted to one expiry (t_years and call deltas kept, not recomputed)."""
         return PreparedChain(self.rows[self.rows["expiry"] == expiry], self.timestamp)
+
+
+def by_expiry(rows: pd.DataFrame) -> list[tuple[pd.Timestamp, np.ndarray]]:
+    """(expiry, positions of its rows in `rows`, in row order) for each expiry of `rows`, ascending: the
+    groups of `rows.groupby("expiry", sort=True)` without building a frame per group."""
+    codes, expiries = pd.factorize(rows["expiry"], sort=True)
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(len(expiries) + 1))
+    return [(pd.Timestamp(e), order[bounds[i] : bounds[i + 1]]) for i, e in enumerate(expiries)]
 
 
 def prepare(quotes: pd.DataFrame | PreparedChain, who: str = "option chain") -> PreparedChain:

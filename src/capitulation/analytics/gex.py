@@ -47,7 +47,7 @@ from scipy.optimize import brentq
 
 from capitulation.analytics import black76
 from capitulation.analytics._black76_kernel import dollar_gamma_profile
-from capitulation.analytics.chain import PreparedChain, prepare
+from capitulation.analytics.chain import PreparedChain, by_expiry, prepare
 from capitulation.errors import DataError
 
 Dealer = Literal["classic", "short_all", "trades", "trades_net"]
@@ -391,13 +391,13 @@ def max_pain(quotes: pd.DataFrame | PreparedChain) -> pd.DataFrame:
     """
     q = prepare(quotes, "max_pain").rows
     q = q[(q["expiry"] > q["timestamp"]) & (q["open_interest"] > 0)]
+    strike, oi = q["strike"].to_numpy(dtype=float), q["open_interest"].to_numpy(dtype=float)
+    units_all, is_call = oi * q["contract_size"].to_numpy(dtype=float), (q["option_type"] == "C").to_numpy()
     rows = []
-    for exp, g in q.groupby("expiry", sort=True):
-        K = g["strike"].to_numpy(dtype=float)
-        units = (g["open_interest"] * g["contract_size"]).to_numpy(dtype=float)
-        call = (g["option_type"] == "C").to_numpy()
+    for exp, at in by_expiry(q):
+        K, units, call = strike[at], units_all[at], is_call[at]
         P = np.unique(K)[:, None]
         payout = np.where(call, np.maximum(P - K, 0.0), np.maximum(K - P, 0.0)) @ units
         best = int(np.argmin(payout))
-        rows.append((exp, float(P[best, 0]), float(payout[best]), float(g["open_interest"].sum())))
+        rows.append((exp, float(P[best, 0]), float(payout[best]), float(oi[at].sum())))
     return pd.DataFrame(rows, columns=["expiry", "max_pain", "payout_usd", "open_interest"])

@@ -25,7 +25,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from capitulation.analytics.chain import PreparedChain, prepare
+from capitulation.analytics.chain import PreparedChain, by_expiry, prepare
 from capitulation.analytics.chain import latest as latest  # re-exported: the backfill reads it from here
 from capitulation.timeutil import DAYS_PER_YEAR
 
@@ -43,21 +43,24 @@ def risk_reversals(quotes: pd.DataFrame | PreparedChain, deltas: Sequence[float]
 
     `quotes`: an `option_quotes` frame or its `chain.prepare`d latest chain. `DataError` for an empty chain.
     """
-    q = prepare(quotes, "risk_reversals").rows
+    chain = prepare(quotes, "risk_reversals")
+    q = chain.rows
     F = q["underlying_price"]
     otm = np.where(q["option_type"] == "C", q["strike"] >= F, q["strike"] < F)
     quoted = q["bid_iv"].notna() | (q["open_interest"] > 0)
     q = q[otm & quoted & q["call_delta"].notna()]
+    delta, iv = q["call_delta"].to_numpy(dtype=float), q["mark_iv"].to_numpy(dtype=float)
+    t, fwd = q["t_years"].to_numpy(dtype=float), q["underlying_price"].to_numpy(dtype=float)
     rows = []
-    for (ts, exp), g in q.groupby(["timestamp", "expiry"], sort=True):
-        g = g.sort_values("call_delta")
-        x, y = g["call_delta"].to_numpy(), g["mark_iv"].to_numpy()
+    for exp, at in by_expiry(q):
+        at = at[np.argsort(delta[at], kind="quicksort")]  # ascending call delta, as DataFrame.sort_values
+        x, y = delta[at], iv[at]
         row = {
-            "timestamp": ts,
+            "timestamp": chain.timestamp,
             "expiry": exp,
-            "t_years": g["t_years"].iloc[0],
-            "forward": g["underlying_price"].iloc[0],
-            "n_quotes": len(g),
+            "t_years": t[at[0]],
+            "forward": fwd[at[0]],
+            "n_quotes": len(at),
             "atm_iv": _interp(0.5, x, y),
         }
         for d in deltas:

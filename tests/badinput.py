@@ -820,6 +820,7 @@ class Matrix:
     def groups(self, files: list[str]) -> list[list[str]]:
         """`files` in groups no table reads across: a table reads files of one group only (or is given the
         folder of one), so workers that take whole groups never corrupt a file the other's tables read."""
+
         def feeds(rel: str) -> set[str]:
             path = os.path.abspath(self.mirror.root / rel)
             return {t for t, deps in self.reads.items() for d in deps if path == d or path.startswith(d + os.sep)}

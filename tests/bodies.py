@@ -1,6 +1,7 @@
 """Response bodies shared by the live-source tests and the `watch` test that replays every source at once.
 
-The mempool.space and CoinGecko bodies are SYNTHETIC (schema from the provider's API docs; numbers made up):
+`dvol_body` is BUILT from real recorded DVOL rows in the documented get_volatility_index_data shape (not a
+capture). The mempool.space and CoinGecko bodies are SYNTHETIC (schema from the provider's API docs; numbers made up):
 no recording of either exists in ../shared/data/api_fixtures (see its PROVENANCE.md). The Deribit instruments
 answer is HAND-EDITED here from a recorded row (see `deribit_option_instruments`).
 """
@@ -15,6 +16,16 @@ import pandas as pd
 def ts(when: str) -> int:
     """Unix seconds of a UTC time."""
     return int(pd.Timestamp(when, tz="UTC").timestamp())
+
+
+def dvol_body(rows: pd.DataFrame, continuation: int | None = None) -> str:
+    """A Deribit public/get_volatility_index_data answer ({"result": {"data": [[ts_ms, open, high, low, close]],
+    "continuation"}}) holding `rows` (vol_index rows, fractions) back in vol points, oldest first."""
+    data = [
+        [int(r.date.value // 1_000_000), *(round(getattr(r, c) * 100, 2) for c in ("open", "high", "low", "close"))]
+        for r in rows.sort_values("date").itertuples()
+    ]
+    return json.dumps({"jsonrpc": "2.0", "result": {"data": data, "continuation": continuation}})
 
 
 # ---- SYNTHETIC bodies (schema from the mempool.space API docs; numbers made up) ---------------------------------

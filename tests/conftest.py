@@ -1,5 +1,6 @@
 """Shared pytest fixtures."""
 
+import os
 from pathlib import Path
 
 import pytest
@@ -8,6 +9,15 @@ from hypothesis import settings
 # Property tests judge values, never time: no per-example deadline (a loaded 2-core machine is slow).
 settings.register_profile("capitulation", deadline=None)
 settings.load_profile("capitulation")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def table_cache_dir(tmp_path_factory) -> Path:
+    """The parsed-table cache of every command run by the tests (in-process or as a subprocess): a folder
+    of this session, never the user's cache."""
+    path = tmp_path_factory.mktemp("table-cache")
+    os.environ["CAPITULATION_CACHE_DIR"] = str(path)
+    return path
 
 
 @pytest.fixture(scope="session")

@@ -127,7 +127,7 @@ def test_terminal_output_of_the_three_commands(full):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["hedge", "--horizon", "30x"], "--horizon must be a whole number of days or weeks"),
+        (["hedge", "--horizon", "30x"], "--horizon must be a whole number and a unit"),
         (["hedge", "--proxy", "XYZ"], "no daily closes for proxy XYZ"),
         (["hedge", "--delta", "1.5"], "put delta must be a fraction"),
         (["hedge", "--notional", "-5"], "notional must be a positive USD amount"),

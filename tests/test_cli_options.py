@@ -107,9 +107,7 @@ def test_terminal_output_names_the_chain_age_and_dealer_model(snap):
     [
         (("--expiry", "2026-01-31"), "available: 2026-01-25, 2026-01-26"),
         (("--expiry", "soon"), "not a date/time: 'soon'"),
-        (("--dealer", "long_all"), "--dealer must be one of classic, short_all, trades, trades_net"),
         (("--dealer", "trades"), "needs --trades FILE"),
-        (("--sticky", "moneyness"), "--sticky must be one of strike, delta"),
         (("--as-of", "2025-01-01"), "no option chain in the snapshot"),
     ],
 )

@@ -297,7 +297,7 @@ def test_history_cli_lists_the_intact_snapshots_and_names_the_damaged_ones(tmp_p
     zero_64_bytes(table_file(tmp_path, "_snapshots", days[3]))
     res = CliRunner().invoke(app, ["history", "--db", str(tmp_path), "--json"])
     assert res.exit_code == 0, res.output
-    rows = json.loads(res.stdout)
+    rows = json.loads(res.stdout)["snapshots"]
     assert [r["as_of"][:10] for r in rows] == ["2026-01-01", "2026-01-02", "2026-01-03", "2026-01-05"]
     assert [r["damaged"] is not None for r in rows] == [False, True, False, False]
     assert rows[1]["damaged"].startswith("etf_flows (table=etf_flows/as_of_date=2026-01-02/")

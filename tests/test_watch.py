@@ -33,6 +33,7 @@ from bodies import (
     SOCIALFI,
     TIP_BODY,
     deribit_option_instruments,
+    dvol_body,
     fees_body,
     hashrate_body,
 )
@@ -40,8 +41,9 @@ from capitulation.cli import app
 from capitulation.cli import watch as watch_cmd
 from capitulation.errors import SourceError
 from capitulation.snapshot import Provenance, SourceStatus
-from capitulation.sources import http, live, mempool, perps
+from capitulation.sources import dvol, http, live, mempool, perps
 from capitulation.sources.http import Backoff
+from capitulation.sources.vol_index import read_dvol_csv
 from capitulation.store import HistoryStore
 from replay import linear_perpetual, replayed
 
@@ -144,6 +146,7 @@ def test_every_default_source_replayed_from_one_tape_for_three_cycles(monkeypatc
     Perpetuals: Binance only, its market given to ccxt from the published contract spec (1 BTC)."""
     fixtures = shared_data / "api_fixtures"
     instruments = json.loads((fixtures / "deribit/http_get_instruments.json").read_text())
+    dvol_rows = read_dvol_csv(shared_data / "volatility_index" / "dvol_BTC_1y.csv")[0].tail(30)  # real DVOL bars
     http.script(
         {
             **{path: [(200, (fixtures / rel).read_text())] for path, rel in BINANCE.items()},
@@ -153,6 +156,7 @@ def test_every_default_source_replayed_from_one_tape_for_three_cycles(monkeypatc
             mempool.FEES_PATH: [(200, json.dumps(fees_body()))],
             mempool.TIP_PATH: [(200, TIP_BODY)],
             COINGECKO_MARKETS: [(200, b) for b in (LAYER2, GAMING, RWA, SOCIALFI, PREDICTION)] * 3,
+            "/api/v2" + dvol.ENDPOINT: [(200, dvol_body(dvol_rows))],
         }
     )
     make = perps.exchange
@@ -180,16 +184,22 @@ def test_every_default_source_replayed_from_one_tape_for_three_cycles(monkeypatc
             "daily_prices": ("stale", 0),
             "btc_network": ("ok", 4),  # 3 past days and today
             "sector_returns": ("ok", 8),  # 3 + 2 + 1 + 1 + 1 coins
+            "vol_index": ("ok", 30),  # the last 30 bars of dvol_BTC_1y.csv
+            "treasury_companies": ("stale", 0),  # no EDGAR answer on the tape
+            "onchain": ("stale", 0),  # recorded-only
+            "etf_flows": ("stale", 0),  # recorded-only
         }
-        assert "not on the tape" in next(s["message"] for s in line["sources"] if s["name"] == "daily_prices")
-        assert line["tables_stored"] == 4
+        messages = {s["name"]: s["message"] for s in line["sources"]}
+        assert "not on the tape" in messages["daily_prices"] and "not on the tape" in messages["treasury_companies"]
+        assert messages["onchain"].startswith("recorded-only: ") and messages["etf_flows"].startswith("recorded-only: ")
+        assert line["tables_stored"] == 5
     hist = HistoryStore(db).history()
     assert list(pd.to_datetime(hist["as_of"], utc=True)) == [START + pd.Timedelta(minutes=m) for m in (0, 5, 10)]
-    assert list(hist["stale"]) == ["daily_prices"] * 3
-    assert list(hist["table_names"]) == ["btc_network, option_quotes, perp_metrics, sector_returns"] * 3
+    assert list(hist["stale"]) == ["daily_prices, etf_flows, onchain, treasury_companies"] * 3
+    assert list(hist["table_names"]) == ["btc_network, option_quotes, perp_metrics, sector_returns, vol_index"] * 3
     assert len(HistoryStore(db).verdict_history()) == 3 * 8
     stored = HistoryStore(db).load(START + pd.Timedelta(minutes=10))
-    assert stored.stale() == ["daily_prices"]
+    assert stored.stale() == ["daily_prices", "treasury_companies", "onchain", "etf_flows"]  # in the order asked
     assert stored.tables["option_quotes"]["mark_usd"].tolist() == pytest.approx([0.042 * 95000.5, 0.038 * 95000.5])
 
 
@@ -358,11 +368,15 @@ def test_bad_every_is_a_one_line_error(every, monkeypatch, tmp_path):
     assert res.output.strip().count("\n") == 0 and "--every" in res.output
 
 
-def test_default_fetchers_are_the_five_live_sources() -> None:
+def test_default_fetchers_are_the_seven_live_sources_and_the_two_recorded_only_tables() -> None:
     assert list(live.default_fetchers()) == [
         "option_quotes",
         "perp_metrics",
         "daily_prices",
         "btc_network",
         "sector_returns",
+        "vol_index",
+        "treasury_companies",
+        "onchain",
+        "etf_flows",
     ]

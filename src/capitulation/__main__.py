@@ -1,3 +1,3 @@
-from capitulation.cli import app
+from capitulation.cli import main
 
-app()
+main()

@@ -6,13 +6,16 @@
   instant (`parse_as_of`); the CLI's `--as-of` and the Python API read it the same way;
 * time to expiry is ACT/365: t = elapsed seconds / (365 x 86400) (`year_fraction`);
 * the age of a row is measured from when it became known (`tables.TableSpec.known_at`), in days of
-  86,400 s (`age_days`).
+  86,400 s (`age_days`);
+* a duration a user gives (`--every`, `--horizon`, `--window`, `--refresh`) is one whole number and one
+  unit: 30s, 5m, 1h, 30d, 4w (`parse_duration`).
 
 The lowest layer: it imports nothing of the package but its errors.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from typing import overload
 
@@ -110,3 +113,45 @@ def age_days(as_of: pd.Timestamp, known_at: pd.Timestamp) -> float:
     1.5
     """
     return (as_of - known_at).total_seconds() / SECONDS_PER_DAY
+
+
+DURATION_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+"""The one duration grammar: a whole number and one of these units, e.g. 30s, 5m, 1h, 30d, 4w."""
+DURATION_HELP = "a whole number and a unit s, m, h, d or w (e.g. 30s, 5m, 1h, 30d, 4w; 15min also reads as 15m)"
+_DURATION = re.compile(r"\s*([0-9]+)\s*(s|m|min|h|d|w|S|MIN|Min|H|D|W)\s*")
+
+
+def parse_duration(
+    text: str,
+    option: str,
+    *,
+    zero: bool = False,
+    whole_days: bool = False,
+    divides_day: bool = False,
+) -> pd.Timedelta:
+    """The interval `text` names for the command-line option `option` (named in the error).
+
+    Grammar: a whole number and a unit, s (seconds), m (minutes), h (hours), d (days of 86,400 s) or w
+    (7 days); units other than m read in either case, and `min` (pandas' spelling, e.g. 15min) also means
+    minutes. A bare number is refused (300 was seconds for one option and days for another), as is M (months
+    or minutes?). `zero`: 0 is allowed; `whole_days`: a whole number of days; `divides_day`: one day is a
+    whole number of it. `DataError` naming the option and the accepted form otherwise.
+
+    >>> parse_duration("15min", "--every")
+    Timedelta('0 days 00:15:00')
+    >>> parse_duration("4w", "--horizon", whole_days=True).days
+    28
+    """
+    m = _DURATION.fullmatch(text)
+    if m is None:
+        hint = f" (give a unit: {text.strip()}s, {text.strip()}m or {text.strip()}d)" if text.strip().isdigit() else ""
+        raise DataError(f"{option} must be {DURATION_HELP}, got {text!r}{hint}")
+    unit = "m" if m[2].lower() == "min" else m[2].lower()
+    step = pd.Timedelta(**{DURATION_UNITS[unit]: int(m[1])})
+    if step == pd.Timedelta(0) and not zero:
+        raise DataError(f"{option} must be more than 0, got {text!r}")
+    if whole_days and step % DAY != pd.Timedelta(0):
+        raise DataError(f"{option} must be a whole number of days, e.g. 7d or 4w, got {text!r}")
+    if divides_day and step > pd.Timedelta(0) and DAY % step != pd.Timedelta(0):
+        raise DataError(f"{option} must be positive and divide one day (e.g. 5m, 15m, 1h, 1d), got {text!r}")
+    return step

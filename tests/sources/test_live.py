@@ -205,3 +205,26 @@ def test_a_source_still_running_past_its_budget_is_stale_and_the_snapshot_does_n
         SourceStatus("etf_flows", "ok", rows=1),
     )
     assert list(snap.tables) == ["etf_flows"]
+
+
+def test_a_recorded_only_table_is_stale_saying_why_and_the_others_stand() -> None:
+    fetchers = {"btc_network": source("btc_network"), **{n: live.recorded_only(n) for n in live.RECORDED_ONLY}}
+    snap = live.live_snapshot(fetchers, NOW)
+    assert [(s.name, s.state) for s in snap.sources] == [
+        ("btc_network", "ok"),
+        ("onchain", "stale"),
+        ("etf_flows", "stale"),
+    ]
+    assert set(snap.tables) == {"btc_network"}
+    onchain, etf = snap.sources[1].message, snap.sources[2].message
+    assert onchain.startswith("recorded-only: no public no-key source of daily on-chain cost bases")
+    assert etf.startswith("recorded-only: no public no-key API of per-fund spot ETF flows (Farside Investors")
+
+
+def test_retry_never_holds_a_recorded_only_table_back_so_its_reason_comes_first() -> None:
+    retry = live.SourceRetry(pd.Timedelta(minutes=5), pd.Timedelta(hours=1))
+    fetchers = {"btc_network": source("btc_network"), "onchain": live.recorded_only("onchain")}
+    for minutes in (0, 1):  # the second cycle falls within any retry delay
+        snap = live.live_snapshot(fetchers, NOW, retry=retry, started=NOW + pd.Timedelta(minutes=minutes))
+        assert snap.sources[1] == SourceStatus("onchain", "stale", live.RECORDED_ONLY["onchain"])
+    assert retry.failures == {}

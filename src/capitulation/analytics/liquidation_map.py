@@ -304,7 +304,7 @@ def _fit(side: str, days: pd.Index, modelled: np.ndarray, observed: np.ndarray, 
         days[-1],
         float(observed.sum() / modelled.sum()),
         float(m.corr(o)),
-        float(m.corr(o, method="spearman")),
+        float(m.rank().corr(o.rank())),  # Spearman: Pearson of average ranks (pandas' method imports scipy.stats)
     )
 
 

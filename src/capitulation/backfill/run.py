@@ -44,7 +44,7 @@ from capitulation.analytics.smile import latest
 from capitulation.backfill import _kernel
 from capitulation.backfill.chains import ChainArrays, arrays_of, chain_files, read_arrays
 from capitulation.errors import DataError, StoreError
-from capitulation.timeutil import DAYS_PER_YEAR, SECONDS_PER_YEAR
+from capitulation.timeutil import DAYS_PER_YEAR, SECONDS_PER_YEAR, parse_duration
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -79,14 +79,9 @@ class BackfillResult:
 
 
 def parse_every(every: str) -> pd.Timedelta:
-    """A snapshot interval such as '1h' or '15min'; `DataError` unless it is positive and divides a day."""
-    try:
-        step = pd.Timedelta(every)
-    except (TypeError, ValueError):
-        raise DataError(f"--every must be a duration such as 1h or 15min, got {every!r}") from None
-    if step <= pd.Timedelta(0) or pd.Timedelta(days=1) % step != pd.Timedelta(0):
-        raise DataError(f"--every must be positive and divide one day (e.g. 5min, 1h, 1D), got {every!r}")
-    return step
+    """A snapshot interval such as '1h' or '15m' (`timeutil.parse_duration`); `DataError` unless it is positive
+    and divides a day."""
+    return parse_duration(every, "--every", divides_day=True)
 
 
 def file_metrics(path: str | Path, every: str = "1h") -> tuple[pd.DataFrame, int]:

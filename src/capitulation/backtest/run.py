@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -31,6 +30,7 @@ from capitulation.signals import ALL_SIGNALS, Thresholds, evaluate_all
 from capitulation.signals.common import BTC, closes
 from capitulation.snapshot import Snapshot, parse_as_of
 from capitulation.tables import DAY_CLOSE
+from capitulation.timeutil import parse_duration
 from capitulation.verdict import Verdict
 
 if TYPE_CHECKING:
@@ -44,11 +44,8 @@ PACKAGE = Path(__file__).resolve().parents[1]
 
 
 def parse_every(every: str) -> int:
-    """A date step such as '1d' or '7d' in whole days; `DataError` for anything else."""
-    m = re.fullmatch(r"\s*([0-9]+)\s*[dD]\s*", every)
-    if m is None or int(m.group(1)) < 1:
-        raise DataError(f"--every must be a whole number of days such as 1d or 7d, got {every!r}")
-    return int(m.group(1))
+    """A date step such as '1d', '7d' or '1w' in whole days (`timeutil.parse_duration`); `DataError` otherwise."""
+    return parse_duration(every, "--every", whole_days=True).days
 
 
 def data_range(full: Snapshot) -> tuple[pd.Timestamp, pd.Timestamp]:

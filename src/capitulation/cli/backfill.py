@@ -11,12 +11,27 @@ import typer
 from rich import box
 from rich.table import Table
 
-from capitulation.cli.common import DbOpt, JsonOpt, app, clean, console, fail, handled, print_json, records
+from capitulation.cli.common import (
+    DbOpt,
+    JsonOpt,
+    app,
+    compile_notice,
+    console,
+    examples,
+    fail,
+    handled,
+    print_json,
+    records,
+)
 
 SHOWN = 5  # latest snapshots printed as a table
 
 
-@app.command()
+@app.command(
+    epilog=examples(
+        "backfill ../shared/data/deribit_options --workers 0", "backfill chains/ --every 15m --workers 4 --json"
+    )
+)
 def backfill(
     path: Annotated[Path, typer.Argument(help="a chain file or a folder of daily files (tardis CSV/Parquet)")],
     out: Annotated[Path, typer.Option("--out", help="folder for the metrics Parquet file")] = Path("backfill"),
@@ -27,7 +42,7 @@ def backfill(
         int,
         typer.Option("--workers", help="local Dask worker processes (not with --scheduler); 0 runs in this process"),
     ] = 2,
-    every: Annotated[str, typer.Option("--every", help="snapshot interval, dividing a day (e.g. 1h, 15min)")] = "1h",
+    every: Annotated[str, typer.Option("--every", help="snapshot interval, dividing a day: 15m, 1h, 1d")] = "1h",
     db: DbOpt = None,
     store: Annotated[bool, typer.Option(help="also store the metrics in the history store (--db)")] = True,
     as_json: JsonOpt = False,
@@ -42,6 +57,7 @@ def backfill(
 
     if workers < 0:
         fail(f"--workers must be 0 or more, got {workers}")
+    compile_notice()
     with handled():
         run.parse_every(every)
         run.chain_files(path)  # bad input fails before a cluster starts
@@ -73,7 +89,7 @@ def backfill(
         "snapshots_latest": records(res.metrics.tail(SHOWN)),
     }
     if as_json:
-        print_json(clean(summary))
+        print_json(summary, res.metrics["timestamp"].max() if len(res.metrics) else None)
     else:
         _render(summary)
 

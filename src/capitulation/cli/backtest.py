@@ -15,14 +15,16 @@ from capitulation.cli.common import (
     DataOpt,
     DbOpt,
     JsonOpt,
+    NoCacheOpt,
     ThresholdsOpt,
     app,
-    clean,
     console,
+    examples,
     fail,
     handled,
     print_json,
 )
+from capitulation.timeutil import parse_duration
 
 SIGNAL_NAMES = {
     "leverage_flush": "1 Leverage flush",
@@ -36,18 +38,22 @@ SIGNAL_NAMES = {
 }
 
 
-@app.command()
+@app.command(
+    epilog=examples("backtest --from 2024-01-01 --every 7d", "backtest --window 14d --html backtest.html --json")
+)
 def backtest(
     data: DataOpt = None,
     start: Annotated[
         str | None, typer.Option("--from", help="first date (UTC; default: the data's first BTC close)")
     ] = None,
     end: Annotated[str | None, typer.Option("--to", help="last date (UTC; default: the data's last BTC close)")] = None,
-    every: Annotated[str, typer.Option("--every", help="date step in whole days, e.g. 1d or 7d")] = "1d",
+    every: Annotated[str, typer.Option("--every", help="date step in whole days: 1d, 7d, 1w")] = "1d",
     split: Annotated[
         str, typer.Option("--split", help="thresholds fitted before this date, scored in and out of sample")
     ] = "2024-01-01",
-    window: Annotated[int, typer.Option("--window", help="days around a trough or peak that count as a hit")] = 7,
+    window: Annotated[
+        str, typer.Option("--window", help="whole days around a trough or peak that count as a hit: 7d, 1w, 0d")
+    ] = "7d",
     thresholds: ThresholdsOpt = None,
     out: Annotated[Path | None, typer.Option("--out", help="write the timeline to this Parquet file")] = None,
     html: Annotated[Path | None, typer.Option("--html", help="also write a self-contained HTML page")] = None,
@@ -60,6 +66,7 @@ def backtest(
         typer.Option("--workers", help="local Dask worker processes (not with --scheduler); 0 runs in this process"),
     ] = 0,
     as_json: JsonOpt = False,
+    no_cache: NoCacheOpt = False,
 ) -> None:
     """Replay every date of the recorded data in one process (or on Dask): the eight verdicts each day, as
     `report --as-of` gives them, stored in the history store (an interrupted run resumes) and scored: hits
@@ -69,24 +76,25 @@ def backtest(
     from capitulation.backtest.score import backtest as run_backtest
     from capitulation.signals import config
     from capitulation.snapshot import utc
+    from capitulation.sources.cache import TableCache
     from capitulation.sources.recorded import build_snapshot
     from capitulation.store import HistoryStore
 
     if workers < 0:
         fail(f"--workers must be 0 or more, got {workers}")
-    if window < 0:
-        fail(f"--window must be 0 or more days, got {window}")
     if data is None:
         fail("no data to backtest: pass --data DIR (a folder of recorded data such as ../shared/data)")
     with handled():
+        window_days = parse_duration(window, "--window", zero=True, whole_days=True).days
+        run.parse_every(every)  # bad input fails before the data loads
         th = None if thresholds is None else config.load(thresholds)
         cut = utc(split).floor("D")
-        full = build_snapshot(data, "2100-01-01")
+        full = build_snapshot(data, "2100-01-01", cache=None if no_cache else TableCache())
         days = run.dates(full, start, end, every)
         hs = HistoryStore(db)
         t0 = time.perf_counter()
         if scheduler is None and workers == 0:
-            bt = run_backtest(full, days, cut, th, window_days=window, store=hs, progress=not as_json)
+            bt = run_backtest(full, days, cut, th, window_days=window_days, store=hs, progress=not as_json)
             mode = "single process"
         else:
             import distributed
@@ -96,7 +104,7 @@ def backtest(
             logging.getLogger(distributed.__name__).setLevel(logging.getLogger().level)
             with dask_client(scheduler, workers) as client:
                 bt = run_backtest(
-                    full, days, cut, th, window_days=window, client=client, store=hs, progress=not as_json
+                    full, days, cut, th, window_days=window_days, client=client, store=hs, progress=not as_json
                 )
             mode = f"dask {scheduler}" if scheduler else f"dask local, {workers} workers"
         secs = time.perf_counter() - t0
@@ -116,7 +124,7 @@ def backtest(
         **bt.as_dict(),
     }
     if as_json:
-        print_json(clean(doc))
+        print_json(doc, days[-1])
     else:
         _render(doc, bt.comparison())
 

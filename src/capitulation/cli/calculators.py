@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import pandas as pd
 import typer
@@ -13,12 +13,17 @@ from rich import box
 from rich.table import Table
 
 from capitulation.cli.common import (
+    SHARED_DATA,
     AsOfOpt,
     DataOpt,
     JsonOpt,
+    NoCacheOpt,
+    SnapshotOpt,
     app,
     clean,
     console,
+    data_dir,
+    examples,
     fail,
     handled,
     load_snapshot,
@@ -27,6 +32,7 @@ from capitulation.cli.common import (
 )
 from capitulation.errors import DataError
 from capitulation.signals.common import usd
+from capitulation.timeutil import parse_as_of
 
 if TYPE_CHECKING:
     from capitulation.analytics.mining import CostFloors, NetworkState
@@ -50,16 +56,31 @@ def _num(x: object, fmt: str) -> str:
     return "-" if _missing(x) else format(x, fmt)
 
 
-def treasury_table(data: Path, as_of: str | None, stack: Path | None) -> tuple[pd.DataFrame, str]:
-    """`signals.treasury.company_table` of the snapshot of `data` at `as_of`, its capital stack built from
-    `stack` (default: the bundled treasuries.toml) like every snapshot's; the table and the stack file used."""
+def treasury_table(
+    data: Path | None,
+    as_of: str | None,
+    stack: Path | None,
+    snapshot: Path | None = None,
+    no_cache: bool = False,
+) -> tuple[pd.DataFrame, str, pd.Timestamp]:
+    """`signals.treasury.company_table` of the snapshot of `data` (`common.data_dir`) at `as_of`, its capital
+    stack built from `stack` (default: the bundled treasuries.toml) like every snapshot's, or of the saved
+    `snapshot` (its own stack); the table, the stack file used and the snapshot's as_of (`no_cache`: parse the
+    files again, `common.load_snapshot`)."""
     from capitulation.signals.treasury import company_table
-    from capitulation.snapshot import parse_as_of
     from capitulation.sources import recorded
+    from capitulation.sources.cache import TableCache
     from capitulation.sources.treasuries import BUNDLED_STACK_FILE
 
-    snap = recorded.build_snapshot(data, None if as_of is None else parse_as_of(as_of), stack=stack)
-    return company_table(snap), str(stack or BUNDLED_STACK_FILE)
+    if snapshot is not None:
+        if stack is not None:
+            fail("--stack builds a capital stack from --data; a --snapshot holds its own")
+        snap = load_snapshot(None, snapshot, as_of, no_cache)
+        return company_table(snap), f"the one saved in {snapshot}", snap.as_of
+    cut = None if as_of is None else parse_as_of(as_of)
+    cache = None if no_cache else TableCache()
+    snap = recorded.build_snapshot(data_dir(data), cut, stack=stack, cache=cache)
+    return company_table(snap), str(stack or BUNDLED_STACK_FILE), snap.as_of
 
 
 COLUMNS = [
@@ -106,7 +127,7 @@ def _seed(data: Path | None, stack: Path | None) -> dict[str, object]:
 
     real = None
     if data is not None:
-        table, stack_file = treasury_table(data, tr.SEED_DATE, stack)
+        table, stack_file, _ = treasury_table(data, tr.SEED_DATE, stack)
         real = records(table[table["ticker"] == "MSTR"][COLUMNS])[0] | {"stack_file": stack_file}
     return {
         "date": tr.SEED_DATE,
@@ -207,7 +228,13 @@ def _print_table(table: pd.DataFrame, stack_file: str) -> None:
     )
 
 
-@app.command()
+@app.command(
+    epilog=examples(
+        "mnav --as-of 2026-02-05",
+        "mnav --preset seed",
+        "mnav --btc 713502 --btc-price 66044 --share-price 106.99 --shares 289340000 --debt 822e6",
+    )
+)
 def mnav(
     btc: Annotated[float | None, typer.Option(help="BTC held")] = None,
     btc_price: Annotated[float | None, typer.Option(help="BTC price, USD")] = None,
@@ -217,11 +244,15 @@ def mnav(
     cash: Annotated[float, typer.Option(help="cash, USD")] = 0.0,
     preferred: Annotated[float, typer.Option(help="preferred stock, USD notional")] = 0.0,
     avg_cost: Annotated[float | None, typer.Option(help="average BTC cost, USD")] = None,
-    preset: Annotated[str | None, typer.Option(help="'seed': the seed commentary's MSTR example three ways")] = None,
+    preset: Annotated[
+        Literal["seed"] | None, typer.Option(help="the seed commentary's MSTR example three ways")
+    ] = None,
     data: DataOpt = None,
+    snapshot: SnapshotOpt = None,
     as_of: AsOfOpt = None,
     stack: StackOpt = None,
     as_json: JsonOpt = False,
+    no_cache: NoCacheOpt = False,
 ) -> None:
     """mNAV of treasury companies: EV = cap + debt + preferred - cash, mNAV = EV / BTC NAV.
 
@@ -235,12 +266,10 @@ def mnav(
 
     flags = {"--btc": btc, "--btc-price": btc_price, "--share-price": share_price, "--shares": shares}
     if preset is not None:
-        if preset != "seed":
-            fail(f"unknown preset {preset!r}: the only preset is 'seed'")
         with handled():
             out = _seed(data, stack)
         if as_json:
-            print_json(out)
+            print_json(out, parse_as_of(out["date"]))
         else:
             _print_seed(out)
         return
@@ -260,7 +289,7 @@ def mnav(
                 avg_cost=avg_cost,
             )
         if as_json:
-            print_json(clean(asdict(m)))
+            print_json(asdict(m), None)
             return
         console.print(
             f"BTC NAV ${m.btc_nav_usd / 1e9:,.2f}B  market cap ${m.market_cap_usd / 1e9:,.2f}B  "
@@ -269,10 +298,10 @@ def mnav(
             f"mNAV = 1 at BTC ${m.mnav1_btc_price:,.0f}; BTC NAV = debt + preferred at ${m.stress_btc_price:,.0f}"
         )
         return
-    if data is None:
+    if data is None and snapshot is None and not SHARED_DATA.is_dir():
         fail("pass --btc/--btc-price/--share-price/--shares, --preset seed, or --data DIR for the recorded companies")
     with handled():
-        table, stack_file = treasury_table(data, as_of, stack)
+        table, stack_file, snap_as_of = treasury_table(data, as_of, stack, snapshot, no_cache)
     if as_json:
         print_json(
             {
@@ -281,26 +310,31 @@ def mnav(
                 "sorted_by": "stress: (debt + preferred) / BTC NAV, highest first, then mNAV lowest first",
                 "stack_file": stack_file,
                 "companies": records(table[COLUMNS]),
-            }
+            },
+            snap_as_of,
         )
     else:
         _print_table(table, stack_file)
 
 
 def _state(
-    data: Path | None, as_of: str | None, overrides: dict[str, float | None]
+    data: Path | None,
+    snapshot: Path | None,
+    as_of: str | None,
+    overrides: dict[str, float | None],
+    no_cache: bool = False,
 ) -> tuple[NetworkState, Snapshot | None]:
-    """The network state from the recorded `btc_network` (with --data) or the flags; flags win. Without --data
-    the state's date is --as-of (it picks the rigs of that day), else unknown (the newest catalogue)."""
+    """The network state from the recorded `btc_network` (with --data or --snapshot; by default ../shared/data
+    when it exists and --hashrate-ehs is not given) or the flags; flags win. Without data the state's date is
+    --as-of (it picks the rigs of that day), else unknown (the newest catalogue)."""
     from capitulation.analytics.mining import NetworkState, network_state
-    from capitulation.timeutil import parse_as_of
 
     snap = None
-    if data is not None:
-        snap = load_snapshot(data, None, as_of)
+    if data is not None or snapshot is not None or (overrides["hashrate_ehs"] is None and SHARED_DATA.is_dir()):
+        snap = load_snapshot(data, snapshot, as_of, no_cache)
         net = snap.get("btc_network")
         if net is None:
-            raise DataError(f"no btc_network table under {data}")
+            raise DataError(f"no btc_network table under {snapshot or data_dir(data)}")
         state = network_state(net)
     elif overrides["hashrate_ehs"] is None:
         fail("pass --hashrate-ehs, or --data DIR for the recorded network state")
@@ -312,7 +346,7 @@ def _state(
     return NetworkState(**(asdict(state) | given)), snap
 
 
-@app.command()
+@app.command(epilog=examples("mining --power-usd-kwh 0.05", "mining --hashrate-ehs 1050 --efficiency-jth 17.5 --json"))
 def mining(
     hashrate_ehs: Annotated[float | None, typer.Option(help="network hashrate, EH/s")] = None,
     efficiency_jth: Annotated[
@@ -326,8 +360,10 @@ def mining(
     rig_ths: Annotated[float | None, typer.Option(help="rig hashrate, TH/s (for its power draw)")] = None,
     btc_price: Annotated[float | None, typer.Option(help="BTC price for hashprice and margins, USD")] = None,
     data: DataOpt = None,
+    snapshot: SnapshotOpt = None,
     as_of: AsOfOpt = None,
     as_json: JsonOpt = False,
+    no_cache: NoCacheOpt = False,
 ) -> None:
     """Miner shutdown price: the BTC price where a rig's revenue equals its power cost.
 
@@ -341,7 +377,7 @@ def mining(
 
     overrides = {"hashrate_ehs": hashrate_ehs, "fees_btc_per_block": fees_btc_per_block, "subsidy_btc": subsidy_btc}
     with handled():
-        state, snap = _state(data, as_of, overrides)
+        state, snap = _state(data, snapshot, as_of, overrides, no_cache)
         price = btc_price if btc_price is not None or snap is None else spot(snap)
         if efficiency_jth is not None:
             e = mi.shutdown_price(
@@ -370,7 +406,7 @@ def mining(
     hashprice = None if price is None else state.hashprice_usd_per_th_day(price)
     if efficiency_jth is not None:
         if as_json:
-            print_json(clean(asdict(e) | {"btc_price_usd": price, "hashprice_usd_per_th_day": hashprice}))
+            print_json(asdict(e) | {"btc_price_usd": price, "hashprice_usd_per_th_day": hashprice}, _as_of(snap))
             return
         console.print(
             f"shutdown price ${e.shutdown_price_usd:,.0f} per BTC  (revenue {e.revenue_btc_per_th_day:.3e} BTC/TH/day, "
@@ -398,10 +434,16 @@ def mining(
                     "rigs": records(halving),
                 },
                 "breakeven_history_monthly": None if history is None else records(history.reset_index()),
-            }
+            },
+            _as_of(snap),
         )
         return
     _print_mining(state, network, price, hashprice, floors, econ, sweep, halving, history)
+
+
+def _as_of(snap: Snapshot | None) -> pd.Timestamp | None:
+    """A mining answer's as_of: its snapshot's; None (the time of the run) when computed from flags only."""
+    return None if snap is None else snap.as_of
 
 
 def _print_mining(

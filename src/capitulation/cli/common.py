@@ -1,7 +1,9 @@
 """What every command shares: the typer app, the option conventions, JSON output, one-line errors.
 
-Conventions every command follows: `--data DIR` (recorded data), `--db PATH` (history store), `--json`
-(same content, machine-readable, stable keys); exit 0 on success, 2 on bad input, one line, no traceback.
+Conventions every command follows: `--data DIR` (recorded data; default $CAPITULATION_DATA, else
+../shared/data when it exists), `--snapshot PATH` (a saved snapshot instead), `--db PATH` (history store),
+`--json` (same content, machine-readable: one object with `schema_version` and `as_of` in ISO 8601 UTC);
+exit 0 on success, 2 on bad input, one line, no traceback. Each command's help ends with examples.
 """
 
 from __future__ import annotations
@@ -9,10 +11,14 @@ from __future__ import annotations
 import json
 import logging
 import math
-from collections.abc import Iterator
+import os
+import sys
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from datetime import date, datetime
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, NoReturn, TextIO
 
 import pandas as pd
 import typer
@@ -22,16 +28,26 @@ from capitulation.errors import CapitulationError, one_line
 from capitulation.snapshot import Snapshot, parse_as_of
 
 app = typer.Typer(
-    add_completion=False,
+    add_completion=True,
+    rich_markup_mode="rich",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    help="Bitcoin market-stress monitor: has the market reached the true liquidation moment, "
-    "and where is the bottom range forming?",
 )
 console = Console()
 log = logging.getLogger("capitulation")
 
-DataOpt = Annotated[Path | None, typer.Option("--data", help="folder of recorded data, e.g. ../shared/data")]
+SCHEMA_VERSION = 1
+"""The shape of every command's --json object; raised when a key is renamed or removed (not when added)."""
+WIDE_COLUMNS = 120
+"""Terminals at least this wide get the tables' full layout; narrower ones (COLUMNS, a pipe: 80) a compact one."""
+DATA_ENV = "CAPITULATION_DATA"
+SHARED_DATA = Path("../shared/data")
+"""The recorded data's place relative to a checkout's root: the default --data when it exists."""
+
+DataOpt = Annotated[
+    Path | None,
+    typer.Option("--data", envvar=DATA_ENV, help="folder of recorded data (default: ../shared/data when it exists)"),
+]
 DbOpt = Annotated[Path | None, typer.Option("--db", help="history store folder (default: user data dir)")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="print machine-readable JSON instead of tables")]
 SnapshotOpt = Annotated[Path | None, typer.Option("--snapshot", help="a snapshot folder instead of --data")]
@@ -39,9 +55,18 @@ ThresholdsOpt = Annotated[
     Path | None,
     typer.Option("--thresholds", help="TOML file of signal thresholds (a copy of the bundled thresholds.toml)"),
 ]
+NoCacheOpt = Annotated[
+    bool,
+    typer.Option("--no-cache", help="parse every recorded file again instead of reusing the parsed-table cache"),
+]
 AsOfOpt = Annotated[
     str | None, typer.Option("--as-of", help="run as of this date/time (UTC); a bare date means its end")
 ]
+
+
+def examples(*lines: str) -> str:
+    """A command's help epilog: an "Examples:" block, one command line each, kept as written (not rewrapped)."""
+    return "[bold]Examples:[/bold]\n\n" + "\n".join(f"  capitulation {line}" for line in lines)
 
 
 def fail(msg: str) -> NoReturn:
@@ -49,13 +74,30 @@ def fail(msg: str) -> NoReturn:
     raise typer.Exit(2)
 
 
+def _json_default(obj: object) -> str:
+    """Times in ISO 8601 with a `T` (2026-02-05T23:59:59+00:00), any other object as str."""
+    return obj.isoformat() if isinstance(obj, date | datetime) else str(obj)
+
+
 def json_text(obj: object) -> str:
-    """The JSON text every command prints for `obj` (already `clean`): indented, other objects as str."""
-    return json.dumps(obj, indent=2, default=str, allow_nan=False)
+    """The JSON text every command prints for `obj` (already `clean`): indented, times ISO 8601, others str."""
+    return json.dumps(obj, indent=2, default=_json_default, allow_nan=False)
 
 
-def print_json(obj: object) -> None:
-    typer.echo(json_text(obj))
+def envelope(doc: Mapping[str, object], as_of: date | str | None) -> dict[str, object]:
+    """A command's --json object: `schema_version`, `as_of` (ISO 8601 UTC: the data's time; None: now, for a
+    listing or a calculator that reads no data), then `doc`'s keys, NaN as null."""
+    when = pd.Timestamp.now(tz="UTC").floor("s") if as_of is None else pd.Timestamp(as_of)
+    when = when.tz_localize("UTC") if when.tzinfo is None else when.tz_convert("UTC")
+    out: dict[str, object] = {"schema_version": SCHEMA_VERSION, "as_of": None}
+    out.update(clean(dict(doc)))  # type: ignore[call-overload]
+    out["as_of"] = when.isoformat()
+    return out
+
+
+def print_json(doc: Mapping[str, object], as_of: date | str | None) -> None:
+    """Print a command's --json object (`envelope`)."""
+    typer.echo(json_text(envelope(doc, as_of)))
 
 
 def clean(obj: object) -> object:
@@ -69,20 +111,61 @@ def clean(obj: object) -> object:
     return obj
 
 
-def load_snapshot(data: Path | None, snapshot: Path | None, as_of: str | None) -> Snapshot:
-    """The snapshot a command runs on: a saved snapshot folder, or the recorded data under `data`."""
+KERNEL_MODULES = ("analytics/_black76_kernel.py", "analytics/liquidation_map.py", "backfill/_kernel.py")
+"""The package's numba modules (`@njit(cache=True)`), relative to the package folder."""
+COMPILE_NOTICE = "compiling numeric kernels once (about a minute on first run)..."
+
+
+def kernel_cache_cold(package: Path | None = None, cache_dir: str | None = None) -> bool:
+    """Whether numba will compile: some kernel module has no cache index (`<module>.*.nbi`) newer than its
+    source, in $NUMBA_CACHE_DIR (numba's layout: the module's folder path under it) or else its __pycache__.
+    A few stat calls; approximate by design (it only decides whether to print `COMPILE_NOTICE`)."""
+    root = Path(__file__).resolve().parents[1] if package is None else package
+    cache_dir = os.environ.get("NUMBA_CACHE_DIR") if cache_dir is None else cache_dir
+    for rel in KERNEL_MODULES:
+        src = root / rel
+        where = Path(cache_dir, *src.parent.parts[1:]) if cache_dir else src.parent / "__pycache__"
+        index = [p.stat().st_mtime for p in where.glob(f"{src.stem}.*.nbi")]
+        if not index or min(index) < src.stat().st_mtime:
+            return True
+    return False
+
+
+def compile_notice(stream: TextIO | None = None) -> None:
+    """One line on `stream` (default stderr) before work that compiles the kernels: only while their cache is
+    cold and only for a person (a terminal), so logs and tests that read the output see no extra line."""
+    out = sys.stderr if stream is None else stream
+    if out.isatty() and kernel_cache_cold():
+        print(COMPILE_NOTICE, file=out, flush=True)
+
+
+def load_snapshot(data: Path | None, snapshot: Path | None, as_of: str | None, no_cache: bool = False) -> Snapshot:
+    """The snapshot a command runs on: a saved snapshot folder, or the recorded data under `data` (its tables
+    from the parsed-table cache, `sources.cache`, unless `no_cache`); says on stderr when the numeric kernels
+    its analysis uses are about to compile (`compile_notice`)."""
+    from capitulation.sources.cache import TableCache
     from capitulation.sources.recorded import build_snapshot
+
+    compile_notice()
 
     cut = None if as_of is None else parse_as_of(as_of)
     if snapshot is not None:
         snap = Snapshot.load(snapshot)
         return snap.upto(cut) if cut is not None else snap
-    if data is None:
-        fail(
-            "no data to report on: pass --data DIR (a folder of recorded data such as ../shared/data) "
-            "or --snapshot PATH"
-        )
-    return build_snapshot(data, cut)
+    return build_snapshot(data_dir(data), cut, cache=None if no_cache else TableCache())
+
+
+def data_dir(data: Path | None) -> Path:
+    """The recorded data a command reads: --data (or $CAPITULATION_DATA), else ../shared/data when it exists;
+    exit 2 naming the options when there is none."""
+    if data is not None:
+        return data
+    if SHARED_DATA.is_dir():
+        return SHARED_DATA
+    fail(
+        f"no data to report on: pass --data DIR (a folder of recorded data such as {SHARED_DATA}; or set "
+        f"{DATA_ENV}) or --snapshot PATH"
+    )
 
 
 @contextmanager
@@ -94,8 +177,42 @@ def handled() -> Iterator[None]:
         fail(str(exc))
 
 
+def package_version() -> str:
+    """The installed distribution's version (package metadata), or 'unknown' when run from a bare tree."""
+    try:
+        return version("capitulation")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"capitulation {package_version()}")
+        raise typer.Exit()
+
+
 @app.callback()
-def main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="log progress to stderr")] = False) -> None:
+def main(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="log progress to stderr")] = False,
+    wide: Annotated[
+        bool, typer.Option("--wide", help="do not wrap tables to the terminal (or $COLUMNS, 80 in a pipe)")
+    ] = False,
+    _version: Annotated[
+        bool | None,
+        typer.Option("--version", callback=_show_version, is_eager=True, help="print the version and exit"),
+    ] = None,
+) -> None:
+    """Bitcoin market-stress monitor: has the market reached the true liquidation moment, and where is the
+    bottom range forming?
+
+    [bold]Examples:[/bold]
+
+        capitulation report --data ../shared/data
+        capitulation levels --as-of 2026-02-05 --json | python -m json.tool
+        capitulation --install-completion
+    """
+    if wide:
+        console.width = 10_000  # a table takes only the width its cells need: one line per row
     # Data-quality notes also live in each table's provenance (shown in the report); -v shows them as logged.
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))

@@ -11,7 +11,20 @@ from typing import Annotated
 
 import typer
 
-from capitulation.cli.common import AsOfOpt, DataOpt, DbOpt, SnapshotOpt, app, fail, handled, load_snapshot
+from capitulation.cli.common import (
+    AsOfOpt,
+    DataOpt,
+    DbOpt,
+    NoCacheOpt,
+    SnapshotOpt,
+    app,
+    data_dir,
+    examples,
+    fail,
+    handled,
+    load_snapshot,
+)
+from capitulation.timeutil import DURATION_HELP, parse_duration
 
 
 def is_loopback(host: str) -> bool:
@@ -32,7 +45,7 @@ def _check_port(host: str, port: int) -> None:
         fail(f"cannot serve on {host}:{port}: {exc.strerror or exc}")
 
 
-@app.command()
+@app.command(epilog=examples("dashboard", "dashboard --snapshot snap/ --port 8060 --refresh 1h"))
 def dashboard(
     data: DataOpt = None,
     snapshot: SnapshotOpt = None,
@@ -43,10 +56,11 @@ def dashboard(
     allow_remote: Annotated[
         bool, typer.Option("--allow-remote", help="allow a non-loopback --host (the dashboard has no login)")
     ] = False,
-    refresh: Annotated[float, typer.Option(min=1.0, help="seconds between data refreshes")] = 300.0,
+    refresh: Annotated[str, typer.Option(help=f"time between data refreshes: {DURATION_HELP}")] = "5m",
+    no_cache: NoCacheOpt = False,
 ) -> None:
     """Serve the dashboard on http://HOST:PORT/. The data is loaded once at start and re-read every
-    --refresh seconds; a failed refresh keeps the last good data and says why on the page."""
+    --refresh; a failed refresh keeps the last good data and says why on the page."""
     from capitulation.dashboard import create_app
     from capitulation.store import HistoryStore
 
@@ -57,11 +71,13 @@ def dashboard(
                 "(there is no login); pass --allow-remote to serve it anyway"
             )
         typer.echo(f"warning: serving on {host}:{port}, reachable from other machines, without a login", err=True)
-    if data is None and snapshot is None:
-        fail("no data to show: pass --data DIR (a folder of recorded data such as ../shared/data) or --snapshot PATH")
+    with handled():
+        refresh_s = parse_duration(refresh, "--refresh").total_seconds()
+    if snapshot is None:
+        data = data_dir(data)
     _check_port(host, port)  # before the data loads: a busy port fails at once
     with handled():
-        web = create_app(partial(load_snapshot, data, snapshot, as_of), HistoryStore(db), refresh_s=refresh)
+        web = create_app(partial(load_snapshot, data, snapshot, as_of, no_cache), HistoryStore(db), refresh_s=refresh_s)
     if not logging.getLogger("capitulation").isEnabledFor(logging.INFO):
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request: only with -v
     typer.echo(f"capitulation dashboard on http://{host}:{port}/ (Ctrl+C stops it)")

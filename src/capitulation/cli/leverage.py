@@ -14,10 +14,11 @@ from capitulation.cli.common import (
     AsOfOpt,
     DataOpt,
     JsonOpt,
+    NoCacheOpt,
     SnapshotOpt,
     app,
-    clean,
     console,
+    examples,
     fail,
     handled,
     load_snapshot,
@@ -64,13 +65,18 @@ def _clusters(lm: liquidity_levels.LiquidationMap, top: int) -> dict[str, object
     }
 
 
-@app.command()
+@app.command(epilog=examples("leverage --top 10", "leverage --as-of 2025-04-07 --json"))
 def leverage(
-    data: DataOpt = None, snapshot: SnapshotOpt = None, as_of: AsOfOpt = None, as_json: JsonOpt = False, top: int = 5
+    data: DataOpt = None,
+    snapshot: SnapshotOpt = None,
+    as_of: AsOfOpt = None,
+    as_json: JsonOpt = False,
+    top: int = 5,
+    no_cache: NoCacheOpt = False,
 ) -> None:
     """Perp OI by venue, OI-weighted funding, the flush ratio and the largest liquidation clusters."""
     with handled():
-        snap = load_snapshot(data, snapshot, as_of)
+        snap = load_snapshot(data, snapshot, as_of, no_cache)
         perps = snap.get("perp_metrics")
         if perps is None:
             fail("the snapshot has no perp_metrics table")
@@ -98,7 +104,7 @@ def leverage(
         "verdicts": [flush.as_dict(), liq.as_dict()],
     }
     if as_json:
-        print_json(clean(doc))
+        print_json(doc, snap.as_of)
         return
     t = Table(title=f"Perp open interest by venue, as of {snap.as_of:%Y-%m-%d %H:%M} UTC")
     for c in ("venue", "symbol", "OI time", "OI (BTC)", "OI (USD)", "funding / interval", "status"):
@@ -162,17 +168,18 @@ def _liquidations_note(snap: Snapshot) -> str:
     )
 
 
-@app.command()
+@app.command(epilog=examples("events --threshold 0.3", "events --json"))
 def events(
     data: DataOpt = None,
     snapshot: SnapshotOpt = None,
     as_of: AsOfOpt = None,
     as_json: JsonOpt = False,
     threshold: Annotated[float, typer.Option(help="drawdown size, fraction")] = 0.2,
+    no_cache: NoCacheOpt = False,
 ) -> None:
     """Every BTC drawdown of 20%+ in the history, with OI change and funding into the trough."""
     with handled():
-        snap = load_snapshot(data, snapshot, as_of)
+        snap = load_snapshot(data, snapshot, as_of, no_cache)
         study = leverage_flush.event_study(snap, threshold)
     if study is None:
         fail("the snapshot needs BTC-USD daily prices and perp_metrics for the event study")
@@ -193,7 +200,7 @@ def events(
         "oi_sources": sorted(set(tab["oi_source"]) - {"none"}),
     }
     if as_json:
-        print_json(clean(doc))
+        print_json(doc, snap.as_of)
         return
     t = Table(title=f"BTC drawdowns of {threshold:.0%}+ (daily closes to {snap.as_of:%Y-%m-%d})")
     for c in (

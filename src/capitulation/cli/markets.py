@@ -3,7 +3,6 @@ baskets against BTC) and `hedge` (the hedge desk for a long BTC position)."""
 
 from __future__ import annotations
 
-import re
 from typing import Annotated
 
 import pandas as pd
@@ -16,30 +15,21 @@ from capitulation.cli.common import (
     AsOfOpt,
     DataOpt,
     JsonOpt,
+    NoCacheOpt,
     SnapshotOpt,
     app,
-    clean,
     console,
+    examples,
     fail,
     handled,
     load_snapshot,
     print_json,
     records,
 )
-from capitulation.errors import DataError
 from capitulation.signals import cross_asset, hedging, sector_rotation
 from capitulation.signals.common import BTC, pct, usd
+from capitulation.timeutil import parse_duration
 from capitulation.verdict import Verdict
-
-HORIZON_UNITS = {"d": 1, "w": 7}
-
-
-def parse_horizon(text: str) -> int:
-    """'30d' -> 30, '4w' -> 28, '30' -> 30 (days); `DataError` for anything else."""
-    m = re.fullmatch(r"\s*(\d+)\s*([dw]?)\s*", text.lower())
-    if m is None or int(m.group(1)) < 1:
-        raise DataError(f"--horizon must be a whole number of days or weeks such as 30d or 4w, got {text!r}")
-    return int(m.group(1)) * HORIZON_UNITS.get(m.group(2), 1)
 
 
 def _print_verdict(v: Verdict) -> None:
@@ -56,14 +46,18 @@ def _f(x: float | None, fmt: str = ".2f") -> str:
     return "-" if x is None or pd.isna(x) else format(x, fmt)
 
 
-@app.command()
+@app.command(epilog=examples("crossasset --as-of 2026-02-05", "crossasset --json"))
 def crossasset(
-    data: DataOpt = None, snapshot: SnapshotOpt = None, as_of: AsOfOpt = None, as_json: JsonOpt = False
+    data: DataOpt = None,
+    snapshot: SnapshotOpt = None,
+    as_of: AsOfOpt = None,
+    as_json: JsonOpt = False,
+    no_cache: NoCacheOpt = False,
 ) -> None:
     """BTC against stocks, metals, bonds, the dollar and the spot ETFs: drawdowns from the ATH and the 90-day
     high, relative drawdown, 30/90-day correlation and beta, and spot-ETF flows over 5/20/60 days."""
     with handled():
-        snap = load_snapshot(data, snapshot, as_of)
+        snap = load_snapshot(data, snapshot, as_of, no_cache)
         ca = cross_asset.cross_asset(snap)
         verdict = cross_asset.evaluate(snap)
     if isinstance(ca, str):
@@ -74,7 +68,7 @@ def crossasset(
         "verdict": verdict.as_dict(),
     }
     if as_json:
-        print_json(clean(doc))
+        print_json(doc, snap.as_of)
         return
     t = Table(title=f"Cross-asset, as of {snap.as_of:%Y-%m-%d %H:%M} UTC", box=box.SIMPLE_HEAD)
     cols = ("asset", "group", "close", "from ATH", "from 90d high", "vs BTC (pts)", "30d")
@@ -104,14 +98,18 @@ def crossasset(
     _print_verdict(verdict)
 
 
-@app.command()
+@app.command(epilog=examples("sectors", "sectors --snapshot snap/ --json"))
 def sectors(
-    data: DataOpt = None, snapshot: SnapshotOpt = None, as_of: AsOfOpt = None, as_json: JsonOpt = False
+    data: DataOpt = None,
+    snapshot: SnapshotOpt = None,
+    as_of: AsOfOpt = None,
+    as_json: JsonOpt = False,
+    no_cache: NoCacheOpt = False,
 ) -> None:
     """Crypto sector baskets ranked by return relative to BTC over 7/30/90 days, with which of the thesis
     sectors (prediction markets, RWA, L2, GameFi, SocialFi) the data covers."""
     with handled():
-        snap = load_snapshot(data, snapshot, as_of)
+        snap = load_snapshot(data, snapshot, as_of, no_cache)
         sec = sector_rotation.sectors(snap)
         verdict = sector_rotation.evaluate(snap)
     if isinstance(sec, str):
@@ -131,7 +129,7 @@ def sectors(
         "verdict": verdict.as_dict(),
     }
     if as_json:
-        print_json(clean(doc))
+        print_json(doc, snap.as_of)
         return
     t = Table(title=f"Sectors vs BTC to {sec.end:%Y-%m-%d} ({sec.benchmark})", box=box.SIMPLE_HEAD)
     for c in ("#", "sector", "coins", *(f"{d}d" for d in days), *(f"vs BTC {d}d" for d in days)):
@@ -154,23 +152,26 @@ def sectors(
     _print_verdict(verdict)
 
 
-@app.command()
+@app.command(
+    epilog=examples("hedge --notional 1e6 --horizon 30d", "hedge --horizon 4w --delta 0.1 --proxy MSTR --json")
+)
 def hedge(
     data: DataOpt = None,
     snapshot: SnapshotOpt = None,
     as_of: AsOfOpt = None,
     as_json: JsonOpt = False,
     notional: Annotated[float, typer.Option(help="long BTC exposure to hedge, USD")] = 1e6,
-    horizon: Annotated[str, typer.Option(help="hedge horizon: days or weeks, e.g. 30d or 4w")] = "30d",
+    horizon: Annotated[str, typer.Option(help="hedge horizon in whole days: 30d, 4w")] = "30d",
     delta: Annotated[float, typer.Option(help="put delta (absolute) for the protective put; ATM is also shown")] = 0.25,
     margin: Annotated[float, typer.Option(help="initial margin of the perp short, fraction of notional")] = 0.10,
     proxy: Annotated[list[str] | None, typer.Option(help="proxy to short (repeat); default MSTR, QQQ, GLD")] = None,
+    no_cache: NoCacheOpt = False,
 ) -> None:
     """The hedge desk for a long BTC position: protective puts (chain IV at a delta, skew included), a perp
     short (funding carry, liquidation distance) and proxy shorts (hedge ratio, rho^2 calm vs stress)."""
     with handled():
-        days = parse_horizon(horizon)
-        snap = load_snapshot(data, snapshot, as_of)
+        days = parse_duration(horizon, "--horizon", whole_days=True).days
+        snap = load_snapshot(data, snapshot, as_of, no_cache)
         proxies = tuple(p.upper() for p in proxy) if proxy else hedge_desk.PROXIES
         d = hedge_desk.desk(snap.tables, snap.as_of, notional, days, delta, margin, proxies)
         fam = d.families()
@@ -188,7 +189,7 @@ def hedge(
         "verdict": verdict.as_dict(),
     }
     if as_json:
-        print_json(clean(doc))
+        print_json(doc, snap.as_of)
         return
     console.print(
         f"[bold]hedge desk[/bold]: long {usd(d.notional_usd)} of BTC at {usd(d.spot_usd)} "

@@ -4,21 +4,23 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, cast
+from typing import Annotated, Any
 
 import pandas as pd
 import typer
 from rich import box
 from rich.table import Table
 
+from capitulation.analytics.gex import Dealer, Sticky
 from capitulation.cli.common import (
     AsOfOpt,
     DataOpt,
     JsonOpt,
+    NoCacheOpt,
     SnapshotOpt,
     app,
-    clean,
     console,
+    examples,
     fail,
     handled,
     load_snapshot,
@@ -26,14 +28,10 @@ from capitulation.cli.common import (
 )
 from capitulation.errors import DataError
 
-if TYPE_CHECKING:
-    from capitulation.analytics.gex import Dealer, Sticky
-
 DELTAS = (10, 15, 25)
-STICKY = ("strike", "delta")
 
 
-@app.command()
+@app.command(epilog=examples("options --dealer short_all --sticky delta", "options --expiry 2026-03-27 --json"))
 def options(
     data: DataOpt = None,
     snapshot: SnapshotOpt = None,
@@ -41,42 +39,34 @@ def options(
     expiry: Annotated[
         str | None, typer.Option("--expiry", help="one expiry (date, UTC) for smile, GEX, walls, max pain")
     ] = None,
-    dealer: Annotated[
-        str, typer.Option("--dealer", help="dealer positioning: classic, short_all, trades, trades_net")
-    ] = "classic",
+    dealer: Annotated[Dealer, typer.Option("--dealer", help="dealer positioning")] = "classic",
     trades: Annotated[
         Path | None, typer.Option("--trades", help="Deribit get_last_trades JSON (for --dealer trades/trades_net)")
     ] = None,
-    sticky: Annotated[str, typer.Option("--sticky", help="IV as spot moves in the GEX profile: strike, delta")] = (
-        "strike"
-    ),
+    sticky: Annotated[Sticky, typer.Option("--sticky", help="IV as spot moves in the GEX profile")] = "strike",
     as_json: JsonOpt = False,
+    no_cache: NoCacheOpt = False,
 ) -> None:
     """Per-expiry ATM vol, 10/15/25-delta RR and BF; constant-maturity RR term structure; dealer GEX,
     hedge flow, gamma flip, call/put walls and max pain, with the dealer model and the chain's age."""
-    from capitulation.analytics.gex import DEALER_MODELS
     from capitulation.signals.options_stress import summarize
     from capitulation.sources.deribit import read_trades_json
 
-    if dealer not in DEALER_MODELS:
-        fail(f"--dealer must be one of {', '.join(DEALER_MODELS)}, got {dealer!r}")
-    if sticky not in STICKY:
-        fail(f"--sticky must be one of {', '.join(STICKY)}, got {sticky!r}")
     if dealer.startswith("trades") and trades is None:
         fail(f"--dealer {dealer} needs --trades FILE (a Deribit get_last_trades JSON response)")
     with handled():
-        snap = load_snapshot(data, snapshot, as_of)
+        snap = load_snapshot(data, snapshot, as_of, no_cache)
         quotes = snap.get("option_quotes")
         if quotes is None:
             raise DataError(f"no option chain in the snapshot as of {snap.as_of:%Y-%m-%d %H:%M} UTC")
         flow = read_trades_json(trades)[0] if trades is not None else None
-        s = summarize(quotes, cast("Dealer", dealer), expiry, flow, cast("Sticky", sticky))
+        s = summarize(quotes, dealer, expiry, flow, sticky)
         age = snap.age_days("option_quotes") or 0.0
     dropped = snap.provenance["option_quotes"].dropped_rows  # bad quote rows the importer dropped (`tables`)
     head = {"chain_timestamp": s.timestamp.isoformat(), "as_of": snap.as_of.isoformat(), "chain_age_days": age}
     out = head | {"bad_quote_rows_dropped": dropped} | s.as_dict()
     if as_json:
-        print_json(clean(out))
+        print_json(out, snap.as_of)
     else:
         _render(out)
 

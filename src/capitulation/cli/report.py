@@ -5,7 +5,7 @@ from __future__ import annotations
 from contextlib import nullcontext
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import pandas as pd
 import typer
@@ -17,20 +17,28 @@ from capitulation.cli.common import (
     DataOpt,
     DbOpt,
     JsonOpt,
+    NoCacheOpt,
     SnapshotOpt,
     ThresholdsOpt,
     app,
-    clean,
     console,
+    examples,
     fail,
     handled,
     load_snapshot,
     print_json,
 )
+from capitulation.signals import ALL_SIGNALS
 from capitulation.snapshot import Snapshot
 
+SignalName = Literal[ALL_SIGNALS]  # type: ignore[valid-type]  # the eight names, listed in --help
 
-@app.command()
+
+@app.command(
+    epilog=examples(
+        "report", "report --as-of 2025-04-07 --html report.html", "report --snapshot snap/ --json | python -m json.tool"
+    )
+)
 def report(
     data: DataOpt = None,
     snapshot: SnapshotOpt = None,
@@ -40,6 +48,7 @@ def report(
     db: DbOpt = None,
     store: Annotated[bool, typer.Option(help="store the snapshot and verdicts in the history store")] = True,
     thresholds: ThresholdsOpt = None,
+    no_cache: NoCacheOpt = False,
 ) -> None:
     """The eight verdicts, then the levels ladder around spot and each table's own date."""
     from capitulation.report import model, terminal
@@ -48,7 +57,7 @@ def report(
 
     with handled():
         th = None if thresholds is None else config.load(thresholds)
-        snap = load_snapshot(data, snapshot, as_of)
+        snap = load_snapshot(data, snapshot, as_of, no_cache)
         rep = model.build(snap, th)
         if html is not None:
             from capitulation.report.html import write_html
@@ -61,7 +70,7 @@ def report(
             hs.write_verdicts(rep.verdicts)
             stored = f"history store {hs.root}: {written} new table(s) for {snap.as_of:%Y-%m-%d %H:%M} UTC"
     if as_json:
-        print_json(clean(model.as_json(rep)))
+        print_json(model.as_json(rep), snap.as_of)
     else:
         terminal.render(rep, console)
         if html is not None:
@@ -70,7 +79,12 @@ def report(
             console.print(stored)
 
 
-@app.command("snapshot")
+@app.command(
+    "snapshot",
+    epilog=examples(
+        "snapshot snap/ --as-of 2026-02-05", "snapshot live/ --live --record tape/", "snapshot again/ --replay tape/"
+    ),
+)
 def save_snapshot(
     out: Annotated[Path, typer.Argument(help="new folder to write the snapshot to")],
     data: DataOpt = None,
@@ -83,6 +97,7 @@ def save_snapshot(
         Path | None, typer.Option("--replay", help="fetch the live sources from a folder written by --record")
     ] = None,
     as_json: JsonOpt = False,
+    no_cache: NoCacheOpt = False,
 ) -> None:
     """Save a snapshot (for `report --snapshot`): from recorded data, or from the live public sources.
 
@@ -102,7 +117,7 @@ def save_snapshot(
         fail("--data and --as-of are for recorded data; --live and --replay fetch the sources as of now")
     with handled():
         if not fetched:
-            snap = load_snapshot(data, None, as_of)
+            snap = load_snapshot(data, None, as_of, no_cache)
         else:
             fetchers = live.default_fetchers()
             deck = tape.recording(record) if record else tape.replaying(replay) if replay else nullcontext()
@@ -110,8 +125,8 @@ def save_snapshot(
                 snap = live.live_snapshot(fetchers)
         path = snap.save(out)
     if as_json:
-        doc = {"path": str(path), "as_of": snap.as_of, "sources": [asdict(s) for s in snap.sources]}
-        print_json(clean(doc | ({"tape": str(record)} if record else {})))
+        doc = {"path": str(path), "sources": [asdict(s) for s in snap.sources]}
+        print_json(doc | ({"tape": str(record)} if record else {}), snap.as_of)
         return
     if snap.sources:
         _print_sources(snap)
@@ -126,21 +141,22 @@ def _print_sources(snap: Snapshot) -> None:
     console.print(table)
 
 
-@app.command()
+@app.command(
+    epilog=examples(
+        "history --since 2026-01-01", "history --signal options_stress", "history --json | python -m json.tool"
+    )
+)
 def history(
     db: DbOpt = None,
     as_json: JsonOpt = False,
-    signal: Annotated[str | None, typer.Option(help="one signal's verdicts over time, e.g. leverage_flush")] = None,
+    signal: Annotated[SignalName | None, typer.Option(help="one signal's verdicts over time")] = None,
     since: Annotated[str | None, typer.Option(help="only snapshots at or after this date (UTC)")] = None,
 ) -> None:
     """List the snapshots in the history store, or one signal's verdicts over time (--signal)."""
-    from capitulation.signals import ALL_SIGNALS
     from capitulation.snapshot import utc
     from capitulation.store import HistoryStore
 
     with handled():
-        if signal is not None and signal not in ALL_SIGNALS:
-            fail(f"unknown signal {signal!r}; one of: {', '.join(ALL_SIGNALS)}")
         hs = HistoryStore(db)
         cut = None if since is None else utc(since)
         h = hs.history(cut) if signal is None else hs.verdict_history(signal, cut)
@@ -151,7 +167,7 @@ def history(
             if h.empty
             else [
                 {
-                    "as_of": str(r.as_of),
+                    "as_of": r.as_of.isoformat(),
                     "status": r.status,
                     "key_metric": r.key_metric,
                     "key_value": None if pd.isna(r.key_value) else float(r.key_value),
@@ -162,14 +178,14 @@ def history(
             ]
         )
         if as_json:
-            print_json(rows)
+            print_json({"db": str(hs.root), "signal": signal, "verdicts": rows}, None)
             return
         t = Table(title=f"{signal} in {hs.root}")
         for c in ("as_of", "status", "key metric", "headline"):
             t.add_column(c)
         for r in rows:
             key = "" if r["key_value"] is None else f"{r['key_metric']} = {r['key_value']:,.4g} {r['key_unit'] or ''}"
-            t.add_row(r["as_of"], r["status"], escape(key), escape(r["headline"]))
+            t.add_row(f"{pd.Timestamp(r['as_of']):%Y-%m-%d %H:%M:%S}", r["status"], escape(key), escape(r["headline"]))
         console.print(t if rows else f"no verdicts of {signal} stored in {hs.root}")
         return
     named = "; ".join(h["damaged"])
@@ -177,19 +193,17 @@ def history(
         f"quarantined {r.file}: {r.reason} (moved to {r.moved_to})" for r in damage.itertuples() if r.file not in named
     ]
     if as_json:
-        print_json(
-            [
-                {
-                    "as_of": str(r.as_of),
-                    "tables": int(r.tables),
-                    "rows": int(r.rows),
-                    "table_names": r.table_names,
-                    "stale_sources": r.stale.split(", ") if r.stale else [],
-                    "damaged": r.damaged or None,
-                }
-                for r in h.itertuples()
-            ]
-        )
+        snapshots = [
+            {
+                "as_of": r.as_of.isoformat(),
+                "tables": r.table_names.split(", ") if r.table_names else [],
+                "rows": int(r.rows),
+                "stale_sources": r.stale.split(", ") if r.stale else [],
+                "damaged": r.damaged or None,
+            }
+            for r in h.itertuples()
+        ]
+        print_json({"db": str(hs.root), "snapshots": snapshots}, None)
         for line in others:
             typer.echo(f"warning: {line}", err=True)
         return

@@ -13,7 +13,6 @@ most `MAX_RETRY_DELAY`, or `every` when longer); until then its line says why an
 from __future__ import annotations
 
 import json
-import re
 import time
 from collections.abc import Callable, Mapping
 from typing import Annotated, Any
@@ -21,31 +20,23 @@ from typing import Annotated, Any
 import pandas as pd
 import typer
 
-from capitulation.cli.common import DbOpt, JsonOpt, app, clean, fail, handled
+from capitulation.cli.common import DbOpt, JsonOpt, app, envelope, examples, fail, handled
 from capitulation.errors import SourceError
 from capitulation.sources import http, live
 from capitulation.store import HistoryStore
+from capitulation.timeutil import DURATION_HELP, parse_duration
 
 sources: Callable[[], Mapping[str, live.Fetcher]] = live.default_fetchers
 sleep: Callable[[float], None] = time.sleep
 
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 SOURCE_BUDGET_S = 20.0
 """Seconds each source may take in one cycle (plus `live.GRACE_S` for one that overruns its timeouts)."""
 MAX_RETRY_DELAY = pd.Timedelta(hours=1)
 
 
-def parse_every(text: str) -> pd.Timedelta:
-    """'30s', '5m', '1h', '1d' -> a positive interval; `ValueError` otherwise."""
-    m = re.fullmatch(r"\s*(\d+)\s*([smhd])\s*", text)
-    if m is None or int(m[1]) == 0:
-        raise ValueError(f"--every must be a positive whole number of s, m, h or d (e.g. 5m), got {text!r}")
-    return pd.Timedelta(**{_UNITS[m[2]]: int(m[1])})
-
-
-@app.command()
+@app.command(epilog=examples("watch --every 5m", "watch --every 1h --cycles 24 --json"))
 def watch(
-    every: Annotated[str, typer.Option("--every", help="interval between cycles: 30s, 5m, 1h, 1d")] = "5m",
+    every: Annotated[str, typer.Option("--every", help=f"interval between cycles: {DURATION_HELP}")] = "5m",
     cycles: Annotated[int | None, typer.Option("--cycles", help="stop after N cycles (default: until Ctrl-C)")] = None,
     db: DbOpt = None,
     as_json: JsonOpt = False,
@@ -55,10 +46,8 @@ def watch(
     where all fail stores nothing."""
     from capitulation.signals import evaluate_all
 
-    try:
-        period = parse_every(every)
-    except ValueError as exc:
-        fail(str(exc))
+    with handled():
+        period = parse_duration(every, "--every")
     if cycles is not None and cycles < 1:
         fail(f"--cycles must be 1 or more, got {cycles}")
     with handled():
@@ -94,9 +83,9 @@ def watch(
 
 
 def _emit(line: dict[str, Any], as_json: bool) -> None:
-    """One cycle: a JSON object on one line, or a plain line."""
+    """One cycle: a JSON object on one line (`common.envelope`: with schema_version), or a plain line."""
     if as_json:
-        typer.echo(json.dumps(clean(line), default=str, allow_nan=False))
+        typer.echo(json.dumps(envelope(line, line["as_of"]), default=str, allow_nan=False))
         return
     as_of = f"{line['as_of']:%Y-%m-%d %H:%M:%S} UTC"
     if "error" in line:

@@ -80,7 +80,7 @@ class SourceRetry:
     def update(self, asked: Mapping[str, SourceStatus], now: pd.Timestamp) -> None:
         """Record the statuses of the sources asked in the cycle that started at `now`."""
         for name, status in asked.items():
-            if status.state == "ok":
+            if status.state == "ok" or status.message.startswith(RECORDED_ONLY_PREFIX):  # asking one costs nothing
                 self.failures.pop(name, None)
                 continue
             count = self.failures[name].count + 1 if name in self.failures else 1
@@ -122,15 +122,44 @@ def live_snapshot(
     return Snapshot(as_of, {n: df for n, (df, _) in parts.items()}, {n: p for n, (_, p) in parts.items()}, statuses)
 
 
+RECORDED_ONLY_PREFIX = "recorded-only: "
+"""How the reason of a table no live source fills begins; `SourceRetry` never holds such a table back (asking it
+costs nothing), so each snapshot gives its reason first."""
+
+RECORDED_ONLY: dict[str, str] = {
+    tables.ONCHAIN.name: (
+        RECORDED_ONLY_PREFIX + "no public no-key source of daily on-chain cost bases (Bitcoin Magazine Pro and "
+        "CryptoQuant need an API key; bitcoin-data.com gives history to paid tiers only and a few requests an "
+        "hour without a token; checkonchain has no API): use recorded data (--data)"
+    ),
+    tables.ETF_FLOWS.name: (
+        RECORDED_ONLY_PREFIX + "no public no-key API of per-fund spot ETF flows (Farside Investors publishes an HTML "
+        "table with no API and no reuse licence): use recorded data (--data)"
+    ),
+}
+"""Tables no live source fills, with why: a live snapshot lists each as stale with this reason."""
+
+
+def recorded_only(name: str) -> Fetcher:
+    """The fetcher of a table in `RECORDED_ONLY`: it asks nothing and fails with the table's reason."""
+
+    def fetch() -> tuple[pd.DataFrame, Provenance]:
+        raise SourceError(RECORDED_ONLY[name])
+
+    return fetch
+
+
 def default_fetchers() -> dict[str, Fetcher]:
     """Every live source, by the standard table it fills; public endpoints only, no API key.
 
     option_quotes: Deribit's BTC option chain (book summaries + instruments, ccxt); perp_metrics: BTC
     perpetuals on Binance USD-M, Bybit, OKX and Deribit (ccxt); daily_prices: Yahoo through yfinance;
-    btc_network: mempool.space; sector_returns: CoinGecko categories. Not fetched live: treasury_companies
-    (filings), etf_flows and vol_index.
+    btc_network: mempool.space; sector_returns: CoinGecko categories; vol_index: Deribit's DVOL
+    (public/get_volatility_index_data); treasury_companies: SEC EDGAR XBRL company facts (holdings from XBRL
+    or the bundled capital-stack TOML). onchain and etf_flows: recorded-only, each stale with why
+    (`RECORDED_ONLY`). Not asked live: treasury_instruments, treasury_charges, liquidations, long_short_ratios.
     """
-    from capitulation.sources import coingecko, deribit_options, mempool, perps, yahoo
+    from capitulation.sources import coingecko, deribit_options, dvol, edgar, mempool, perps, yahoo
 
     return {
         tables.OPTION_QUOTES.name: deribit_options.fetch_option_chain,
@@ -138,6 +167,9 @@ def default_fetchers() -> dict[str, Fetcher]:
         tables.DAILY_PRICES.name: yahoo.fetch_daily_prices,
         tables.BTC_NETWORK.name: mempool.fetch_network,
         tables.SECTOR_RETURNS.name: coingecko.fetch_sector_returns,
+        tables.VOL_INDEX.name: dvol.fetch_dvol,
+        tables.TREASURY_COMPANIES.name: edgar.fetch_treasury_companies,
+        **{name: recorded_only(name) for name in RECORDED_ONLY},
     }
 
 

@@ -34,6 +34,7 @@ sec-shares-data.json and btc-events*.json (see sources.treasuries), the crypto-s
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import replace
@@ -57,6 +58,7 @@ from capitulation.sources import (
     vol_index,
 )
 from capitulation.sources._files import combine, present, read_json
+from capitulation.sources.cache import TableCache, content_hash
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +81,7 @@ def build_snapshot(
     *,
     chain_timestamps: Mapping[str, str] | None = None,
     stack: str | Path | None = None,
+    cache: TableCache | None = None,
 ) -> Snapshot:
     """Every table found under `data_dir`, cut at `as_of` (default `DEFAULT_AS_OF`): no row after it.
 
@@ -87,11 +90,12 @@ def build_snapshot(
     = UTC).
 
     `chain_timestamps` adds quote times for chain files without a `date` column (file name -> UTC time);
-    `stack`: the capital-stack TOML merged over the treasury data (default: the bundled one).
+    `stack`: the capital-stack TOML merged over the treasury data (default: the bundled one);
+    `cache`: where parsed tables are kept between runs (`sources.cache`; None: parse every file).
     `SourceError` when `data_dir` is missing or holds none of the recorded files; `DataError` from the
     importers when a file is malformed.
     """
-    return snapshot_of(load_tables(data_dir, chain_timestamps=chain_timestamps, stack=stack), as_of)
+    return snapshot_of(load_tables(data_dir, chain_timestamps=chain_timestamps, stack=stack, cache=cache), as_of)
 
 
 def snapshot_of(found: Mapping[str, Part], as_of: str | pd.Timestamp | None = None) -> Snapshot:
@@ -108,20 +112,27 @@ def load_tables(
     chain_timestamps: Mapping[str, str] | None = None,
     stack: str | Path | None = None,
     tables: Collection[str] | None = None,
+    cache: TableCache | None = None,
 ) -> dict[str, Part]:
-    """Every table found under `data_dir`, uncut, each with one Provenance (`stack`: see `build_snapshot`).
+    """Every table found under `data_dir`, uncut, each with one Provenance (`stack`, `cache`: see
+    `build_snapshot`).
 
     `tables`: only these (default: all, and `SourceError` when none is found)."""
     root = Path(data_dir)
     hint = "point --data at a folder of recorded data such as ../shared/data"
     if not root.is_dir():
         raise SourceError(f"data folder not found: {root}; {hint}")
-    loaders = table_loaders({**CHAIN_TIMESTAMPS, **(chain_timestamps or {})}, stack)
+    stamps = {**CHAIN_TIMESTAMPS, **(chain_timestamps or {})}
+    loaders = table_loaders(stamps, stack)
     out: dict[str, Part] = {}
     for name, load in loaders.items():
         if tables is not None and name not in tables:
             continue
-        part = load(root)
+        if cache is None:
+            part = load(root)
+        else:
+            salt = _salt(name, stamps, stack)
+            part = cache.load(name, root, TABLE_INPUTS[name], salt, lambda load=load: load(root))
         if part is None or part[0].empty:
             log.info("%s: no data found under %s; table absent", name, root)
         else:
@@ -149,6 +160,34 @@ def table_loaders(stamps: Mapping[str, str], stack: str | Path | None) -> dict[s
         "liquidations": _liquidations,
         "long_short_ratios": _long_short_ratios,
     }
+
+
+TABLE_INPUTS: dict[str, tuple[str, ...]] = {
+    "option_quotes": ("deribit_options",),
+    "daily_prices": ("prices_daily", "macro", "treasury_companies"),
+    "perp_metrics": ("derivatives_oi_funding",),
+    "btc_network": ("bitcoin_network",),
+    "treasury_companies": ("treasury_companies",),
+    "treasury_instruments": ("treasury_companies",),
+    "treasury_charges": ("treasury_companies",),
+    "sector_returns": ("sectors",),
+    "etf_flows": ("etf_flows",),
+    "vol_index": ("volatility_index",),
+    "onchain": ("onchain_costbasis",),
+    "liquidations": ("liquidations",),
+    "long_short_ratios": ("liquidations",),
+}
+"""The folders each table is read from: a change to any file in them re-parses that table (`cache`)."""
+
+
+def _salt(name: str, stamps: Mapping[str, str], stack: str | Path | None) -> str:
+    """What else decides a table's parse: the chain quote times, the capital-stack file (its path, named in
+    the rows, and its content)."""
+    if name == "option_quotes":
+        return json.dumps(sorted(stamps.items()))
+    if name.startswith("treasury_") and stack is not None:
+        return f"{Path(stack).resolve()} {content_hash(Path(stack))}"
+    return ""
 
 
 def _gather(parts: list[Part]) -> Part | None:

@@ -1,0 +1,238 @@
+"""The parsed-table cache: each recorded table parsed once into Parquet under the user cache directory.
+
+A table's entry is keyed by the files it is read from (every entry directly in its input folders,
+`recorded.TABLE_INPUTS`; a sub-folder or broken link by its presence), each by its size, mtime and BLAKE2b
+content hash, by the arguments that change what the importer makes of them (the capital-stack file, chain
+quote times) and by the package's own code. A lookup only stats the files: sizes and mtimes that match the
+manifest are a hit without reading them; a file whose stat changed, or whose mtime is within `RACY_S` of
+the entry's write (it may have changed again in the same clock tick, as git's "racily clean" entries), is
+hashed, and a changed hash re-parses that table alone. Only a parse that succeeds is stored: a malformed
+file raises the importer's own error on every run. Entries are written to a temporary folder and renamed:
+a failed or interrupted parse leaves the previous entry, never a half-written one. The log records of the
+parse (importer notes such as dropped rows) are stored with the entry and replayed on every hit, so a warm
+run says what a cold run says.
+
+Location: `$CAPITULATION_CACHE_DIR`, else the user cache directory (`platformdirs.user_cache_dir`);
+`--no-cache` on the command line bypasses it. At most `MAX_FOLDERS` data folders are kept (least recently
+used dropped).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict
+from functools import cache
+from pathlib import Path
+
+import pandas as pd
+import platformdirs
+
+from capitulation.snapshot import Provenance
+
+log = logging.getLogger(__name__)
+Part = tuple[pd.DataFrame, Provenance]
+
+ENV = "CAPITULATION_CACHE_DIR"
+FORMAT = 1
+"""The entry layout's version: a different one is a miss."""
+RACY_S = 2.0
+"""A file modified within this many seconds of its entry's write is hashed even when its stat matches."""
+MAX_FOLDERS = 16
+ROOT_LOGGER = "capitulation"
+
+FileStat = tuple[int, int]  # size in bytes, mtime in ns
+
+
+def default_dir() -> Path:
+    """`$CAPITULATION_CACHE_DIR`, else `<user cache dir>/capitulation/tables`."""
+    env = os.environ.get(ENV)
+    return Path(env) if env else Path(platformdirs.user_cache_dir("capitulation")) / "tables"
+
+
+def content_hash(path: Path) -> str:
+    """BLAKE2b-128 of the file's bytes, hex ('' for anything but a regular file)."""
+    if not path.is_file():
+        return ""
+    h = hashlib.blake2b(digest_size=16)
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+@cache
+def code_version() -> str:
+    """A hash of the package's sources and bundled data: an importer that changes invalidates every entry."""
+    pkg = Path(__file__).resolve().parents[1]
+    h = hashlib.blake2b(digest_size=16)
+    for f in sorted([*pkg.rglob("*.py"), *(pkg / "data").glob("*")]):
+        h.update(f.relative_to(pkg).as_posix().encode())
+        h.update(f.read_bytes())
+    return h.hexdigest()
+
+
+def input_files(root: Path, folders: Iterable[str]) -> dict[str, Path] | None:
+    """Every entry directly in `root/folder` for each folder, by path relative to `root` (a sub-folder or a
+    broken link is an entry too: its appearing or going changes the key); None when a folder is not one."""
+    out: dict[str, Path] = {}
+    for folder in folders:
+        d = root / folder
+        if not d.exists():
+            continue
+        if not d.is_dir():
+            return None
+        out |= {f"{folder}/{f.name}": f for f in d.iterdir()}
+    return dict(sorted(out.items()))
+
+
+class TableCache:
+    """Parsed tables of recorded data folders under `root` (`default_dir()` when None)."""
+
+    def __init__(self, root: str | Path | None = None) -> None:
+        self.root = default_dir() if root is None else Path(root)
+
+    def load(
+        self, name: str, data_dir: Path, folders: Iterable[str], salt: str, parse: Callable[[], Part | None]
+    ) -> Part | None:
+        """Table `name` of `data_dir`: the cached parse when its input files (in `folders`) and `salt` (what
+        else changes the parse) are unchanged, else `parse()`, stored for next time. A cache that cannot be
+        read or written is skipped with a log line, never an error: the parse is the truth."""
+        files = input_files(data_dir, folders)
+        if files is None:
+            return parse()
+        entry = self._entry(data_dir, name)
+        key = {"format": FORMAT, "code": code_version(), "salt": salt}
+        hit = self._read(entry, key, files)
+        if hit is not None:
+            return hit
+        before, digests = _stats(files), {rel: content_hash(f) for rel, f in files.items()}
+        part, records = _captured(parse)
+        if part is not None and input_files(data_dir, folders) == files and _stats(files) == before:
+            meta = {"key": key, "provenance": asdict(part[1]), "log": records} | _manifest(before, digests)
+            self._write(entry, part[0], meta)  # inputs unchanged while parsing
+        return part
+
+    def _entry(self, data_dir: Path, name: str) -> Path:
+        where = hashlib.blake2b(str(data_dir.resolve()).encode(), digest_size=8).hexdigest()
+        return self.root / where / name
+
+    def _read(self, entry: Path, key: dict[str, object], files: dict[str, Path]) -> Part | None:
+        try:
+            meta = json.loads((entry / "meta.json").read_text())
+            if meta["key"] != key or list(meta["files"]) != list(files):
+                return None
+            hashed = False
+            for rel, f in files.items():
+                size, mtime, digest = meta["files"][rel]
+                racy = mtime >= meta["written_ns"] - RACY_S * 1e9
+                if (size, mtime) != _stat(f) or racy:
+                    if _stat(f)[0] != size or content_hash(f) != digest:
+                        return None
+                    hashed = True
+            df = pd.read_parquet(entry / "table.parquet")
+            prov = Provenance(**meta["provenance"])
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            if not isinstance(exc, FileNotFoundError):
+                log.info("table cache %s unreadable (%s); parsing the files", entry, exc)
+            return None
+        if hashed:  # same content, new stat: record it, so the next lookup needs no hashing
+            digests = {rel: v[2] for rel, v in meta["files"].items()}
+            self._write_meta(entry, meta | _manifest(_stats(files), digests))
+        _replay(meta["log"])
+        os.utime(entry.parent)  # recently used
+        return df, prov
+
+    def _write(self, entry: Path, df: pd.DataFrame, meta: dict[str, object]) -> None:
+        try:
+            entry.parent.mkdir(parents=True, exist_ok=True)
+            tmp = Path(tempfile.mkdtemp(prefix=f".{entry.name}.", dir=entry.parent))
+        except OSError as exc:
+            log.info("table cache %s not written (%s)", entry, exc)
+            return
+        try:
+            df.to_parquet(tmp / "table.parquet", index=False)
+            (tmp / "meta.json").write_text(json.dumps(meta))
+            old = entry.with_name(f".{entry.name}.old.{os.getpid()}")
+            if entry.exists():
+                entry.rename(old)
+            tmp.rename(entry)
+            shutil.rmtree(old, ignore_errors=True)
+            self._prune(keep=entry.parent)
+        except OSError as exc:
+            log.info("table cache %s not written (%s)", entry, exc)
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    @staticmethod
+    def _write_meta(entry: Path, meta: dict[str, object]) -> None:
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=".meta.", dir=entry)
+            with os.fdopen(fd, "w") as f:
+                json.dump(meta, f)
+            os.replace(tmp, entry / "meta.json")
+        except OSError as exc:
+            log.info("table cache %s not updated (%s)", entry, exc)
+
+    def _prune(self, keep: Path) -> None:
+        """Drop the least recently used data folders beyond `MAX_FOLDERS`."""
+        folders = sorted((p for p in self.root.iterdir() if p.is_dir()), key=lambda p: p.stat().st_mtime_ns)
+        for p in folders[: max(len(folders) - MAX_FOLDERS, 0)]:
+            if p != keep:
+                shutil.rmtree(p, ignore_errors=True)
+
+
+def _stat(f: Path) -> FileStat:
+    """Size and mtime of a regular file; (-1, 0) for anything else (only its presence is part of the key)."""
+    if not f.is_file():
+        return -1, 0
+    st = f.stat()
+    return st.st_size, st.st_mtime_ns
+
+
+def _stats(files: dict[str, Path]) -> dict[str, FileStat]:
+    return {rel: _stat(f) for rel, f in files.items()}
+
+
+def _manifest(stats: dict[str, FileStat], digests: dict[str, str]) -> dict[str, object]:
+    """The files' [size, mtime_ns, hash] and the time they were checked (`RACY_S`)."""
+    return {"written_ns": time.time_ns(), "files": {rel: [*st, digests[rel]] for rel, st in stats.items()}}
+
+
+class _Capture(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+def _captured(parse: Callable[[], Part | None]) -> tuple[Part | None, list[list[object]]]:
+    """`parse()` with the package's log records of INFO and above held back, then replayed (as on a hit):
+    the records, as [logger, level, message], are stored with the entry."""
+    root = logging.getLogger(ROOT_LOGGER)
+    capture = _Capture()
+    level, propagate = root.level, root.propagate
+    root.addHandler(capture)
+    root.setLevel(logging.INFO)
+    root.propagate = False
+    try:
+        part = parse()
+    finally:
+        root.removeHandler(capture)
+        root.setLevel(level)
+        root.propagate = propagate
+        records = [[r.name, r.levelno, r.getMessage()] for r in capture.records]
+        _replay(records)
+    return part, records
+
+
+def _replay(records: list[list[object]]) -> None:
+    for name, level, message in records:
+        logging.getLogger(str(name)).log(int(level), "%s", message)  # type: ignore[call-overload]

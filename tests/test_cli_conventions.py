@@ -6,6 +6,7 @@ import io
 import json
 import os
 import re
+import shlex
 import subprocess
 import sys
 from importlib.metadata import version
@@ -49,8 +50,13 @@ def test_version_is_the_package_metadata_version():
 
 
 def test_completion_script_is_offered_for_bash():
-    res = run("--show-completion", "bash")
-    assert res.exit_code == 0, res.output
+    """Typer detects the shell from the parent processes (`--show-completion` is a flag when shellingham is
+    installed): run from bash, as a user would."""
+    env = os.environ | {"PYTHONPATH": str(ROOT / "src")}
+    # `; exit $?`: bash stays the parent (a lone command would be exec'd in bash's place)
+    cmd = f"{shlex.quote(str(Path(sys.executable).with_name('capitulation')))} --show-completion; exit $?"
+    res = subprocess.run(["bash", "-c", cmd], capture_output=True, text=True, env=env, timeout=300)
+    assert res.returncode == 0, res.stderr
     assert "complete" in res.stdout and "_CAPITULATION_COMPLETE" in res.stdout
     assert "--install-completion" in run("--help").stdout
 

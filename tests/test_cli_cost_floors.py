@@ -103,10 +103,12 @@ def test_a_stack_file_feeds_the_snapshot_of_mnav(data_dir, tmp_path):
     assert res.exit_code == 2 and "not valid TOML" in res.output
 
 
-def test_unknown_preset_and_partial_calculator_flags_are_one_line_errors():
+def test_unknown_preset_and_partial_calculator_flags_are_one_line_errors(tmp_path, monkeypatch):
     for args, needle in ((("mnav", "--preset", "other"), "seed"), (("mnav", "--btc", "1"), "--btc-price")):
         res = run(*args)
         assert res.exit_code == 2 and needle in res.output and len(res.output.strip().splitlines()) == 1
+    monkeypatch.chdir(tmp_path)  # no ../shared/data here: nothing to default to
+    monkeypatch.delenv("CAPITULATION_DATA", raising=False)
     res = run("mnav")
     assert res.exit_code == 2 and "--data" in res.output
 
@@ -139,7 +141,9 @@ def test_mining_on_the_recorded_network_adds_hashprice_and_history(data_dir):
     assert text.exit_code == 0 and "WhatsMiner M66S" in text.stdout and "Electricity sweep" in text.stdout
 
 
-def test_mining_without_a_network_is_a_one_line_error():
+def test_mining_without_a_network_is_a_one_line_error(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no ../shared/data here: nothing to default to
+    monkeypatch.delenv("CAPITULATION_DATA", raising=False)
     res = run("mining")
     assert res.exit_code == 2 and "--hashrate-ehs" in res.output and len(res.output.strip().splitlines()) == 1
 

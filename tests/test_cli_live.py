@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 
 import pandas as pd
 import pytest
@@ -128,3 +129,13 @@ def test_recording_over_an_existing_tape_is_refused(server, tmp_path):
 def test_the_cookies_a_server_sets_are_not_kept_on_the_tape():
     response = {"status": {"code": 200}, "headers": {"Set-Cookie": ["__cf_bm=abc"], "Content-Type": ["json"]}}
     assert tape.drop_set_cookie(response)["headers"] == {"Content-Type": ["json"]}
+
+
+def test_snapshot_live_with_v_says_each_source_as_it_finishes(server, tmp_path):
+    res = runner.invoke(app, ["-v", "snapshot", str(tmp_path / "a"), "--live", "--json"])
+    assert res.exit_code == 0, res.output
+    told = [line for line in res.stderr.splitlines() if line.startswith("  ")]
+    assert len(told) == 1 and re.fullmatch(r"  btc_network ok 4 rows \d+\.\d s", told[0]), res.stderr
+    assert json.loads(res.stdout)["sources"][0]["rows"] == 4
+    quiet = runner.invoke(app, ["snapshot", str(tmp_path / "b"), "--live", "--json"])
+    assert quiet.exit_code == 0 and quiet.stderr == ""

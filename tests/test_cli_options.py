@@ -133,7 +133,9 @@ def test_report_and_options_print_one_flip(shared_data):
     assert "gamma flip $88,827;" in run("report", *day, "--no-store").stdout
 
 
-def test_no_data_is_a_one_line_error():
+def test_no_data_is_a_one_line_error(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no ../shared/data here: nothing to default to
+    monkeypatch.delenv("CAPITULATION_DATA", raising=False)
     res = run("options")
     assert res.exit_code == 2 and "--data" in res.output and len(res.output.strip().splitlines()) == 1
 

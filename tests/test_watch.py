@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -380,3 +381,30 @@ def test_default_fetchers_are_the_seven_live_sources_and_the_two_recorded_only_t
         "onchain",
         "etf_flows",
     ]
+
+
+def test_with_v_each_source_is_one_stderr_line_per_cycle_and_without_none(
+    monkeypatch, clock, shared_data, recorded_full, tmp_path
+):
+    """`-v` (or a terminal): one stderr line per source as it finishes, cycle after cycle; the per-cycle line
+    on stdout is as without it. Not on a terminal and without -v, stderr stays empty."""
+    both = {
+        "perp_metrics": binance_source(shared_data, tmp_path / "tapes"),
+        "btc_network": network_source(recorded_full),
+    }
+    sick = {**both, "perp_metrics": raising("binanceusdm: HTTP 503")}
+    plan = iter([both, sick])
+    monkeypatch.setattr(watch_cmd, "sources", lambda: next(plan))
+    res = runner.invoke(app, ["-v", "watch", "--cycles", "2", "--db", str(tmp_path / "db")])
+    assert res.exit_code == 0, res.output
+    told = [re.sub(r" \d+\.\d s", " _ s", line) for line in res.stderr.splitlines() if line.startswith("  ")]
+    network = f"  btc_network ok {len(recorded_full.tables['btc_network']):,} rows _ s"
+    assert len(told) == 4  # in the order each finished (concurrent): a set per cycle
+    assert set(told[:2]) == {network, "  perp_metrics ok 5 rows _ s"}  # 5 DOC EXAMPLE rows
+    assert set(told[2:]) == {network, "  perp_metrics stale _ s: binanceusdm: HTTP 503"}
+    first, second = res.stdout.splitlines()
+    assert "stored 2 of 2 table(s)" in first and "perp_metrics STALE (binanceusdm: HTTP 503)" in second
+
+    monkeypatch.setattr(watch_cmd, "sources", lambda: both)
+    quiet = runner.invoke(app, ["watch", "--cycles", "1", "--db", str(tmp_path / "db")])
+    assert quiet.exit_code == 0 and quiet.stderr == "" and len(quiet.stdout.splitlines()) == 1

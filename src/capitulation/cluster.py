@@ -50,7 +50,10 @@ def dask_client(scheduler: str | None = None, workers: int = 2) -> Iterator[Clie
             threads_per_worker=1,
             processes=True,
             dashboard_address=None,
-            scheduler_kwargs={"dashboard_address": ":0"},  # not 8787, which another program may hold
+            # With dashboard_address None the scheduler's HTTP server still binds its default 8787, and warns
+            # "Port 8787 is already in use" (distributed.node, warnings.warn) when another program holds it:
+            # a free port (":0") instead, never warned about (tests/backfill: 8787 held by a socket)
+            scheduler_kwargs={"dashboard_address": ":0"},
             env=WORKER_ENV,
         ) as cluster,
         Client(cluster) as client,

@@ -7,6 +7,11 @@ Layout under the store root (hive partitions, one file per (table, as_of, conten
     table=_sources/as_of_date=<YYYY-MM-DD>/<key>-<sha>.parquet     the status of each live source asked (ok / stale)
     table=_verdicts/as_of_date=<YYYY-MM-DD>/<key>-<sha>.parquet    the eight verdicts of a run
     table=_backfill/as_of_date=<YYYY-MM-DD>/<key>-<sha>.parquet    `capitulation backfill` metrics, one file per day
+    table=_alerts/as_of_date=<YYYY-MM-DD>/<key>-<sha>.parquet      one `watch --notify` alert (what changed), one
+                                                                   file per alert key: stored once
+    table=_alert_deliveries/as_of_date=<...>/<key>-<sha>.parquet   delivery states of alerts per destination
+                                                                   (queued / delivered / failed / expired), one
+                                                                   file per batch; the latest per pair wins
     table=_backtest/run=<run key>/<key>-<sha>.parquet              `capitulation backtest` timeline rows, one file
                                                                    per chunk of dates (a run resumes from them)
     table=_backtest_runs/run=<run key>/<key>-<sha>.parquet         what a backtest run is (`WALK_FORWARD`, or
@@ -62,8 +67,13 @@ VERDICTS = "_verdicts"
 BACKFILL = "_backfill"
 BACKTEST = "_backtest"
 BACKTEST_RUNS = "_backtest_runs"
+ALERTS = "_alerts"
+DELIVERIES = "_alert_deliveries"
 WALK_FORWARD = "walk-forward"  # a backtest run whose dates each learn their thresholds from their own past, as `report`
 QUARANTINE = "_quarantine"
+LATEST = "epoch_us(state_at) * 4 + CASE WHEN state <> 'queued' THEN 2 WHEN tries > 0 THEN 1 ELSE 0 END"
+"""Which delivery state of an alert at a destination is its latest: the last by `state_at`, and at one instant a
+final state (delivered / failed / expired) over a tried queued one over the first queued one."""
 GRACE_S = 3600.0
 """Seconds after which a `.tmp` or uncommitted table file is a dead writer's: a write stages and commits in seconds."""
 
@@ -274,6 +284,25 @@ class HistoryStore:
         except OSError as exc:
             raise StoreError(f"cannot write history store at {self.root}: {exc}") from None
 
+    def write_alerts(self, alerts: pd.DataFrame) -> list[str]:
+        """Store each alert (one row per `key`, with its `as_of`, UTC, and `seq`: its place among the alerts of
+        that as_of) not stored yet; returns the keys newly
+        written (a key already stored, e.g. by a `watch` killed after detecting it, is not written again)."""
+        return [
+            str(row["key"].iloc[0])
+            for _, row in alerts.groupby("key", sort=False)
+            if self._write_once(row, self._dir(ALERTS, row["as_of"].iloc[0]), _key(ALERTS, str(row["key"].iloc[0])))
+        ]
+
+    def write_deliveries(self, states: pd.DataFrame) -> None:
+        """Append delivery states: one row per (alert `key`, `destination`) with `state` (queued, delivered,
+        failed, expired), `reason`, `tries` (requests made for it in this cycle) and `state_at` (UTC)."""
+        if states.empty:
+            return
+        at = states["state_at"].max()
+        digest = str(pd.util.hash_pandas_object(states, index=False).sum())
+        self._write_once(states, self._dir(DELIVERIES, at), _key(DELIVERIES, at.isoformat(), digest))
+
     # -- checking ------------------------------------------------------------------------------------------------
 
     def _fault(self, path: Path, sha: str | None, size: int | None = None) -> str | None:
@@ -447,6 +476,54 @@ class HistoryStore:
             "the verdicts",
             **bound,
         )
+
+    def last_verdicts(self, before: pd.Timestamp) -> pd.DataFrame:
+        """The verdicts (signal, status, verdict_json) of the latest run stored before `before` (UTC), with its
+        `as_of`; empty when none. Reads the day partitions newest first and stops at the first that has one."""
+        folder = self.root / f"table={VERDICTS}"
+        days = sorted((p for p in folder.glob("as_of_date=*") if p.name[11:] <= f"{before:%Y-%m-%d}"), reverse=True)
+        for day in days:
+            out = self._query(
+                f"SELECT snapshot_as_of AS as_of, signal, status, verdict_json FROM {FILES} "
+                "WHERE snapshot_as_of < $before "
+                "QUALIFY dense_rank() OVER (ORDER BY snapshot_as_of DESC) = 1 "
+                "AND row_number() OVER (PARTITION BY snapshot_as_of, signal ORDER BY headline) = 1",
+                self._intact(day, "*.parquet"),
+                "the verdicts",
+                before=before,
+            )
+            if not out.empty:
+                return out.assign(as_of=pd.to_datetime(out["as_of"], utc=True))
+        return pd.DataFrame(columns=["as_of", "signal", "status", "verdict_json"])
+
+    def alerts(self, since: str | pd.Timestamp | None = None) -> pd.DataFrame:
+        """Each stored alert (as_of at or after `since` when given) with each destination's latest delivery
+        state, oldest first: the alert's columns (`store.write_alerts`), then destination, state, reason,
+        tries (requests made in all) and state_at (UTC). An alert with no delivery row has them null."""
+        alerts = self._intact(self.root / f"table={ALERTS}", "*/*.parquet")
+        deliveries = self._intact(self.root / f"table={DELIVERIES}", "*/*.parquet")
+        if not alerts:
+            return pd.DataFrame()
+        where, bound = _where(since=("a.as_of >= $since", None if since is None else utc(since)))
+        states = (
+            f"(SELECT key, destination, arg_max(state, {LATEST}) AS state, arg_max(reason, {LATEST}) AS reason, "
+            "sum(tries) AS tries, max(state_at) AS state_at FROM read_parquet($deliveries, union_by_name=true, "
+            "hive_partitioning=false) GROUP BY key, destination)"
+            if deliveries
+            else "(SELECT NULL AS key, NULL AS destination, NULL AS state, NULL AS reason, NULL AS tries, "
+            "NULL AS state_at)"
+        )
+        out = self._query(
+            f"SELECT a.* EXCLUDE (seq), d.destination, d.state, d.reason, d.tries, d.state_at FROM {FILES} a "
+            f"LEFT JOIN {states} d ON a.key = d.key{where} ORDER BY a.as_of, a.seq, d.destination",
+            alerts,
+            "the alerts",
+            **({"deliveries": deliveries} if deliveries else {}),
+            **bound,
+        )
+        for c in ("as_of", "previous_as_of", "state_at"):
+            out[c] = pd.to_datetime(out[c], utc=True)
+        return out
 
     def backfill_metrics(self) -> pd.DataFrame:
         """The stored backfill metrics, one row per snapshot time (the latest written wins), oldest first."""

@@ -9,6 +9,7 @@ folder, one file per UTC day, as tardis names them. Nothing converted is committ
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from dataclasses import fields
@@ -23,12 +24,14 @@ import capitulation
 from capitulation import tables
 from capitulation.analytics import black76
 from capitulation.backfill import backfill, chains, from_tardis, read_chain, snapshot_metrics, to_tardis, write_parquet
-from capitulation.backfill.chains import arrays_of, read_arrays
+from capitulation.backfill.chains import INFERRED_FROM, arrays_of, read_arrays
+from capitulation.backfill.run import CHUNK, Progress
 from capitulation.cli import app
 from capitulation.cluster import dask_client
 from capitulation.errors import DataError, SourceError
 from capitulation.signals.options_stress import summarize
 from capitulation.sources.deribit import read_chain_csv
+from capitulation.sources.recorded import CHAIN_TIMESTAMPS
 from capitulation.store import HistoryStore
 
 RTOL = 1e-12
@@ -343,18 +346,118 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, quotes, make, every, message
     assert res.output.count("\n") == 1 and message in res.output, res.output
 
 
-def test_a_worker_error_on_the_recorded_folder_is_the_same_one_line_as_in_one_process(shared_data, tmp_path):
-    """sample.csv has no quote times: on a local Dask cluster (a real subprocess, whose workers write to its
-    stderr) the task's error is printed once, as the single-process run prints it: no worker traceback, no
-    dashboard port warning, no worker log lines."""
+def test_the_recorded_folder_dates_sample_csv_by_its_greeks(shared_data, single):
+    """sample.csv has no time column: its quote time is the one its greeks imply, the time the recorded
+    snapshot uses (`recorded.CHAIN_TIMESTAMPS`), and the run says so."""
     folder = shared_data / "deribit_options"
-    common = ["backfill", str(folder), "--out", str(tmp_path / "o"), "--no-store"]
+    res = backfill(folder)
+    when = pd.Timestamp(CHAIN_TIMESTAMPS["sample.csv"])
+    assert res.inferred == {str(folder / "sample.csv"): when}
+    assert (res.files, res.quote_rows, len(res.metrics)) == (2, 24_562 + 1_016, 38)
+    pd.testing.assert_frame_equal(res.metrics.iloc[:37], single)  # the dated file: as on its own
+    chain = read_chain_csv(folder / "sample.csv", timestamp=when)[0]
+    assert_same_row(res.metrics.iloc[-1].to_dict(), summary_row(chain))
+
+
+def test_cli_says_which_quote_time_was_inferred_and_from_what(shared_data, tmp_path):
+    common = ["backfill", str(shared_data / "deribit_options"), "--out", str(tmp_path), "--no-store", "--workers", "0"]
+    out = json.loads(runner.invoke(app, [*common, "--json"]).stdout)
+    assert out["capture_times_inferred"] == [
+        {"file": "sample.csv", "time": "2026-03-05T19:52:00+00:00", "from": INFERRED_FROM}
+    ]
+    assert out["snapshots"] == 38 and out["as_of"] == "2026-03-05T19:52:00+00:00"
+    text = runner.invoke(app, common, env={"COLUMNS": "400"})
+    assert text.exit_code == 0, text.output
+    assert f"sample.csv: no time column; quote time 2026-03-05 19:52:00 UTC inferred from {INFERRED_FROM}\n" in (
+        text.output
+    )
+
+
+def _dateless(tmp_path, shared_data, edit):
+    """The first 40 rows of sample.csv (no time column), edited."""
+    raw = pd.read_csv(shared_data / "deribit_options" / "sample.csv", dtype=str, keep_default_na=False).head(40)
+    edit(raw).to_csv(tmp_path / "chain.csv", index=False)
+    return tmp_path / "chain.csv"
+
+
+@pytest.mark.parametrize(
+    ("edit", "why"),
+    [
+        (lambda raw: raw.drop(columns=["theta", "vega"]), "no theta, vega column(s)"),
+        (lambda raw: raw.assign(theta="0.0"), "no instrument with usable greeks to date the snapshot"),
+        (lambda raw: raw.assign(theta="-1e-12"), "no instrument with usable greeks to date the snapshot"),
+        (lambda raw: raw.assign(vega=""), "column 'vega', row 0: malformed number ''"),
+    ],
+)
+def test_a_chain_without_times_or_usable_greeks_is_one_line_naming_the_file(tmp_path, shared_data, edit, why):
+    path = _dateless(tmp_path, shared_data, edit)
+    res = runner.invoke(app, ["backfill", str(path), "--workers", "0", "--out", str(tmp_path / "o"), "--no-store"])
+    want = f"error: chain.csv: no 'date' column, and its quote time cannot be inferred from the greeks: {why}\n"
+    assert (res.exit_code, res.output) == (2, want)
+
+
+def test_a_chain_with_usable_greeks_left_is_dated_by_them(tmp_path, shared_data):
+    path = _dateless(tmp_path, shared_data, lambda raw: raw)
+    when = chains.capture_time(path)
+    assert abs(when - pd.Timestamp(CHAIN_TIMESTAMPS["sample.csv"])) < pd.Timedelta(hours=1)  # 40 rows of 1,016
+    assert backfill(path).inferred == {str(path): when}
+    assert chains.capture_time(shared_data / "deribit_options" / "full_data_sample.csv") is None  # has `date`
+
+
+def test_progress_counts_every_snapshot_chunk_by_chunk_in_this_process(tardis_days, single):
+    calls: list[Progress] = []
+    res = backfill(tardis_days, progress=calls.append)
+    per_day = [23, 14]  # 2026-01-23 01:00..23:00 and 2026-01-24 00:00..13:00
+    assert res.metrics["timestamp"].dt.day.value_counts().sort_index().tolist() == per_day
+    want = [Progress(0, 2, 0, 0)]
+    before = 0
+    for i, n in enumerate(per_day):
+        want += [Progress(i, 2, before + min(k, n), before + n) for k in range(CHUNK, n + CHUNK, CHUNK)]
+        before += n
+        want.append(Progress(i + 1, 2, before, before))
+    assert calls == want
+    assert calls[-1] == Progress(2, 2, len(single), len(single))
+
+
+def test_progress_on_dask_counts_each_files_snapshots_as_its_task_ends(tardis_days, single, client):
+    calls: list[Progress] = []
+    backfill(tardis_days, client=client, progress=calls.append)
+    assert calls[0] == Progress(0, 2, 0, 0) and calls[-1] == Progress(2, 2, len(single), len(single))
+    assert len(calls) == 3 and calls[1].snapshots_done in (23, 14)
+
+
+def test_a_worker_error_is_the_same_one_line_as_in_one_process_with_no_dashboard_warning(shared_data, tmp_path):
+    """A file that cannot be dated, on a local Dask cluster (a real subprocess, whose workers write to its
+    stderr) while another program holds Dask's dashboard port 8787: the task's error is printed once, as the
+    single-process run prints it: no worker traceback, no "Port 8787 is already in use" warning, no worker
+    log lines."""
+    path = _dateless(tmp_path, shared_data, lambda raw: raw.drop(columns=["theta", "vega"]))
+    common = ["backfill", str(path), "--out", str(tmp_path / "o"), "--no-store"]
     alone = runner.invoke(app, [*common, "--workers", "0"])
-    assert alone.exit_code == 2 and alone.output.startswith("error: sample.csv has no 'date' column")
+    assert alone.exit_code == 2 and alone.output.startswith("error: chain.csv: no 'date' column")
     env = {**os.environ, "PYTHONPATH": str(Path(capitulation.__file__).parents[1])}
     cmd = [sys.executable, "-m", "capitulation", *common, "--workers", "1"]
-    run = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300, check=False)
+    with socket.socket() as held:
+        try:
+            held.bind(("0.0.0.0", 8787))
+            held.listen()
+        except OSError:  # another program holds it already: the case itself
+            pass
+        run = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300, check=False)
     assert (run.returncode, run.stdout, run.stderr) == (2, "", alone.output)
+
+
+def test_a_local_cluster_beside_a_held_dashboard_port_warns_nothing(recwarn, capfd):
+    with socket.socket() as held:
+        try:
+            held.bind(("0.0.0.0", 8787))
+            held.listen()
+        except OSError:
+            pass
+        with dask_client(workers=1) as first, dask_client(workers=1) as second:
+            assert first.submit(sum, [1, 2]).result() == second.submit(sum, [3, 4]).result() - 4
+    assert not [w for w in recwarn if "already in use" in str(w.message)]
+    assert "already in use" not in capfd.readouterr().err
 
 
 def test_a_missing_input_is_a_source_error():

@@ -168,8 +168,84 @@ def test_the_electricity_slider_reprices_the_rigs(session):
     page = session.page
     page.click("#nav-cost-floors")
     page.locator("#power [role=slider]").press("End")  # the slider's maximum, $0.10/kWh
-    page.wait_for_function("() => document.querySelector('#fig-miners .gtitle').textContent.includes('$0.100/kWh')")
+    page.wait_for_function("() => document.querySelector('#miners .chart-title').textContent.includes('$0.100/kWh')")
     assert "$103,715" in page.locator("#miner-table").inner_text()  # S19 XP: $62,229 at $0.06 x 0.10 / 0.06
+    assert session.console_errors == []
+
+
+SIDE_SCROLL = "() => document.scrollingElement.scrollWidth - window.innerWidth"
+OVERLAPS = """() => [...document.querySelectorAll('.js-plotly-plot')].flatMap(g => {
+    const boxes = [...g.querySelectorAll('.annotation-text, .legendtext, .rangeselector text, .xtick text')]
+        .filter(t => !(t.getAttribute('transform') || '').includes('rotate'))  // a slanted label's box is no guide
+        .map(t => [t.textContent, t.getBoundingClientRect()]).filter(([, r]) => r.width > 0 && r.height > 0);
+    const out = [];
+    boxes.forEach(([a, r], i) => boxes.slice(i + 1).forEach(([b, q]) => {
+        if (r.left < q.right - 1 && q.left < r.right - 1 && r.top < q.bottom - 1 && q.top < r.bottom - 1) {
+            out.push(`${g.closest('[id^=fig-]').id}: "${a}" over "${b}"`);
+        }
+    }));
+    return out;
+})"""
+"""Per chart, each pair of annotation, legend, range-button or (level) x tick labels whose boxes overlap (1 px
+tolerance); plotly slants tick labels that would collide, and a slanted label's bounding box overlaps its
+neighbour's without the text doing so."""
+
+
+@pytest.mark.parametrize(("width", "height"), [(390, 844), (1440, 900)])
+def test_no_page_scrolls_sideways_or_overlaps_chart_labels(session, width, height):
+    page = session.page
+    page.set_viewport_size({"width": width, "height": height})
+    try:
+        for p in PAGES:
+            page.click(f"#nav-{p.key}")
+            page.wait_for_selector(f"#page-{p.key}")
+            page.wait_for_function(CHARTS_DRAWN, arg=p.key)
+            page.wait_for_timeout(300)  # responsive graphs resize after the first draw
+            assert page.evaluate(SIDE_SCROLL) <= 0, f"{p.key} at {width} px scrolls sideways"
+            assert page.evaluate(OVERLAPS) == [], f"{p.key} at {width} px"
+            page.screenshot(path=ARTIFACTS / f"dashboard-{p.key}-{width}x{height}.png", full_page=True)
+    finally:
+        page.set_viewport_size({"width": 1300, "height": 900})
+    assert session.console_errors == []
+
+
+def test_the_controls_change_what_they_should(session):
+    page = session.page
+    page.click("#nav-options")
+    facts = page.locator("#gex-facts")
+    facts.wait_for()
+    every = facts.inner_text()
+    page.click("#expiry")
+    page.get_by_role("option", name="2026-01-25", exact=True).click()  # the chain's nearest expiry
+    page.wait_for_function("t => document.getElementById('gex-facts').innerText !== t", arg=every)
+    assert "expiry 2026-01-25" in page.locator("#gex-profile .chart-title").inner_text()
+    page.get_by_text("trades_net: dealer").click()
+    page.wait_for_function("() => document.getElementById('gex-profile').innerText.includes('no trade tape')")
+    with page.expect_download() as got:
+        page.click("#nav-overview")
+        page.locator("#page-overview").wait_for()
+        page.locator('button.csv[title="download ladder as CSV"]').click()
+    csv = Path(got.value.path()).read_text().splitlines()
+    assert csv[0] == "price,vs spot,level,signal" and len(csv) > 2
+    page.click("#nav-leverage")
+    page.wait_for_selector("#page-leverage .rangeselector")
+    page.wait_for_function(CHARTS_DRAWN, arg="leverage")
+    span = """() => { const g = document.querySelector('#page-leverage .rangeselector').closest('.js-plotly-plot');
+        const r = g._fullLayout.xaxis.range; return (new Date(r[1]) - new Date(r[0])) / 86400000; }"""
+    full = page.evaluate(span)  # the first time series on the page: perp OI against price
+    page.locator("#page-leverage .rangeselector").first.locator(".button").filter(has_text="1M").click()
+    page.wait_for_function(f"() => ({span})() < 40")
+    assert full > 40
+    page.click("#nav-overview")
+    page.locator("#page-overview .card").nth(7).wait_for()
+    page.fill("#as-of", "2026-01-20")
+    page.keyboard.press("Enter")
+    page.locator("#replay-note").wait_for()
+    assert "Replaying 2026-01-20" in page.locator("#replay-note").inner_text()
+    page.locator("#page-overview .card").nth(7).wait_for()
+    page.fill("#as-of", "")
+    page.keyboard.press("Enter")
+    page.locator("#replay-note").wait_for(state="detached")
     assert session.console_errors == []
 
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import dataclasses
 import socket
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import dash
 import pandas as pd
@@ -17,11 +17,13 @@ from capitulation.analytics.mining import catalogue_at
 from capitulation.cli import app as cli
 from capitulation.cli.dashboard import is_loopback
 from capitulation.dashboard import create_app
+from capitulation.dashboard import state as state_module
 from capitulation.dashboard.app import on_tick
 from capitulation.dashboard.components import guarded, status_line
-from capitulation.dashboard.pages import PAGES, cost_floors, options, render_page
-from capitulation.dashboard.state import LiveState
+from capitulation.dashboard.pages import PAGES, cost_floors, markets, options, render_page
+from capitulation.dashboard.state import LiveState, View
 from capitulation.errors import CapitulationError, SourceError
+from capitulation.report import charts
 from capitulation.signals import evaluate_all
 from capitulation.snapshot import Provenance, Snapshot
 from capitulation.store import WALK_FORWARD, HistoryStore
@@ -93,8 +95,8 @@ def test_overview_shows_the_eight_verdict_cards_with_their_status(state):
 def test_dealer_selector_changes_the_gex_profile(state):
     classic = options.gex_panel(state, "classic", "strike")
     short = options.gex_panel(state, "short_all", "strike")
-    y_classic = classic[0].figure.data[0].y
-    y_short = short[0].figure.data[0].y
+    y_classic = find(classic, "fig-gex_dealer_profile").figure.data[0].y
+    y_short = find(short, "fig-gex_dealer_profile").figure.data[0].y
     assert len(y_classic) == len(y_short) == 201
     assert max(y_short) < 0 < max(y_classic)  # short all open interest: dealers short gamma everywhere
     assert "gamma flip $88,827" in classic[1].children  # the chain of 2026-01-24, spot about $89k
@@ -103,12 +105,53 @@ def test_dealer_selector_changes_the_gex_profile(state):
 
 
 def test_an_unknown_dealer_model_is_a_message_not_a_crash(state):
-    assert "unknown dealer model 'trades'" in errors(options.gex_panel(state, "trades", "strike"))[0]
+    assert "unknown dealer model 'tape'" in errors(options.gex_panel(state, "tape", "strike"))[0]
+
+
+def test_the_trade_tape_models_say_the_snapshot_has_no_tape(state):
+    out = options.gex_panel(state, "trades_net", "strike")
+    assert errors(out) == [] and "holds no trade tape" in " ".join(texts(out))
+
+
+def test_the_expiry_selector_restricts_the_gex_profile_to_one_expiry(state):
+    first = options.expiries(state)[0]
+    one = find(options.gex_panel(state, "classic", "strike", first.isoformat()), "fig-gex_dealer_profile").figure
+    every = find(options.gex_panel(state, "classic", "strike"), "fig-gex_dealer_profile").figure
+    assert state.view.options(expiry=first).expiry == first
+    assert max(abs(v) for v in one.data[0].y) < max(abs(v) for v in every.data[0].y)  # one expiry's gamma only
+
+
+def test_cards_show_human_labels_the_headlines_figures_and_a_status_legend(state):
+    out = render_page(state, "/")
+    card = " ".join(texts(find(out, "card-leverage_flush")))
+    headline = next(v for v in state.view.report.verdicts if v.signal == "leverage_flush").headline
+    assert "36%" in headline and "88% of peak in BTC" in headline and "49% in USD" in headline
+    shown = texts(find(out, "card-leverage_flush").children[4])  # the key numbers under the headline
+    pairs = [("OI build-up removed (in BTC): ", "36.3%"), ("OI vs its peak (in BTC): ", "87.8%")]
+    pairs += [("OI vs its peak (in USD): ", "49.4%"), ("Open interest: ", "93,492 BTC")]
+    assert shown == [t for p in pairs for t in p]
+    assert "oi_btc" not in card and "flush_ratio_usd" not in card
+    assert "OI build-up removed in USD (price-driven, not judged): 186.0%" in card  # in the evidence, labelled
+    assert "holds: the stress condition is met" in " ".join(texts(find(out, "status-legend")))
+
+
+def test_cards_mark_a_change_since_the_previous_stored_run(recorded_full, default_snapshot, tmp_path):
+    store = HistoryStore(tmp_path)
+    before = evaluate_all(recorded_full.upto("2026-01-20"))
+    store.write_verdicts(before)
+    s = LiveState(lambda: default_snapshot, store)
+    assert s.reload()
+    out = render_page(s, "/")
+    now = {v.signal: v.status.value for v in s.view.report.verdicts}
+    was = {v.signal: v.status.value for v in before}
+    marks = {sig: getattr(find(out, f"card-{sig}").children[2], "data-changed") for sig in now}
+    assert marks == {sig: "yes" if now[sig] != was[sig] else "no" for sig in now}
+    assert "yes" in marks.values()  # 2026-01-20 to 2026-02-05: the fall flipped some verdicts
 
 
 def test_electricity_slider_reprices_every_rig_from_analytics_mining(state):
     low, high = (cost_floors.miner_panel(state, p) for p in (0.03, 0.06))
-    y_low, y_high = low[0].figure.data[0].y, high[0].figure.data[0].y
+    y_low, y_high = (find(p, "fig-miners").figure.data[0].x for p in (low, high))  # horizontal bars
     expected = catalogue_at(state.view.network, 0.06)["shutdown_price_usd"]
     assert list(y_high) == pytest.approx(list(expected))
     assert [h / lo for h, lo in zip(y_high, y_low, strict=True)] == pytest.approx([2.0] * len(expected))  # linear
@@ -127,6 +170,10 @@ def test_cost_floors_lists_treasury_companies_most_stressed_first(state):
     out = render_page(state, "/cost-floors")
     first_row = find(out, "mnav").children[1].children[0]
     assert [td.children for td in first_row.children][:3] == ["MSTR", "Strategy", "complete"]
+    rows = find(out, "mnav").children[1].children
+    assert all(any(td.children not in ("-", "") for td in r.children[5:11]) for r in rows)  # no all-"-" rows
+    held = find(out, "holdings-only").children[1].children
+    assert len(rows) + len(held) == len(state.view.companies)  # the rest listed with their holdings only
 
 
 def test_cost_floors_show_verdict_6s_numbers_from_a_saved_snapshot(state, tmp_path):
@@ -159,21 +206,60 @@ def test_leverage_page_shows_the_observed_long_liquidations_into_each_trough(sta
 
 def test_markets_page_shows_the_reports_market_figures_and_each_verdict(state):
     out = render_page(state, "/markets")
-    keys = [k for k in state.view.figures if k.startswith(("cross", "corr", "drawdown", "sector", "hedg"))]
+    keys = ["correlations", "drawdowns", "sectors", "hedging_diversifiers", "hedge_desk"]
+    assert set(state.view.figures(keys)) == set(keys)  # the recorded data has every market table
     for k in keys:
         assert find(out, f"fig-{k}").figure.data
     for signal in ("cross_asset", "sector_rotation", "hedging"):
         assert find(out, f"section-{signal}")
 
 
-def test_without_market_figures_the_verdicts_metrics_are_tables(state, tmp_path):
+def test_without_market_figures_the_verdicts_metrics_are_tables(state, tmp_path, monkeypatch):
+    monkeypatch.setattr(markets, "FIGURES", ("levels",))  # a report without them
     bare = LiveState(state.loader, HistoryStore(tmp_path))
-    bare.view = dataclasses.replace(state.view, figures={})
+    assert bare.reload()
     out = render_page(bare, "/markets")
     rows = find(out, "metrics-cross_asset").children[1].children
     cross = next(v for v in state.view.report.verdicts if v.signal == "cross_asset")
     assert len(rows) == len(cross.metrics)
-    assert rows[0].children[0].children == cross.metrics[0].name
+    assert rows[0].children[0].children == "BTC drawdown from its all-time high"  # cross.metrics[0], labelled
+    assert cross.metrics[0].name == "BTC-USD_drawdown_ath"
+
+
+def test_a_page_builds_its_figures_when_first_opened_and_once_per_snapshot(default_snapshot, tmp_path):
+    s = LiveState(lambda: default_snapshot, HistoryStore(tmp_path))
+    assert s.reload()
+    assert s.view.computed() == []  # loading computes nothing: the server answers at once
+    assert "BTC $62,702" in " ".join(texts(status_line(s)))
+    assert s.view.computed() == ["spot"]  # the page frame needs no signal evaluated
+    render_page(s, "/leverage")
+    leverage = [("figure", "oi_vs_price"), ("figure", "funding"), ("figure", "liquidation_density")]
+    assert set(s.view.computed()) == {"spot", "study", "report", *leverage}  # no other page's figures
+    shown = s.view.figure("funding")
+    render_page(s, "/leverage")
+    assert s.view.figure("funding") is shown  # a second visit reuses them
+
+
+def test_requests_from_many_threads_compute_each_item_once(default_snapshot, tmp_path, monkeypatch):
+    built = []
+    monkeypatch.setattr(state_module, "figure", lambda *args: built.append(args[0]) or charts.figure(*args))
+    view = View(default_snapshot)
+    with ThreadPoolExecutor(8) as pool:
+        figs = list(pool.map(lambda _: view.figure("levels"), range(8)))
+    assert built == ["levels"] and all(f is figs[0] for f in figs)
+
+
+def test_the_as_of_picker_replays_a_past_day_from_the_loaded_data(state, recorded_full):
+    out = render_page(state, "/", "2026-01-20")
+    assert "Replaying 2026-01-20 23:59 UTC" in find(out, "replay-note").children
+    expected = [v.status.value for v in evaluate_all(recorded_full.upto("2026-01-20"))]
+    cards = [n for n in nodes(out) if str(getattr(n, "id", "")).startswith("card-")]
+    assert [getattr(c, "data-status") for c in cards] == expected  # as `report --as-of 2026-01-20`
+    assert state.at("2026-01-20") is state.at("2026-01-20")  # computed once while kept
+    assert state.at(None) is state and state.at("2026-02-05") is state  # the loaded day: the live view
+    assert errors(render_page(state, "/options", "2026-01-20")) == []
+    latest = render_page(state, "/")
+    assert not [n for n in nodes(latest) if getattr(n, "id", None) == "replay-note"]
 
 
 def test_refresh_keeps_the_last_good_data_when_loading_fails(default_snapshot, tmp_path):
@@ -315,7 +401,7 @@ def test_pages_without_their_tables_say_what_is_missing(tmp_path):
 def test_create_app_serves_its_javascript_locally_and_wires_the_callbacks(default_snapshot, tmp_path):
     web = create_app(lambda: default_snapshot, HistoryStore(tmp_path), refresh_s=60)
     assert web.config.serve_locally is True
-    assert {"page.children", "gex-profile.children", "miners.children"} <= set(web.callback_map)
+    assert {"page.children", "gex-profile.children", "miners.children", "download.data"} <= set(web.callback_map)
     shell = web.layout()
     assert [find(shell, f"nav-{p.key}").href for p in PAGES] == [p.path for p in PAGES]
     assert find(shell, "tick").interval == 60_000

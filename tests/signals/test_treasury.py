@@ -3,6 +3,8 @@
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from capitulation.analytics.treasury import mnav
 from capitulation.signals import treasury
@@ -254,3 +256,52 @@ def test_a_company_table_without_the_ticker_is_not_enough_data(monkeypatch):
     monkeypatch.setattr(treasury, "company_table", lambda s, th: pd.DataFrame())
     v = treasury.evaluate(snap)
     assert v.status is Status.NOT_ENOUGH_DATA and "MSTR: no valuation at as_of" in v.headline
+
+
+def _known_by_definition(rows: pd.DataFrame, ticker: str) -> pd.DataFrame:
+    """`holdings_known` as its docstring defines it: `latest_rows` of the rows published by each time."""
+    mine = rows[rows["ticker"] == ticker]
+    steps = sorted(mine["published"].unique())
+    latest = [treasury.latest_rows(mine[mine["published"] <= p]).iloc[0] for p in steps]
+    cols = ["btc_held", "shares_basic", "as_of"]
+    return pd.DataFrame([r[cols] for r in latest], index=pd.DatetimeIndex(steps), columns=cols)
+
+
+def _same_known(got: pd.DataFrame, want: pd.DataFrame) -> None:
+    assert list(got.index) == list(want.index)
+    for col in ("btc_held", "shares_basic"):
+        assert got[col].astype(float).equals(want[col].astype(float)), col
+    assert list(got["as_of"]) == list(want["as_of"])
+
+
+def test_holdings_known_is_latest_rows_at_each_publication_on_the_recorded_filings(recorded_full):
+    rows = recorded_full.tables["treasury_companies"]
+    for ticker in rows["ticker"].unique():
+        _same_known(treasury.holdings_known(rows, ticker), _known_by_definition(rows, ticker))
+
+
+@settings(max_examples=60)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 6),  # as_of day (ties: table order decides)
+            st.integers(0, 6),  # published day
+            st.one_of(st.none(), st.floats(1, 1e6)),  # btc_held (None: not in this filing)
+            st.one_of(st.none(), st.floats(1, 1e9)),  # shares_basic
+        ),
+        min_size=1,
+        max_size=12,
+    )
+)
+def test_holdings_known_matches_its_definition_on_any_filings(filings):
+    day = pd.Timestamp("2025-01-01", tz="UTC")
+    rows = pd.DataFrame(
+        {
+            "ticker": "X",
+            "as_of": [day + pd.Timedelta(days=a) for a, *_ in filings],
+            "published": [day + pd.Timedelta(days=p) for _, p, *_ in filings],
+            "btc_held": [b for *_, b, _ in filings],
+            "shares_basic": [s for *_, s in filings],
+        }
+    ).astype({"btc_held": float, "shares_basic": float})
+    _same_known(treasury.holdings_known(rows, "X"), _known_by_definition(rows, "X"))

@@ -228,3 +228,49 @@ def test_retry_never_holds_a_recorded_only_table_back_so_its_reason_comes_first(
         snap = live.live_snapshot(fetchers, NOW, retry=retry, started=NOW + pd.Timedelta(minutes=minutes))
         assert snap.sources[1] == SourceStatus("onchain", "stale", live.RECORDED_ONLY["onchain"])
     assert retry.failures == {}
+
+
+def test_each_source_asked_is_told_once_as_it_finishes_in_the_calling_thread(monkeypatch) -> None:
+    """`on_source`: once per source asked (a held-back one is not asked), in the thread that called, with the
+    status the snapshot carries; one given up on past its budget is told as stale after the wait."""
+    monkeypatch.setattr(live, "GRACE_S", 0.0)
+    release = threading.Event()
+
+    def hung() -> tuple[pd.DataFrame, Provenance]:
+        release.wait()
+        return source("btc_network")()
+
+    told: list[tuple[SourceStatus, float, str]] = []
+
+    def on_source(status: SourceStatus, seconds: float) -> None:
+        told.append((status, seconds, threading.current_thread().name))
+
+    retry = live.SourceRetry(pd.Timedelta(minutes=5), pd.Timedelta(hours=1))
+    first = {"etf_flows": source("etf_flows"), "vol_index": raising(SourceError("down"))}
+    snap = live.live_snapshot(first, NOW, retry=retry, started=NOW, on_source=on_source)
+    assert sorted((s.name, s.state) for s, _, _ in told) == [("etf_flows", "ok"), ("vol_index", "stale")]
+    assert sorted((s for s, _, _ in told), key=lambda s: s.name) == list(snap.sources)
+
+    told.clear()
+    second = {**first, "btc_network": hung}  # vol_index is held back: not asked, not told
+    snap = live.live_snapshot(second, NOW, budget_s=0.05, retry=retry, started=NOW, on_source=on_source)
+    release.set()
+    assert [s for s, _, _ in told] == [
+        SourceStatus("etf_flows", "ok", rows=1),
+        SourceStatus("btc_network", "stale", "no answer within 0.05 s; its late answer is dropped"),
+    ]
+    assert [s.name for s in snap.sources] == ["etf_flows", "vol_index", "btc_network"]
+    assert {thread for _, _, thread in told} == {threading.current_thread().name}
+    assert told[1][1] >= 0.05 and told[0][1] >= 0.0  # the late one: told after the whole wait
+
+
+def test_under_a_tape_each_source_is_told_as_its_turn_ends(tmp_path) -> None:
+    told: list[str] = []
+    (tmp_path / "tape").mkdir()
+    with tape.replaying(tmp_path / "tape"):
+        live.live_snapshot(
+            {"btc_network": source("btc_network"), "etf_flows": raising(SourceError("down"))},
+            NOW,
+            on_source=lambda status, seconds: told.append(f"{status.name} {status.state}"),
+        )
+    assert told == ["btc_network ok", "etf_flows stale"]

@@ -15,7 +15,8 @@ order; tardis.dev names its daily files by date, so name order is time order). E
   and only BTC options (symbols BTC-...) are kept: a daily file holds ETH, SOL, ... options too;
 * the `option_quotes` table itself (Parquet with exactly its columns), taken as is after validation;
 * a recorded Deribit chain CSV with an `instrument_name` column (shared/data/deribit_options), read by
-  `sources.deribit.read_chain_csv`.
+  `sources.deribit.read_chain_csv`. One without a `date` column (sample.csv: a single chain) is dated by
+  its own greeks (`capture_time`, `INFERRED_FROM`).
 
 Tardis fields are normalised as in `sources.deribit`: IV percent -> fraction, `bid_iv == 0` / `ask_iv == 0`
 and the 999 ask cap -> NaN, USD premium = BTC premium x underlying_price, rows at or past expiry dropped;
@@ -41,7 +42,14 @@ import pyarrow.parquet as pq
 from capitulation import tables
 from capitulation.backfill._kernel import repeated_keys
 from capitulation.errors import DataError, SourceError
-from capitulation.sources.deribit import OPTION_TYPES, drop_expired, iv_fractions, read_chain_csv, venue_greeks
+from capitulation.sources.deribit import (
+    OPTION_TYPES,
+    drop_expired,
+    implied_capture_time,
+    iv_fractions,
+    read_chain_csv,
+    venue_greeks,
+)
 
 log = logging.getLogger(__name__)
 
@@ -109,16 +117,51 @@ def chain_files(path: str | Path) -> list[Path]:
     return files
 
 
-def read_chain(path: str | Path) -> pd.DataFrame:
+INFERRED_FROM = (
+    "the venue's greeks: t = 100 vega vol / (730 |theta|) years to expiry (Black-76), the median over "
+    "instruments with |delta| in [0.2, 0.8] expiring over 2 days later"
+)
+"""How `capture_time` dates a recorded chain without a time column (`sources.deribit.implied_capture_time`)."""
+_GREEKS = ("expiry_date", "delta", "theta", "vega", "mark_iv")  # what `implied_capture_time` reads
+
+
+def capture_time(path: str | Path) -> pd.Timestamp | None:
+    """The quote time of a recorded Deribit chain CSV without a `date` column, inferred from its greeks
+    (`INFERRED_FROM`; UTC, to the second); None for any other file (a header read; an unreadable file is left
+    to `read_chain` to report).
+
+    `DataError` naming the file when the time cannot be inferred (greek columns missing or malformed, no
+    instrument with usable greeks); `SourceError` when the file cannot be read.
+    """
+    path = Path(path)
+    try:
+        names = _column_names(path)
+    except (OSError, UnicodeDecodeError, ValueError, pa.ArrowException):
+        return None  # unreadable: `read_chain` says why
+    if "instrument_name" not in names or "date" in names:
+        return None
+    missing = [c for c in _GREEKS if c not in names]
+    why = f"no {', '.join(missing)} column(s)" if missing else None
+    if why is None:
+        try:
+            return implied_capture_time(path)
+        except DataError as exc:
+            why = str(exc).removeprefix(f"{path.name}, ").removeprefix(f"{path.name}: ")
+    raise DataError(f"{path.name}: no 'date' column, and its quote time cannot be inferred from the greeks: {why}")
+
+
+def read_chain(path: str | Path, timestamp: pd.Timestamp | None = None) -> pd.DataFrame:
     """One chain file (any layout in the module docstring) as the `option_quotes` table.
 
+    `timestamp`: the quote time of a recorded Deribit chain without a `date` column (default: `capture_time`).
     `SourceError` when the file cannot be read; `DataError` for an unknown layout or malformed values.
     """
     path = Path(path)
     raw = _read_raw(path)
     cols = set(raw.columns)
     if "instrument_name" in cols:
-        return read_chain_csv(path)[0]
+        when = None if "date" in cols else timestamp if timestamp is not None else capture_time(path)
+        return read_chain_csv(path, when)[0]
     if cols == set(tables.spec("option_quotes").names):
         return tables.validate("option_quotes", raw)
     if cols & {"exchange", "strike_price", "expiration"}:  # tardis-like: name what is missing
@@ -278,8 +321,8 @@ def arrays_of(quotes: pd.DataFrame) -> ChainArrays:
     )
 
 
-def read_arrays(path: str | Path) -> ChainArrays:
-    """One chain file as `ChainArrays`, equal to `arrays_of(read_chain(path))`.
+def read_arrays(path: str | Path, timestamp: pd.Timestamp | None = None) -> ChainArrays:
+    """One chain file as `ChainArrays`, equal to `arrays_of(read_chain(path, timestamp))`.
 
     A tardis file is parsed once by pyarrow (one thread) and its values checked against the
     `option_quotes` contract with numpy; any file that is not a clean tardis file (another layout, a
@@ -288,7 +331,7 @@ def read_arrays(path: str | Path) -> ChainArrays:
     """
     path = Path(path)
     fast = _tardis_arrays(path)
-    return fast if fast is not None else arrays_of(read_chain(path))
+    return fast if fast is not None else arrays_of(read_chain(path, timestamp))
 
 
 def _tardis_arrays(path: Path) -> ChainArrays | None:
@@ -360,11 +403,7 @@ _CSV_TYPES = {
 
 def _arrow_table(path: Path) -> pa.Table | None:
     """The tardis columns of a tardis file read by pyarrow; None for another layout."""
-    if path.name.endswith(".parquet"):
-        names = pq.read_schema(path).names
-    else:
-        with (gzip.open if path.name.endswith(".gz") else open)(path, "rt", newline="") as f:
-            names = next(csv.reader(f), [])
+    names = _column_names(path)
     if "instrument_name" in names or not all(c in names for c in _NEEDED):
         return None  # `read_chain` reads it as a recorded Deribit chain, or names the missing columns
     if path.name.endswith(".parquet"):
@@ -376,6 +415,14 @@ def _arrow_table(path: Path) -> pa.Table | None:
             include_columns=list(_NEEDED), column_types=_CSV_TYPES, null_values=[""], strings_can_be_null=False
         ),
     )
+
+
+def _column_names(path: Path) -> list[str]:
+    """A chain file's column names: a Parquet file's schema, a CSV file's header line."""
+    if path.name.endswith(".parquet"):
+        return pq.read_schema(path).names
+    with (gzip.open if path.name.endswith(".gz") else open)(path, "rt", newline="") as f:
+        return next(csv.reader(f), [])
 
 
 def _codes(col: pa.ChunkedArray) -> tuple[list[str] | None, np.ndarray]:

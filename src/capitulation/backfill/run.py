@@ -21,6 +21,9 @@ prepared once for every metric (year fraction, call delta, gamma at S0), then ev
 snapshot computed in one numba pass (`_kernel.snapshot_kernel`), which evaluates the GEX profile only at
 the grid spots the nearest crossing needs.
 
+A file's snapshots go through the kernel `CHUNK` at a time (each snapshot is computed on its own rows
+alone, so the chunking changes no number); after each chunk `file_metrics` reports its progress.
+
 One task per chain file: `backfill` runs them in this process, or on a `dask.distributed.Client` (a local
 cluster or a real scheduler) with the same function, so both paths give the same numbers. Every kernel is
 single-threaded: a local cluster's workers run one numba thread each (`cluster.WORKER_ENV`); start a real
@@ -30,19 +33,19 @@ cluster's workers with NUMBA_NUM_THREADS=1 too.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 from scipy.optimize import brentq
-from tqdm import tqdm
 
 from capitulation.analytics import black76, gex, smile
 from capitulation.analytics.smile import latest
 from capitulation.backfill import _kernel
-from capitulation.backfill.chains import ChainArrays, arrays_of, chain_files, read_arrays
+from capitulation.backfill.chains import ChainArrays, arrays_of, capture_time, chain_files, read_arrays
 from capitulation.errors import DataError, StoreError
 from capitulation.timeutil import DAYS_PER_YEAR, SECONDS_PER_YEAR, parse_duration
 
@@ -53,6 +56,8 @@ DAYS = (1, 7)
 DELTAS = (0.15, 0.25)
 GRID = np.linspace(1 - gex.PROFILE_GRID, 1 + gex.PROFILE_GRID, gex.PROFILE_POINTS)  # `gamma_profile`'s spots / S0
 NS_PER_SECOND = 1_000_000_000
+CHUNK = 8
+"""Snapshots per kernel call: the step of the progress inside a file (a day of 15-minute snapshots: 12 steps)."""
 COLUMNS = (
     "timestamp",
     "n_quotes",
@@ -71,11 +76,28 @@ COLUMNS = (
 
 @dataclass(frozen=True)
 class BackfillResult:
-    """Metrics (one row per snapshot, `COLUMNS`, oldest first) and the input they came from."""
+    """Metrics (one row per snapshot, `COLUMNS`, oldest first), the input they came from, and the quote time
+    inferred for each file that records none (file path -> UTC time, `chains.capture_time`)."""
 
     metrics: pd.DataFrame
     files: int
     quote_rows: int
+    inferred: dict[str, pd.Timestamp] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where a backfill stands: files finished of all, and snapshots finished of those known so far (a file's
+    snapshots are known once it is read: in this process as it starts, on Dask as its task ends)."""
+
+    files_done: int
+    files: int
+    snapshots_done: int
+    snapshots: int
+
+
+FileMetrics = tuple[pd.DataFrame, int, pd.Timestamp | None]
+"""One file's metrics, its number of quote rows, and its inferred quote time (None: recorded in the file)."""
 
 
 def parse_every(every: str) -> pd.Timedelta:
@@ -84,13 +106,23 @@ def parse_every(every: str) -> pd.Timedelta:
     return parse_duration(every, "--every", divides_day=True)
 
 
-def file_metrics(path: str | Path, every: str = "1h") -> tuple[pd.DataFrame, int]:
-    """One task: the metrics of every snapshot in one chain file, and its number of quote rows."""
-    chain = read_arrays(path)
+def file_metrics(
+    path: str | Path, every: str = "1h", progress: Callable[[int, int], None] | None = None
+) -> FileMetrics:
+    """One task: the metrics of every snapshot in one chain file (`FileMetrics`). `progress(done, total)` is
+    called after each `CHUNK` of the file's `total` snapshots, `done` of them finished."""
+    when = capture_time(path)
+    chain = read_arrays(path, when)
     rows, starts, times = _kernel.select_snapshots(
         chain.timestamp, chain.instrument, chain.expiry, parse_every(every).value
     )
-    return chain_metrics(chain.take(rows), starts, times), len(chain)
+    snaps, parts = chain.take(rows), []
+    for a in range(0, max(times.size, 1), CHUNK):
+        b = min(a + CHUNK, times.size)
+        parts.append(chain_metrics(snaps.take(slice(starts[a], starts[b])), starts[a : b + 1] - starts[a], times[a:b]))
+        if progress is not None:
+            progress(b, times.size)
+    return pd.concat(parts, ignore_index=True), len(chain), when
 
 
 def snapshot_metrics(chain: pd.DataFrame) -> dict[str, object]:
@@ -163,33 +195,44 @@ def _smile(chain: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
 
 
 def backfill(
-    path: str | Path, every: str = "1h", client: Client | None = None, progress: bool = False
+    path: str | Path,
+    every: str = "1h",
+    client: Client | None = None,
+    progress: Callable[[Progress], None] | None = None,
 ) -> BackfillResult:
     """Metrics of every snapshot under `path` (a chain file or a folder of daily files).
 
-    Without `client`, files run one after another here; with one, one Dask task per file. `progress`
-    shows a tqdm bar over files on stderr when it is a terminal, cleared when done. The package's errors
-    (`SourceError`, `DataError`) propagate as raised, also from Dask workers.
+    Without `client`, files run one after another here; with one, one Dask task per file. `progress` is
+    called with a `Progress` as each file starts and ends and, in this process, after each `CHUNK` of a
+    file's snapshots. The package's errors (`SourceError`, `DataError`) propagate as raised, also from Dask
+    workers.
     """
     parse_every(every)
     files = chain_files(path)
-    bar = tqdm(total=len(files), unit="file", desc="backfill", leave=False, disable=None if progress else True)
-    with bar:
-        if client is None:
-            parts = []
-            for f in files:
-                parts.append(file_metrics(f, every))
-                bar.update()
-        else:
-            from distributed import as_completed
+    report = progress if progress is not None else lambda _: None
+    parts: list[FileMetrics] = []
+    done = 0  # snapshots of the finished files
+    report(Progress(0, len(files), 0, 0))
+    if client is None:
+        for i, f in enumerate(files):
 
-            futures = client.map(file_metrics, [str(f) for f in files], every=every, pure=False)
-            for fut in as_completed(futures):
-                fut.result()  # raises the task's own error
-                bar.update()
-            parts = client.gather(futures)
+            def inside(n: int, total: int, i: int = i, before: int = done) -> None:
+                report(Progress(i, len(files), before + n, before + total))
+
+            parts.append(file_metrics(f, every, inside))
+            done += len(parts[-1][0])
+            report(Progress(i + 1, len(files), done, done))
+    else:
+        from distributed import as_completed
+
+        futures = client.map(file_metrics, [str(f) for f in files], every=every, pure=False)
+        for finished, fut in enumerate(as_completed(futures), 1):
+            done += len(fut.result()[0])  # raises the task's own error
+            report(Progress(finished, len(files), done, done))
+        parts = client.gather(futures)
     metrics = pd.concat([p[0] for p in parts], ignore_index=True).sort_values("timestamp", kind="stable")
-    return BackfillResult(metrics.reset_index(drop=True), len(files), sum(p[1] for p in parts))
+    inferred = {str(f): p[2] for f, p in zip(files, parts, strict=True) if p[2] is not None}
+    return BackfillResult(metrics.reset_index(drop=True), len(files), sum(p[1] for p in parts), inferred)
 
 
 def write_parquet(metrics: pd.DataFrame, out: str | Path) -> Path:

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     import typer
 
 COMMANDS: dict[str, str] = {
+    "alerts": "alerts",
     "backfill": "backfill",
     "backtest": "backtest",
     "mnav": "calculators",

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import logging
+import sys
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich import box
+from rich.console import Console
 from rich.table import Table
 
 from capitulation.cli.common import (
@@ -23,6 +27,9 @@ from capitulation.cli.common import (
     print_json,
     records,
 )
+
+if TYPE_CHECKING:
+    from capitulation.backfill.run import Progress
 
 SHOWN = 5  # latest snapshots printed as a table
 
@@ -50,8 +57,9 @@ def backfill(
     """Per snapshot: ATM vol and 15/25-delta risk reversals at 1 and 7 days, total dealer GEX (classic
     model), gamma flip and call/put walls; written as Parquet under --out and into the history store. One Dask
     task per file, on a local cluster of --workers processes or the --scheduler given; --workers 0 runs
-    without Dask."""
+    without Dask. A recorded chain without a time column is dated by its greeks (said in the output)."""
     from capitulation.backfill import run
+    from capitulation.backfill.chains import INFERRED_FROM
     from capitulation.cluster import dask_client
     from capitulation.store import HistoryStore
 
@@ -64,14 +72,15 @@ def backfill(
         hs = HistoryStore(db) if store else None
         t0 = time.perf_counter()
         if scheduler is None and workers == 0:
-            res = run.backfill(path, every, progress=not as_json)
+            with _bar(not as_json and sys.stderr.isatty()) as progress:
+                res = run.backfill(path, every, progress=progress)
             mode = "single process"
         else:
             import distributed  # its import sets its loggers to INFO: make them as quiet as -v says
 
             logging.getLogger(distributed.__name__).setLevel(logging.getLogger().level)
-            with dask_client(scheduler, workers) as client:
-                res = run.backfill(path, every, client, progress=not as_json)
+            with dask_client(scheduler, workers) as client, _bar(not as_json and sys.stderr.isatty()) as progress:
+                res = run.backfill(path, every, client, progress=progress)
             mode = f"dask {scheduler}" if scheduler else f"dask local, {workers} workers"
         secs = time.perf_counter() - t0
         written = run.write_parquet(res.metrics, out)
@@ -84,6 +93,9 @@ def backfill(
         "files": res.files,
         "quote_rows": res.quote_rows,
         "snapshots": len(res.metrics),
+        "capture_times_inferred": [
+            {"file": Path(f).name, "time": t, "from": INFERRED_FROM} for f, t in res.inferred.items()
+        ],
         "seconds": secs,
         "units": "vols and risk reversals are fractions (0.01 = 1 vol point); GEX USD per 1% move; USD levels",
         "snapshots_latest": records(res.metrics.tail(SHOWN)),
@@ -114,9 +126,34 @@ def _render(s: dict[str, Any]) -> None:
             _num(r["put_wall"], 1, ",.0f"),
         )
     console.print(t)
+    for c in s["capture_times_inferred"]:
+        console.print(
+            f"{c['file']}: no time column; quote time {c['time']:%Y-%m-%d %H:%M:%S} UTC inferred from {c['from']}"
+        )
     console.print("vols in vol points; GEX in USD millions per 1 % move (dealers long calls, short puts)")
     if s["store"] is not None:
         console.print(f"history store {s['store']['root']}: {s['store']['days_written']} new day(s) of metrics")
+
+
+@contextmanager
+def _bar(show: bool) -> Iterator[Callable[[Progress], None] | None]:
+    """A progress bar on stderr fed by `run.backfill`'s `Progress` (files, and snapshots inside them), cleared
+    when done; None (no bar) unless `show`."""
+    if not show:
+        yield None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import Progress as Bar
+
+    columns = (TextColumn("{task.description:>9}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Bar(*columns, console=Console(stderr=True), transient=True) as bar:
+        files, snaps = bar.add_task("files", total=None), bar.add_task("snapshots", total=None)
+
+        def update(p: Progress) -> None:
+            bar.update(files, completed=p.files_done, total=p.files)
+            bar.update(snaps, completed=p.snapshots_done, total=p.snapshots or None)
+
+        yield update
 
 
 def _num(x: float | None, scale: float, fmt: str, suffix: str = "") -> str:

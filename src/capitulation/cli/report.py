@@ -27,6 +27,7 @@ from capitulation.cli.common import (
     handled,
     load_snapshot,
     print_json,
+    source_progress,
 )
 from capitulation.signals import ALL_SIGNALS
 from capitulation.snapshot import Snapshot
@@ -122,7 +123,7 @@ def save_snapshot(
             fetchers = live.default_fetchers()
             deck = tape.recording(record) if record else tape.replaying(replay) if replay else nullcontext()
             with deck, console.status(f"fetching {len(fetchers)} live source(s): {', '.join(fetchers)}"):
-                snap = live.live_snapshot(fetchers)
+                snap = live.live_snapshot(fetchers, on_source=source_progress())
         path = snap.save(out)
     if as_json:
         doc = {"path": str(path), "sources": [asdict(s) for s in snap.sources]}

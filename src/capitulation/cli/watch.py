@@ -20,7 +20,8 @@ from typing import Annotated, Any
 import pandas as pd
 import typer
 
-from capitulation.cli.common import DbOpt, JsonOpt, app, envelope, examples, fail, handled
+from capitulation.alerts import DEFAULT_COUNT_AT
+from capitulation.cli.common import DbOpt, JsonOpt, app, envelope, examples, fail, handled, source_progress
 from capitulation.errors import SourceError
 from capitulation.sources import http, live
 from capitulation.store import HistoryStore
@@ -34,17 +35,42 @@ SOURCE_BUDGET_S = 20.0
 MAX_RETRY_DELAY = pd.Timedelta(hours=1)
 
 
-@app.command(epilog=examples("watch --every 5m", "watch --every 1h --cycles 24 --json"))
+@app.command(
+    epilog=examples(
+        "watch --every 5m",
+        "watch --every 1h --cycles 24 --json",
+        "watch --every 5m --notify https://hooks.slack.com/services/... --notify-count 4",
+    )
+)
 def watch(
     every: Annotated[str, typer.Option("--every", help=f"interval between cycles: {DURATION_HELP}")] = "5m",
     cycles: Annotated[int | None, typer.Option("--cycles", help="stop after N cycles (default: until Ctrl-C)")] = None,
     db: DbOpt = None,
     as_json: JsonOpt = False,
+    notify: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--notify",
+            help="post alerts to this webhook (repeatable). Format by prefix slack+https:// discord+https:// "
+            "generic+https://, else by host (hooks.slack.com: Slack; discord.com/api/webhooks: Discord), else "
+            "generic JSON. Undelivered alerts are retried each cycle and expire after 24 h",
+        ),
+    ] = None,
+    notify_cmd: Annotated[
+        list[str] | None,
+        typer.Option("--notify-cmd", help="run this command (no shell) with each alert's JSON on stdin (repeatable)"),
+    ] = None,
+    notify_count: Annotated[
+        int, typer.Option("--notify-count", help="alert when the number of holding signals crosses N (up or down)")
+    ] = DEFAULT_COUNT_AT,
 ) -> None:
     """Fetch the live sources every --every, store each snapshot and its eight verdicts, print one line per
     cycle. A failing source is marked stale and the rest stored, and asked again after a growing delay; a cycle
-    where all fail stores nothing."""
-    from capitulation.signals import evaluate_all
+    where all fail stores nothing. With --notify / --notify-cmd: an alert when a verdict changes status, the
+    holding count crosses --notify-count, or spot crosses a level of the ladder (`capitulation alerts` lists
+    them)."""
+    from capitulation.notify import Notifier
+    from capitulation.signals import ALL_SIGNALS, evaluate_all
 
     with handled():
         period = parse_duration(every, "--every")
@@ -52,19 +78,24 @@ def watch(
         fail(f"--cycles must be 1 or more, got {cycles}")
     with handled():
         store = HistoryStore(db)
+        notifier = Notifier.configure(notify or [], notify_cmd or [], notify_count, len(ALL_SIGNALS))
     retry = live.SourceRetry(first_delay=period, max_delay=max(period, MAX_RETRY_DELAY))
     done = 0
     try:
         while cycles is None or done < cycles:
             start = http.utc_now()
             try:
-                snap = live.live_snapshot(sources(), budget_s=SOURCE_BUDGET_S, retry=retry, started=start)
+                snap = live.live_snapshot(
+                    sources(), budget_s=SOURCE_BUDGET_S, retry=retry, started=start, on_source=source_progress()
+                )
             except SourceError as exc:
                 _emit({"as_of": start, "error": str(exc), "tables_stored": 0}, as_json)
             else:
                 with handled():
                     written = store.write(snap)
-                    store.write_verdicts(evaluate_all(snap))
+                    verdicts = evaluate_all(snap)
+                    alerted = notifier.cycle(store, snap, verdicts) if notifier else None
+                    store.write_verdicts(verdicts)
                 line = {
                     "as_of": snap.as_of,
                     "tables": sorted(snap.tables),
@@ -73,6 +104,8 @@ def watch(
                         {"name": s.name, "state": s.state, "rows": s.rows, "message": s.message} for s in snap.sources
                     ],
                 }
+                if alerted is not None:
+                    line["alerts"] = alerted.as_dict()
                 _emit(line, as_json)
             done += 1
             if cycles is None or done < cycles:
@@ -96,4 +129,5 @@ def _emit(line: dict[str, Any], as_json: bool) -> None:
         for s in line["sources"]
     )
     stored = f"stored {line['tables_stored']} of {len(line['tables'])} table(s)"
-    typer.echo(f"{as_of}  {stored}  {srcs}")
+    alerted = f"  {line['alerts']['summary']}" if "alerts" in line else ""
+    typer.echo(f"{as_of}  {stored}  {srcs}{alerted}")

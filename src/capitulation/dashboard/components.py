@@ -14,9 +14,11 @@ import plotly.graph_objects as go
 from dash import dcc, html
 from dash.development.base_component import Component
 
-from capitulation.dashboard.state import LiveState, describe
-from capitulation.report.model import spot_text
-from capitulation.signals.common import usd
+from capitulation.dashboard import figures as dfig
+from capitulation.dashboard.state import LiveState, View, describe
+from capitulation.report.model import short_source
+from capitulation.signals import labels
+from capitulation.snapshot import Snapshot
 from capitulation.verdict import Metric, Status
 
 P = ParamSpec("P")
@@ -38,43 +40,66 @@ def fmt(x: object, spec: str, prefix: str = "", suffix: str = "") -> str:
     return "-" if missing(x) else f"{prefix}{format(x, spec)}{suffix}"
 
 
-def metric_text(m: Metric) -> str:
-    """A metric's value in its unit: USD with a suffix, fractions in percent, vol points signed."""
-    v, unit = m.value, m.unit
-    if missing(v):
-        return "n/a"
-    if unit == "USD":
-        return usd(v)
-    if unit.startswith("USD short per"):  # a hedge ratio, not money
-        return f"{v:.3g} {unit}"
-    if unit.startswith("USD"):
-        return (usd(v) if abs(v) >= 1 else f"${v:.4g}") + unit[3:]
-    if unit.startswith("fraction (vol points"):
-        return f"{v * 100:+.2f} vol points"
-    if unit.startswith("fraction"):
-        return f"{v:.1%}{unit[8:]}"
-    if unit in ("ratio", "correlation"):
-        return f"{v:.3f}"
-    if unit == "companies":
-        return f"{v:.0f} companies"
-    return f"{v:,.0f} {unit}" if abs(v) >= 1e3 else f"{v:.4g} {unit}"
+def metric_row(m: Metric) -> tuple[str, str]:
+    """A metric's human label and its value in its unit, from the shared registry (`signals.labels`)."""
+    return labels.describe(m.name, m.value)
 
 
-def table(header: Sequence[str], rows: Iterable[Sequence[object]], table_id: str | None = None) -> html.Table:
-    """A plain table; cells are text (escaped) or components."""
+def table(header: Sequence[str], rows: Iterable[Sequence[object]], table_id: str | None = None) -> html.Div:
+    """A plain table in a box that scrolls sideways on a narrow screen (the page itself never does); cells are
+    text (escaped) or components. With `table_id`, a CSV button downloads the table as shown."""
     body = [html.Tr([html.Td(c) for c in r]) for r in rows]
     kw = {} if table_id is None else {"id": table_id}
-    return html.Table([html.Thead(html.Tr([html.Th(h) for h in header])), html.Tbody(body)], **kw)
+    tab = html.Table([html.Thead(html.Tr([html.Th(h) for h in header])), html.Tbody(body)], **kw)
+    return html.Div([tab] if table_id is None else [tab, csv_button(table_id)], className="scroll")
 
 
-def graph(key: str, fig: go.Figure) -> dcc.Graph:
-    """A plotly figure, without the plotly logo; id `fig-<key>`."""
-    return dcc.Graph(id=f"fig-{key}", figure=fig, config={"displaylogo": False}, className="chart")
+def csv_button(target: str) -> html.Button:
+    """A button that downloads the chart or table with DOM id `target` as CSV (the client-side callback in
+    `app.CSV_JS` reads what the browser shows: a chart's traces, a table's cells)."""
+    return html.Button("CSV", id={"type": "csv", "target": target}, className="csv", title=f"download {target} as CSV")
 
 
-def figures(figs: dict[str, go.Figure], keys: Sequence[str], why_absent: str) -> list[Component]:
-    """The figures under `keys`, with a note for each one the snapshot lacks the data for."""
-    return [graph(k, figs[k]) if k in figs else message(f"{k.replace('_', ' ')}: {why_absent}", "info") for k in keys]
+def graph(key: str, fig: go.Figure, source: str = "") -> html.Div:
+    """A plotly figure (`figures.dress`ed: title above it as text, legend under it, range buttons on time
+    axes), without the plotly logo, its source and date under it and a CSV button; the graph's id `fig-<key>`."""
+    title, dressed = dfig.dress(fig)
+    return html.Div(
+        [
+            html.H4(title, className="chart-title") if title else None,
+            dcc.Graph(
+                id=f"fig-{key}", figure=dressed, config={"displaylogo": False, "responsive": True}, className="chart"
+            ),
+            html.Div([html.Span(source, className="source"), csv_button(f"fig-{key}")], className="chart-foot"),
+        ],
+        className="chart-box",
+    )
+
+
+def source_text(snap: Snapshot, names: Sequence[str]) -> str:
+    """'Source: deribit_options/sample.csv (Deribit), data to 2026-01-24 UTC' for the tables `names` of `snap`;
+    'SYNTHETIC data' first when any of them is synthetic."""
+    have = [n for n in names if n in snap.tables]
+    if not have:
+        return ""
+    dates = snap.table_dates()
+    latest = max((dates[n] for n in have if n in dates), default=None)
+    fake = any(snap.provenance[n].synthetic for n in have)
+    srcs = "; ".join(short_source(snap.provenance[n].source) for n in have)
+    when = "" if latest is None else f", data to {latest:%Y-%m-%d} UTC"
+    return f"{'SYNTHETIC data. ' if fake else ''}Source: {srcs}{when}"
+
+
+def figures(view: View, keys: Sequence[str], why_absent: str) -> list[Component]:
+    """The view's figures under `keys` (built now if this is their first showing) with their source, and a
+    note for each one the snapshot lacks the data for."""
+    figs = view.figures(keys)
+    return [
+        graph(k, dfig.TWEAKS.get(k, lambda f: f)(figs[k]), source_text(view.snap, dfig.SOURCES[k]))
+        if k in figs
+        else message(f"{k.replace('_', ' ')}: {why_absent}", "info")
+        for k in keys
+    ]
 
 
 def ago(seconds: float) -> str:
@@ -93,9 +118,9 @@ def status_line(state: LiveState) -> list[Component]:
     now = pd.Timestamp.now(tz="UTC")
     parts = []
     if state.view is not None:
-        rep = state.view.report
-        spot = "" if rep.spot is None else f", {spot_text(rep)}"
-        parts.append(f"data as of {rep.as_of:%Y-%m-%d %H:%M} UTC{spot}")
+        view = state.view
+        spot = view.spot_text and f", {view.spot_text}"
+        parts.append(f"data as of {view.snap.as_of:%Y-%m-%d %H:%M} UTC{spot}")
     if state.loaded_at is not None:
         parts.append(
             f"loaded {state.loaded_at:%Y-%m-%d %H:%M:%S} UTC ({ago((now - state.loaded_at).total_seconds())} ago)"

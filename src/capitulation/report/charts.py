@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -38,21 +40,31 @@ def levels_ladder(rep: Report) -> go.Figure | None:
     return fig
 
 
+FROM_SNAPSHOT: dict[str, Callable[[Snapshot], go.Figure | None]] = {
+    "smile": options_charts.smile,
+    "risk_reversals": options_charts.risk_reversal_term,
+    "gex": options_charts.gex_strikes,
+    "gex_profile": options_charts.gex_profile_chart,
+    "oi_vs_price": leverage_charts.oi_vs_price,
+    "funding": leverage_charts.funding,
+    "liquidation_density": leverage_charts.liquidation_density,
+    "correlations": markets_charts.correlation_heatmap,
+    "drawdowns": markets_charts.drawdown_chart,
+    "sectors": markets_charts.sector_bars,
+    "hedging_diversifiers": markets_charts.hedging_diversifiers,
+    "hedge_desk": markets_charts.hedge_desk,
+}
+"""The figures drawn from the snapshot alone, by key."""
+FIGURES = ("levels", *FROM_SNAPSHOT)
+"""Every figure's key: the dashboard builds one page's figures when the page is first opened."""
+
+
+def figure(key: str, rep: Report, snap: Snapshot) -> go.Figure | None:
+    """The report's figure `key` (one of `FIGURES`), None when its data is absent."""
+    return levels_ladder(rep) if key == "levels" else FROM_SNAPSHOT[key](snap)
+
+
 def all_figures(rep: Report, snap: Snapshot) -> dict[str, go.Figure]:
     """The report's figures by key, skipping those whose data is absent."""
-    figs = {
-        "levels": levels_ladder(rep),
-        "smile": options_charts.smile(snap),
-        "risk_reversals": options_charts.risk_reversal_term(snap),
-        "gex": options_charts.gex_strikes(snap),
-        "gex_profile": options_charts.gex_profile_chart(snap),
-        "oi_vs_price": leverage_charts.oi_vs_price(snap),
-        "funding": leverage_charts.funding(snap),
-        "liquidation_density": leverage_charts.liquidation_density(snap),
-        "correlations": markets_charts.correlation_heatmap(snap),
-        "drawdowns": markets_charts.drawdown_chart(snap),
-        "sectors": markets_charts.sector_bars(snap),
-        "hedging_diversifiers": markets_charts.hedging_diversifiers(snap),
-        "hedge_desk": markets_charts.hedge_desk(snap),
-    }
+    figs = {k: figure(k, rep, snap) for k in FIGURES}
     return {k: v for k, v in figs.items() if v is not None}

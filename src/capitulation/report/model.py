@@ -63,10 +63,15 @@ class Report:
 def spot_text(rep: Report) -> str:
     """The header's spot: 'BTC $62,702', with the close's date, age and file when it is not today's close;
     '' without BTC prices."""
-    if not rep.spot:
+    return spot_line(rep.spot, rep.spot_info)
+
+
+def spot_line(price: float | None, info: SpotInfo | None) -> str:
+    """`spot_text` from the spot and its `spot_info` alone (no signals evaluated)."""
+    if not price:
         return ""
-    caption = rep.spot_info.caption() if rep.spot_info else ""
-    return f"BTC ${rep.spot:,.0f} {caption}".rstrip()
+    caption = info.caption() if info else ""
+    return f"BTC ${price:,.0f} {caption}".rstrip()
 
 
 def short_source(source: str) -> str:
@@ -94,10 +99,10 @@ def build(snap: Snapshot, thresholds: Thresholds | None = None) -> Report:
             )
         )
     absent = sorted(set(tables.TABLES) - {i.name for i in infos})
-    return Report(snap.as_of, s, verdicts, ladder(levels, s) if s else [], infos, absent, _spot_info(snap))
+    return Report(snap.as_of, s, verdicts, ladder(levels, s) if s else [], infos, absent, spot_info(snap))
 
 
-def _spot_info(snap: Snapshot) -> SpotInfo | None:
+def spot_info(snap: Snapshot) -> SpotInfo | None:
     """The date, age and source file(s) of the BTC-USD close that is `signals.common.spot` (None without)."""
     px = closes(snap, BTC)
     if px.empty:

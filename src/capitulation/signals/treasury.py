@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, fields
 
+import numpy as np
 import pandas as pd
 
 from capitulation.analytics.levels import Level
@@ -81,11 +82,20 @@ def latest_rows(treasury: pd.DataFrame) -> pd.DataFrame:
 
 def holdings_known(treasury: pd.DataFrame, ticker: str) -> pd.DataFrame:
     """`ticker`'s btc_held, shares_basic and as_of as known at each publication time (`latest_rows` of
-    the rows published by then), indexed by that time: the input of `analytics.treasury.mnav_history`."""
-    mine = treasury[treasury["ticker"] == ticker]
-    steps = {p: latest_rows(mine[mine["published"] <= p]).iloc[0] for p in sorted(mine["published"].unique())}
-    cols = ["btc_held", "shares_basic", "as_of"]
-    return pd.DataFrame([r[cols] for r in steps.values()], index=pd.DatetimeIndex(list(steps)), columns=cols)
+    the rows published by then), indexed by that time: the input of `analytics.treasury.mnav_history`.
+
+    Each field at publication time p is its last non-missing value, in `latest_rows`' order (as_of, then
+    table order), among the rows published by p: one boolean matrix (times x rows), no frame per time."""
+    mine = treasury[treasury["ticker"] == ticker].sort_values("as_of", kind="stable")
+    published = mine["published"].to_numpy()
+    steps = np.unique(published[~pd.isna(published)])
+    known = published[None, :] <= steps[:, None]
+    out = {}
+    for col in ("btc_held", "shares_basic", "as_of"):
+        has = known & mine[col].notna().to_numpy()[None, :]
+        last = has.shape[1] - 1 - has[:, ::-1].argmax(axis=1)  # the last row with a value, per time
+        out[col] = mine[col].iloc[last].where(has.any(axis=1)).to_numpy()
+    return pd.DataFrame(out, index=pd.DatetimeIndex(steps))
 
 
 def _opt(v: object) -> float | None:

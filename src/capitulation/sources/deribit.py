@@ -63,6 +63,7 @@ VENUE = "deribit"
 EXPIRY_HOUR_UTC = 8
 ASK_IV_CAP = 999.0  # Deribit's reported ceiling for ask IV, percent: not a real quote
 FORWARD_DELTA_BAND = (0.15, 0.85)  # call-equivalent deltas trusted for the forward
+MAX_LISTED_YEARS = 5.0  # Deribit lists BTC options about 1.5 years out at most
 _NUMERIC = ("strike", "volume", "open_interest", "theta", "vega", "gamma", "delta", "bid_iv", "ask_iv", "mark_iv")
 _REQUIRED = ("instrument_name", "expiry_date", "type", *_NUMERIC)
 OPTION_TYPES = {"call": "C", "put": "P"}  # Deribit option type -> the table's option_type
@@ -204,11 +205,12 @@ def implied_capture_time(path: str | Path) -> pd.Timestamp:
     expiry = _expiries(raw["expiry_date"], Path(path))
     with np.errstate(divide="ignore", invalid="ignore"):
         t_years = 100.0 * num["vega"] * (num["mark_iv"] / 100.0) / (730.0 * -num["theta"])
-    when = expiry - pd.to_timedelta(t_years * DAYS_PER_YEAR, unit="D")
     use = (num["theta"] < 0) & num["delta"].abs().between(0.2, 0.8) & (t_years > 2.0 / DAYS_PER_YEAR)
+    use &= t_years < MAX_LISTED_YEARS  # a theta near 0 implies no listed expiry (and overflows a timedelta)
     if not use.any():
         raise DataError(f"{Path(path).name}: no instrument with usable greeks to date the snapshot")
-    return pd.Timestamp(when[use].median()).floor("s")
+    when = expiry[use] - pd.to_timedelta(t_years[use] * DAYS_PER_YEAR, unit="D")
+    return pd.Timestamp(when.median()).floor("s")
 
 
 def _read(path: Path) -> pd.DataFrame:

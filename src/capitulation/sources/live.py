@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import Future, wait
+from concurrent.futures import Future, as_completed
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 
@@ -36,6 +37,9 @@ log = logging.getLogger(__name__)
 
 Fetcher = Callable[[], tuple[pd.DataFrame, Provenance]]
 Fetched = tuple[tuple[pd.DataFrame, Provenance] | None, SourceStatus]
+SourceDone = Callable[[SourceStatus, float], None]
+"""Told once per source asked, in the calling thread, as it finishes: its status (name, state, rows, message)
+and its seconds (a source given up on after `budget_s + GRACE_S`: stale, with the seconds waited)."""
 
 GRACE_S = 5.0
 """Seconds a snapshot under a budget waits past `budget_s` for a source (a request that ignores its timeout)."""
@@ -94,6 +98,7 @@ def live_snapshot(
     budget_s: float | None = None,
     retry: SourceRetry | None = None,
     started: pd.Timestamp | None = None,
+    on_source: SourceDone | None = None,
 ) -> Snapshot:
     """Run every fetcher concurrently; a Snapshot at `now` of the tables that came back, with one
     `SourceStatus` per source asked (in the order asked) in `Snapshot.sources`.
@@ -103,15 +108,16 @@ def live_snapshot(
     time once every source has answered, so no row is stamped after it. `budget_s`: each source's time (see
     the module notes; not enforced by waiting under a tape, which runs the sources in turn). `retry`: which
     failed sources to leave unasked, updated with this cycle's statuses, on the clock of `started` (the
-    cycle's start, UTC; None: the clock now). `SourceError` when every source fails (or is held back), naming
-    each with its reason.
+    cycle's start, UTC; None: the clock now). `on_source`: told as each source asked finishes (`SourceDone`;
+    not for one held back). `SourceError` when every source fails (or is held back), naming each with its
+    reason.
     """
     if not fetchers:
         raise SourceError("no live source to fetch")
     start = http.utc_now() if started is None else utc(started)
     held = retry.held(start) if retry is not None else {}
     asked = {name: fetch for name, fetch in fetchers.items() if name not in held}
-    fetched = _fetch_all(asked, budget_s)
+    fetched = _fetch_all(asked, budget_s, on_source if on_source is not None else lambda status, seconds: None)
     if retry is not None:
         retry.update({name: status for name, (_, status) in fetched.items()}, start)
     statuses = tuple(held[name] if name in held else fetched[name][1] for name in fetchers)
@@ -173,17 +179,30 @@ def default_fetchers() -> dict[str, Fetcher]:
     }
 
 
-def _fetch_all(fetchers: Mapping[str, Fetcher], budget_s: float | None) -> dict[str, Fetched]:
+def _fetch_all(fetchers: Mapping[str, Fetcher], budget_s: float | None, done: SourceDone) -> dict[str, Fetched]:
     """Each source's `_fetch`: in turn under a tape (vcrpy is not thread-safe), else each in a thread of its own
-    (daemon: one that never answers cannot hold the process), waited for at most `budget_s + GRACE_S`."""
+    (daemon: one that never answers cannot hold the process), waited for at most `budget_s + GRACE_S`; `done`
+    told of each as it finishes (`SourceDone`)."""
+    out: dict[str, Fetched] = {}
     if tape.active():
-        return {name: _fetch(name, fetch, budget_s) for name, fetch in fetchers.items()}
-    futures = {name: _start(name, fetch, budget_s) for name, fetch in fetchers.items()}
-    if budget_s is None:
-        return {name: f.result() for name, f in futures.items()}
-    wait(futures.values(), timeout=budget_s + GRACE_S)
-    late = f"no answer within {budget_s + GRACE_S:g} s; its late answer is dropped"
-    return {name: f.result() if f.done() else (None, SourceStatus(name, "stale", late)) for name, f in futures.items()}
+        for name, fetch in fetchers.items():
+            t0 = time.perf_counter()
+            out[name] = _fetch(name, fetch, budget_s)
+            done(out[name][1], time.perf_counter() - t0)
+        return out
+    t0 = time.perf_counter()
+    futures = {_start(name, fetch, budget_s): name for name, fetch in fetchers.items()}
+    limit = None if budget_s is None else budget_s + GRACE_S
+    try:
+        for future in as_completed(futures, timeout=limit):
+            out[futures[future]] = future.result()
+            done(out[futures[future]][1], time.perf_counter() - t0)
+    except TimeoutError:
+        late = f"no answer within {limit:g} s; its late answer is dropped"
+        for name in [n for n in fetchers if n not in out]:
+            out[name] = (None, SourceStatus(name, "stale", late))
+            done(out[name][1], time.perf_counter() - t0)
+    return {name: out[name] for name in fetchers}
 
 
 def _start(name: str, fetch: Fetcher, budget_s: float | None) -> Future[Fetched]:

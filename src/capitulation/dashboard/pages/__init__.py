@@ -11,6 +11,7 @@ from dash.development.base_component import Component
 from capitulation.dashboard.components import guarded, message
 from capitulation.dashboard.pages import cost_floors, history, leverage, markets, options, overview
 from capitulation.dashboard.state import LiveState
+from capitulation.errors import CapitulationError
 
 
 @dataclass(frozen=True)
@@ -31,11 +32,28 @@ PAGES = (
 )
 
 
-def render_page(state: LiveState, pathname: str | None) -> html.Div:
-    """The page at `pathname` in a div with id `page-<key>`; a message for an unknown path."""
+def render_page(state: LiveState, pathname: str | None, day: str | None = None) -> html.Div:
+    """The page at `pathname` in a div with id `page-<key>`, as of the end of UTC `day` when given (a replay,
+    `LiveState.at`, said above the page); a message for an unknown path."""
     page = next((p for p in PAGES if p.path == (pathname or "/")), None)
     if page is None:
         known = ", ".join(p.path for p in PAGES)
         return html.Div(message(f"no page at {pathname}; pages: {known}"), id="page-unknown")
-    body = html.Div(guarded(page.render)(state), className="page-body")
-    return html.Div([html.H2(page.name, className="page-title"), body], id=f"page-{page.key}")
+    try:
+        shown = state.at(day)
+    except CapitulationError as exc:
+        return html.Div(message(str(exc)), id=f"page-{page.key}")
+    note = (
+        []
+        if shown.replaying is None
+        else [
+            html.P(
+                f"Replaying {shown.replaying:%Y-%m-%d %H:%M} UTC: the loaded data cut to what was known then "
+                "(as `capitulation report --as-of`); clear the date to return to the latest.",
+                className="replay",
+                id="replay-note",
+            )
+        ]
+    )
+    body = html.Div(guarded(page.render)(shown), className="page-body")
+    return html.Div([html.H2(page.name, className="page-title"), *note, body], id=f"page-{page.key}")

@@ -9,7 +9,7 @@ from dash.development.base_component import Component
 
 from capitulation.analytics.mining import catalogue_at, cost_floors
 from capitulation.dashboard import figures as dfig
-from capitulation.dashboard.components import fmt, graph, message, table
+from capitulation.dashboard.components import fmt, graph, message, source_text, table
 from capitulation.dashboard.state import LiveState
 
 POWER_USD_KWH = (0.03, 0.10, 0.06)  # slider range and start, USD per kWh
@@ -20,6 +20,8 @@ def mnav_table(companies: pd.DataFrame | str) -> list[Component]:
     if isinstance(companies, str):
         return [message(f"no mNAV table: {companies}", "info")]
     first = companies.iloc[0]
+    priced = companies[companies[["share_price_usd", "mnav_ev", "mnav_mcap"]].notna().any(axis=1)]
+    held = companies.drop(priced.index)
     rows = [
         (
             r.ticker,
@@ -35,7 +37,10 @@ def mnav_table(companies: pd.DataFrame | str) -> list[Component]:
             fmt(r.mnav1_btc_price, ",.0f", "$"),
             r.missing,
         )
-        for r in companies.itertuples()
+        for r in priced.itertuples()
+    ]
+    holdings_only = [
+        (r.ticker, r.name, fmt(r.btc_held, ",.0f"), f"{r.as_of:%Y-%m-%d}", r.missing) for r in held.itertuples()
     ]
     return [
         html.P(
@@ -63,6 +68,13 @@ def mnav_table(companies: pd.DataFrame | str) -> list[Component]:
             rows,
             "mnav",
         ),
+        html.H4(f"Holdings only: {len(held)} companies without a share price or capital stack in the data"),
+        html.P(
+            "No mNAV without a share price (and no stress line without debt and preferred), so these are listed "
+            "with their holdings only.",
+            className="small",
+        ),
+        table(("ticker", "name", "BTC held", "holdings as of", "missing"), holdings_only, "holdings-only"),
     ]
 
 
@@ -93,7 +105,7 @@ def miner_panel(state: LiveState, power_usd_kwh: float) -> list[Component]:
         id="miner-floors",
     )
     return [
-        graph("miners", dfig.miner_breakeven(econ, spot, power_usd_kwh)),
+        graph("miners", dfig.miner_breakeven(econ, spot, power_usd_kwh), source_text(view.snap, ("btc_network",))),
         summary,
         table(header, rows, "miner-table"),
     ]

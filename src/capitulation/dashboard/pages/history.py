@@ -14,16 +14,17 @@ from capitulation.dashboard.components import graph, message, table
 from capitulation.dashboard.state import LiveState
 from capitulation.errors import StoreError
 from capitulation.report.backtest_charts import how_to_make, scorecard_tables, stored_run, swings, timeline_figure
+from capitulation.signals import labels
 from capitulation.signals.common import BTC, closes
 
 LATEST_RUNS = 3  # runs listed in the table; the chart shows them all
 
 
-def _key(name: object, value: object, unit: object) -> str:
-    """'flush_ratio_btc = 0.3624 fraction', or '' when the verdict listed no metric."""
+def _key(name: object, value: object) -> str:
+    """'OI build-up removed (in BTC): 36.2%' (`signals.labels`), or '' when the verdict listed no metric."""
     if not isinstance(name, str) or value is None or value != value:
         return ""
-    return f"{name} = {value:.4g} {unit or ''}".rstrip()
+    return "{}: {}".format(*labels.describe(name, float(value)))
 
 
 def backtest(state: LiveState) -> list[Component]:
@@ -47,7 +48,9 @@ def backtest(state: LiveState) -> list[Component]:
     return [
         head,
         html.P(got.caption(), className="small"),
-        graph("backtest", timeline_figure(got.rows, close, got.title())),
+        graph(
+            "backtest", timeline_figure(got.rows, close, got.title()), f"Source: history store at {state.store.root}"
+        ),
         html.P(
             "Scorecard, walk-forward only: recomputed from the stored timeline and the closes known at "
             f"{snap.as_of:%Y-%m-%d}. In and out of sample beside it: {how_to_make(state.store, ' --html PAGE')}.",
@@ -76,7 +79,7 @@ def layout(state: LiveState) -> list[Component]:
         *backtest(state),
         *runs,
         html.P(f"{hist['as_of'].nunique()} stored run(s) in {root}.", className="small"),
-        graph("history", dfig.status_history(hist)),
+        graph("history", dfig.status_history(hist), f"Source: history store at {root}"),
         html.H3(f"Verdicts of the latest {LATEST_RUNS} runs"),
         table(
             ("as of", "signal", "status", "key metric", "headline"),
@@ -85,7 +88,7 @@ def layout(state: LiveState) -> list[Component]:
                     f"{r.as_of:%Y-%m-%d %H:%M}",
                     r.signal,
                     r.status,
-                    _key(r.key_metric, r.key_value, r.key_unit),
+                    _key(r.key_metric, r.key_value),
                     r.headline,
                 )
                 for r in latest.itertuples()

@@ -78,7 +78,7 @@ def layout(state: LiveState) -> list[Component]:
         else [message("no event study: needs perp_metrics and a BTC price history", "info")]
     )
     return [
-        *figures(view.figures, ["oi_vs_price", "funding", "liquidation_density"], "no perp_metrics in this snapshot"),
+        *figures(view, ["oi_vs_price", "funding", "liquidation_density"], "no perp_metrics in this snapshot"),
         html.H3("Event study: BTC drawdowns of 20% or more"),
         *study,
     ]

@@ -7,12 +7,14 @@ from __future__ import annotations
 from dash import html
 from dash.development.base_component import Component
 
-from capitulation.dashboard.components import STATUS_CLASS, graph, metric_text, table
+from capitulation.dashboard.components import STATUS_CLASS, graph, metric_row, source_text, table
+from capitulation.dashboard.figures import SOURCES
 from capitulation.dashboard.state import LiveState
+from capitulation.report.charts import FIGURES
 from capitulation.verdict import Verdict
 
-FIGURES = {"cross_asset": ("cross", "corr", "drawdown"), "sector_rotation": ("sector",), "hedging": ("hedg",)}
-"""Per signal on this page, the key prefixes of its figures in `report.charts.all_figures`."""
+PREFIXES = {"cross_asset": ("cross", "corr", "drawdown"), "sector_rotation": ("sector",), "hedging": ("hedg",)}
+"""Per signal on this page, the key prefixes of its figures in `report.charts.FIGURES`."""
 
 
 def verdict_section(v: Verdict, with_metrics: bool) -> html.Section:
@@ -21,8 +23,8 @@ def verdict_section(v: Verdict, with_metrics: bool) -> html.Section:
     metrics = (
         [
             table(
-                ("metric", "value", "unit", "tables"),
-                [(m.name, metric_text(m), m.unit, ", ".join(m.tables)) for m in v.metrics],
+                ("metric", "value", "tables"),
+                [(*metric_row(m), ", ".join(m.tables)) for m in v.metrics],
                 f"metrics-{v.signal}",
             )
         ]
@@ -42,7 +44,8 @@ def verdict_section(v: Verdict, with_metrics: bool) -> html.Section:
 
 def layout(state: LiveState) -> list[Component]:
     view = state.current()
-    keys = {s: [k for k in view.figures if k.startswith(p)] for s, p in FIGURES.items()}
-    charts = [graph(k, view.figures[k]) for ks in keys.values() for k in ks]
+    figs = view.figures(k for k in FIGURES if k.startswith(tuple(p for ps in PREFIXES.values() for p in ps)))
+    keys = {s: [k for k in figs if k.startswith(p)] for s, p in PREFIXES.items()}
+    charts = [graph(k, figs[k], source_text(view.snap, SOURCES[k])) for ks in keys.values() for k in ks]
     sections = [verdict_section(v, with_metrics=not keys[v.signal]) for v in view.report.verdicts if v.signal in keys]
     return [*charts, *sections]

@@ -5,34 +5,53 @@ from __future__ import annotations
 
 from typing import cast
 
+import pandas as pd
 from dash import dcc, html
 from dash.development.base_component import Component
 
 from capitulation.analytics.gex import DEALER_MODELS, Dealer, Sticky
 from capitulation.dashboard import figures as dfig
-from capitulation.dashboard.components import figures, fmt, graph, message, table
+from capitulation.dashboard.components import figures, fmt, graph, message, source_text, table
 from capitulation.dashboard.state import LiveState
 from capitulation.signals.common import usd
 
-DEALERS = ("classic", "short_all")  # positioning models that need no trade tape
+NEEDS_TAPE = ("trades", "trades_net")  # positioning models signed by a trade tape
 NO_CHAIN = "no option chain in this snapshot"
+ALL_EXPIRIES = "all"
 
 
-def gex_panel(state: LiveState, dealer: str, sticky: str) -> list[Component]:
-    """The GEX profile with flip and walls under `dealer` ('classic' / 'short_all') and IV `sticky`."""
-    if dealer not in DEALERS or sticky not in ("strike", "delta"):
+def expiries(state: LiveState) -> list[pd.Timestamp]:
+    """The latest chain's expiries, nearest first."""
+    return sorted(state.current().options().smile["expiry"].unique())
+
+
+def gex_panel(state: LiveState, dealer: str, sticky: str, expiry: str = ALL_EXPIRIES) -> list[Component]:
+    """The GEX profile with flip and walls under `dealer` (one of `analytics.gex.DEALER_MODELS`), IV `sticky`
+    and `expiry` (an ISO time of one of the chain's expiries, or 'all')."""
+    if dealer not in DEALER_MODELS or sticky not in ("strike", "delta"):
         return [message(f"unknown dealer model {dealer!r} or sticky rule {sticky!r}")]
-    s = state.current().options(cast(Dealer, dealer), cast(Sticky, sticky))
+    if dealer in NEEDS_TAPE:
+        return [
+            message(
+                f"{DEALER_MODELS[dealer]}: this model signs open interest by the takers' trades, and this snapshot "
+                "holds no trade tape (the dashboard reads option_quotes only); `capitulation options --dealer "
+                f"{dealer} --trades FILE` computes it from a recorded tape.",
+                "info",
+            )
+        ]
+    when = None if expiry in (None, ALL_EXPIRIES) else pd.Timestamp(expiry)
+    s = state.current().options(cast(Dealer, dealer), cast(Sticky, sticky), when)
     facts = (
         f"{s.gex.dealer}. Total GEX {usd(s.gex.total_usd)} per 1% move (dealers "
         f"{'buy' if s.gex.hedge_flow_usd > 0 else 'sell'} {usd(abs(s.gex.hedge_flow_usd))} per 1% rise); gamma flip "
         f"{fmt(s.flip, ',.0f', '$')}; call wall {fmt(s.walls.call_wall, ',.0f', '$')}, put wall "
         f"{fmt(s.walls.put_wall, ',.0f', '$')}"
     )
-    return [graph("gex_dealer_profile", dfig.gex_profile(s)), html.P(facts, id="gex-facts", className="small")]
+    source = source_text(state.current().snap, ("option_quotes",))
+    return [graph("gex_dealer_profile", dfig.gex_profile(s), source), html.P(facts, id="gex-facts", className="small")]
 
 
-def _term(state: LiveState) -> html.Table:
+def _term(state: LiveState) -> html.Div:
     term = state.current().options().term
     rows = [
         (
@@ -57,25 +76,41 @@ def layout(state: LiveState) -> list[Component]:
         html.P(
             f"Latest chain {info.latest:%Y-%m-%d %H:%M} UTC, {info.age_days:.1f} days before as of.", className="small"
         ),
-        *figures(view.figures, ["smile", "risk_reversals"], NO_CHAIN),
+        *figures(view, ["smile", "risk_reversals"], NO_CHAIN),
         html.H3("Constant-maturity term structure (vol points; RR = call IV - put IV)"),
         _term(state),
-        *figures(view.figures, ["gex"], NO_CHAIN),
+        *figures(view, ["gex"], NO_CHAIN),
         html.H3("Dealer gamma profile"),
         html.Div(
             [
-                html.Label("dealer model"),
-                dcc.RadioItems(
-                    id="dealer",
-                    options=[{"label": DEALER_MODELS[d], "value": d} for d in DEALERS],
-                    value="classic",
+                html.Div(
+                    [
+                        html.Label("dealer model", htmlFor="dealer"),
+                        dcc.RadioItems(
+                            id="dealer",
+                            options=[{"label": DEALER_MODELS[d], "value": d} for d in DEALER_MODELS],
+                            value="classic",
+                        ),
+                    ]
                 ),
-                html.Label("IV as spot moves"),
-                dcc.RadioItems(
-                    id="sticky",
-                    options=[{"label": f"sticky {k}", "value": k} for k in ("strike", "delta")],
-                    value="strike",
-                    inline=True,
+                html.Div(
+                    [
+                        html.Label("expiry", htmlFor="expiry"),
+                        dcc.Dropdown(
+                            id="expiry",
+                            options=[{"label": "all expiries", "value": ALL_EXPIRIES}]
+                            + [{"label": f"{e:%Y-%m-%d}", "value": e.isoformat()} for e in expiries(state)],
+                            value=ALL_EXPIRIES,
+                            clearable=False,
+                        ),
+                        html.Label("IV as spot moves", htmlFor="sticky"),
+                        dcc.RadioItems(
+                            id="sticky",
+                            options=[{"label": f"sticky {k}", "value": k} for k in ("strike", "delta")],
+                            value="strike",
+                            inline=True,
+                        ),
+                    ]
                 ),
             ],
             className="controls",

@@ -182,6 +182,13 @@ class Snapshot:
                 self._cache[key] = history.cut(self.origin.derived(history, *args), self.as_of)
         return self._cache[key]
 
+    def memo(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """`compute()` once per snapshot under `key` (never shared with its origin): a figure of this as_of that
+        several readers need, e.g. verdict 3's options summary, which the report and dashboard then draw."""
+        if key not in self._cache:
+            self._cache[key] = compute()
+        return self._cache[key]
+
     def save(self, path: str | Path) -> Path:
         """Write the snapshot folder atomically (written to a temporary folder, then renamed)."""
         dest = Path(path)

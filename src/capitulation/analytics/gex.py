@@ -47,7 +47,7 @@ from scipy.optimize import brentq
 
 from capitulation.analytics import black76
 from capitulation.analytics._black76_kernel import dollar_gamma_profile
-from capitulation.analytics.smile import latest, with_call_delta
+from capitulation.analytics.chain import PreparedChain, by_expiry, prepare
 from capitulation.errors import DataError
 
 Dealer = Literal["classic", "short_all", "trades", "trades_net"]
@@ -77,6 +77,23 @@ class GexResult:
         """USD of underlying dealers buy (+) or sell (-) per 1 % rise: -total GEX."""
         return -self.total_usd
 
+    def totals(self) -> dict[str, float]:
+        """total_usd_per_1pct (GEX) and hedge_flow_usd_per_1pct_rise (-GEX), USD."""
+        return {"total_usd_per_1pct": self.total_usd, "hedge_flow_usd_per_1pct_rise": self.hedge_flow_usd}
+
+    def as_dict(self) -> dict[str, object]:
+        """JSON-ready (times ISO UTC, NaN left for the caller's writer): the totals, spot_usd, the dealer
+        model and `by_strike`, one record per (expiry, strike) with the columns of `gex_by_strike` (USD per
+        1 % move, open interest and dealer positions in contracts)."""
+        by = self.by_strike.assign(expiry=[pd.Timestamp(e).isoformat() for e in self.by_strike["expiry"]])
+        return {
+            "timestamp": self.timestamp.isoformat(),
+            "spot_usd": self.spot,
+            "dealer_description": self.dealer,
+            **self.totals(),
+            "by_strike": by.to_dict(orient="records"),
+        }
+
 
 @dataclass(frozen=True)
 class Walls:
@@ -85,21 +102,15 @@ class Walls:
     call_wall: float
     put_wall: float
 
+    def as_dict(self) -> dict[str, float]:
+        """call_wall_usd, put_wall_usd (strikes, USD; NaN when that side has no GEX)."""
+        return {"call_wall_usd": self.call_wall, "put_wall_usd": self.put_wall}
 
-def reference_spot(quotes: pd.DataFrame) -> float:
-    """S0 at the latest timestamp: the median `index_price` if recorded, else the nearest expiry's forward.
 
-    The nearest forward stands in for spot when the chain records no index (basis over < 1 day is a few
-    USD on BTC).
-    """
-    q = latest(quotes, "reference_spot")
-    idx = q["index_price"].dropna()
-    if len(idx):
-        return float(idx.median())
-    live = q[q["underlying_price"].notna() & (q["expiry"] > q["timestamp"])]
-    if live.empty:
-        raise DataError("reference_spot: no index price and no forward (underlying_price) in the chain")
-    return float(live.loc[live["expiry"] == live["expiry"].min(), "underlying_price"].median())
+def reference_spot(quotes: pd.DataFrame | PreparedChain) -> float:
+    """S0 at the latest timestamp (USD): the median `index_price` if recorded, else the nearest expiry's
+    forward (`chain.PreparedChain.spot`)."""
+    return prepare(quotes, "reference_spot").spot
 
 
 def taker_flow(trades: pd.DataFrame, until: pd.Timestamp | None = None) -> pd.DataFrame:
@@ -160,10 +171,9 @@ def dealer_contracts(
         return np.where(gross > 0, -oi * net / gross, 0.0)
 
 
-def _priced(quotes: pd.DataFrame, who: str, dealer: Dealer, trades: pd.DataFrame | None) -> pd.DataFrame:
-    """Latest rows with a forward and IV, with t_years and dealer contracts; only nonzero positions."""
-    q = with_call_delta(latest(quotes, who))
-    q = q[q["call_delta"].notna()]
+def _priced(chain: PreparedChain, dealer: Dealer, trades: pd.DataFrame | None) -> pd.DataFrame:
+    """The chain's priced rows (forward and IV, with t_years) with dealer contracts; only nonzero positions."""
+    q = chain.priced
     q = q.assign(dealer_contracts=dealer_contracts(q, dealer, trades))
     return q[q["dealer_contracts"] != 0]
 
@@ -178,7 +188,7 @@ def _gex(q: pd.DataFrame, spot: float | np.ndarray, s0: float, iv: np.ndarray | 
 
 
 def gex_by_strike(
-    quotes: pd.DataFrame,
+    quotes: pd.DataFrame | PreparedChain,
     spot: float | None = None,
     dealer: Dealer = "classic",
     trades: pd.DataFrame | None = None,
@@ -188,11 +198,13 @@ def gex_by_strike(
 
     S0 defaults to `reference_spot(quotes)`. by_strike columns: expiry, strike, forward (F_i S / S0,
     USD), call_oi, put_oi (open interest, contracts), call_dealer, put_dealer (dealers' contracts),
-    call_gex_usd, put_gex_usd, gex_usd (= call + put). `DataError` for an empty chain.
+    call_gex_usd, put_gex_usd, gex_usd (= call + put). `quotes`: an `option_quotes` frame or its
+    `chain.prepare`d latest chain. `DataError` for an empty chain.
     """
-    s0 = reference_spot(quotes) if s0 is None else float(s0)
+    chain = prepare(quotes, "gex_by_strike")
+    s0 = chain.spot if s0 is None else float(s0)
     S = s0 if spot is None else float(spot)
-    q = _priced(quotes, "gex_by_strike", dealer, trades)
+    q = _priced(chain, dealer, trades)
     gex = _gex(q, S, s0)
     is_call = (q["option_type"] == "C").to_numpy()
     oi, pos = q["open_interest"].to_numpy(dtype=float), q["dealer_contracts"].to_numpy(dtype=float)
@@ -214,7 +226,7 @@ def gex_by_strike(
     by = by.reset_index()
     by["gex_usd"] = by["call_gex_usd"] + by["put_gex_usd"]
     return GexResult(
-        timestamp=quotes["timestamp"].max(),
+        timestamp=chain.timestamp,
         spot=S,
         total_usd=float(by["gex_usd"].sum()),
         by_strike=by,
@@ -223,7 +235,7 @@ def gex_by_strike(
 
 
 def gex_profile(
-    quotes: pd.DataFrame,
+    quotes: pd.DataFrame | PreparedChain,
     spots: Sequence[float] | np.ndarray,
     dealer: Dealer = "classic",
     sticky: Sticky = "strike",
@@ -234,14 +246,15 @@ def gex_profile(
 
     Columns: spot, gex_usd. `DataError` for an empty chain; `ValueError` for an unknown `sticky`.
     """
-    s0 = reference_spot(quotes) if s0 is None else float(s0)
-    q = _priced(quotes, "gex_profile", dealer, trades)
+    chain = prepare(quotes, "gex_profile")
+    s0 = chain.spot if s0 is None else float(s0)
+    q = _priced(chain, dealer, trades)
     S = np.asarray(spots, dtype=float)
-    return pd.DataFrame({"spot": S, "gex_usd": _total_gex(quotes, q, S, s0, sticky)})
+    return pd.DataFrame({"spot": S, "gex_usd": _total_gex(chain, q, S, s0, sticky)})
 
 
-def _total_gex(quotes: pd.DataFrame, q: pd.DataFrame, spots: np.ndarray, s0: float, sticky: Sticky) -> np.ndarray:
-    """Total GEX (USD per 1 % move) at each of `spots` of the priced rows `q` (`_priced`) of `quotes`."""
+def _total_gex(chain: PreparedChain, q: pd.DataFrame, spots: np.ndarray, s0: float, sticky: Sticky) -> np.ndarray:
+    """Total GEX (USD per 1 % move) at each of `spots` of the priced rows `q` (`_priced`) of `chain`."""
     S = np.asarray(spots, dtype=float)[:, None]
     if sticky == "strike":
         total = np.empty(len(S))
@@ -257,19 +270,17 @@ def _total_gex(quotes: pd.DataFrame, q: pd.DataFrame, spots: np.ndarray, s0: flo
         )
         return total
     if sticky == "delta":
-        return np.nansum(_gex(q, S, s0, _sticky_delta_iv(quotes, q, S, s0)), axis=1)
+        return np.nansum(_gex(q, S, s0, _sticky_delta_iv(chain, q, S, s0)), axis=1)
     raise ValueError(f"sticky must be 'strike' or 'delta', got {sticky!r}")
 
 
-def _sticky_delta_iv(quotes: pd.DataFrame, q: pd.DataFrame, S: np.ndarray, s0: float) -> np.ndarray:
+def _sticky_delta_iv(chain: PreparedChain, q: pd.DataFrame, S: np.ndarray, s0: float) -> np.ndarray:
     """IV_i(S) = smile_e(K_i S0 / S) per instrument (columns) and spot (rows); see the module docstring.
 
-    Each expiry's smile is the mean mark IV per strike over the latest chain (every strike with a
-    forward, whatever its open interest), interpolated linearly in ln K, flat beyond the end strikes.
+    Each expiry's smile is the mean mark IV per strike over the latest chain (`PreparedChain.smiles`: every
+    strike with a forward, whatever its open interest), interpolated linearly in ln K, flat beyond the ends.
     """
-    chain = with_call_delta(latest(quotes, "gex_profile"))
-    chain = chain[chain["call_delta"].notna()]
-    smiles = chain.groupby(["expiry", "strike"], sort=True)["mark_iv"].mean()
+    smiles = chain.smiles
     iv = np.empty((len(S), len(q)))
     shift = np.log(s0 / S)  # (m, 1)
     lnk = np.log(q["strike"].to_numpy(dtype=float))
@@ -323,9 +334,15 @@ class GammaProfile:
     profile: pd.DataFrame
     flip: float
 
+    def as_dict(self) -> dict[str, object]:
+        """gamma_flip_usd (NaN without a crossing) and `profile`: [{spot_usd, gex_usd_per_1pct}, ...]."""
+        p = self.profile
+        points = zip(p["spot"].to_numpy(dtype=float).tolist(), p["gex_usd"].to_numpy(dtype=float).tolist(), strict=True)
+        return {"gamma_flip_usd": self.flip, "profile": [{"spot_usd": s, "gex_usd_per_1pct": g} for s, g in points]}
+
 
 def gamma_profile(
-    quotes: pd.DataFrame,
+    quotes: pd.DataFrame | PreparedChain,
     dealer: Dealer = "classic",
     sticky: Sticky = "strike",
     trades: pd.DataFrame | None = None,
@@ -335,10 +352,11 @@ def gamma_profile(
 ) -> GammaProfile:
     """`gex_profile` over S0 x (1 -/+ `grid`) in `points` steps and the gamma flip of that chain (see
     `GammaProfile`): the one computation of the flip that every command, chart and backfill prints."""
-    s0 = reference_spot(quotes) if s0 is None else float(s0)
-    q = _priced(quotes, "gex_profile", dealer, trades)
+    chain = prepare(quotes, "gex_profile")
+    s0 = chain.spot if s0 is None else float(s0)
+    q = _priced(chain, dealer, trades)
     spots = s0 * np.linspace(1 - grid, 1 + grid, points)
-    profile = pd.DataFrame({"spot": spots, "gex_usd": _total_gex(quotes, q, spots, s0, sticky)})
+    profile = pd.DataFrame({"spot": spots, "gex_usd": _total_gex(chain, q, spots, s0, sticky)})
     hit = _nearest_crossing(profile, s0)
     if hit is None:
         return GammaProfile(profile, float("nan"))
@@ -347,7 +365,7 @@ def gamma_profile(
         return GammaProfile(profile, guess)
 
     def total(spot: float) -> float:
-        return float(_total_gex(quotes, q, np.array([spot]), s0, sticky)[0])
+        return float(_total_gex(chain, q, np.array([spot]), s0, sticky)[0])
 
     return GammaProfile(profile, float(brentq(total, lo, hi, xtol=FLIP_XTOL_USD)))
 
@@ -362,7 +380,7 @@ def walls(by_strike: pd.DataFrame) -> Walls:
     return Walls(call_wall=top("call_gex_usd"), put_wall=top("put_gex_usd"))
 
 
-def max_pain(quotes: pd.DataFrame) -> pd.DataFrame:
+def max_pain(quotes: pd.DataFrame | PreparedChain) -> pd.DataFrame:
     """Per expiry at the latest timestamp: the listed strike P minimising what option holders are paid.
 
     payout(P) = sum_calls OI c (P - K)+ + sum_puts OI c (K - P)+   [USD; OI in contracts of c units]
@@ -371,15 +389,15 @@ def max_pain(quotes: pd.DataFrame) -> pd.DataFrame:
     USD payout ranks candidates. Columns: expiry, max_pain (USD), payout_usd (at it), open_interest
     (contracts). Expiries without open interest are left out. `DataError` for an empty chain.
     """
-    q = latest(quotes, "max_pain")
+    q = prepare(quotes, "max_pain").rows
     q = q[(q["expiry"] > q["timestamp"]) & (q["open_interest"] > 0)]
+    strike, oi = q["strike"].to_numpy(dtype=float), q["open_interest"].to_numpy(dtype=float)
+    units_all, is_call = oi * q["contract_size"].to_numpy(dtype=float), (q["option_type"] == "C").to_numpy()
     rows = []
-    for exp, g in q.groupby("expiry", sort=True):
-        K = g["strike"].to_numpy(dtype=float)
-        units = (g["open_interest"] * g["contract_size"]).to_numpy(dtype=float)
-        call = (g["option_type"] == "C").to_numpy()
+    for exp, at in by_expiry(q):
+        K, units, call = strike[at], units_all[at], is_call[at]
         P = np.unique(K)[:, None]
         payout = np.where(call, np.maximum(P - K, 0.0), np.maximum(K - P, 0.0)) @ units
         best = int(np.argmin(payout))
-        rows.append((exp, float(P[best, 0]), float(payout[best]), float(g["open_interest"].sum())))
+        rows.append((exp, float(P[best, 0]), float(payout[best]), float(oi[at].sum())))
     return pd.DataFrame(rows, columns=["expiry", "max_pain", "payout_usd", "open_interest"])

@@ -65,23 +65,7 @@ class Puts:
             "note": "IV from the latest chain at or before as_of"
             + ("" if self.fresh else "; STALE: pass --as-of the chain's date for a current price"),
             "unpriced_put_deltas": [-x for x in self.unpriced],
-            "quotes": [
-                {
-                    "put_delta": -q.delta,
-                    "days": q.days,
-                    "iv": q.vol,
-                    "atm_iv": q.atm_vol,
-                    "strike_over_forward": q.moneyness,
-                    "strike_usd": q.strike_usd,
-                    "forward_usd": q.forward_usd,
-                    "cost": q.cost,
-                    "cost_annualised": q.annualised,
-                    "cost_at_atm_iv": q.cost_at_atm_vol,
-                    "skew_cost": q.skew_cost,
-                    "max_loss": q.max_loss,
-                }
-                for q in self.quotes
-            ],
+            "quotes": [q.as_dict() for q in self.quotes],
         }
 
 

@@ -160,6 +160,24 @@ class PutCost:
         """The part of the cost due to the skew: cost at this delta's vol minus cost at the ATM vol."""
         return self.cost - self.cost_at_atm_vol
 
+    def as_dict(self) -> dict[str, float]:
+        """JSON-ready: put_delta (negative), days, IVs (fractions), strike over forward, USD strike and forward,
+        and the costs and max loss as fractions of the forward notional (cost_annualised per year)."""
+        return {
+            "put_delta": -self.delta,
+            "days": self.days,
+            "iv": self.vol,
+            "atm_iv": self.atm_vol,
+            "strike_over_forward": self.moneyness,
+            "strike_usd": self.strike_usd,
+            "forward_usd": self.forward_usd,
+            "cost": self.cost,
+            "cost_annualised": self.annualised,
+            "cost_at_atm_iv": self.cost_at_atm_vol,
+            "skew_cost": self.skew_cost,
+            "max_loss": self.max_loss,
+        }
+
 
 def protective_puts(quotes: pd.DataFrame, days: float, deltas: Sequence[float]) -> list[PutCost]:
     """A `PutCost` per delta from the latest chain in `quotes`: vols from `smile.risk_reversals` and

@@ -25,9 +25,9 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from capitulation.analytics import black76
-from capitulation.errors import DataError
-from capitulation.timeutil import DAYS_PER_YEAR, year_fraction
+from capitulation.analytics.chain import PreparedChain, by_expiry, prepare
+from capitulation.analytics.chain import latest as latest  # re-exported: the backfill reads it from here
+from capitulation.timeutil import DAYS_PER_YEAR
 
 DELTAS = (0.10, 0.15, 0.25)
 DAYS = (1, 7, 30, 90)
@@ -37,45 +37,30 @@ def _label(d: float) -> str:
     return f"{round(d * 100):d}"
 
 
-def latest(quotes: pd.DataFrame, who: str) -> pd.DataFrame:
-    """The rows of the latest timestamp in an `option_quotes` frame; `DataError` when there are none."""
-    if quotes is None or len(quotes) == 0:
-        raise DataError(f"{who}: empty option chain (no option_quotes rows)")
-    return quotes[quotes["timestamp"] == quotes["timestamp"].max()]
-
-
-def with_call_delta(quotes: pd.DataFrame) -> pd.DataFrame:
-    """Add t_years (ACT/365 to expiry) and call_delta (Black-76 N(d1) at underlying_price and mark_iv).
-
-    Rows without a forward, with t_years <= 0 or a non-positive mark IV get NaN call_delta.
-    """
-    t = year_fraction(quotes["timestamp"], quotes["expiry"])
-    F = quotes["underlying_price"].to_numpy(dtype=float)
-    cd = black76.delta(F, quotes["strike"].to_numpy(dtype=float), t, quotes["mark_iv"].to_numpy(dtype=float), True)
-    return quotes.assign(t_years=t, call_delta=cd)
-
-
-def risk_reversals(quotes: pd.DataFrame, deltas: Sequence[float] = DELTAS) -> pd.DataFrame:
+def risk_reversals(quotes: pd.DataFrame | PreparedChain, deltas: Sequence[float] = DELTAS) -> pd.DataFrame:
     """Per expiry at the latest timestamp: t_years, forward (USD), n_quotes, atm_iv, callD_iv, putD_iv,
     rrD, bfD for each D in `deltas` (D = 10 for 0.10). All vols are fractions.
 
-    `DataError` for an empty chain.
+    `quotes`: an `option_quotes` frame or its `chain.prepare`d latest chain. `DataError` for an empty chain.
     """
-    q = with_call_delta(latest(quotes, "risk_reversals"))
+    chain = prepare(quotes, "risk_reversals")
+    q = chain.rows
     F = q["underlying_price"]
     otm = np.where(q["option_type"] == "C", q["strike"] >= F, q["strike"] < F)
     quoted = q["bid_iv"].notna() | (q["open_interest"] > 0)
     q = q[otm & quoted & q["call_delta"].notna()]
+    delta, iv = q["call_delta"].to_numpy(dtype=float), q["mark_iv"].to_numpy(dtype=float)
+    t, fwd = q["t_years"].to_numpy(dtype=float), q["underlying_price"].to_numpy(dtype=float)
     rows = []
-    for (ts, exp), g in q.groupby(["timestamp", "expiry"], sort=True):
-        g = g.sort_values("call_delta")
-        x, y = g["call_delta"].to_numpy(), g["mark_iv"].to_numpy()
+    for exp, at in by_expiry(q):
+        at = at[np.argsort(delta[at], kind="quicksort")]  # ascending call delta, as DataFrame.sort_values
+        x, y = delta[at], iv[at]
         row = {
-            "timestamp": ts,
+            "timestamp": chain.timestamp,
             "expiry": exp,
-            "t_years": g["t_years"].iloc[0],
-            "forward": g["underlying_price"].iloc[0],
-            "n_quotes": len(g),
+            "t_years": t[at[0]],
+            "forward": fwd[at[0]],
+            "n_quotes": len(at),
             "atm_iv": _interp(0.5, x, y),
         }
         for d in deltas:

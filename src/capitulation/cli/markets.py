@@ -62,27 +62,9 @@ def crossasset(
         verdict = cross_asset.evaluate(snap)
     if isinstance(ca, str):
         fail(f"cross-asset: {ca}")
-    tab = ca.table.rename_axis("symbol").reset_index()
-    flows = ca.flows
     doc = {
         "as_of": snap.as_of.isoformat(),
-        "alignment": cross_asset.ALIGNMENT,
-        "units": "drawdowns and returns are fractions; rel_drawdown_90d = asset's 90d drawdown minus BTC's "
-        "(fraction points); corr/beta over the last N common trading days (beta = BTC return per unit return "
-        "of the asset); NaN (null) below N returns",
-        "windows_trading_days": list(cross_asset.WINDOWS),
-        "assets": records(tab),
-        "left_out_stale": {s: d.isoformat() for s, d in ca.stale.items()},
-        "etf_flows": None
-        if flows is None
-        else {
-            "last_date": flows.last_date.isoformat(),
-            "age_days": flows.age_days,
-            "fresh": flows.fresh,
-            "sums_usd": {f"{d}d": v for d, v in flows.sums.items()},
-            "note": "net flows of all US spot BTC ETFs (Farside), summed over the last N trading days to last_date"
-            + ("" if flows.fresh else "; STALE: the recorded flows end long before as_of"),
-        },
+        **ca.as_dict(),
         "verdict": verdict.as_dict(),
     }
     if as_json:
@@ -108,6 +90,7 @@ def crossasset(
             "" if is_btc else _f(r.beta_90d),
         )
     console.print(t)
+    flows = ca.flows
     if flows is not None:
         sums = "; ".join(f"{d} trading days {usd(v)}" for d, v in flows.sums.items())
         state = "" if flows.fresh else f" [STALE: {flows.age_days:.0f} days before as_of]"

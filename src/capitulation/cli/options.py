@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import pandas as pd
 import typer
@@ -27,10 +27,6 @@ from capitulation.cli.common import (
     print_json,
 )
 from capitulation.errors import DataError
-from capitulation.timeutil import DAYS_PER_YEAR
-
-if TYPE_CHECKING:
-    from capitulation.signals.options_stress import OptionsSummary
 
 DELTAS = (10, 15, 25)
 
@@ -66,60 +62,13 @@ def options(
         flow = read_trades_json(trades)[0] if trades is not None else None
         s = summarize(quotes, dealer, expiry, flow, sticky)
         age = snap.age_days("option_quotes") or 0.0
-    out = _as_dict(s, snap.as_of, age, dealer, snap.provenance["option_quotes"].dropped_rows)
+    dropped = snap.provenance["option_quotes"].dropped_rows  # bad quote rows the importer dropped (`tables`)
+    head = {"chain_timestamp": s.timestamp.isoformat(), "as_of": snap.as_of.isoformat(), "chain_age_days": age}
+    out = head | {"bad_quote_rows_dropped": dropped} | s.as_dict()
     if as_json:
         print_json(out, snap.as_of)
     else:
         _render(out)
-
-
-def _vols(row: pd.Series, keys: list[str]) -> dict[str, float]:
-    return {k: float(row[k]) for k in keys}
-
-
-def _as_dict(s: OptionsSummary, as_of: pd.Timestamp, age: float, dealer: str, dropped: int) -> dict[str, Any]:
-    """The summary as plain JSON-able values: vols as fractions, money in USD, times in ISO UTC; `dropped`:
-    the bad quote rows the importer dropped (row policy of `tables`)."""
-    smile_keys = ["atm_iv"] + [f"{k}{d}" for d in DELTAS for k in ("rr", "bf")]
-    pain = s.max_pain.set_index("expiry")["max_pain"]
-    gex_by_expiry = s.gex.by_strike.groupby("expiry")["gex_usd"].sum()
-    expiries = [
-        {
-            "expiry": r["expiry"].isoformat(),
-            "days": float(r["t_years"] * DAYS_PER_YEAR),
-            "forward_usd": float(r["forward"]),
-            **_vols(r, smile_keys),
-            "max_pain_usd": float(pain.get(r["expiry"], float("nan"))),
-            "gex_usd_per_1pct": float(gex_by_expiry.get(r["expiry"], 0.0)),
-        }
-        for _, r in s.smile.iterrows()
-    ]
-    term = [{"days": int(r["days"]), **_vols(r, smile_keys)} for _, r in s.term.iterrows()]
-    nearest = s.max_pain.iloc[0] if len(s.max_pain) else None
-    return {
-        "chain_timestamp": s.timestamp.isoformat(),
-        "as_of": as_of.isoformat(),
-        "chain_age_days": age,
-        "bad_quote_rows_dropped": dropped,
-        "reference_spot_usd": s.spot,
-        "expiry": None if s.expiry is None else s.expiry.isoformat(),
-        "dealer_model": dealer,
-        "dealer_description": s.gex.dealer,
-        "units": "vols and vol spreads are fractions (0.01 = 1 vol point); USD; GEX and hedge flow per 1% move",
-        "expiries": expiries,
-        "constant_maturity": term,
-        "gex": {
-            "total_usd_per_1pct": s.gex.total_usd,
-            "hedge_flow_usd_per_1pct_rise": s.gex.hedge_flow_usd,
-            "gamma_flip_usd": s.flip,
-            "call_wall_usd": s.walls.call_wall,
-            "put_wall_usd": s.walls.put_wall,
-            "sticky": s.sticky,
-        },
-        "max_pain": None
-        if nearest is None
-        else {"expiry": nearest["expiry"].isoformat(), "strike_usd": float(nearest["max_pain"])},
-    }
 
 
 def _missing(x: float | None) -> bool:

@@ -23,7 +23,7 @@ from capitulation.report import model
 from capitulation.report.charts import figure
 from capitulation.signals.common import spot
 from capitulation.signals.leverage_flush import Study, event_study
-from capitulation.signals.options_stress import OptionsSummary, summarize
+from capitulation.signals.options_stress import OptionsSummary, chain_summary, prepared_chain, summarize
 from capitulation.signals.treasury import company_table
 from capitulation.snapshot import Snapshot
 from capitulation.store import HistoryStore
@@ -129,10 +129,12 @@ class View:
         `DataError` without a chain, or for an expiry not in it."""
 
         def make() -> OptionsSummary:
-            quotes = self.snap.get("option_quotes")
-            if quotes is None:
+            chain = prepared_chain(self.snap)  # prepared once per snapshot
+            if chain is None:
                 raise DataError("no option chain (option_quotes) in this snapshot")
-            return summarize(quotes, dealer=dealer, sticky=sticky, expiry=expiry)
+            if expiry is None:  # the summary verdict 3 and the report's charts drew, kept on the snapshot
+                return cast(OptionsSummary, chain_summary(self.snap, dealer, sticky))
+            return summarize(chain, dealer=dealer, sticky=sticky, expiry=expiry)
 
         return self._once(("options", dealer, sticky, expiry), make)
 

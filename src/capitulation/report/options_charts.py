@@ -1,6 +1,8 @@
 """Options figures: the smile in delta space, risk reversals, dealer gamma by strike and over a spot grid.
 
-Each returns None when the snapshot has no option chain. Reused by the dashboard.
+Each returns None when the snapshot has no option chain. They draw the chain as prepared once per snapshot
+and the options summary verdict 3 computed (`signals.options_stress.prepared_chain`, `chain_summary`), not a
+computation of their own. Reused by the dashboard.
 """
 
 from __future__ import annotations
@@ -10,19 +12,19 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.colors import qualitative
 
-from capitulation.analytics.gex import PROFILE_GRID, PROFILE_POINTS, gamma_profile, gex_by_strike
-from capitulation.analytics.smile import constant_maturity, latest, risk_reversals, with_call_delta
+from capitulation.analytics.gex import PROFILE_GRID, PROFILE_POINTS
 from capitulation.report.style import LAYOUT
+from capitulation.signals.options_stress import chain_summary, prepared_chain
 from capitulation.snapshot import Snapshot
 from capitulation.timeutil import DAYS_PER_YEAR
 
 
 def smile(snap: Snapshot, max_expiries: int = 6) -> go.Figure | None:
     """Mark IV (vol points) against call-equivalent delta for the nearest expiries of the latest chain."""
-    q = snap.get("option_quotes")
-    if q is None:
+    chain = prepared_chain(snap)
+    if chain is None:
         return None
-    q = with_call_delta(latest(q, "smile"))
+    q = chain.rows
     otm = ((q["option_type"] == "C") & (q["strike"] >= q["underlying_price"])) | (
         (q["option_type"] == "P") & (q["strike"] < q["underlying_price"])
     )
@@ -43,11 +45,10 @@ def smile(snap: Snapshot, max_expiries: int = 6) -> go.Figure | None:
 def risk_reversal_term(snap: Snapshot) -> go.Figure | None:
     """10/15/25-delta risk reversals (vol points) across expiries of the latest chain (lines), with the
     constant maturities 1/7/30/90 days interpolated in total variance (diamonds)."""
-    q = snap.get("option_quotes")
-    if q is None:
+    s = chain_summary(snap)
+    if s is None:
         return None
-    rr = risk_reversals(q)
-    cm = constant_maturity(rr)
+    rr, cm = s.smile, s.term
     days = rr["t_years"] * DAYS_PER_YEAR
     fig = go.Figure()
     for d, color in zip((10, 15, 25), qualitative.Plotly, strict=False):
@@ -80,10 +81,10 @@ def risk_reversal_term(snap: Snapshot) -> go.Figure | None:
 
 def gex_strikes(snap: Snapshot, window: float = 0.3) -> go.Figure | None:
     """Dealer GEX by strike (USD per 1 % move, classic positioning) within `window` of spot."""
-    q = snap.get("option_quotes")
-    if q is None:
+    s = chain_summary(snap)
+    if s is None:
         return None
-    g = gex_by_strike(q)
+    g = s.gex
     per = g.by_strike.groupby("strike")[["call_gex_usd", "put_gex_usd"]].sum()
     per = per[(per.index > g.spot * (1 - window)) & (per.index < g.spot * (1 + window))]
     fig = go.Figure(
@@ -102,20 +103,18 @@ def gex_strikes(snap: Snapshot, window: float = 0.3) -> go.Figure | None:
 def gex_profile_chart(snap: Snapshot, window: float = PROFILE_GRID, points: int = PROFILE_POINTS) -> go.Figure | None:
     """Total dealer GEX (USD per 1 % move, classic positioning) re-priced over spot x (1 -/+ window),
     sticky strike and sticky delta, with the gamma flip (sticky strike) and spot marked."""
-    q = snap.get("option_quotes")
-    if q is None:
+    strike = chain_summary(snap, sticky="strike", grid=window, points=points)
+    delta = chain_summary(snap, sticky="delta", grid=window, points=points)
+    if strike is None or delta is None:
         return None
-    g = gex_by_strike(q)
-    profiles = {
-        sticky: gamma_profile(q, sticky=sticky, s0=g.spot, grid=window, points=points) for sticky in ("strike", "delta")
-    }
+    g = strike.gex
     fig = go.Figure(
         [
             go.Scatter(x=p.profile["spot"], y=p.profile["gex_usd"] / 1e6, mode="lines", name=f"sticky {k}")
-            for k, p in profiles.items()
+            for k, p in (("strike", strike), ("delta", delta))
         ]
     )
-    flip = profiles["strike"].flip  # the flip `options` and verdict 3 print
+    flip = strike.flip  # the flip `options` and verdict 3 print
     fig.add_hline(y=0, line_color="grey")
     fig.add_vline(x=g.spot, line_dash="dot", annotation_text="spot")
     if np.isfinite(flip):

@@ -59,6 +59,17 @@ class Flows:
     fresh: bool
     sums: dict[int, float]
 
+    def as_dict(self) -> dict[str, object]:
+        """last_date (ISO), age_days, fresh, sums_usd per '{N}d', and a note (says STALE when not fresh)."""
+        return {
+            "last_date": self.last_date.isoformat(),
+            "age_days": self.age_days,
+            "fresh": self.fresh,
+            "sums_usd": {f"{d}d": v for d, v in self.sums.items()},
+            "note": "net flows of all US spot BTC ETFs (Farside), summed over the last N trading days to last_date"
+            + ("" if self.fresh else "; STALE: the recorded flows end long before as_of"),
+        }
+
 
 @dataclass(frozen=True)
 class CrossAsset:
@@ -67,6 +78,27 @@ class CrossAsset:
     table: pd.DataFrame
     stale: dict[str, pd.Timestamp]
     flows: Flows | None
+
+    UNITS = (
+        "drawdowns and returns are fractions; rel_drawdown_90d = asset's 90d drawdown minus BTC's "
+        "(fraction points); corr/beta over the last N common trading days (beta = BTC return per unit return "
+        "of the asset); NaN (null) below N returns"
+    )
+
+    def as_dict(self) -> dict[str, object]:
+        """JSON-ready but for NaN (the writer's null): alignment, `UNITS`, the windows, `assets` (one record
+        per table row, with its symbol; dates ISO, a missing date None), the stale symbols left out, the flows."""
+        tab = self.table.rename_axis("symbol").reset_index()
+        for col in ("last_date", "last_common"):
+            tab[col] = [None if pd.isna(d) else pd.Timestamp(d).isoformat() for d in tab[col]]
+        return {
+            "alignment": ALIGNMENT,
+            "units": self.UNITS,
+            "windows_trading_days": list(WINDOWS),
+            "assets": tab.astype(object).where(tab.notna(), None).to_dict("records"),
+            "left_out_stale": {s: d.isoformat() for s, d in self.stale.items()},
+            "etf_flows": None if self.flows is None else self.flows.as_dict(),
+        }
 
 
 def cross_asset(snap: Snapshot, th: Thresholds = Thresholds()) -> CrossAsset | str:

@@ -15,10 +15,12 @@ structure, GEX, flip, walls, max pain); the verdict and the `options` command bo
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import cast
 
 import numpy as np
 import pandas as pd
 
+from capitulation.analytics.chain import PreparedChain, prepare
 from capitulation.analytics.gex import (
     PROFILE_GRID,
     PROFILE_POINTS,
@@ -29,11 +31,10 @@ from capitulation.analytics.gex import (
     gamma_profile,
     gex_by_strike,
     max_pain,
-    reference_spot,
     walls,
 )
 from capitulation.analytics.levels import Level
-from capitulation.analytics.smile import DAYS, constant_maturity, latest, risk_reversals
+from capitulation.analytics.smile import DAYS, DELTAS, constant_maturity, risk_reversals
 from capitulation.analytics.vol_regime import VolState, ranks_at, vol_state
 from capitulation.errors import DataError
 from capitulation.signals.base import not_enough_data
@@ -73,13 +74,15 @@ class OptionsSummary:
 
     `smile`: `risk_reversals` rows (one per expiry, or the selected one); `term`: `constant_maturity`
     of the whole chain at 1/7/30/90 days; `gex`, `profile` (sticky as named), `flip`, `walls`,
-    `max_pain` cover the selected expiry or, without one, every expiry.
+    `max_pain` cover the selected expiry or, without one, every expiry. `dealer`: the positioning model's
+    name (`gex.DEALER_MODELS`; `gex.dealer` describes it).
     """
 
     timestamp: pd.Timestamp
     spot: float
     expiry: pd.Timestamp | None
     sticky: Sticky
+    dealer: Dealer
     smile: pd.DataFrame
     term: pd.DataFrame
     gex: GexResult
@@ -88,9 +91,53 @@ class OptionsSummary:
     walls: Walls
     max_pain: pd.DataFrame
 
+    UNITS = "vols and vol spreads are fractions (0.01 = 1 vol point); USD; GEX and hedge flow per 1% move"
+
+    def as_dict(self) -> dict[str, object]:
+        """The summary as plain values (`UNITS`; times ISO UTC; NaN where a figure is absent, for the writer
+        to map): chain_timestamp, reference_spot_usd, expiry, the dealer model, `expiries` (the smile per
+        expiry with its forward, max pain and GEX), `constant_maturity`, `gex` (totals, flip, walls, sticky)
+        and the nearest expiry's `max_pain`. The `options --json` output, less the snapshot's own fields."""
+        keys = ["atm_iv"] + [f"{k}{round(d * 100)}" for d in DELTAS for k in ("rr", "bf")]
+        pain = self.max_pain.set_index("expiry")["max_pain"]
+        gex_by_expiry = self.gex.by_strike.groupby("expiry")["gex_usd"].sum()
+        expiries = [
+            {
+                "expiry": r["expiry"].isoformat(),
+                "days": float(r["t_years"] * DAYS_PER_YEAR),
+                "forward_usd": float(r["forward"]),
+                **{k: float(r[k]) for k in keys},
+                "max_pain_usd": float(pain.get(r["expiry"], float("nan"))),
+                "gex_usd_per_1pct": float(gex_by_expiry.get(r["expiry"], 0.0)),
+            }
+            for _, r in self.smile.iterrows()
+        ]
+        nearest = self.max_pain.iloc[0] if len(self.max_pain) else None
+        return {
+            "chain_timestamp": self.timestamp.isoformat(),
+            "reference_spot_usd": self.spot,
+            "expiry": None if self.expiry is None else self.expiry.isoformat(),
+            "dealer_model": self.dealer,
+            "dealer_description": self.gex.dealer,
+            "units": self.UNITS,
+            "expiries": expiries,
+            "constant_maturity": [
+                {"days": int(r["days"]), **{k: float(r[k]) for k in keys}} for _, r in self.term.iterrows()
+            ],
+            "gex": {
+                **self.gex.totals(),
+                "gamma_flip_usd": self.flip,
+                **self.walls.as_dict(),
+                "sticky": self.sticky,
+            },
+            "max_pain": None
+            if nearest is None
+            else {"expiry": nearest["expiry"].isoformat(), "strike_usd": float(nearest["max_pain"])},
+        }
+
 
 def summarize(
-    quotes: pd.DataFrame,
+    quotes: pd.DataFrame | PreparedChain,
     dealer: Dealer = "classic",
     expiry: str | pd.Timestamp | None = None,
     trades: pd.DataFrame | None = None,
@@ -104,20 +151,23 @@ def summarize(
     crossing nearest spot solved exactly (the same whatever the grid that brackets it).
     `expiry` (a settlement time, or a bare date matching the expiry on that UTC day) restricts everything
     but the term structure to that expiry, re-using the whole chain's reference spot. `DataError` for an
-    empty chain, or an expiry not in it (the message lists the available ones).
+    empty chain, or an expiry not in it (the message lists the available ones). The chain is prepared once
+    (`chain.prepare`: latest rows, year fractions, call deltas, S0) for every figure; pass a `PreparedChain`
+    to share that preparation between summaries.
     """
-    chain = latest(quotes, "options summary")
-    s0 = reference_spot(chain)
-    chosen = None if expiry is None else _pick_expiry(chain, expiry)
-    part = chain if chosen is None else chain[chain["expiry"] == chosen]
+    chain = prepare(quotes, "options summary")
+    s0 = chain.spot
+    chosen = None if expiry is None else _pick_expiry(chain.rows, expiry)
+    part = chain if chosen is None else chain.select(chosen)
     rr = risk_reversals(chain)
     g = gex_by_strike(part, dealer=dealer, trades=trades, s0=s0)
     prof = gamma_profile(part, dealer, sticky, trades, s0, grid, points)
     return OptionsSummary(
-        timestamp=chain["timestamp"].max(),
+        timestamp=chain.timestamp,
         spot=s0,
         expiry=chosen,
         sticky=sticky,
+        dealer=dealer,
         smile=rr if chosen is None else rr[rr["expiry"] == chosen].reset_index(drop=True),
         term=constant_maturity(rr, DAYS),
         gex=g,
@@ -126,6 +176,29 @@ def summarize(
         walls=walls(g.by_strike),
         max_pain=max_pain(part),
     )
+
+
+def prepared_chain(snap: Snapshot) -> PreparedChain | None:
+    """The snapshot's latest option chain, prepared once per snapshot (`chain.prepare`); None without a chain."""
+    quotes = snap.get("option_quotes")
+    return None if quotes is None else snap.memo(("prepared_chain",), lambda: prepare(quotes))
+
+
+def chain_summary(
+    snap: Snapshot,
+    dealer: Dealer = "classic",
+    sticky: Sticky = "strike",
+    grid: float = PROFILE_GRID,
+    points: int = PROFILE_POINTS,
+) -> OptionsSummary | None:
+    """`summarize` of the snapshot's latest chain over every expiry, computed once per snapshot and arguments
+    (`Snapshot.memo`): verdict 3, the report's charts and the dashboard read the same one. None without a
+    chain; `DataError` as `summarize`."""
+    chain = prepared_chain(snap)
+    if chain is None:
+        return None
+    key = ("options_summary", dealer, sticky, grid, points)
+    return snap.memo(key, lambda: summarize(chain, dealer, sticky=sticky, grid=grid, points=points))
 
 
 def _pick_expiry(chain: pd.DataFrame, expiry: str | pd.Timestamp) -> pd.Timestamp:
@@ -219,7 +292,8 @@ def evaluate(snap: Snapshot, th: Thresholds = Thresholds()) -> Verdict:
     if quotes is None or age is None or age > th.max_age_days:
         chain = "no option chain" if quotes is None else f"latest option chain is {age:.0f} days old"
         return _from_dvol(snap, dv, chain, dvol_metrics, dvol_evidence)
-    s = summarize(quotes, th.dealer, grid=th.grid)  # as the `options` command: one flip, one computation
+    # as the `options` command (one flip, one computation), kept on the snapshot for the report and dashboard
+    s = cast(OptionsSummary, chain_summary(snap, th.dealer, grid=th.grid))
     cm, g, w, flip = s.term.set_index("days"), s.gex, s.walls, s.flip
     t = ("option_quotes",)
     metrics = [

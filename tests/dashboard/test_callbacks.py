@@ -456,6 +456,8 @@ def test_dashboard_command_fails_at_once_on_a_busy_port(shared_data):
     assert res.exit_code == 2 and f"cannot serve on 127.0.0.1:{port}" in res.output
 
 
-def test_dashboard_command_needs_data():
+def test_dashboard_command_needs_data(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no ../shared/data here: nothing to default to
+    monkeypatch.delenv("CAPITULATION_DATA", raising=False)
     res = CliRunner().invoke(cli, ["dashboard"])
     assert res.exit_code == 2 and "--data DIR" in res.output

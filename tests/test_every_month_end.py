@@ -31,7 +31,7 @@ def reports(recorded_full, shared_data):
     runner = CliRunner()
     out = {}
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(recorded, "build_snapshot", lambda data, cut: recorded_full.upto(cut))
+        mp.setattr(recorded, "build_snapshot", lambda data, cut, **_: recorded_full.upto(cut))
         for day in MONTH_ENDS:
             res = runner.invoke(app, ["report", "--data", str(shared_data), "--as-of", day, "--json", "--no-store"])
             out[day] = (res.exit_code, res.stdout if res.exit_code == 0 else res.output)

@@ -440,11 +440,14 @@ def test_dashboard_command_refuses_a_remote_host_without_allow_remote(shared_dat
 def test_dashboard_command_warns_when_serving_beyond_this_machine(shared_data, tmp_path, monkeypatch):
     served = []
     monkeypatch.setattr(dash.Dash, "run", lambda self, **kw: served.append(kw))
+    with socket.socket() as s:  # a free port: 8050 may be in use on a shared machine
+        s.bind(("0.0.0.0", 0))
+        port = s.getsockname()[1]
     args = ["dashboard", "--data", str(shared_data), "--db", str(tmp_path), "--host", "0.0.0.0", "--allow-remote"]
-    res = CliRunner().invoke(cli, args)
+    res = CliRunner().invoke(cli, [*args, "--port", str(port)])
     assert res.exit_code == 0, res.output
-    assert "warning: serving on 0.0.0.0:8050" in res.output
-    assert served == [{"host": "0.0.0.0", "port": 8050, "debug": False}]
+    assert f"warning: serving on 0.0.0.0:{port}" in res.output
+    assert served == [{"host": "0.0.0.0", "port": port, "debug": False}]
 
 
 def test_dashboard_command_fails_at_once_on_a_busy_port(shared_data):

@@ -26,8 +26,8 @@ from pathlib import Path
 import numba
 import pandas as pd
 
-from capitulation import signals
 from capitulation.signals import INDEPENDENT, bottom_range
+from capitulation.signals import evaluate as signals
 from capitulation.snapshot import Snapshot, parse_as_of
 from capitulation.sources.recorded import build_snapshot
 from capitulation.verdict import Verdict

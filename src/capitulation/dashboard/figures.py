@@ -15,7 +15,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from capitulation.report.backtest_charts import COLOURS
-from capitulation.report.style import LAYOUT
+from capitulation.report.style import INK, LAYOUT
 from capitulation.signals.options_stress import OptionsSummary
 
 DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -187,7 +187,7 @@ def miner_breakeven(econ: pd.DataFrame, spot: float | None, power_usd_kwh: float
         )
     )
     if spot is not None:
-        fig.add_vline(x=spot, line_color="black", annotation_text=f"BTC ${spot:,.0f}", annotation_position="top")
+        fig.add_vline(x=spot, line_color=INK, annotation_text=f"BTC ${spot:,.0f}", annotation_position="top")
     fig.update_layout(
         title=f"Miner shutdown price by rig at ${power_usd_kwh:.3f}/kWh (power only)",
         **{**LAYOUT, "height": 120 + 28 * len(econ)},

@@ -23,7 +23,7 @@ from plotly.subplots import make_subplots
 from capitulation.analytics.events import Swing, drawdowns
 from capitulation.analytics.scorecard import Scorecard
 from capitulation.backtest.score import DRAWDOWN
-from capitulation.report.style import LAYOUT
+from capitulation.report.style import BTC_COLOUR, INK, LAYOUT
 from capitulation.signals import ALL_SIGNALS, MODULES
 from capitulation.store import WALK_FORWARD, HistoryStore
 
@@ -170,7 +170,7 @@ def _price(fig: go.Figure, status: pd.DataFrame, px: pd.Series) -> None:
             x=px.index,
             y=px.to_numpy(),
             name="BTC close (USD, log scale)",
-            line=dict(color="black", width=1.4),
+            line=dict(color=BTC_COLOUR, width=1.4),
             text=text,
             hovertemplate="%{text}<extra></extra>",
         ),
@@ -190,7 +190,7 @@ def _events(fig: go.Figure, kind: str, found: list[Swing], colour: str, symbol: 
             y=level,
             mode="markers",
             name=f"{kind} of a {DRAWDOWN:.0%}+ drawdown",
-            marker=dict(color=colour, symbol=symbol, size=11, line=dict(color="black", width=0.5)),
+            marker=dict(color=colour, symbol=symbol, size=11, line=dict(color=INK, width=0.5)),
             text=[
                 f"{kind} {d:%Y-%m-%d}: ${v:,.0f}<br>drawdown {s.peak_date:%Y-%m-%d} -> {s.trough_date:%Y-%m-%d} "
                 f"{s.depth:.1%}" + ("" if s.confirmed else " (not yet confirmed by a rally)")

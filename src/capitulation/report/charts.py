@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 
 from capitulation.report import leverage_charts, markets_charts, options_charts
 from capitulation.report.model import Report
-from capitulation.report.style import LAYOUT
+from capitulation.report.style import INK, LAYOUT
 from capitulation.snapshot import Snapshot
 
 
@@ -34,7 +34,7 @@ def levels_ladder(rep: Report) -> go.Figure | None:
                 hovertemplate="%{text}<br>$%{y:,.0f}<extra></extra>",
             )
         )
-    fig.add_hline(y=rep.spot, line_color="black", annotation_text=f"spot ${rep.spot:,.0f}")
+    fig.add_hline(y=rep.spot, line_color=INK, annotation_text=f"spot ${rep.spot:,.0f}")
     fig.update_layout(title="Levels map around spot", showlegend=False, **{**LAYOUT, "height": 520})
     fig.update_yaxes(title="BTC price (USD)")
     return fig

@@ -9,7 +9,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from capitulation.report.style import LAYOUT
+from capitulation.report.style import BTC_COLOUR, LAYOUT
 from capitulation.signals import leverage_flush, liquidity_levels
 from capitulation.signals.common import BTC, closes
 from capitulation.snapshot import Snapshot
@@ -30,7 +30,7 @@ def oi_vs_price(snap: Snapshot, days: int = 365) -> go.Figure | None:
             fig.add_trace(go.Scatter(x=g.index, y=g["oi_btc"], name=f"OI {venue} {symbol} (BTC)"), row=1, col=1)
         fig.add_trace(go.Scatter(x=g.index, y=g["oi_usd"] / 1e9, name=f"OI {venue} {symbol} (USD bn)"), row=2, col=1)
     fig.add_trace(
-        go.Scatter(x=px.index, y=px, name="BTC close (USD)", line_color="black"), row=1, col=1, secondary_y=True
+        go.Scatter(x=px.index, y=px, name="BTC close (USD)", line_color=BTC_COLOUR), row=1, col=1, secondary_y=True
     )
     study = leverage_flush.event_study(snap)
     if study is not None:

@@ -14,7 +14,7 @@ from plotly.subplots import make_subplots
 from capitulation.analytics.cross_asset import closes, correlation_matrix, drawdown_path
 from capitulation.analytics.hedge_desk import Puts, desk
 from capitulation.errors import DataError
-from capitulation.report.style import LAYOUT
+from capitulation.report.style import BTC_COLOUR, INK, LAYOUT
 from capitulation.signals import cross_asset, hedging, sector_rotation
 from capitulation.signals.common import BTC
 from capitulation.snapshot import Snapshot
@@ -67,7 +67,7 @@ def drawdown_chart(snap: Snapshot, days: int = 365) -> go.Figure | None:
     for sym in wide.columns:
         dd = drawdown_path(wide[sym])
         dd = dd[dd.index >= start]
-        line = {"color": "black", "width": 3} if sym == BTC else {}
+        line = {"color": BTC_COLOUR, "width": 3} if sym == BTC else {}
         fig.add_trace(go.Scatter(x=dd.index, y=dd * 100, name=sym, line=line))
     fig.update_layout(title="Drawdown from the all-time high", **LAYOUT)
     fig.update_yaxes(title="% below the all-time high")
@@ -112,7 +112,7 @@ def hedging_diversifiers(snap: Snapshot) -> go.Figure | None:
             x=["BTC", *names],
             y=[st.window_return * 100, *(x.window_return * 100 for x in d.values())],
             name="window return",
-            marker_color=["black", *("#c0392b" if x.failed else "#27ae60" for x in d.values())],
+            marker_color=[BTC_COLOUR, *("#c0392b" if x.failed else "#27ae60" for x in d.values())],
             text=["", *("failed" if x.failed else "did not fail" for x in d.values())],
             textposition="outside",
         ),
@@ -124,7 +124,7 @@ def hedging_diversifiers(snap: Snapshot) -> go.Figure | None:
             x=names,
             y=[x.fell_below * 100 for x in d.values()],
             mode="markers",
-            marker={"symbol": "line-ew-open", "size": 28, "color": "black"},
+            marker={"symbol": "line-ew-open", "size": 28, "color": INK},
             name="fell below (its lower quartile)",
         ),
         row=1,

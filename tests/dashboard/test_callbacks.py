@@ -17,7 +17,6 @@ from capitulation.analytics.mining import catalogue_at
 from capitulation.cli import app as cli
 from capitulation.cli.dashboard import is_loopback
 from capitulation.dashboard import create_app
-from capitulation.dashboard import state as state_module
 from capitulation.dashboard.app import on_tick
 from capitulation.dashboard.components import guarded, status_line
 from capitulation.dashboard.pages import PAGES, cost_floors, markets, options, render_page
@@ -241,8 +240,8 @@ def test_a_page_builds_its_figures_when_first_opened_and_once_per_snapshot(defau
 
 
 def test_requests_from_many_threads_compute_each_item_once(default_snapshot, tmp_path, monkeypatch):
-    built = []
-    monkeypatch.setattr(state_module, "figure", lambda *args: built.append(args[0]) or charts.figure(*args))
+    built, real = [], charts.figure
+    monkeypatch.setattr(charts, "figure", lambda *args: built.append(args[0]) or real(*args))  # read at call time
     view = View(default_snapshot)
     with ThreadPoolExecutor(8) as pool:
         figs = list(pool.map(lambda _: view.figure("levels"), range(8)))

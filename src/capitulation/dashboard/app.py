@@ -18,7 +18,7 @@ from dash.development.base_component import Component
 
 from capitulation.dashboard import pages
 from capitulation.dashboard.components import guarded, status_line
-from capitulation.dashboard.pages import PAGES, cost_floors, options, overview
+from capitulation.dashboard.pages import PAGES, lazy
 from capitulation.dashboard.state import LiveState, Loader
 from capitulation.errors import CapitulationError
 from capitulation.signals.common import BTC, closes
@@ -175,7 +175,8 @@ def create_app(
     state.reload()
     if state.view is None:
         raise CapitulationError(f"dashboard: cannot load the snapshot: {state.error}")
-    threading.Thread(target=overview.prepare, args=(state.view,), name="dashboard-prepare", daemon=True).start()
+    prepare = lazy("overview", "prepare")  # the overview's report, computed while the server starts
+    threading.Thread(target=prepare, args=(state.view,), name="dashboard-prepare", daemon=True).start()
     app = dash.Dash(
         __name__,
         serve_locally=True,
@@ -192,7 +193,7 @@ def create_app(
     app.callback(
         Output("status", "children"), Output("version", "data"), Input("tick", "n_intervals"), prevent_initial_call=True
     )(lambda _n: on_tick(state))
-    gex = guarded(options.gex_panel)
+    gex = guarded(lazy("options", "gex_panel"))
     app.callback(
         Output("gex-profile", "children"),
         Input("dealer", "value"),
@@ -204,7 +205,7 @@ def create_app(
     app.clientside_callback(
         CSV_JS, Output("download", "data"), Input({"type": "csv", "target": ALL}, "n_clicks"), prevent_initial_call=True
     )
-    miners = guarded(cost_floors.miner_panel)
+    miners = guarded(lazy("cost_floors", "miner_panel"))
     app.callback(
         Output("miners", "children"), Input("power", "value"), State("as-of", "date"), prevent_initial_call=True
     )(lambda power, day: miners(state.at(day), power))

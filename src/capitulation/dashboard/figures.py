@@ -9,14 +9,16 @@ import re
 import textwrap
 from collections import Counter
 from html import escape
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from capitulation.report.backtest_charts import COLOURS
-from capitulation.report.style import INK, LAYOUT
-from capitulation.signals.options_stress import OptionsSummary
+from capitulation.report.style import COLOURS, INK, LAYOUT
+
+if TYPE_CHECKING:
+    from capitulation.signals.options_stress import OptionsSummary
 
 DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 

@@ -11,22 +11,22 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Hashable, Iterable
-from typing import TypeVar, cast
+from typing import TYPE_CHECKING, TypeVar, cast
 
 import pandas as pd
 import plotly.graph_objects as go
 
-from capitulation.analytics.gex import Dealer, Sticky
 from capitulation.analytics.mining import NetworkState, network_state
 from capitulation.errors import CapitulationError, DataError
 from capitulation.report import model
-from capitulation.report.charts import figure
 from capitulation.signals.common import spot
-from capitulation.signals.leverage_flush import Study, event_study
-from capitulation.signals.options_stress import OptionsSummary, chain_summary, prepared_chain, summarize
-from capitulation.signals.treasury import company_table
 from capitulation.snapshot import Snapshot
 from capitulation.store import HistoryStore
+
+if TYPE_CHECKING:  # the options, treasury and leverage analytics load when a page first needs them
+    from capitulation.analytics.gex import Dealer, Sticky
+    from capitulation.signals.leverage_flush import Study
+    from capitulation.signals.options_stress import OptionsSummary
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -100,6 +100,8 @@ class View:
 
     def figure(self, key: str) -> go.Figure | None:
         """The report's figure `key` (one of `report.charts.FIGURES`), None when the snapshot lacks its data."""
+        from capitulation.report.charts import figure
+
         return self._once(("figure", key), lambda: figure(key, self.report, self.snap))
 
     def figures(self, keys: Iterable[str]) -> dict[str, go.Figure]:
@@ -110,6 +112,8 @@ class View:
     def companies(self) -> pd.DataFrame | str:
         """The treasury companies from the snapshot's own capital-stack tables (`signals.treasury.company_table`,
         as verdict 6 and `mnav`), or why not."""
+        from capitulation.signals.treasury import company_table
+
         return self._once("companies", lambda: _or_reason(lambda: company_table(self.snap)))
 
     @property
@@ -120,6 +124,8 @@ class View:
     @property
     def study(self) -> Study | None:
         """The leverage event study of every 20 %+ drawdown; None without perp_metrics or prices."""
+        from capitulation.signals.leverage_flush import event_study
+
         return self._once("study", lambda: event_study(self.snap))
 
     def options(
@@ -127,6 +133,8 @@ class View:
     ) -> OptionsSummary:
         """The latest chain's options figures under a dealer model, for one expiry or (None) all of them;
         `DataError` without a chain, or for an expiry not in it."""
+
+        from capitulation.signals.options_stress import OptionsSummary, chain_summary, prepared_chain, summarize
 
         def make() -> OptionsSummary:
             chain = prepared_chain(self.snap)  # prepared once per snapshot

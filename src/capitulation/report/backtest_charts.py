@@ -3,8 +3,9 @@ status per day as a strip under it, the troughs and peaks of the 20 %+ drawdowns
 tables of text. Shared by the backtest page (`backtest_html`), the HTML report and the dashboard's History
 page.
 
-Status colours are the Okabe-Ito colour-blind-safe palette, chosen not to read as good or bad: "holds"
-(the signal's condition is met that day) is blue, "does not hold" light grey, "not enough data" orange.
+Status colours (`style.STYLES`) are the Okabe-Ito colour-blind-safe palette, chosen not to read as good or
+bad: "holds" (the signal's condition is met that day) is blue, "does not hold" light grey, "not enough data"
+orange.
 Every headline is HTML-escaped before it enters hover text (plotly renders a few HTML tags in it).
 """
 
@@ -23,7 +24,7 @@ from plotly.subplots import make_subplots
 from capitulation.analytics.events import Swing, drawdowns
 from capitulation.analytics.scorecard import Scorecard
 from capitulation.backtest.score import DRAWDOWN
-from capitulation.report.style import BTC_COLOUR, INK, LAYOUT
+from capitulation.report.style import BTC_COLOUR, CODES, INK, LAYOUT, STYLES
 from capitulation.signals import ALL_SIGNALS, MODULES
 from capitulation.store import WALK_FORWARD, HistoryStore
 
@@ -31,21 +32,6 @@ LABELS = {s: f"{i} {MODULES[s].TITLE}" for i, s in enumerate(ALL_SIGNALS, 1)}
 """Each signal's name on the strips and in the tables: its number and title, as on the report's cards."""
 
 
-@dataclass(frozen=True)
-class StatusStyle:
-    status: str
-    code: int  # the heatmap's z value
-    colour: str
-    legend: str
-
-
-STYLES = (
-    StatusStyle("does not hold", 0, "#d9d9d9", "does not hold: condition not met"),
-    StatusStyle("holds", 1, "#0072b2", "holds: the signal's condition is met"),
-    StatusStyle("not enough data", 2, "#e69f00", "not enough data: a table absent, too old or too short"),
-)
-CODES = {s.status: s.code for s in STYLES}
-COLOURS = {s.status: s.colour for s in STYLES}
 TROUGH_COLOUR, PEAK_COLOUR = "#009e73", "#cc79a7"  # Okabe-Ito bluish green and reddish purple
 HOVER_WIDTH = 90  # characters per hover line (headlines wrap)
 

@@ -16,11 +16,11 @@ from capitulation.errors import CapitulationError, StoreError
 from capitulation.report.backtest_charts import how_to_make, stored_run, timeline_figure
 from capitulation.report.charts import all_figures
 from capitulation.report.model import Report, short_source, spot_text
+from capitulation.report.style import COLOURS
 from capitulation.signals.common import BTC, closes
 from capitulation.snapshot import Snapshot
 from capitulation.store import HistoryStore
 
-COLOURS = {"holds": "#c0392b", "does not hold": "#27ae60", "not enough data": "#b7950b"}
 CSS = """
 body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1200px;color:#222}
 .cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(270px,1fr));gap:12px}

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from capitulation import tables
 from capitulation.analytics.levels import Level, ladder
-from capitulation.signals import Thresholds, evaluate_all, labels
+from capitulation.signals import labels
 from capitulation.signals.common import BTC, closes, spot
 from capitulation.snapshot import Snapshot
 from capitulation.verdict import Verdict
+
+if TYPE_CHECKING:
+    from capitulation.signals import Thresholds
 
 
 @dataclass(frozen=True)
@@ -86,6 +90,8 @@ def short_source(source: str) -> str:
 def build(snap: Snapshot, thresholds: Thresholds | None = None) -> Report:
     """Evaluate the eight signals on `snap` (with `thresholds` per signal, else the defaults) and gather the
     levels ladder and each table's date."""
+    from capitulation.signals import evaluate_all  # the eight signals load here, not with the report's types
+
     verdicts = evaluate_all(snap, thresholds)
     s = spot(snap)
     levels = list(dict.fromkeys(lv for v in verdicts for lv in v.levels))  # every signal's levels, once

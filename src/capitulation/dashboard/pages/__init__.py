@@ -1,17 +1,31 @@
-"""The dashboard's pages, one small module each; `render_page` picks one by URL path."""
+"""The dashboard's pages, one small module each; `render_page` picks one by URL path.
+
+A page's module (and the analytics it draws) is imported when the page is first shown, so the server
+answers its first request before the signals load (`lazy`)."""
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from dash import html
 from dash.development.base_component import Component
 
 from capitulation.dashboard.components import guarded, message
-from capitulation.dashboard.pages import cost_floors, history, leverage, markets, options, overview
 from capitulation.dashboard.state import LiveState
 from capitulation.errors import CapitulationError
+
+
+def lazy(module: str, name: str) -> Callable[..., Any]:
+    """Function `name` of page module `module`, the module imported at the first call."""
+
+    def call(*args: Any) -> Any:
+        return getattr(importlib.import_module(f"{__name__}.{module}"), name)(*args)
+
+    call.__name__ = call.__qualname__ = f"{module}.{name}"
+    return call
 
 
 @dataclass(frozen=True)
@@ -19,16 +33,20 @@ class Page:
     key: str
     path: str
     name: str
-    render: Callable[[LiveState], Sequence[Component]]
+    module: str
+
+    @property
+    def render(self) -> Callable[[LiveState], Sequence[Component]]:
+        return lazy(self.module, "layout")
 
 
 PAGES = (
-    Page("overview", "/", "Overview", overview.layout),
-    Page("options", "/options", "Options", options.layout),
-    Page("leverage", "/leverage", "Leverage", leverage.layout),
-    Page("cost-floors", "/cost-floors", "Cost floors", cost_floors.layout),
-    Page("markets", "/markets", "Cross-asset and sectors", markets.layout),
-    Page("history", "/history", "History", history.layout),
+    Page("overview", "/", "Overview", "overview"),
+    Page("options", "/options", "Options", "options"),
+    Page("leverage", "/leverage", "Leverage", "leverage"),
+    Page("cost-floors", "/cost-floors", "Cost floors", "cost_floors"),
+    Page("markets", "/markets", "Cross-asset and sectors", "markets"),
+    Page("history", "/history", "History", "history"),
 )
 
 

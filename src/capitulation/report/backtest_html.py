@@ -12,8 +12,9 @@ import plotly.io as pio
 
 from capitulation.analytics.scorecard import Scorecard
 from capitulation.backtest.score import DRAWDOWN, Backtest
-from capitulation.report.backtest_charts import STYLES, TextTable, scorecard_tables, timeline_figure
+from capitulation.report.backtest_charts import TextTable, scorecard_tables, timeline_figure
 from capitulation.report.html import CSS, write_page
+from capitulation.report.style import STYLES
 from capitulation.signals.common import BTC, closes
 from capitulation.snapshot import Snapshot
 

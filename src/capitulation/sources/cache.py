@@ -60,11 +60,8 @@ def content_hash(path: Path) -> str:
     """BLAKE2b-128 of the file's bytes, hex ('' for anything but a regular file)."""
     if not path.is_file():
         return ""
-    h = hashlib.blake2b(digest_size=16)
     with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+        return hashlib.file_digest(f, lambda: hashlib.blake2b(digest_size=16)).hexdigest()
 
 
 @cache

@@ -115,8 +115,10 @@ def test_another_code_as_of_or_thresholds_file_is_another_entry(data, cached, tm
 
 @pytest.mark.parametrize(
     ("as_of", "kept"),
-    [(None, True), ("2026-02-05", True), ("2026-02-05T08:00Z", True), ("2026-02-05 08:00:30+01:00", True)]
-    + [("now", False), ("today", False), ("5 Feb 2026", False), ("2026-02", False)],
+    [
+        *[(None, True), ("2026-02-05", True), ("2026-02-05T08:00Z", True), ("2026-02-05 08:00:30+01:00", True)],
+        *[("now", False), ("today", False), ("5 Feb 2026", False), ("2026-02", False)],
+    ],
 )
 def test_only_an_as_of_naming_one_instant_is_cached(as_of, kept):
     assert cache.cacheable(as_of) is kept

@@ -104,13 +104,13 @@ def _counted(fn, calls: list):
 def test_another_code_as_of_or_thresholds_file_is_another_entry(data, cached, tmp_path, monkeypatch):
     th = tmp_path / "th.toml"
     th.write_text("")
-    key = cache.ReportCache(data, None, th, cached).key
-    assert cache.ReportCache(data, None, th, cached).key == key
-    assert cache.ReportCache(data, "2026-02-04", th, cached).key != key
+    key = cache.ReportCache(data, None, th, root=cached).key
+    assert cache.ReportCache(data, None, th, root=cached).key == key
+    assert cache.ReportCache(data, "2026-02-04", th, root=cached).key != key
     th.write_text("# edited\n")
-    assert cache.ReportCache(data, None, th, cached).key != key
+    assert cache.ReportCache(data, None, th, root=cached).key != key
     monkeypatch.setattr(cache, "code_version", lambda: "another build")
-    assert cache.ReportCache(data, None, None, cached).key["code"] == "another build"
+    assert cache.ReportCache(data, None, None, root=cached).key["code"] == "another build"
 
 
 @pytest.mark.parametrize(
@@ -125,7 +125,7 @@ def test_only_an_as_of_naming_one_instant_is_cached(as_of, kept):
 
 
 def test_a_hit_says_what_the_computation_logged(data, cached, caplog):
-    memo = cache.ReportCache(data, None, None, cached)
+    memo = cache.ReportCache(data, None, None, root=cached)
 
     def compute() -> dict:
         logging.getLogger("capitulation.signals.test").warning("DVOL is 3 days old")
@@ -139,7 +139,7 @@ def test_a_hit_says_what_the_computation_logged(data, cached, caplog):
 
 
 def test_a_file_changed_while_computing_is_not_kept(data, cached):
-    memo = cache.ReportCache(data, None, None, cached)
+    memo = cache.ReportCache(data, None, None, root=cached)
 
     def compute() -> dict:
         (data / "etf_flows" / "late.json").write_text("{}")  # a file lands mid-run
@@ -149,3 +149,17 @@ def test_a_file_changed_while_computing_is_not_kept(data, cached):
     assert manifest is None
     memo.put(doc, manifest, None)
     assert memo.get(None) is None
+
+
+def test_a_saved_snapshot_is_kept_by_its_files(data, cached, tmp_path, monkeypatch):
+    snap = tmp_path / "snap"
+    run("snapshot", str(snap), "--data", str(data))
+    args = ["report", "--snapshot", str(snap), "--no-store", "--json"]
+    first = run(*args)
+    assert first == run(*args, "--no-cache")
+    monkeypatch.setattr(model, "build", _counted(model.build, calls := []))
+    assert run(*args) == first and not calls
+    assert run(*args, "--as-of", "2026-01-31") != first and len(calls) == 1  # another as_of: computed
+    (snap / "vol_index.parquet").unlink()
+    gone = CliRunner().invoke(app, args)  # a table gone: read again, and said, not the kept report
+    assert gone.exit_code == 2 and "vol_index.parquet" in gone.output and len(calls) == 1

@@ -65,8 +65,9 @@ def report(
     with handled():
         store_root = (db or default_root()) if store else None
         memo = None
-        if not no_cache and html is None and snapshot is None and cache.cacheable(as_of):
-            memo = cache.ReportCache(data_dir(data), as_of, thresholds)
+        if not no_cache and html is None and cache.cacheable(as_of):
+            where = data_dir(data) if snapshot is None else snapshot
+            memo = cache.ReportCache(where, as_of, thresholds, snapshot=snapshot is not None)
         doc = None if memo is None else memo.get(store_root)
         written = 0
         if doc is None:

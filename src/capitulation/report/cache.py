@@ -2,9 +2,10 @@
 and thresholds reads back the document (`model.as_json`) an earlier run computed instead of loading the
 tables and evaluating the eight signals, and renders it as that run did.
 
-An entry is `sources.cache.EntryCache`'s: keyed by every file of every folder the tables are read from
-(size, mtime, BLAKE2b hash; racy files hashed), the package's code, the chain quote times, the as_of as
-given and the thresholds file (path and content hash); the log of the computation is replayed on a hit.
+An entry is `sources.cache.EntryCache`'s: keyed by every file of every folder the tables are read from, or
+of the saved snapshot's folder (`report --snapshot`), each by size, mtime and BLAKE2b hash (racy files
+hashed), and by the package's code, the chain quote times, the as_of as given and the thresholds file (path
+and content hash); the log of the computation is replayed on a hit.
 When the run also stores into the history store, the entry keeps the stats (inode, size, mtime) of every
 file of that as_of's day in the store right after the store held the snapshot and its verdicts; a hit
 needs them unchanged, so a store that was moved, cleaned, repaired or written to since costs a full run,
@@ -38,19 +39,28 @@ def cacheable(as_of: str | None) -> bool:
 
 
 class ReportCache(EntryCache):
-    """Report documents of the recorded data folder `data_dir` at `as_of` with `thresholds` (a file or None);
-    `root`: the cache folder (`sources.cache.default_dir()` when None)."""
+    """Report documents of the recorded data folder `data_dir` (a saved snapshot's folder when `snapshot`) at
+    `as_of` with `thresholds` (a file or None); `root`: the cache folder (`sources.cache.default_dir()` when
+    None)."""
 
     def __init__(
-        self, data_dir: Path, as_of: str | None, thresholds: Path | None, root: str | Path | None = None
+        self,
+        data_dir: Path,
+        as_of: str | None,
+        thresholds: Path | None,
+        *,
+        snapshot: bool = False,
+        root: str | Path | None = None,
     ) -> None:
         super().__init__(root)
         self.data_dir = data_dir
-        self.files = input_files(data_dir, all_folders())
+        self.folders = (".",) if snapshot else all_folders()
+        self.files = input_files(data_dir, self.folders)
         self.key: dict[str, object] = {
             "format": FORMAT,
             "code": code_version(),
             "report": {
+                "snapshot": snapshot,
                 "as_of": None if as_of is None else as_of.strip(),
                 "chains": CHAIN_TIMESTAMPS,
                 "thresholds": None if thresholds is None else [str(thresholds.resolve()), content_hash(thresholds)],
@@ -81,7 +91,7 @@ class ReportCache(EntryCache):
         changed while it ran, or cannot be listed)."""
         if self.files is None:
             return fn(), None
-        return super().compute(self.files, lambda: input_files(self.data_dir, all_folders()), fn)
+        return super().compute(self.files, lambda: input_files(self.data_dir, self.folders), fn)
 
     def put(self, doc: Doc, manifest: dict[str, object] | None, store: Path | None) -> None:
         """Keep `doc` (from `compute`, with its `manifest`); `store`: the history store that now holds its

@@ -68,7 +68,7 @@ def test_json_is_standard_and_names_absent_tables():
 
 def test_terminal_lists_eight_verdicts_and_marks_synthetic_data():
     console = Console(record=True, width=200)
-    terminal.render(model.build(hostile_snapshot()), console)
+    terminal.render(model.as_json(model.build(hostile_snapshot())), console)
     out = console.export_text()
     for title in (
         "Leverage flush",

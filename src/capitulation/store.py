@@ -52,11 +52,11 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
-import platformdirs
 
 from capitulation import tables
 from capitulation.errors import StoreError
 from capitulation.snapshot import Provenance, Snapshot, SourceStatus, parse_as_of, utc
+from capitulation.store_files import default_root, partition
 from capitulation.verdict import Verdict
 
 log = logging.getLogger(__name__)
@@ -88,11 +88,6 @@ ROWS_IN_ORDER = (
 order; `ORDER BY position` restores it, e.g. the live sources in the order they were asked)."""
 _SIGNED = re.compile(r"-(?P<sha>[0-9a-f]{64})\.parquet$")
 _RECORD_COLUMNS = ("file", "sha256", "bytes")  # absent from records written before checksums
-
-
-def default_root() -> Path:
-    """The platform's user data dir for capitulation (e.g. ~/.local/share/capitulation/history)."""
-    return Path(platformdirs.user_data_dir("capitulation")) / "history"
 
 
 def _key(*parts: str) -> str:
@@ -156,7 +151,7 @@ class HistoryStore:
         self._verified: dict[Path, tuple[int, int, int]] = {}  # files whose checksum passed, by (inode, size, mtime)
 
     def _dir(self, table: str, as_of: pd.Timestamp) -> Path:
-        return self.root / f"table={table}" / f"as_of_date={as_of:%Y-%m-%d}"
+        return partition(self.root, table, f"{as_of:%Y-%m-%d}")
 
     # -- writing -------------------------------------------------------------------------------------------------
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from contextlib import nullcontext
 from dataclasses import asdict
+from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-import pandas as pd
 import typer
 from rich.markup import escape
 from rich.table import Table
@@ -22,6 +22,7 @@ from capitulation.cli.common import (
     ThresholdsOpt,
     app,
     console,
+    data_dir,
     examples,
     fail,
     handled,
@@ -30,7 +31,10 @@ from capitulation.cli.common import (
     source_progress,
 )
 from capitulation.signals import ALL_SIGNALS
-from capitulation.snapshot import Snapshot
+
+if TYPE_CHECKING:
+    from capitulation.report.cache import ReportCache
+    from capitulation.snapshot import Snapshot
 
 SignalName = Literal[ALL_SIGNALS]  # type: ignore[valid-type]  # the eight names, listed in --help
 
@@ -51,33 +55,69 @@ def report(
     thresholds: ThresholdsOpt = None,
     no_cache: NoCacheOpt = False,
 ) -> None:
-    """The eight verdicts, then the levels ladder around spot and each table's own date."""
-    from capitulation.report import model, terminal
+    """The eight verdicts, then the levels ladder around spot and each table's own date.
+
+    A run on unchanged recorded data, code, --as-of and --thresholds reads the report an earlier run computed
+    from the cache (`report.cache`; --no-cache computes it again)."""
+    from capitulation.report import cache, terminal
+    from capitulation.store_files import default_root
+
+    with handled():
+        store_root = (db or default_root()) if store else None
+        memo = None
+        if not no_cache and html is None and snapshot is None and cache.cacheable(as_of):
+            memo = cache.ReportCache(data_dir(data), as_of, thresholds)
+        doc = None if memo is None else memo.get(store_root)
+        written = 0
+        if doc is None:
+            doc, written = _report(data, snapshot, as_of, thresholds, no_cache, html, store_root, memo)
+    if as_json:
+        print_json(doc, doc["as_of"])
+        return
+    terminal.render(doc, console)
+    if html is not None:
+        console.print(f"HTML report written to {html}")
+    if store_root is not None:
+        when = f"{datetime.fromisoformat(doc['as_of']):%Y-%m-%d %H:%M}"
+        console.print(f"history store {store_root}: {written} new table(s) for {when} UTC")
+
+
+def _report(
+    data: Path | None,
+    snapshot: Path | None,
+    as_of: str | None,
+    thresholds: Path | None,
+    no_cache: bool,
+    html: Path | None,
+    store_root: Path | None,
+    memo: ReportCache | None,
+) -> tuple[dict[str, Any], int]:
+    """`report` computed: the document (`model.as_json`), the HTML file written, the snapshot and verdicts
+    stored in the history store at `store_root` (None: not stored), the document kept in `memo`; returns the
+    document and the number of tables newly stored."""
+    from capitulation.report import model
     from capitulation.signals import config
     from capitulation.store import HistoryStore
 
-    with handled():
+    def evaluate() -> tuple[Snapshot, model.Report]:
         th = None if thresholds is None else config.load(thresholds)
         snap = load_snapshot(data, snapshot, as_of, no_cache)
-        rep = model.build(snap, th)
-        if html is not None:
-            from capitulation.report.html import write_html
+        return snap, model.build(snap, th)
 
-            write_html(rep, snap, html, HistoryStore(db))  # the backtest's timeline, when it holds one
-        stored = None
-        if store:
-            hs = HistoryStore(db)
-            written = hs.write(snap)
-            hs.write_verdicts(rep.verdicts)
-            stored = f"history store {hs.root}: {written} new table(s) for {snap.as_of:%Y-%m-%d %H:%M} UTC"
-    if as_json:
-        print_json(model.as_json(rep), snap.as_of)
-    else:
-        terminal.render(rep, console)
-        if html is not None:
-            console.print(f"HTML report written to {html}")
-        if stored:
-            console.print(stored)
+    (snap, rep), manifest = (evaluate(), None) if memo is None else memo.compute(evaluate)
+    doc = model.as_json(rep)
+    if html is not None:
+        from capitulation.report.html import write_html
+
+        write_html(rep, snap, html, HistoryStore(store_root))  # the backtest's timeline, when it holds one
+    written = 0
+    if store_root is not None:
+        hs = HistoryStore(store_root)
+        written = hs.write(snap)
+        hs.write_verdicts(rep.verdicts)
+    if memo is not None:
+        memo.put(doc, manifest, store_root)
+    return doc, written
 
 
 @app.command(
@@ -154,6 +194,8 @@ def history(
     since: Annotated[str | None, typer.Option(help="only snapshots at or after this date (UTC)")] = None,
 ) -> None:
     """List the snapshots in the history store, or one signal's verdicts over time (--signal)."""
+    import pandas as pd
+
     from capitulation.snapshot import utc
     from capitulation.store import HistoryStore
 

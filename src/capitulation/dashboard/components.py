@@ -16,7 +16,7 @@ from dash.development.base_component import Component
 
 from capitulation.dashboard import figures as dfig
 from capitulation.dashboard.state import LiveState, View, describe
-from capitulation.report.model import short_source
+from capitulation.report.text import short_source
 from capitulation.signals import labels
 from capitulation.snapshot import Snapshot
 from capitulation.verdict import Metric, Status

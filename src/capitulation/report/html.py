@@ -15,8 +15,9 @@ import plotly.io as pio
 from capitulation.errors import CapitulationError, StoreError
 from capitulation.report.backtest_charts import how_to_make, stored_run, timeline_figure
 from capitulation.report.charts import all_figures
-from capitulation.report.model import Report, short_source, spot_text
+from capitulation.report.model import Report, spot_text
 from capitulation.report.style import COLOURS
+from capitulation.report.text import short_source
 from capitulation.signals.common import BTC, closes
 from capitulation.snapshot import Snapshot
 from capitulation.store import HistoryStore

@@ -10,6 +10,7 @@ import pandas as pd
 
 from capitulation import tables
 from capitulation.analytics.levels import Level, ladder
+from capitulation.report import text
 from capitulation.signals import labels
 from capitulation.signals.common import BTC, closes, spot
 from capitulation.snapshot import Snapshot
@@ -42,16 +43,6 @@ class SpotInfo:
     age_days: float
     source: str
 
-    STALE_DAYS = 1.0
-    """A close more than this many days before as_of's day is flagged in the header (weekend closes of a
-    24/7 market are daily, so one day is the normal age)."""
-
-    def caption(self) -> str:
-        """'' for today's close, else '(close of 2022-09-01, 1253.0 days before as_of; from btc_ohlc.csv)'."""
-        if self.age_days <= self.STALE_DAYS:
-            return ""
-        return f"(close of {self.date:%Y-%m-%d}, {self.age_days:.1f} days before as_of; from {self.source})"
-
 
 @dataclass(frozen=True)
 class Report:
@@ -66,25 +57,15 @@ class Report:
 
 def spot_text(rep: Report) -> str:
     """The header's spot: 'BTC $62,702', with the close's date, age and file when it is not today's close;
-    '' without BTC prices."""
+    '' without BTC prices (`text.spot_line`)."""
     return spot_line(rep.spot, rep.spot_info)
 
 
 def spot_line(price: float | None, info: SpotInfo | None) -> str:
     """`spot_text` from the spot and its `spot_info` alone (no signals evaluated)."""
-    if not price:
-        return ""
-    caption = info.caption() if info else ""
-    return f"BTC ${price:,.0f} {caption}".rstrip()
-
-
-def short_source(source: str) -> str:
-    """A provenance source list shortened for a terminal: 'folder/file' or 'folder/ (N files)' per folder."""
-    by_dir: dict[str, list[str]] = {}
-    for part in source.split("; "):
-        p = Path(part)
-        by_dir.setdefault(p.parent.name, []).append(p.name)
-    return "; ".join(f"{d}/{f[0]}" if len(f) == 1 else f"{d}/ ({len(f)} files)" for d, f in by_dir.items())
+    if info is None:
+        return text.spot_line(price, "", 0.0, "")
+    return text.spot_line(price, f"{info.date:%Y-%m-%d}", info.age_days, info.source)
 
 
 def build(snap: Snapshot, thresholds: Thresholds | None = None) -> Report:

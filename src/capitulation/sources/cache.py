@@ -1,7 +1,7 @@
 """The parsed-table cache: each recorded table parsed once into Parquet under the user cache directory.
 
 A table's entry is keyed by the files it is read from (every entry directly in its input folders,
-`recorded.TABLE_INPUTS`; a sub-folder or broken link by its presence), each by its size, mtime and BLAKE2b
+`inputs.TABLE_INPUTS`; a sub-folder or broken link by its presence), each by its size, mtime and BLAKE2b
 content hash, by the arguments that change what the importer makes of them (the capital-stack file, chain
 quote times) and by the package's own code. A lookup only stats the files: sizes and mtimes that match the
 manifest are a hit without reading them; a file whose stat changed, or whose mtime is within `RACY_S` of
@@ -11,6 +11,9 @@ file raises the importer's own error on every run. Entries are written to a temp
 a failed or interrupted parse leaves the previous entry, never a half-written one. The log records of the
 parse (importer notes such as dropped rows) are stored with the entry and replayed on every hit, so a warm
 run says what a cold run says.
+
+`EntryCache` is that mechanism for any result computed from files (`report.cache` keeps the report's
+document with it); this module imports neither pandas nor the importers, so a hit costs a few stats.
 
 Location: `$CAPITULATION_CACHE_DIR`, else the user cache directory (`platformdirs.user_cache_dir`);
 `--no-cache` on the command line bypasses it. At most `MAX_FOLDERS` data folders are kept (least recently
@@ -30,14 +33,19 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
-import pandas as pd
 import platformdirs
 
-from capitulation.snapshot import Provenance
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from capitulation.snapshot import Provenance
+
+    Part = tuple[pd.DataFrame, Provenance]
 
 log = logging.getLogger(__name__)
-Part = tuple[pd.DataFrame, Provenance]
+T = TypeVar("T")
 
 ENV = "CAPITULATION_CACHE_DIR"
 FORMAT = 1
@@ -48,6 +56,7 @@ MAX_FOLDERS = 16
 ROOT_LOGGER = "capitulation"
 
 FileStat = tuple[int, int]  # size in bytes, mtime in ns
+Files = dict[str, Path]  # input files by path relative to the data folder
 
 
 def default_dir() -> Path:
@@ -75,10 +84,10 @@ def code_version() -> str:
     return h.hexdigest()
 
 
-def input_files(root: Path, folders: Iterable[str]) -> dict[str, Path] | None:
+def input_files(root: Path, folders: Iterable[str]) -> Files | None:
     """Every entry directly in `root/folder` for each folder, by path relative to `root` (a sub-folder or a
     broken link is an entry too: its appearing or going changes the key); None when a folder is not one."""
-    out: dict[str, Path] = {}
+    out: Files = {}
     for folder in folders:
         d = root / folder
         if not d.exists():
@@ -89,38 +98,23 @@ def input_files(root: Path, folders: Iterable[str]) -> dict[str, Path] | None:
     return dict(sorted(out.items()))
 
 
-class TableCache:
-    """Parsed tables of recorded data folders under `root` (`default_dir()` when None)."""
+class EntryCache:
+    """Entries under `root` (`default_dir()` when None), one folder of them per data folder: each a folder
+    holding `meta.json` (its key, the manifest of its input files, the log of its computation) and the
+    payload files its user writes. A cache that cannot be read or written is skipped with a log line, never
+    an error: the computation is the truth."""
 
     def __init__(self, root: str | Path | None = None) -> None:
         self.root = default_dir() if root is None else Path(root)
 
-    def load(
-        self, name: str, data_dir: Path, folders: Iterable[str], salt: str, parse: Callable[[], Part | None]
-    ) -> Part | None:
-        """Table `name` of `data_dir`: the cached parse when its input files (in `folders`) and `salt` (what
-        else changes the parse) are unchanged, else `parse()`, stored for next time. A cache that cannot be
-        read or written is skipped with a log line, never an error: the parse is the truth."""
-        files = input_files(data_dir, folders)
-        if files is None:
-            return parse()
-        entry = self._entry(data_dir, name)
-        key = {"format": FORMAT, "code": code_version(), "salt": salt}
-        hit = self._read(entry, key, files)
-        if hit is not None:
-            return hit
-        before, digests = _stats(files), {rel: content_hash(f) for rel, f in files.items()}
-        part, records = _captured(parse)
-        if part is not None and input_files(data_dir, folders) == files and _stats(files) == before:
-            meta = {"key": key, "provenance": asdict(part[1]), "log": records} | _manifest(before, digests)
-            self._write(entry, part[0], meta)  # inputs unchanged while parsing
-        return part
-
-    def _entry(self, data_dir: Path, name: str) -> Path:
+    def entry(self, data_dir: Path, name: str) -> Path:
+        """The folder of entry `name` for the data folder `data_dir`."""
         where = hashlib.blake2b(str(data_dir.resolve()).encode(), digest_size=8).hexdigest()
         return self.root / where / name
 
-    def _read(self, entry: Path, key: dict[str, object], files: dict[str, Path]) -> Part | None:
+    def lookup(self, entry: Path, key: dict[str, object], files: Files) -> dict[str, object] | None:
+        """The entry's meta when `key` and the input `files` match it (a changed stat or a racy file hashed),
+        else None; call `hit` once its payload is read."""
         try:
             meta = json.loads((entry / "meta.json").read_text())
             if meta["key"] != key or list(meta["files"]) != list(files):
@@ -133,28 +127,42 @@ class TableCache:
                     if _stat(f)[0] != size or content_hash(f) != digest:
                         return None
                     hashed = True
-            df = pd.read_parquet(entry / "table.parquet")
-            prov = Provenance(**meta["provenance"])
         except (OSError, ValueError, KeyError, TypeError) as exc:
             if not isinstance(exc, FileNotFoundError):
-                log.info("table cache %s unreadable (%s); parsing the files", entry, exc)
+                log.info("cache entry %s unreadable (%s); computing again", entry, exc)
             return None
-        if hashed:  # same content, new stat: record it, so the next lookup needs no hashing
-            digests = {rel: v[2] for rel, v in meta["files"].items()}
-            self._write_meta(entry, meta | _manifest(_stats(files), digests))
-        _replay(meta["log"])
-        os.utime(entry.parent)  # recently used
-        return df, prov
+        return meta | {"_hashed": hashed}
 
-    def _write(self, entry: Path, df: pd.DataFrame, meta: dict[str, object]) -> None:
+    def hit(self, entry: Path, meta: dict[str, object], files: Files) -> None:
+        """Finish a hit: record the new stats of files that were hashed (so the next lookup needs no hashing),
+        replay the computation's log, mark the data folder recently used."""
+        if meta.pop("_hashed"):
+            digests = {rel: v[2] for rel, v in meta["files"].items()}  # type: ignore[attr-defined]
+            self._write_meta(entry, meta | _manifest(_stats(files), digests))
+        _replay(meta["log"])  # type: ignore[arg-type]
+        os.utime(entry.parent)
+
+    def compute(
+        self, files: Files, relist: Callable[[], Files | None], fn: Callable[[], T]
+    ) -> tuple[T, dict[str, object] | None]:
+        """`fn()` with its log captured, and the manifest of `files` (with the log) to store with its result;
+        None when the inputs changed while it ran (`relist` lists them again), so that result is not stored."""
+        before, digests = _stats(files), {rel: content_hash(f) for rel, f in files.items()}
+        result, records = _captured(fn)
+        if relist() != files or _stats(files) != before:
+            return result, None
+        return result, {"log": records} | _manifest(before, digests)
+
+    def store(self, entry: Path, meta: dict[str, object], write: Callable[[Path], None]) -> None:
+        """Write `meta` and the payload (`write(folder)`) as `entry`, through a temporary folder and a rename."""
         try:
             entry.parent.mkdir(parents=True, exist_ok=True)
             tmp = Path(tempfile.mkdtemp(prefix=f".{entry.name}.", dir=entry.parent))
         except OSError as exc:
-            log.info("table cache %s not written (%s)", entry, exc)
+            log.info("cache entry %s not written (%s)", entry, exc)
             return
         try:
-            df.to_parquet(tmp / "table.parquet", index=False)
+            write(tmp)
             (tmp / "meta.json").write_text(json.dumps(meta))
             old = entry.with_name(f".{entry.name}.old.{os.getpid()}")
             if entry.exists():
@@ -163,7 +171,7 @@ class TableCache:
             shutil.rmtree(old, ignore_errors=True)
             self._prune(keep=entry.parent)
         except OSError as exc:
-            log.info("table cache %s not written (%s)", entry, exc)
+            log.info("cache entry %s not written (%s)", entry, exc)
             shutil.rmtree(tmp, ignore_errors=True)
 
     @staticmethod
@@ -174,7 +182,7 @@ class TableCache:
                 json.dump(meta, f)
             os.replace(tmp, entry / "meta.json")
         except OSError as exc:
-            log.info("table cache %s not updated (%s)", entry, exc)
+            log.info("cache entry %s not updated (%s)", entry, exc)
 
     def _prune(self, keep: Path) -> None:
         """Drop the least recently used data folders beyond `MAX_FOLDERS`."""
@@ -182,6 +190,40 @@ class TableCache:
         for p in folders[: max(len(folders) - MAX_FOLDERS, 0)]:
             if p != keep:
                 shutil.rmtree(p, ignore_errors=True)
+
+
+class TableCache(EntryCache):
+    """Parsed tables of recorded data folders: entry `<data folder>/<table>` holds `table.parquet`."""
+
+    def load(
+        self, name: str, data_dir: Path, folders: Iterable[str], salt: str, parse: Callable[[], Part | None]
+    ) -> Part | None:
+        """Table `name` of `data_dir`: the cached parse when its input files (in `folders`) and `salt` (what
+        else changes the parse) are unchanged, else `parse()`, stored for next time."""
+        import pandas as pd
+
+        from capitulation.snapshot import Provenance
+
+        files = input_files(data_dir, folders)
+        if files is None:
+            return parse()
+        entry = self.entry(data_dir, name)
+        key = {"format": FORMAT, "code": code_version(), "salt": salt}
+        meta = self.lookup(entry, key, files)
+        if meta is not None:
+            try:
+                part = pd.read_parquet(entry / "table.parquet"), Provenance(**meta["provenance"])  # type: ignore[arg-type]
+            except (OSError, ValueError, KeyError, TypeError) as exc:
+                log.info("table cache %s unreadable (%s); parsing the files", entry, exc)
+            else:
+                self.hit(entry, meta, files)
+                return part
+        part, manifest = self.compute(files, lambda: input_files(data_dir, folders), parse)
+        if part is not None and manifest is not None:
+            df = part[0]
+            meta = {"key": key, "provenance": asdict(part[1])} | manifest
+            self.store(entry, meta, lambda tmp: df.to_parquet(tmp / "table.parquet", index=False))
+        return part
 
 
 def _stat(f: Path) -> FileStat:
@@ -192,7 +234,7 @@ def _stat(f: Path) -> FileStat:
     return st.st_size, st.st_mtime_ns
 
 
-def _stats(files: dict[str, Path]) -> dict[str, FileStat]:
+def _stats(files: Files) -> dict[str, FileStat]:
     return {rel: _stat(f) for rel, f in files.items()}
 
 
@@ -210,9 +252,9 @@ class _Capture(logging.Handler):
         self.records.append(record)
 
 
-def _captured(parse: Callable[[], Part | None]) -> tuple[Part | None, list[list[object]]]:
-    """`parse()` with the package's log records of INFO and above held back, then replayed (as on a hit):
-    the records, as [logger, level, message], are stored with the entry."""
+def _captured(fn: Callable[[], T]) -> tuple[T, list[list[object]]]:
+    """`fn()` with the package's log records of INFO and above held back, then replayed (as on a hit): the
+    records, as [logger, level, message], are stored with the entry."""
     root = logging.getLogger(ROOT_LOGGER)
     capture = _Capture()
     level, propagate = root.level, root.propagate
@@ -220,14 +262,14 @@ def _captured(parse: Callable[[], Part | None]) -> tuple[Part | None, list[list[
     root.setLevel(logging.INFO)
     root.propagate = False
     try:
-        part = parse()
+        result = fn()
     finally:
         root.removeHandler(capture)
         root.setLevel(level)
         root.propagate = propagate
         records = [[r.name, r.levelno, r.getMessage()] for r in capture.records]
         _replay(records)
-    return part, records
+    return result, records
 
 
 def _replay(records: list[list[object]]) -> None:

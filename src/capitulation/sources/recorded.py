@@ -59,18 +59,13 @@ from capitulation.sources import (
 )
 from capitulation.sources._files import combine, present, read_json
 from capitulation.sources.cache import TableCache, content_hash
+from capitulation.sources.inputs import CHAIN_TIMESTAMPS, TABLE_INPUTS
 
 log = logging.getLogger(__name__)
 
 DEFAULT_AS_OF = "2026-02-05T23:59:59Z"
 """End of 2026-02-05 UTC, the capitulation day of the recorded data (BTC-USD closed 62,702, MSTR 106.99,
 DVOL closed 82.62): the monitor's reference date."""
-
-CHAIN_TIMESTAMPS: dict[str, str] = {"sample.csv": "2026-03-05T19:52:00Z"}
-"""Quote times of recorded chain files without a `date` column. sample.csv: PROVENANCE.md quotes the
-source commit message '2026-03-09 19:00:00', but the file's own greeks date it to 2026-03-05 ~19:52 UTC
-(t = 100 vega vol / (730 |theta|) agrees across expiries; 6MAR26 options are still live in it), so the
-greeks' time is used: `deribit.implied_capture_time` reproduces it, and within 0.45 h on the dated file."""
 
 Part = tuple[pd.DataFrame, Provenance]
 
@@ -160,24 +155,6 @@ def table_loaders(stamps: Mapping[str, str], stack: str | Path | None) -> dict[s
         "liquidations": _liquidations,
         "long_short_ratios": _long_short_ratios,
     }
-
-
-TABLE_INPUTS: dict[str, tuple[str, ...]] = {
-    "option_quotes": ("deribit_options",),
-    "daily_prices": ("prices_daily", "macro", "treasury_companies"),
-    "perp_metrics": ("derivatives_oi_funding",),
-    "btc_network": ("bitcoin_network",),
-    "treasury_companies": ("treasury_companies",),
-    "treasury_instruments": ("treasury_companies",),
-    "treasury_charges": ("treasury_companies",),
-    "sector_returns": ("sectors",),
-    "etf_flows": ("etf_flows",),
-    "vol_index": ("volatility_index",),
-    "onchain": ("onchain_costbasis",),
-    "liquidations": ("liquidations",),
-    "long_short_ratios": ("liquidations",),
-}
-"""The folders each table is read from: a change to any file in them re-parses that table (`cache`)."""
 
 
 def _salt(name: str, stamps: Mapping[str, str], stack: str | Path | None) -> str:

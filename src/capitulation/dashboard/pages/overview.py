@@ -11,7 +11,8 @@ from dash.development.base_component import Component
 from capitulation.dashboard.components import STATUS_CLASS, figures, message, metric_row, table
 from capitulation.dashboard.state import LiveState, View
 from capitulation.errors import StoreError
-from capitulation.report.model import Report, short_source
+from capitulation.report.model import Report
+from capitulation.report.text import short_source
 from capitulation.verdict import Status, Verdict
 
 log = logging.getLogger(__name__)

@@ -47,12 +47,11 @@ from urllib.parse import urlsplit
 import pandas as pd
 
 from capitulation.analytics.levels import Level, ladder
+from capitulation.choices import DEFAULT_COUNT_AT
 from capitulation.errors import DataError
 from capitulation.verdict import Status, Verdict
 
 SCHEMA_VERSION = 1
-DEFAULT_COUNT_AT = 5
-"""Default `--notify-count`: an alert when 5 or more of the 8 signals hold, and when fewer do again."""
 EXPIRY = pd.Timedelta(hours=24)
 """An alert not delivered to a destination within 24 h of the cycle that saw it is marked expired there."""
 FORMATS = ("generic", "slack", "discord")

@@ -10,7 +10,8 @@
 * a duration a user gives (`--every`, `--horizon`, `--window`, `--refresh`) is one whole number and one
   unit: 30s, 5m, 1h, 30d, 4w (`parse_duration`).
 
-The lowest layer: it imports nothing of the package but its errors.
+The lowest layer: it imports nothing of the package but its errors and the duration grammar's words
+(`choices`, light for the command line's --help).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import numpy as np
 import pandas as pd
 from dateutil import parser as dateparser
 
+from capitulation.choices import DURATION_HELP, DURATION_UNITS
 from capitulation.errors import DataError
 
 DAY = pd.Timedelta(days=1)
@@ -115,9 +117,6 @@ def age_days(as_of: pd.Timestamp, known_at: pd.Timestamp) -> float:
     return (as_of - known_at).total_seconds() / SECONDS_PER_DAY
 
 
-DURATION_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
-"""The one duration grammar: a whole number and one of these units, e.g. 30s, 5m, 1h, 30d, 4w."""
-DURATION_HELP = "a whole number and a unit s, m, h, d or w (e.g. 30s, 5m, 1h, 30d, 4w; 15min also reads as 15m)"
 _DURATION = re.compile(r"\s*([0-9]+)\s*(s|m|min|h|d|w|S|MIN|Min|H|D|W)\s*")
 
 

@@ -39,7 +39,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -48,10 +47,9 @@ from scipy.optimize import brentq
 from capitulation.analytics import black76
 from capitulation.analytics._black76_kernel import dollar_gamma_profile
 from capitulation.analytics.chain import PreparedChain, by_expiry, prepare
+from capitulation.choices import Dealer, Sticky
 from capitulation.errors import DataError
 
-Dealer = Literal["classic", "short_all", "trades", "trades_net"]
-Sticky = Literal["strike", "delta"]
 MOVE = 0.01  # a 1 % move
 DEALER_MODELS: dict[str, str] = {
     "classic": "classic: dealers long calls, short puts (open interest)",

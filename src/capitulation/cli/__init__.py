@@ -47,9 +47,16 @@ def with_commands(modules: set[str]) -> typer.Typer:
 
 def main() -> None:
     """The console script: the command named on the command line (the first argument that is not an
-    option) with only its own module imported; every command for help or an unknown name."""
-    command = next((a for a in sys.argv[1:] if not a.startswith("-")), None)
-    modules = {COMMANDS[command]} if command in COMMANDS else set(COMMANDS.values())
+    option) with only its own module imported; none for `--version` without `--help` (the app's eager option
+    answers it); every command for help or an unknown name."""
+    args = sys.argv[1:]
+    command = next((a for a in args if not a.startswith("-")), None)
+    if command in COMMANDS:
+        modules = {COMMANDS[command]}
+    elif command is None and "--version" in args and "--help" not in args:
+        modules = set()
+    else:
+        modules = set(COMMANDS.values())
     with_commands(modules)()
 
 

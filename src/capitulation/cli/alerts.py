@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-import pandas as pd
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from capitulation.alerts import generic_message
 from capitulation.cli.common import DbOpt, JsonOpt, app, console, examples, handled, print_json, records
 
 DELIVERY = ["destination", "state", "reason", "tries", "state_at"]
@@ -24,6 +22,9 @@ def list_alerts(
     """List the stored alerts, oldest first, each with its delivery state per destination (queued, delivered,
     failed with the reason, or expired after 24 h undelivered). Destinations are shown masked. --json: each alert
     is the generic webhook message (`capitulation.alerts`, without its schema_version) plus its deliveries."""
+    import pandas as pd
+
+    from capitulation.alerts import generic_message
     from capitulation.notify import stored_alert
     from capitulation.store import HistoryStore
     from capitulation.timeutil import utc

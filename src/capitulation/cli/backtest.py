@@ -24,7 +24,6 @@ from capitulation.cli.common import (
     handled,
     print_json,
 )
-from capitulation.timeutil import parse_duration
 
 SIGNAL_NAMES = {
     "leverage_flush": "1 Leverage flush",
@@ -79,6 +78,7 @@ def backtest(
     from capitulation.sources.cache import TableCache
     from capitulation.sources.recorded import build_snapshot
     from capitulation.store import HistoryStore
+    from capitulation.timeutil import parse_duration
 
     if workers < 0:
         fail(f"--workers must be 0 or more, got {workers}")

@@ -7,7 +7,6 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
-import pandas as pd
 import typer
 from rich import box
 from rich.table import Table
@@ -31,10 +30,10 @@ from capitulation.cli.common import (
     records,
 )
 from capitulation.errors import DataError
-from capitulation.signals.common import usd
-from capitulation.timeutil import parse_as_of
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from capitulation.analytics.mining import CostFloors, NetworkState
     from capitulation.snapshot import Snapshot
 
@@ -45,10 +44,14 @@ StackOpt = Annotated[
 
 
 def _missing(v: object) -> bool:
+    import pandas as pd
+
     return v is None or (not isinstance(v, str | tuple | list) and bool(pd.isna(v)))
 
 
 def _usd(x: object) -> str:
+    from capitulation.signals.common import usd
+
     return "-" if _missing(x) else usd(x)
 
 
@@ -71,6 +74,7 @@ def treasury_table(
     from capitulation.sources import recorded
     from capitulation.sources.cache import TableCache
     from capitulation.sources.treasuries import BUNDLED_STACK_FILE
+    from capitulation.timeutil import parse_as_of
 
     if snapshot is not None:
         if stack is not None:
@@ -263,6 +267,7 @@ def mnav(
     the table verdict 6 and the dashboard read, its capital stack from --stack FILE instead of the bundled one.
     """
     from capitulation.analytics.treasury import mnav as compute
+    from capitulation.timeutil import parse_as_of
 
     flags = {"--btc": btc, "--btc-price": btc_price, "--share-price": share_price, "--shares": shares}
     if preset is not None:
@@ -327,7 +332,10 @@ def _state(
     """The network state from the recorded `btc_network` (with --data or --snapshot; by default ../shared/data
     when it exists and --hashrate-ehs is not given) or the flags; flags win. Without data the state's date is
     --as-of (it picks the rigs of that day), else unknown (the newest catalogue)."""
+    import pandas as pd
+
     from capitulation.analytics.mining import NetworkState, network_state
+    from capitulation.timeutil import parse_as_of
 
     snap = None
     if data is not None or snapshot is not None or (overrides["hashrate_ehs"] is None and SHARED_DATA.is_dir()):
@@ -372,6 +380,8 @@ def mining(
     next halving; with --data also the recorded network state, hashprice at the BTC close and the breakeven
     history of each day's frontier and fleet.
     """
+    import pandas as pd
+
     from capitulation.analytics import mining as mi
     from capitulation.signals.common import BTC, closes, spot
 

@@ -18,16 +18,19 @@ from contextlib import contextmanager
 from datetime import date, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, TextIO
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TextIO
 
-import pandas as pd
 import typer
 from rich.console import Console
 from typer._click.exceptions import ClickException, NoArgsIsHelpError  # typer vendors click (0.29)
 from typer.core import TyperGroup
 
 from capitulation.errors import CapitulationError, one_line
-from capitulation.snapshot import Snapshot, SourceStatus, parse_as_of
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from capitulation.snapshot import Snapshot, SourceStatus
 
 
 class OneLineErrors(TyperGroup):
@@ -112,6 +115,8 @@ def json_text(obj: object) -> str:
 def envelope(doc: Mapping[str, object], as_of: date | str | None) -> dict[str, object]:
     """A command's --json object: `schema_version`, `as_of` (ISO 8601 UTC: the data's time; None: now, for a
     listing or a calculator that reads no data), then `doc`'s keys, NaN as null."""
+    import pandas as pd
+
     when = pd.Timestamp.now(tz="UTC").floor("s") if as_of is None else pd.Timestamp(as_of)
     when = when.tz_localize("UTC") if when.tzinfo is None else when.tz_convert("UTC")
     out: dict[str, object] = {"schema_version": SCHEMA_VERSION, "as_of": None}
@@ -168,6 +173,7 @@ def load_snapshot(data: Path | None, snapshot: Path | None, as_of: str | None, n
     """The snapshot a command runs on: a saved snapshot folder, or the recorded data under `data` (its tables
     from the parsed-table cache, `sources.cache`, unless `no_cache`); says on stderr when the numeric kernels
     its analysis uses are about to compile (`compile_notice`)."""
+    from capitulation.snapshot import Snapshot, parse_as_of
     from capitulation.sources.cache import TableCache
     from capitulation.sources.recorded import build_snapshot
 
@@ -274,5 +280,7 @@ def own_records(record: logging.LogRecord) -> bool:
 
 def records(df: pd.DataFrame) -> list[dict[str, object]]:
     """Rows as JSON-ready dicts: times in ISO format, NaN/NaT as None."""
+    import pandas as pd
+
     rows = df.astype(object).where(df.notna(), None).to_dict("records")
     return [clean({k: (v.isoformat() if isinstance(v, pd.Timestamp) else v) for k, v in r.items()}) for r in rows]

@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from capitulation.choices import DURATION_HELP
 from capitulation.cli.common import (
     AsOfOpt,
     DataOpt,
@@ -24,7 +25,6 @@ from capitulation.cli.common import (
     handled,
     load_snapshot,
 )
-from capitulation.timeutil import DURATION_HELP, parse_duration
 
 
 def is_loopback(host: str) -> bool:
@@ -63,6 +63,7 @@ def dashboard(
     --refresh; a failed refresh keeps the last good data and says why on the page."""
     from capitulation.dashboard import create_app
     from capitulation.store import HistoryStore
+    from capitulation.timeutil import parse_duration
 
     if not is_loopback(host):
         if not allow_remote:

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import pandas as pd
 import typer
 from rich.table import Table
 
-from capitulation.analytics.leverage import oi_weighted_funding, venue_summary
-from capitulation.analytics.supply import estimated_height, supply_at_height
 from capitulation.cli.common import (
     AsOfOpt,
     DataOpt,
@@ -26,14 +23,17 @@ from capitulation.cli.common import (
     records,
 )
 from capitulation.errors import DataError
-from capitulation.signals import leverage_flush, liquidity_levels
-from capitulation.signals.common import pct, spot, usd
-from capitulation.snapshot import Snapshot
-from capitulation.tables import AGGREGATE
+
+if TYPE_CHECKING:
+    from capitulation.signals.liquidity_levels import LiquidationMap
+    from capitulation.snapshot import Snapshot
 
 
 def _market_cap(snap: Snapshot) -> float | None:
     """BTC market cap (USD): last close x supply at the estimated block height; None without the data."""
+    from capitulation.analytics.supply import estimated_height, supply_at_height
+    from capitulation.signals.common import spot
+
     net, px = snap.get("btc_network"), spot(snap)
     if net is None or px is None:
         return None
@@ -43,8 +43,10 @@ def _market_cap(snap: Snapshot) -> float | None:
         return None
 
 
-def _clusters(lm: liquidity_levels.LiquidationMap, top: int) -> dict[str, object]:
+def _clusters(lm: LiquidationMap, top: int) -> dict[str, object]:
     """The liquidation map's block: its OI history, open mass, calibration and largest clusters."""
+    from capitulation.signals import liquidity_levels
+
     long_fit, short_fit = lm.calibration
     long_oos, short_oos = lm.out_of_sample
     return {
@@ -75,6 +77,13 @@ def leverage(
     no_cache: NoCacheOpt = False,
 ) -> None:
     """Perp OI by venue, OI-weighted funding, the flush ratio and the largest liquidation clusters."""
+    import pandas as pd
+
+    from capitulation.analytics.leverage import oi_weighted_funding, venue_summary
+    from capitulation.signals import leverage_flush, liquidity_levels
+    from capitulation.signals.common import pct, usd
+    from capitulation.tables import AGGREGATE
+
     with handled():
         snap = load_snapshot(data, snapshot, as_of, no_cache)
         perps = snap.get("perp_metrics")
@@ -157,6 +166,8 @@ def leverage(
 
 def _liquidations_note(snap: Snapshot) -> str:
     """What the declines' liquidation columns hold, and the observed series' span."""
+    from capitulation.signals import liquidity_levels
+
     observed = liquidity_levels.observed_liquidations(snap)
     if observed is None:
         return "no observed liquidations in the snapshot"
@@ -178,6 +189,11 @@ def events(
     no_cache: NoCacheOpt = False,
 ) -> None:
     """Every BTC drawdown of 20%+ in the history, with OI change and funding into the trough."""
+    import pandas as pd
+
+    from capitulation.signals import leverage_flush, liquidity_levels
+    from capitulation.signals.common import pct, usd
+
     with handled():
         snap = load_snapshot(data, snapshot, as_of, no_cache)
         study = leverage_flush.event_study(snap, threshold)

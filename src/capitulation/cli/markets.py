@@ -3,14 +3,12 @@ baskets against BTC) and `hedge` (the hedge desk for a long BTC position)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import pandas as pd
 import typer
 from rich import box
 from rich.table import Table
 
-from capitulation.analytics import hedge_desk
 from capitulation.cli.common import (
     AsOfOpt,
     DataOpt,
@@ -26,10 +24,9 @@ from capitulation.cli.common import (
     print_json,
     records,
 )
-from capitulation.signals import cross_asset, hedging, sector_rotation
-from capitulation.signals.common import BTC, pct, usd
-from capitulation.timeutil import parse_duration
-from capitulation.verdict import Verdict
+
+if TYPE_CHECKING:
+    from capitulation.verdict import Verdict
 
 
 def _print_verdict(v: Verdict) -> None:
@@ -39,10 +36,16 @@ def _print_verdict(v: Verdict) -> None:
 
 
 def _p(x: float | None) -> str:
+    import pandas as pd
+
+    from capitulation.signals.common import pct
+
     return "-" if x is None or pd.isna(x) else pct(x)
 
 
 def _f(x: float | None, fmt: str = ".2f") -> str:
+    import pandas as pd
+
     return "-" if x is None or pd.isna(x) else format(x, fmt)
 
 
@@ -56,6 +59,9 @@ def crossasset(
 ) -> None:
     """BTC against stocks, metals, bonds, the dollar and the spot ETFs: drawdowns from the ATH and the 90-day
     high, relative drawdown, 30/90-day correlation and beta, and spot-ETF flows over 5/20/60 days."""
+    from capitulation.signals import cross_asset
+    from capitulation.signals.common import BTC, pct, usd
+
     with handled():
         snap = load_snapshot(data, snapshot, as_of, no_cache)
         ca = cross_asset.cross_asset(snap)
@@ -108,6 +114,10 @@ def sectors(
 ) -> None:
     """Crypto sector baskets ranked by return relative to BTC over 7/30/90 days, with which of the thesis
     sectors (prediction markets, RWA, L2, GameFi, SocialFi) the data covers."""
+    import pandas as pd
+
+    from capitulation.signals import sector_rotation
+
     with handled():
         snap = load_snapshot(data, snapshot, as_of, no_cache)
         sec = sector_rotation.sectors(snap)
@@ -169,6 +179,13 @@ def hedge(
 ) -> None:
     """The hedge desk for a long BTC position: protective puts (chain IV at a delta, skew included), a perp
     short (funding carry, liquidation distance) and proxy shorts (hedge ratio, rho^2 calm vs stress)."""
+    import pandas as pd
+
+    from capitulation.analytics import hedge_desk
+    from capitulation.signals import hedging
+    from capitulation.signals.common import usd
+    from capitulation.timeutil import parse_duration
+
     with handled():
         days = parse_duration(horizon, "--horizon", whole_days=True).days
         snap = load_snapshot(data, snapshot, as_of, no_cache)

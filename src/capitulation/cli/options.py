@@ -6,12 +6,11 @@ import math
 from pathlib import Path
 from typing import Annotated, Any
 
-import pandas as pd
 import typer
 from rich import box
 from rich.table import Table
 
-from capitulation.analytics.gex import Dealer, Sticky
+from capitulation.choices import Dealer, Sticky
 from capitulation.cli.common import (
     AsOfOpt,
     DataOpt,
@@ -93,6 +92,8 @@ def _musd(x: float) -> str:
 
 
 def _render(out: dict[str, Any]) -> None:
+    import pandas as pd
+
     from capitulation.signals.options_stress import flip_text
 
     age = out["chain_age_days"]

@@ -15,24 +15,32 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Mapping
-from typing import Annotated, Any
+from datetime import timedelta
+from typing import TYPE_CHECKING, Annotated, Any
 
-import pandas as pd
 import typer
 
-from capitulation.alerts import DEFAULT_COUNT_AT
+from capitulation.choices import DEFAULT_COUNT_AT, DURATION_HELP
 from capitulation.cli.common import DbOpt, JsonOpt, app, envelope, examples, fail, handled, source_progress
 from capitulation.errors import SourceError
-from capitulation.sources import http, live
-from capitulation.store import HistoryStore
-from capitulation.timeutil import DURATION_HELP, parse_duration
 
-sources: Callable[[], Mapping[str, live.Fetcher]] = live.default_fetchers
+if TYPE_CHECKING:
+    from capitulation.sources.live import Fetcher
+
+
+def default_sources() -> Mapping[str, Fetcher]:
+    """The live sources of a cycle: `live.default_fetchers()` (the sources load when `watch` runs)."""
+    from capitulation.sources import live
+
+    return live.default_fetchers()
+
+
+sources: Callable[[], Mapping[str, Fetcher]] = default_sources
 sleep: Callable[[float], None] = time.sleep
 
 SOURCE_BUDGET_S = 20.0
 """Seconds each source may take in one cycle (plus `live.GRACE_S` for one that overruns its timeouts)."""
-MAX_RETRY_DELAY = pd.Timedelta(hours=1)
+MAX_RETRY_DELAY = timedelta(hours=1)
 
 
 @app.command(
@@ -69,8 +77,13 @@ def watch(
     where all fail stores nothing. With --notify / --notify-cmd: an alert when a verdict changes status, the
     holding count crosses --notify-count, or spot crosses a level of the ladder (`capitulation alerts` lists
     them)."""
+    import pandas as pd
+
     from capitulation.notify import Notifier
     from capitulation.signals import ALL_SIGNALS, evaluate_all
+    from capitulation.sources import http, live
+    from capitulation.store import HistoryStore
+    from capitulation.timeutil import parse_duration
 
     with handled():
         period = parse_duration(every, "--every")
@@ -79,7 +92,7 @@ def watch(
     with handled():
         store = HistoryStore(db)
         notifier = Notifier.configure(notify or [], notify_cmd or [], notify_count, len(ALL_SIGNALS))
-    retry = live.SourceRetry(first_delay=period, max_delay=max(period, MAX_RETRY_DELAY))
+    retry = live.SourceRetry(first_delay=period, max_delay=pd.Timedelta(max(period, MAX_RETRY_DELAY)))
     done = 0
     try:
         while cycles is None or done < cycles:

@@ -7,7 +7,7 @@ at each date; `fit_all(snap)` fixes every learned field at the value `snap` give
 out of sample).
 
 Importing `capitulation.signals.<module>` (its labels, common helpers, one signal) does not import the other
-signals: the names below load `signals.evaluate`, and with it all eight, when first used.
+signals: the names below (but `ALL_SIGNALS`) load `signals.evaluate`, and with it all eight, when first used.
 """
 
 from __future__ import annotations
@@ -16,6 +16,19 @@ import importlib
 from typing import Any
 
 __all__ = ["ALL_SIGNALS", "INDEPENDENT", "INTERNAL_ERROR", "MODULES", "Thresholds", "evaluate_all", "fit_all"]
+
+ALL_SIGNALS = (
+    "leverage_flush",
+    "cross_asset",
+    "options_stress",
+    "liquidity_levels",
+    "sector_rotation",
+    "treasury",
+    "hedging",
+    "bottom_range",
+)
+"""The eight signals in order, each the name of its module here (and that module's `SIGNAL`); a plain tuple,
+so the command line lists the names (`report --signal`) without importing the signals."""
 
 
 def __getattr__(name: str) -> Any:

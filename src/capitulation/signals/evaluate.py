@@ -3,22 +3,14 @@ by `capitulation.signals`)."""
 
 from __future__ import annotations
 
+import importlib
 import logging
 from collections.abc import Mapping
 from types import ModuleType
 from typing import Any
 
 from capitulation.errors import CapitulationError, describe
-from capitulation.signals import (
-    bottom_range,
-    cross_asset,
-    hedging,
-    leverage_flush,
-    liquidity_levels,
-    options_stress,
-    sector_rotation,
-    treasury,
-)
+from capitulation.signals import ALL_SIGNALS, bottom_range
 from capitulation.signals.base import not_enough_data
 from capitulation.snapshot import Snapshot
 from capitulation.verdict import Verdict
@@ -26,20 +18,10 @@ from capitulation.verdict import Verdict
 __all__ = ["ALL_SIGNALS", "INDEPENDENT", "INTERNAL_ERROR", "MODULES", "Thresholds", "evaluate_all", "fit_all"]
 log = logging.getLogger(__name__)
 
-# Signals 1-7 read the snapshot only; signal 8 merges their levels into one map.
-INDEPENDENT = (
-    leverage_flush,
-    cross_asset,
-    options_stress,
-    liquidity_levels,
-    sector_rotation,
-    treasury,
-    hedging,
-)
-
-
-MODULES: dict[str, ModuleType] = {m.SIGNAL: m for m in (*INDEPENDENT, bottom_range)}
-ALL_SIGNALS = tuple(MODULES)
+MODULES: dict[str, ModuleType] = {name: importlib.import_module(f"capitulation.signals.{name}") for name in ALL_SIGNALS}
+"""Each signal's module, in signal order (`ALL_SIGNALS`)."""
+INDEPENDENT = tuple(m for m in MODULES.values() if m is not bottom_range)
+"""Signals 1-7: they read the snapshot only; signal 8 (`bottom_range`) merges their levels into one map."""
 Thresholds = Mapping[str, Any]
 """Per signal name, an instance of that signal module's `Thresholds`."""
 

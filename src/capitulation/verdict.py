@@ -67,5 +67,8 @@ class Verdict:
             "metrics": [m.as_dict() for m in self.metrics],
             "evidence": list(self.evidence),
             "tables": sorted({t for m in self.metrics for t in m.tables} | set(self.tables)),
-            "levels": [{"price": lv.price, "label": lv.label, "tables": list(lv.tables)} for lv in self.levels],
+            "levels": [
+                {"price": lv.price, "label": lv.label, "signal": lv.signal, "tables": list(lv.tables), "why": lv.why}
+                for lv in self.levels
+            ],
         }

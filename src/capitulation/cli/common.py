@@ -15,7 +15,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TextIO
@@ -115,14 +115,27 @@ def json_text(obj: object) -> str:
 def envelope(doc: Mapping[str, object], as_of: date | str | None) -> dict[str, object]:
     """A command's --json object: `schema_version`, `as_of` (ISO 8601 UTC: the data's time; None: now, for a
     listing or a calculator that reads no data), then `doc`'s keys, NaN as null."""
-    import pandas as pd
-
-    when = pd.Timestamp.now(tz="UTC").floor("s") if as_of is None else pd.Timestamp(as_of)
-    when = when.tz_localize("UTC") if when.tzinfo is None else when.tz_convert("UTC")
     out: dict[str, object] = {"schema_version": SCHEMA_VERSION, "as_of": None}
     out.update(clean(dict(doc)))  # type: ignore[call-overload]
-    out["as_of"] = when.isoformat()
+    out["as_of"] = _utc(as_of).isoformat()
     return out
+
+
+def _utc(when: date | str | None) -> datetime:
+    """`when` as a UTC datetime (naive: UTC; a date: its midnight; None: now, to the second); an ISO 8601
+    string read by the standard library, any other spelling by pandas (a pandas Timestamp stays one)."""
+    if when is None:
+        return datetime.now(UTC).replace(microsecond=0)
+    if isinstance(when, str):
+        try:
+            when = datetime.fromisoformat(when)
+        except ValueError:
+            import pandas as pd
+
+            when = pd.Timestamp(when)
+    if not isinstance(when, datetime):
+        when = datetime(when.year, when.month, when.day)
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
 
 
 def print_json(doc: Mapping[str, object], as_of: date | str | None) -> None:
@@ -184,6 +197,56 @@ def load_snapshot(data: Path | None, snapshot: Path | None, as_of: str | None, n
         snap = Snapshot.load(snapshot)
         return snap.upto(cut) if cut is not None else snap
     return build_snapshot(data_dir(data), cut, cache=None if no_cache else TableCache())
+
+
+def report_document(
+    data: Path | None,
+    snapshot: Path | None,
+    as_of: str | None,
+    thresholds: Path | None = None,
+    no_cache: bool = False,
+    *,
+    store: Path | None = None,
+    html: Path | None = None,
+) -> tuple[dict[str, Any], int]:
+    """The report's document (`report.model.as_json`) on the recorded data or saved snapshot (`load_snapshot`)
+    with `thresholds` (a TOML file, else the defaults), and the number of tables newly stored. Read from the
+    report cache (`report.cache`) when its inputs are unchanged, unless `no_cache` or `html`; else computed
+    and kept there. `store`: a history store root to store the snapshot and verdicts in (a cached document is
+    used only while the store still holds them); `html`: also write the HTML report there."""
+    from capitulation.report import cache
+
+    memo = None
+    if not no_cache and html is None and cache.cacheable(as_of):
+        where = data_dir(data) if snapshot is None else snapshot
+        memo = cache.ReportCache(where, as_of, thresholds, snapshot=snapshot is not None)
+        doc = memo.get(store)
+        if doc is not None:
+            return doc, 0
+
+    from capitulation.report import model
+    from capitulation.signals import config
+    from capitulation.store import HistoryStore
+
+    def evaluate() -> tuple[Snapshot, model.Report]:
+        th = None if thresholds is None else config.load(thresholds)
+        snap = load_snapshot(data, snapshot, as_of, no_cache)
+        return snap, model.build(snap, th)
+
+    (snap, rep), manifest = (evaluate(), None) if memo is None else memo.compute(evaluate)
+    doc = model.as_json(rep)
+    if html is not None:
+        from capitulation.report.html import write_html
+
+        write_html(rep, snap, html, HistoryStore(store))  # the backtest's timeline, when it holds one
+    written = 0
+    if store is not None:
+        hs = HistoryStore(store)
+        written = hs.write(snap)
+        hs.write_verdicts(rep.verdicts)
+    if memo is not None:
+        memo.put(doc, manifest, store)
+    return doc, written
 
 
 def data_dir(data: Path | None) -> Path:

@@ -22,8 +22,8 @@ from capitulation.cli.common import (
     examples,
     fail,
     handled,
-    load_snapshot,
     print_json,
+    report_document,
 )
 
 
@@ -38,17 +38,23 @@ def levels(
     as_json: JsonOpt = False,
     no_cache: NoCacheOpt = False,
 ) -> None:
-    """The levels map: cost floors, options levels and liquidation clusters around spot, highest first."""
-    from capitulation.analytics.levels import group, ladder, why
-    from capitulation.signals import evaluate_all
-    from capitulation.signals.common import spot
+    """The levels map: cost floors, options levels and liquidation clusters around spot, highest first.
+
+    The levels are the report's (`report`), read from its cache when the inputs are unchanged."""
+    from datetime import datetime
+
+    from capitulation.analytics.levels import Level, group, ladder, why
 
     with handled():
-        snap = load_snapshot(data, snapshot, as_of, no_cache)
-        verdicts = evaluate_all(snap)
-    s = spot(snap)
-    if s is None:
+        doc, _ = report_document(data, snapshot, as_of, no_cache=no_cache)
+    s = doc["spot_usd"]
+    if not s:
         fail("no BTC price in the snapshot: no spot to place the levels around")
+    found = [
+        Level(lv["price"], lv["label"], lv["signal"], tuple(lv["tables"]), lv["why"])
+        for v in doc["signals"]
+        for lv in v["levels"]
+    ]
     rows = [
         {
             "price_usd": lv.price,
@@ -59,12 +65,12 @@ def levels(
             "tables": list(lv.tables),
             "why": why(lv),
         }
-        for lv, d in ladder([lv for v in verdicts for lv in v.levels], s, within)
+        for lv, d in ladder(found, s, within)
     ]
     if as_json:
-        print_json({"spot_usd": s, "within": within, "levels": rows}, snap.as_of)
+        print_json({"spot_usd": s, "within": within, "levels": rows}, doc["as_of"])
         return
-    title = f"Levels around spot ${s:,.0f} ({snap.as_of:%Y-%m-%d %H:%M} UTC), highest first"
+    title = f"Levels around spot ${s:,.0f} ({datetime.fromisoformat(doc['as_of']):%Y-%m-%d %H:%M} UTC), highest first"
     if console.width < WIDE_COLUMNS:
         _render_compact(title, rows, s)
         return

@@ -6,7 +6,7 @@ from contextlib import nullcontext
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 from rich.markup import escape
@@ -22,18 +22,17 @@ from capitulation.cli.common import (
     ThresholdsOpt,
     app,
     console,
-    data_dir,
     examples,
     fail,
     handled,
     load_snapshot,
     print_json,
+    report_document,
     source_progress,
 )
 from capitulation.signals import ALL_SIGNALS
 
 if TYPE_CHECKING:
-    from capitulation.report.cache import ReportCache
     from capitulation.snapshot import Snapshot
 
 SignalName = Literal[ALL_SIGNALS]  # type: ignore[valid-type]  # the eight names, listed in --help
@@ -59,19 +58,12 @@ def report(
 
     A run on unchanged recorded data, code, --as-of and --thresholds reads the report an earlier run computed
     from the cache (`report.cache`; --no-cache computes it again)."""
-    from capitulation.report import cache, terminal
+    from capitulation.report import terminal
     from capitulation.store_files import default_root
 
+    store_root = (db or default_root()) if store else None
     with handled():
-        store_root = (db or default_root()) if store else None
-        memo = None
-        if not no_cache and html is None and cache.cacheable(as_of):
-            where = data_dir(data) if snapshot is None else snapshot
-            memo = cache.ReportCache(where, as_of, thresholds, snapshot=snapshot is not None)
-        doc = None if memo is None else memo.get(store_root)
-        written = 0
-        if doc is None:
-            doc, written = _report(data, snapshot, as_of, thresholds, no_cache, html, store_root, memo)
+        doc, written = report_document(data, snapshot, as_of, thresholds, no_cache, store=store_root, html=html)
     if as_json:
         print_json(doc, doc["as_of"])
         return
@@ -81,44 +73,6 @@ def report(
     if store_root is not None:
         when = f"{datetime.fromisoformat(doc['as_of']):%Y-%m-%d %H:%M}"
         console.print(f"history store {store_root}: {written} new table(s) for {when} UTC")
-
-
-def _report(
-    data: Path | None,
-    snapshot: Path | None,
-    as_of: str | None,
-    thresholds: Path | None,
-    no_cache: bool,
-    html: Path | None,
-    store_root: Path | None,
-    memo: ReportCache | None,
-) -> tuple[dict[str, Any], int]:
-    """`report` computed: the document (`model.as_json`), the HTML file written, the snapshot and verdicts
-    stored in the history store at `store_root` (None: not stored), the document kept in `memo`; returns the
-    document and the number of tables newly stored."""
-    from capitulation.report import model
-    from capitulation.signals import config
-    from capitulation.store import HistoryStore
-
-    def evaluate() -> tuple[Snapshot, model.Report]:
-        th = None if thresholds is None else config.load(thresholds)
-        snap = load_snapshot(data, snapshot, as_of, no_cache)
-        return snap, model.build(snap, th)
-
-    (snap, rep), manifest = (evaluate(), None) if memo is None else memo.compute(evaluate)
-    doc = model.as_json(rep)
-    if html is not None:
-        from capitulation.report.html import write_html
-
-        write_html(rep, snap, html, HistoryStore(store_root))  # the backtest's timeline, when it holds one
-    written = 0
-    if store_root is not None:
-        hs = HistoryStore(store_root)
-        written = hs.write(snap)
-        hs.write_verdicts(rep.verdicts)
-    if memo is not None:
-        memo.put(doc, manifest, store_root)
-    return doc, written
 
 
 @app.command(

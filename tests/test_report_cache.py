@@ -163,3 +163,11 @@ def test_a_saved_snapshot_is_kept_by_its_files(data, cached, tmp_path, monkeypat
     (snap / "vol_index.parquet").unlink()
     gone = CliRunner().invoke(app, args)  # a table gone: read again, and said, not the kept report
     assert gone.exit_code == 2 and "vol_index.parquet" in gone.output and len(calls) == 1
+
+
+def test_levels_reads_the_report_that_report_kept(data, cached, monkeypatch):
+    computed = run("levels", "--data", str(data), "--no-cache", "--json", "--within", "0.3")
+    run("report", "--data", str(data), "--no-store")
+    not_evaluated(monkeypatch)
+    assert run("levels", "--data", str(data), "--json", "--within", "0.3") == computed
+    assert {lv["group"] for lv in json.loads(computed)["levels"]} >= {"miner cost floor"}

@@ -51,7 +51,6 @@ import numpy as np
 import pandas as pd
 
 from capitulation import tables
-from capitulation.analytics import black76
 from capitulation.errors import DataError, SourceError
 from capitulation.snapshot import Provenance, utc
 from capitulation.sources._files import check_complete, check_not_after_written, cut_short_note, read_json, require_file
@@ -266,6 +265,8 @@ def _quote_times(raw: pd.DataFrame, path: Path, timestamp: str | pd.Timestamp | 
 
 def _with_forward_and_prices(df: pd.DataFrame) -> pd.DataFrame:
     """Add underlying_price (the derived forward) and the USD and BTC premiums."""
+    from capitulation.analytics import black76  # numba's kernels load only when a chain is parsed
+
     t = year_fraction(df["timestamp"], df["expiry"])
     is_call = (df["option_type"] == "C").to_numpy()
     call_delta = df["venue_delta"].to_numpy() + np.where(is_call, 0.0, 1.0)

@@ -1,4 +1,4 @@
-"""The report's document cache (`report.cache`): a warm `report` prints what a computed one prints without
+"""The document cache (`cli.documents`): a warm `report` prints what a computed one prints without
 evaluating the signals; a changed input, code, thresholds file or store makes it compute again; the log of
 the computation is said again on a hit."""
 
@@ -13,7 +13,8 @@ import pytest
 from typer.testing import CliRunner
 
 from capitulation.cli import app
-from capitulation.report import cache, model
+from capitulation.cli import documents as cache
+from capitulation.report import model
 
 FOLDERS = ("prices_daily", "volatility_index", "etf_flows", "bitcoin_network")
 """Four real folders: BTC's closes (spot), DVOL, ETF flows and the network (miners' levels)."""
@@ -104,13 +105,13 @@ def _counted(fn, calls: list):
 def test_another_code_as_of_or_thresholds_file_is_another_entry(data, cached, tmp_path, monkeypatch):
     th = tmp_path / "th.toml"
     th.write_text("")
-    key = cache.ReportCache(data, None, th, root=cached).key
-    assert cache.ReportCache(data, None, th, root=cached).key == key
-    assert cache.ReportCache(data, "2026-02-04", th, root=cached).key != key
+    key = cache.DocumentCache(data, "report", None, th, root=cached).key
+    assert cache.DocumentCache(data, "report", None, th, root=cached).key == key
+    assert cache.DocumentCache(data, "report", "2026-02-04", th, root=cached).key != key
     th.write_text("# edited\n")
-    assert cache.ReportCache(data, None, th, root=cached).key != key
+    assert cache.DocumentCache(data, "report", None, th, root=cached).key != key
     monkeypatch.setattr(cache, "code_version", lambda: "another build")
-    assert cache.ReportCache(data, None, None, root=cached).key["code"] == "another build"
+    assert cache.DocumentCache(data, "report", None, None, root=cached).key["code"] == "another build"
 
 
 @pytest.mark.parametrize(
@@ -125,7 +126,7 @@ def test_only_an_as_of_naming_one_instant_is_cached(as_of, kept):
 
 
 def test_a_hit_says_what_the_computation_logged(data, cached, caplog):
-    memo = cache.ReportCache(data, None, None, root=cached)
+    memo = cache.DocumentCache(data, "report", None, None, root=cached)
 
     def compute() -> dict:
         logging.getLogger("capitulation.signals.test").warning("DVOL is 3 days old")
@@ -139,7 +140,7 @@ def test_a_hit_says_what_the_computation_logged(data, cached, caplog):
 
 
 def test_a_file_changed_while_computing_is_not_kept(data, cached):
-    memo = cache.ReportCache(data, None, None, root=cached)
+    memo = cache.DocumentCache(data, "report", None, None, root=cached)
 
     def compute() -> dict:
         (data / "etf_flows" / "late.json").write_text("{}")  # a file lands mid-run

@@ -1,5 +1,5 @@
 """The history store's folders, known without loading the store (pandas, DuckDB): its default root, the
-partition of a table's day, and the files of a day with their stats, which `report.cache` compares to say
+partition of a table's day, and the files of a day with their stats, which `cli.documents` compares to say
 the store still holds what a run stored."""
 
 from __future__ import annotations

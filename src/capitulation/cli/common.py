@@ -30,6 +30,7 @@ from capitulation.errors import CapitulationError, one_line
 if TYPE_CHECKING:
     import pandas as pd
 
+    from capitulation.cli.documents import DocumentCache
     from capitulation.snapshot import Snapshot, SourceStatus
 
 
@@ -199,6 +200,37 @@ def load_snapshot(data: Path | None, snapshot: Path | None, as_of: str | None, n
     return build_snapshot(data_dir(data), cut, cache=None if no_cache else TableCache())
 
 
+Doc = dict[str, Any]
+"""A command's document: JSON values only (what its --json prints, and what its terminal view is drawn from)."""
+
+
+def command_document(
+    command: str,
+    data: Path | None,
+    snapshot: Path | None,
+    as_of: str | None,
+    no_cache: bool,
+    compute: Callable[[Snapshot], Doc],
+    **options: object,
+) -> Doc:
+    """`compute(snapshot)`, the document of `command` with `options` (JSON values: every option that changes
+    it) on the recorded data or saved snapshot (`load_snapshot`); read from the document cache
+    (`cli.documents`) when the inputs, code and options are unchanged, unless `no_cache`, else computed and
+    kept there. The document comes back through JSON on both paths, so a kept one renders as a computed one."""
+    memo = _memo(command, data, snapshot, as_of, no_cache, None, options)
+    doc = None if memo is None else memo.get(None)
+    if doc is not None:
+        return doc
+
+    def work() -> Doc:
+        return _json_values(compute(load_snapshot(data, snapshot, as_of, no_cache)))
+
+    doc, manifest = (work(), None) if memo is None else memo.compute(work)
+    if memo is not None:
+        memo.put(doc, manifest, None)
+    return doc
+
+
 def report_document(
     data: Path | None,
     snapshot: Path | None,
@@ -208,21 +240,15 @@ def report_document(
     *,
     store: Path | None = None,
     html: Path | None = None,
-) -> tuple[dict[str, Any], int]:
-    """The report's document (`report.model.as_json`) on the recorded data or saved snapshot (`load_snapshot`)
-    with `thresholds` (a TOML file, else the defaults), and the number of tables newly stored. Read from the
-    report cache (`report.cache`) when its inputs are unchanged, unless `no_cache` or `html`; else computed
-    and kept there. `store`: a history store root to store the snapshot and verdicts in (a cached document is
-    used only while the store still holds them); `html`: also write the HTML report there."""
-    from capitulation.report import cache
-
-    memo = None
-    if not no_cache and html is None and cache.cacheable(as_of):
-        where = data_dir(data) if snapshot is None else snapshot
-        memo = cache.ReportCache(where, as_of, thresholds, snapshot=snapshot is not None)
-        doc = memo.get(store)
-        if doc is not None:
-            return doc, 0
+) -> tuple[Doc, int]:
+    """The report's document (`report.model.as_json`) as `command_document` makes one, with `thresholds` (a
+    TOML file, else the defaults), and the number of tables newly stored. `store`: a history store root to
+    store the snapshot and verdicts in (a kept document is used only while the store still holds them);
+    `html`: also write the HTML report there (computed, never read back)."""
+    memo = None if html is not None else _memo("report", data, snapshot, as_of, no_cache, thresholds, {})
+    doc = None if memo is None else memo.get(store)
+    if doc is not None:
+        return doc, 0
 
     from capitulation.report import model
     from capitulation.signals import config
@@ -234,7 +260,7 @@ def report_document(
         return snap, model.build(snap, th)
 
     (snap, rep), manifest = (evaluate(), None) if memo is None else memo.compute(evaluate)
-    doc = model.as_json(rep)
+    doc = _json_values(model.as_json(rep))
     if html is not None:
         from capitulation.report.html import write_html
 
@@ -247,6 +273,30 @@ def report_document(
     if memo is not None:
         memo.put(doc, manifest, store)
     return doc, written
+
+
+def _memo(
+    command: str,
+    data: Path | None,
+    snapshot: Path | None,
+    as_of: str | None,
+    no_cache: bool,
+    thresholds: Path | None,
+    options: Mapping[str, object],
+) -> DocumentCache | None:
+    """The document cache entry of this run; None when it is not cached (`no_cache`, or an as_of such as
+    'now' that is another instant every run)."""
+    from capitulation.cli.documents import DocumentCache, cacheable
+
+    if no_cache or not cacheable(as_of):
+        return None
+    where = data_dir(data) if snapshot is None else snapshot
+    return DocumentCache(where, command, as_of, thresholds, snapshot=snapshot is not None, **options)
+
+
+def _json_values(doc: Doc) -> Doc:
+    """`doc` as JSON gives it back (tuples as lists, NaN kept); a value JSON cannot hold is a TypeError."""
+    return json.loads(json.dumps(doc, allow_nan=True))
 
 
 def data_dir(data: Path | None) -> Path:

@@ -57,7 +57,7 @@ def report(
     """The eight verdicts, then the levels ladder around spot and each table's own date.
 
     A run on unchanged recorded data, code, --as-of and --thresholds reads the report an earlier run computed
-    from the cache (`report.cache`; --no-cache computes it again)."""
+    from the cache (`cli.documents`; --no-cache computes it again)."""
     from capitulation.report import terminal
     from capitulation.store_files import default_root
 

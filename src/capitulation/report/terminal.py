@@ -1,7 +1,7 @@
 """Terminal report with rich: the eight verdicts, the levels ladder around spot, each table's date.
 
 It renders the report's document (`report.model.as_json`, the same object `report --json` prints), so a
-document read back from the cache (`report.cache`) renders without loading pandas or the signals."""
+document read back from the cache (`cli.documents`) renders without loading pandas or the signals."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Plain-text pieces every renderer of the report shares (terminal, HTML, dashboard). Light: no pandas, so a
-report read back from its cache (`report.cache`) renders without loading the analysis."""
+report read back from its cache (`cli.documents`) renders without loading the analysis."""
 
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ a failed or interrupted parse leaves the previous entry, never a half-written on
 parse (importer notes such as dropped rows) are stored with the entry and replayed on every hit, so a warm
 run says what a cold run says.
 
-`EntryCache` is that mechanism for any result computed from files (`report.cache` keeps the report's
+`EntryCache` is that mechanism for any result computed from files (`cli.documents` keeps the report's
 document with it); this module imports neither pandas nor the importers, so a hit costs a few stats.
 
 Location: `$CAPITULATION_CACHE_DIR`, else the user cache directory (`platformdirs.user_cache_dir`);

@@ -1,11 +1,12 @@
-"""The report's document kept with its inputs: `capitulation report` on unchanged recorded data, code, as_of
-and thresholds reads back the document (`model.as_json`) an earlier run computed instead of loading the
-tables and evaluating the eight signals, and renders it as that run did.
+"""Command documents kept with their inputs: `capitulation report` (and `levels`, `options`, ... each its
+own) on unchanged recorded data, code and options reads back the document (`model.as_json` for the report:
+what --json prints and the terminal renders) an earlier run computed instead of loading the tables and
+analysing them, and renders it as that run did.
 
 An entry is `sources.cache.EntryCache`'s: keyed by every file of every folder the tables are read from, or
 of the saved snapshot's folder (`report --snapshot`), each by size, mtime and BLAKE2b hash (racy files
-hashed), and by the package's code, the chain quote times, the as_of as given and the thresholds file (path
-and content hash); the log of the computation is replayed on a hit.
+hashed), and by the package's code, the chain quote times, the command and its options (the as_of as given,
+a thresholds file by path and content hash); the log of the computation is replayed on a hit.
 When the run also stores into the history store, the entry keeps the stats (inode, size, mtime) of every
 file of that as_of's day in the store right after the store held the snapshot and its verdicts; a hit
 needs them unchanged, so a store that was moved, cleaned, repaired or written to since costs a full run,
@@ -30,27 +31,29 @@ Doc = dict[str, Any]
 T = TypeVar("T")
 ISO_AS_OF = re.compile(r"\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?")
 """An as_of the cache keeps entries for: a date, or a date and clock time (optionally with its zone)."""
-DOC = "report.json"
+DOC = "document.json"
 
 
 def cacheable(as_of: str | None) -> bool:
-    """Whether a report at `as_of` (as given on the command line) names one instant, so it can be cached."""
+    """Whether a document at `as_of` (as given on the command line) names one instant, so it can be cached."""
     return as_of is None or ISO_AS_OF.fullmatch(as_of.strip()) is not None
 
 
-class ReportCache(EntryCache):
-    """Report documents of the recorded data folder `data_dir` (a saved snapshot's folder when `snapshot`) at
-    `as_of` with `thresholds` (a file or None); `root`: the cache folder (`sources.cache.default_dir()` when
-    None)."""
+class DocumentCache(EntryCache):
+    """Documents of `command` with `options` (JSON values; `as_of` as given, None for the default) on the
+    recorded data folder `data_dir` (a saved snapshot's folder when `snapshot`); `thresholds`: a file whose
+    content is part of the key; `root`: the cache folder (`sources.cache.default_dir()` when None)."""
 
     def __init__(
         self,
         data_dir: Path,
+        command: str,
         as_of: str | None,
-        thresholds: Path | None,
+        thresholds: Path | None = None,
         *,
         snapshot: bool = False,
         root: str | Path | None = None,
+        **options: object,
     ) -> None:
         super().__init__(root)
         self.data_dir = data_dir
@@ -59,19 +62,21 @@ class ReportCache(EntryCache):
         self.key: dict[str, object] = {
             "format": FORMAT,
             "code": code_version(),
-            "report": {
+            command: {
                 "snapshot": snapshot,
+                "options": options,
                 "as_of": None if as_of is None else as_of.strip(),
                 "chains": CHAIN_TIMESTAMPS,
                 "thresholds": None if thresholds is None else [str(thresholds.resolve()), content_hash(thresholds)],
             },
         }
         name = hashlib.blake2b(json.dumps(self.key, sort_keys=True).encode(), digest_size=8).hexdigest()
-        self.path = self.entry(data_dir, f"_report-{name}")
+        self.path = self.entry(data_dir, f"_{command}-{name}")
 
     def get(self, store: Path | None) -> Doc | None:
         """The cached document, None on a miss; with `store` (a history store root), only when the store's
-        files of the document's as_of day are as they were when that run had stored it there."""
+        files of the document's as_of day (its `as_of` key) are as they were when that run had stored it
+        there."""
         if self.files is None:
             return None
         meta = self.lookup(self.path, self.key, self.files)
@@ -87,7 +92,7 @@ class ReportCache(EntryCache):
         return doc
 
     def compute(self, fn: Callable[[], T]) -> tuple[T, dict[str, object] | None]:  # type: ignore[override]
-        """`fn()` (the report's computation) with the manifest to `put` its document with (None: the inputs
+        """`fn()` (the command's computation) with the manifest to `put` its document with (None: the inputs
         changed while it ran, or cannot be listed)."""
         if self.files is None:
             return fn(), None

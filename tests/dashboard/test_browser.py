@@ -249,6 +249,26 @@ def test_the_controls_change_what_they_should(session):
     assert session.console_errors == []
 
 
+BACKGROUND = "(sel) => getComputedStyle(document.querySelector(sel)).backgroundColor"
+
+
+def test_dark_mode_darkens_the_dash_controls_too(session):
+    """Dash's own controls (the as-of date picker, the expiry dropdown) take the page's dark panel, not
+    Dash's white (#fff: 'a white box' on the dark page)."""
+    page = session.page
+    page.emulate_media(color_scheme="dark")
+    try:
+        page.click("#nav-options")
+        page.locator("#gex-facts").wait_for()
+        for sel in (".dash-datepicker", "button#expiry"):
+            page.locator(sel).first.wait_for()
+            assert page.evaluate(BACKGROUND, sel) == "rgb(24, 32, 42)", sel  # --panel in dark mode, #18202a
+    finally:
+        page.emulate_media(color_scheme="light")
+    page.click("#nav-overview")
+    assert session.console_errors == []
+
+
 def test_an_unknown_page_is_a_message_not_a_stack_trace(session):
     page = session.page
     page.goto(session.url + "/nowhere")

@@ -67,6 +67,10 @@ border-radius:4px;cursor:pointer}
 .replay{background:var(--panel);border-left:4px solid var(--no-data);padding:.4em .8em}
 .as-of{padding:0 1em}.as-of>div{min-width:0;max-width:14em}
 .synthetic{background:#b45309;color:#fff;padding:.3em 1em;font-weight:700}
+@media (prefers-color-scheme:dark){html:root{--Dash-Fill-Inverse-Strong:var(--panel);--Dash-Text-Strong:var(--fg);
+--Dash-Text-Primary:var(--fg);--Dash-Text-Weak:var(--muted);--Dash-Text-Disabled:#6b7280;--Dash-Stroke-Strong:#6b7280;
+--Dash-Stroke-Weak:var(--line);--Dash-Fill-Interactive-Strong:var(--holds);--Dash-Fill-Interactive-Weak:#ffffff0f;
+--Dash-Fill-Primary-Hover:#ffffff0f;--Dash-Fill-Primary-Active:#ffffff1a;--Dash-Fill-Disabled:#ffffff14}}
 @media (prefers-color-scheme:dark){.js-plotly-plot .main-svg text{fill:var(--fg)!important}
 .js-plotly-plot .gridlayer path,.js-plotly-plot .zerolinelayer path{stroke:var(--line)!important}
 .js-plotly-plot .legend .bg,.js-plotly-plot .rangeselector rect{fill:var(--panel)!important}}

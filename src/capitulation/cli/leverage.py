@@ -23,7 +23,6 @@ from capitulation.cli.common import (
     examples,
     fail,
     handled,
-    load_snapshot,
     print_json,
     records,
 )
@@ -214,36 +213,13 @@ def events(
     no_cache: NoCacheOpt = False,
 ) -> None:
     """Every BTC drawdown of 20%+ in the history, with OI change and funding into the trough."""
-    import pandas as pd
-
-    from capitulation.signals import leverage_flush, liquidity_levels
-    from capitulation.signals.common import pct, usd
-
+    compute = partial(_events, threshold=threshold)
     with handled():
-        snap = load_snapshot(data, snapshot, as_of, no_cache)
-        study = leverage_flush.event_study(snap, threshold)
-    if study is None:
-        fail("the snapshot needs BTC-USD daily prices and perp_metrics for the event study")
-    with handled():
-        tab = pd.concat([study.table, liquidity_levels.into_troughs(snap, study.table)], axis=1)
-    share = study.flushes / study.known if study.known else None
-    doc = {
-        "as_of": snap.as_of.isoformat(),
-        "drawdown_threshold": threshold,
-        "flush_definition": "OI in BTC at the trough (lowest within 3 days after it) at least 15% below its "
-        "highest level during the decline",
-        "declines": records(tab.astype({"flush": object}).where(tab.notna(), None)),
-        "declines_with_oi_data": study.known,
-        "declines_ending_in_flush": study.flushes,
-        "flush_share": share,
-        "signal1_threshold": study.threshold,
-        "liquidations": _liquidations_note(snap),
-        "oi_sources": sorted(set(tab["oi_source"]) - {"none"}),
-    }
+        doc = command_document("events", data, snapshot, as_of, no_cache, compute, threshold=threshold)
     if as_json:
-        print_json(doc, snap.as_of)
+        print_json(doc, doc["as_of"])
         return
-    t = Table(title=f"BTC drawdowns of {threshold:.0%}+ (daily closes to {snap.as_of:%Y-%m-%d})")
+    t = Table(title=f"BTC drawdowns of {threshold:.0%}+ (daily closes to {doc['as_of'][:10]})")
     for c in (
         "peak",
         "trough",
@@ -258,28 +234,65 @@ def events(
         "long liq. (largest day)",
     ):
         t.add_column(c)
-    for r in tab.itertuples():
-        oi = pd.notna(r.oi_change)
+    for r in doc["declines"]:
+        text = r["text"]
         t.add_row(
-            f"{r.peak_date:%Y-%m-%d} ${r.peak:,.0f}",
-            f"{r.trough_date:%Y-%m-%d} ${r.trough:,.0f}" + ("" if r.confirmed else " (open)"),
-            pct(r.depth),
-            str(r.days),
-            r.oi_source,
-            pct(r.oi_change) if oi else "-",
-            pct(-r.oi_drop) if oi else "-",
-            f"{r.flush_ratio:.0%}" if oi and pd.notna(r.flush_ratio) else "-",
-            "-" if pd.isna(r.flush) else ("yes" if r.flush else "no"),
-            f"{r.funding_min * 100:+.4f}%" if pd.notna(r.funding_min) else "-",
-            "-"
-            if pd.isna(r.long_liquidations_usd)
-            else f"{usd(r.long_liquidations_usd)} ({usd(r.largest_long_usd)} {r.largest_long_day:%m-%d})",
+            f"{r['peak_date'][:10]} ${r['peak']:,.0f}",
+            f"{r['trough_date'][:10]} ${r['trough']:,.0f}" + ("" if r["confirmed"] else " (open)"),
+            text["depth"],
+            str(r["days"]),
+            r["oi_source"],
+            text["oi_change"],
+            text["oi_drop"],
+            "-" if r["oi_change"] is None or r["flush_ratio"] is None else f"{r['flush_ratio']:.0%}",
+            "-" if r["flush"] is None else ("yes" if r["flush"] else "no"),
+            "-" if r["funding_min"] is None else f"{r['funding_min'] * 100:+.4f}%",
+            text["long_liquidations"],
         )
     console.print(t)
+    share, flushes, known = doc["flush_share"], doc["declines_ending_in_flush"], doc["declines_with_oi_data"]
     if share is not None:
         console.print(
-            f"{study.flushes} of {study.known} completed declines with OI data ended in an OI flush ({share:.0%}); "
+            f"{flushes} of {known} completed declines with OI data ended in an OI flush ({share:.0%}); "
             f"signal 1's flush threshold from this history: "
-            + (f"{study.threshold:.0%}" if study.threshold is not None else "not enough flushes")
+            + (f"{doc['signal1_threshold']:.0%}" if doc["signal1_threshold"] is not None else "not enough flushes")
         )
     console.print("liquidation volumes: " + doc["liquidations"], highlight=False)
+
+
+def _events(snap: Snapshot, threshold: float) -> Doc:
+    """`events --json`'s document, with `text` in each decline row: its depth, OI change and drop and long
+    liquidations as the terminal words them ('-' where absent)."""
+    import pandas as pd
+
+    from capitulation.signals import leverage_flush, liquidity_levels
+    from capitulation.signals.common import pct, usd
+
+    study = leverage_flush.event_study(snap, threshold)
+    if study is None:
+        fail("the snapshot needs BTC-USD daily prices and perp_metrics for the event study")
+    tab = pd.concat([study.table, liquidity_levels.into_troughs(snap, study.table)], axis=1)
+    declines = records(tab.astype({"flush": object}).where(tab.notna(), None))
+    for row, r in zip(declines, tab.itertuples(), strict=True):
+        oi = pd.notna(r.oi_change)
+        row["text"] = {
+            "depth": pct(r.depth),
+            "oi_change": pct(r.oi_change) if oi else "-",
+            "oi_drop": pct(-r.oi_drop) if oi else "-",
+            "long_liquidations": "-"
+            if pd.isna(r.long_liquidations_usd)
+            else f"{usd(r.long_liquidations_usd)} ({usd(r.largest_long_usd)} {r.largest_long_day:%m-%d})",
+        }
+    return {
+        "as_of": snap.as_of.isoformat(),
+        "drawdown_threshold": threshold,
+        "flush_definition": "OI in BTC at the trough (lowest within 3 days after it) at least 15% below its "
+        "highest level during the decline",
+        "declines": declines,
+        "declines_with_oi_data": study.known,
+        "declines_ending_in_flush": study.flushes,
+        "flush_share": study.flushes / study.known if study.known else None,
+        "signal1_threshold": study.threshold,
+        "liquidations": _liquidations_note(snap),
+        "oi_sources": sorted(set(tab["oi_source"]) - {"none"}),
+    }

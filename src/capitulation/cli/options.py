@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import math
+from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich import box
@@ -14,18 +15,22 @@ from capitulation.choices import Dealer, Sticky
 from capitulation.cli.common import (
     AsOfOpt,
     DataOpt,
+    Doc,
     JsonOpt,
     NoCacheOpt,
     SnapshotOpt,
     app,
+    command_document,
     console,
     examples,
     fail,
     handled,
-    load_snapshot,
     print_json,
 )
 from capitulation.errors import DataError
+
+if TYPE_CHECKING:
+    from capitulation.snapshot import Snapshot
 
 DELTAS = (10, 15, 25)
 
@@ -48,26 +53,36 @@ def options(
 ) -> None:
     """Per-expiry ATM vol, 10/15/25-delta RR and BF; constant-maturity RR term structure; dealer GEX,
     hedge flow, gamma flip, call/put walls and max pain, with the dealer model and the chain's age."""
-    from capitulation.signals.options_stress import summarize
-    from capitulation.sources.deribit import read_trades_json
-
     if dealer.startswith("trades") and trades is None:
         fail(f"--dealer {dealer} needs --trades FILE (a Deribit get_last_trades JSON response)")
-    with handled():
-        snap = load_snapshot(data, snapshot, as_of, no_cache)
+
+    def compute(snap: Snapshot) -> Doc:
+        from capitulation.signals.options_stress import flip_text, summarize
+        from capitulation.sources.deribit import read_trades_json
+
         quotes = snap.get("option_quotes")
         if quotes is None:
             raise DataError(f"no option chain in the snapshot as of {snap.as_of:%Y-%m-%d %H:%M} UTC")
         flow = read_trades_json(trades)[0] if trades is not None else None
         s = summarize(quotes, dealer, expiry, flow, sticky)
         age = snap.age_days("option_quotes") or 0.0
-    dropped = snap.provenance["option_quotes"].dropped_rows  # bad quote rows the importer dropped (`tables`)
-    head = {"chain_timestamp": s.timestamp.isoformat(), "as_of": snap.as_of.isoformat(), "chain_age_days": age}
-    out = head | {"bad_quote_rows_dropped": dropped} | s.as_dict()
+        dropped = snap.provenance["option_quotes"].dropped_rows  # bad quote rows the importer dropped (`tables`)
+        head = {"chain_timestamp": s.timestamp.isoformat(), "as_of": snap.as_of.isoformat(), "chain_age_days": age}
+        out = head | {"bad_quote_rows_dropped": dropped} | s.as_dict()
+        out["gex"]["text"] = {"gamma_flip": flip_text(s.flip)}  # the figure as the terminal words it
+        return out
+
+    from capitulation.sources.cache import content_hash
+
+    # the trades file by path and content: another file, or the same one rewritten, is another document
+    flow_file = None if trades is None else [str(trades.resolve()), content_hash(trades)]
+    opts = {"expiry": expiry, "dealer": dealer, "sticky": sticky, "trades": flow_file}
+    with handled():
+        doc = command_document("options", data, snapshot, as_of, no_cache, compute, **opts)
     if as_json:
-        print_json(out, snap.as_of)
+        print_json(doc, doc["as_of"])
     else:
-        _render(out)
+        _render(doc)
 
 
 def _missing(x: float | None) -> bool:
@@ -91,13 +106,10 @@ def _musd(x: float) -> str:
     return f"{'-' if x < 0 else '+'}${abs(x) / 1e6:,.1f}M"
 
 
-def _render(out: dict[str, Any]) -> None:
-    import pandas as pd
-
-    from capitulation.signals.options_stress import flip_text
-
+def _render(out: Doc) -> None:
+    """The terminal view of the document (`options --json`'s object, with `gex.text.gamma_flip`)."""
     age = out["chain_age_days"]
-    chain, as_of = pd.Timestamp(out["chain_timestamp"]), pd.Timestamp(out["as_of"])
+    chain, as_of = datetime.fromisoformat(out["chain_timestamp"]), datetime.fromisoformat(out["as_of"])
     console.print(
         f"[bold]options[/bold] chain of {chain:%Y-%m-%d %H:%M} UTC ({age:.1f} days before as_of "
         f"{as_of:%Y-%m-%d %H:%M}); reference spot {_usd(out['reference_spot_usd'])}"
@@ -110,7 +122,7 @@ def _render(out: dict[str, Any]) -> None:
     t.add_column("max pain", justify="right", no_wrap=True)
     for e in out["expiries"]:
         t.add_row(
-            f"{pd.Timestamp(e['expiry']):%d%b%y}".upper(),
+            f"{datetime.fromisoformat(e['expiry']):%d%b%y}".upper(),
             f"{e['days']:.1f}",
             _kusd(e["forward_usd"]),
             f"{e['atm_iv'] * 100:.1f}",
@@ -132,7 +144,7 @@ def _render(out: dict[str, Any]) -> None:
         f"dealer model {out['dealer_description']}{where}\n"
         f"GEX {_musd(g['total_usd_per_1pct'])} per 1% move; hedge flow per 1% rise "
         f"{_musd(g['hedge_flow_usd_per_1pct_rise'])} (+ dealers buy, - sell); sticky {g['sticky']}\n"
-        f"{flip_text(math.nan if g['gamma_flip_usd'] is None else g['gamma_flip_usd'])}; "
+        f"{g['text']['gamma_flip']}; "
         f"call wall {_usd(g['call_wall_usd'])}; "
         f"put wall {_usd(g['put_wall_usd'])}",
         highlight=False,

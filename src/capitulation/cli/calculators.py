@@ -311,8 +311,6 @@ def mnav(
     every recorded treasury company at the BTC close of --as-of (default 2026-02-05), most stressed first:
     the table verdict 6 and the dashboard read, its capital stack from --stack FILE instead of the bundled one.
     """
-    from capitulation.analytics.treasury import mnav as compute
-
     flags = {"--btc": btc, "--btc-price": btc_price, "--share-price": share_price, "--shares": shares}
     if preset is not None:
         with handled():
@@ -330,6 +328,8 @@ def mnav(
         absent = [k for k, v in flags.items() if v is None]
         if absent:
             fail(f"the calculator needs {', '.join(absent)}")
+        from capitulation.analytics.treasury import mnav as compute
+
         with handled():
             m = compute(
                 btc_held=btc,

@@ -1,9 +1,16 @@
 """Cost-floor calculators: `mnav` (one company, the seed preset, or every recorded treasury company) and
-`mining` (one rig, or the rig catalogue with an electricity sweep, the halving and the history)."""
+`mining` (one rig, or the rig catalogue with an electricity sweep, the halving and the history).
+
+What they read from the recorded data or a snapshot is a document kept in the document cache
+(`common.command_document`) and drawn from it alone, so a warm run loads neither pandas nor the analytics;
+the calculators on typed-in numbers alone compute each run (no files to key a cache by)."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from dataclasses import asdict
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
@@ -15,76 +22,93 @@ from capitulation.cli.common import (
     SHARED_DATA,
     AsOfOpt,
     DataOpt,
+    Doc,
     JsonOpt,
     NoCacheOpt,
     SnapshotOpt,
     app,
     clean,
+    command_document,
     console,
     data_dir,
     examples,
     fail,
     handled,
-    load_snapshot,
     print_json,
     records,
 )
+from capitulation.cli.markets import missing, usd
 from capitulation.errors import DataError
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from capitulation.analytics.mining import CostFloors, NetworkState
+    from capitulation.analytics.mining import NetworkState
     from capitulation.snapshot import Snapshot
 
 StackOpt = Annotated[
     Path | None,
     typer.Option("--stack", help="capital-stack TOML of hand-entered facts (default: the bundled treasuries.toml)"),
 ]
-
-
-def _missing(v: object) -> bool:
-    import pandas as pd
-
-    return v is None or (not isinstance(v, str | tuple | list) and bool(pd.isna(v)))
+SEED_DATE = "2026-02-05"
+"""The seed commentary's day (`analytics.treasury.SEED_DATE`, here without importing the analytics)."""
 
 
 def _usd(x: object) -> str:
-    from capitulation.signals.common import usd
-
-    return "-" if _missing(x) else usd(x)
+    return "-" if missing(x) else usd(x)  # type: ignore[arg-type]
 
 
 def _num(x: object, fmt: str) -> str:
-    return "-" if _missing(x) else format(x, fmt)
+    return "-" if missing(x) else format(x, fmt)
 
 
-def treasury_table(
+def _day(iso: str, fmt: str = "%Y-%m-%d") -> str:
+    """An ISO 8601 time of a document as `fmt`."""
+    return format(datetime.fromisoformat(iso), fmt)
+
+
+def _stack_key(stack: Path | None) -> dict[str, object]:
+    """The document cache's key of a --stack file: its path as given (the document names it) and its content
+    hash; None for the bundled one (the package's code, in every key)."""
+    from capitulation.sources.cache import content_hash
+
+    return {"stack": None if stack is None else [str(stack), content_hash(stack)]}
+
+
+def _companies(
+    build: Callable[[pd.DataFrame, str, Snapshot], Doc],
     data: Path | None,
+    snapshot: Path | None,
     as_of: str | None,
     stack: Path | None,
-    snapshot: Path | None = None,
-    no_cache: bool = False,
-) -> tuple[pd.DataFrame, str, pd.Timestamp]:
-    """`signals.treasury.company_table` of the snapshot of `data` (`common.data_dir`) at `as_of`, its capital
-    stack built from `stack` (default: the bundled treasuries.toml) like every snapshot's, or of the saved
-    `snapshot` (its own stack); the table, the stack file used and the snapshot's as_of (`no_cache`: parse the
-    files again, `common.load_snapshot`)."""
-    from capitulation.signals.treasury import company_table
-    from capitulation.sources import recorded
-    from capitulation.sources.cache import TableCache
-    from capitulation.sources.treasuries import BUNDLED_STACK_FILE
-    from capitulation.timeutil import parse_as_of
+    no_cache: bool,
+    **options: object,
+) -> Doc:
+    """`build(table, stack_file, snap)`: a document of `signals.treasury.company_table` of the snapshot of
+    `data` (`common.data_dir`) at `as_of`, its capital stack built from `stack` (default: the bundled
+    treasuries.toml) like every snapshot's, or of the saved `snapshot` (its own stack), with the stack file
+    used; kept in the document cache with `options` (`common.command_document`; `no_cache`: neither it nor
+    the parsed tables)."""
+    if snapshot is not None and stack is not None:
+        fail("--stack builds a capital stack from --data; a --snapshot holds its own")
 
-    if snapshot is not None:
-        if stack is not None:
-            fail("--stack builds a capital stack from --data; a --snapshot holds its own")
-        snap = load_snapshot(None, snapshot, as_of, no_cache)
-        return company_table(snap), f"the one saved in {snapshot}", snap.as_of
-    cut = None if as_of is None else parse_as_of(as_of)
-    cache = None if no_cache else TableCache()
-    snap = recorded.build_snapshot(data_dir(data), cut, stack=stack, cache=cache)
-    return company_table(snap), str(stack or BUNDLED_STACK_FILE), snap.as_of
+    def compute(snap: Snapshot) -> Doc:
+        from capitulation.signals.treasury import company_table
+        from capitulation.sources import recorded
+        from capitulation.sources.cache import TableCache
+        from capitulation.sources.treasuries import BUNDLED_STACK_FILE
+
+        if snapshot is not None:
+            return build(company_table(snap), f"the one saved in {snapshot}", snap)
+        if stack is not None:  # the same tables and as_of, the treasury table built with this stack
+            cache = None if no_cache else TableCache()
+            snap = recorded.build_snapshot(data_dir(data), snap.as_of, stack=stack, cache=cache)
+        return build(company_table(snap), str(stack or BUNDLED_STACK_FILE), snap)
+
+    saved = None if snapshot is None else str(snapshot)  # the document names it as given
+    return command_document(
+        "mnav", data, snapshot, as_of, no_cache, compute, saved=saved, **_stack_key(stack), **options
+    )
 
 
 COLUMNS = [
@@ -126,14 +150,14 @@ COLUMNS = [
 """The JSON fields of one company: USD unless named (BTC, shares, a ratio, a fraction)."""
 
 
-def _seed(data: Path | None, stack: Path | None) -> dict[str, object]:
+def _seed(real: dict[str, object] | None) -> Doc:
+    """The seed commentary's MSTR example as printed, as published and reconciled, with `real`: MSTR's record
+    of the company table that day (None: no recorded data given)."""
     from capitulation.analytics import treasury as tr
+    from capitulation.timeutil import parse_as_of
 
-    real = None
-    if data is not None:
-        table, stack_file, _ = treasury_table(data, tr.SEED_DATE, stack)
-        real = records(table[table["ticker"] == "MSTR"][COLUMNS])[0] | {"stack_file": stack_file}
     return {
+        "as_of": parse_as_of(tr.SEED_DATE).isoformat(),
         "date": tr.SEED_DATE,
         "inputs": tr.SEED_INPUTS,
         "as_printed": tr.SEED_AS_PRINTED | clean(asdict(tr.seed_as_printed())),
@@ -146,6 +170,23 @@ def _seed(data: Path | None, stack: Path | None) -> dict[str, object]:
         "mstr_recorded_note": "MSTR on 2026-02-05 at the BTC close, from the recorded capital stack"
         if real
         else "pass --data DIR for MSTR's mNAV on 2026-02-05 from the recorded capital stack",
+    }
+
+
+def _seed_recorded(table: pd.DataFrame, stack_file: str, _snap: Snapshot) -> Doc:
+    """`_seed` with MSTR's record of the company table of the seed's day."""
+    return _seed(records(table[table["ticker"] == "MSTR"][COLUMNS])[0] | {"stack_file": stack_file})
+
+
+def _company_table(table: pd.DataFrame, stack_file: str, snap: Snapshot) -> Doc:
+    """mnav's document of every recorded treasury company (`signals.treasury.company_table`)."""
+    return {
+        "as_of": snap.as_of.isoformat(),
+        "btc_price_usd": float(table["btc_price_usd"].iloc[0]),
+        "btc_price_date": table["btc_price_date"].iloc[0].isoformat(),
+        "sorted_by": "stress: (debt + preferred) / BTC NAV, highest first, then mNAV lowest first",
+        "stack_file": stack_file,
+        "companies": records(table[COLUMNS]),
     }
 
 
@@ -205,30 +246,34 @@ def _print_seed(out: dict[str, object]) -> None:
         console.print(out["mstr_recorded_note"])
 
 
-def _print_table(table: pd.DataFrame, stack_file: str) -> None:
-    btc, day = table["btc_price_usd"].iloc[0], table["btc_price_date"].iloc[0]
-    t = Table(title=f"Treasury companies at BTC ${btc:,.0f} ({day:%Y-%m-%d}), most stressed first", box=box.SIMPLE)
+def _print_table(doc: Doc) -> None:
+    """The company table of mnav's document (`_company_table`)."""
+    title = (
+        f"Treasury companies at BTC ${doc['btc_price_usd']:,.0f} ({_day(doc['btc_price_date'])}), most stressed first"
+    )
+    t = Table(title=title, box=box.SIMPLE)
     for c in ("ticker", "BTC", "as of", "mNAV EV", "mNAV mcap", "claims/NAV", "stress line", "mNAV=1 at"):
         t.add_column(c, justify="right")
     t.add_column("missing")
-    for r in table.itertuples():
+    for r in doc["companies"]:
         t.add_row(
-            r.ticker,
-            _num(r.btc_held, ",.0f"),
-            f"{r.as_of:%Y-%m-%d}",
-            _num(r.mnav_ev, ".3f"),
-            _num(r.mnav_mcap, ".3f"),
-            _num(r.leverage, ".1%"),
-            "-" if _missing(r.stress_btc_price) else f"${r.stress_btc_price:,.0f}",
-            "-" if _missing(r.mnav1_btc_price) else f"${r.mnav1_btc_price:,.0f}",
-            r.missing,
+            r["ticker"],
+            _num(r["btc_held"], ",.0f"),
+            _day(r["as_of"]),
+            _num(r["mnav_ev"], ".3f"),
+            _num(r["mnav_mcap"], ".3f"),
+            _num(r["leverage"], ".1%"),
+            "-" if missing(r["stress_btc_price"]) else f"${r['stress_btc_price']:,.0f}",
+            "-" if missing(r["mnav1_btc_price"]) else f"${r['mnav1_btc_price']:,.0f}",
+            r["missing"],
         )
     console.print(t)
-    for r in table[table["missing"].str.contains("price basis|input", na=False)].itertuples():
-        console.print(f"{r.ticker}: {r.note}")
+    for r in doc["companies"]:
+        if isinstance(r["missing"], str) and re.search("price basis|input", r["missing"]):
+            console.print(f"{r['ticker']}: {r['note']}")
     console.print(
         "claims/NAV = (debt + preferred) / BTC NAV; stress line: BTC price where BTC NAV = debt + preferred. "
-        f"Sources and the full note per company in --json; capital-stack file: {stack_file}"
+        f"Sources and the full note per company in --json; capital-stack file: {doc['stack_file']}"
     )
 
 
@@ -266,15 +311,16 @@ def mnav(
     every recorded treasury company at the BTC close of --as-of (default 2026-02-05), most stressed first:
     the table verdict 6 and the dashboard read, its capital stack from --stack FILE instead of the bundled one.
     """
-    from capitulation.analytics.treasury import mnav as compute
-    from capitulation.timeutil import parse_as_of
-
     flags = {"--btc": btc, "--btc-price": btc_price, "--share-price": share_price, "--shares": shares}
     if preset is not None:
         with handled():
-            out = _seed(data, stack)
+            out = (
+                _seed(None)
+                if data is None
+                else _companies(_seed_recorded, data, None, SEED_DATE, stack, no_cache, preset=preset)
+            )
         if as_json:
-            print_json(out, parse_as_of(out["date"]))
+            print_json(out, out["as_of"])
         else:
             _print_seed(out)
         return
@@ -282,6 +328,8 @@ def mnav(
         absent = [k for k, v in flags.items() if v is None]
         if absent:
             fail(f"the calculator needs {', '.join(absent)}")
+        from capitulation.analytics.treasury import mnav as compute
+
         with handled():
             m = compute(
                 btc_held=btc,
@@ -306,52 +354,35 @@ def mnav(
     if data is None and snapshot is None and not SHARED_DATA.is_dir():
         fail("pass --btc/--btc-price/--share-price/--shares, --preset seed, or --data DIR for the recorded companies")
     with handled():
-        table, stack_file, snap_as_of = treasury_table(data, as_of, stack, snapshot, no_cache)
+        doc = _companies(_company_table, data, snapshot, as_of, stack, no_cache)
     if as_json:
-        print_json(
-            {
-                "btc_price_usd": float(table["btc_price_usd"].iloc[0]),
-                "btc_price_date": table["btc_price_date"].iloc[0].isoformat(),
-                "sorted_by": "stress: (debt + preferred) / BTC NAV, highest first, then mNAV lowest first",
-                "stack_file": stack_file,
-                "companies": records(table[COLUMNS]),
-            },
-            snap_as_of,
-        )
+        print_json(doc, doc["as_of"])
     else:
-        _print_table(table, stack_file)
+        _print_table(doc)
 
 
 def _state(
-    data: Path | None,
-    snapshot: Path | None,
-    as_of: str | None,
-    overrides: dict[str, float | None],
-    no_cache: bool = False,
-) -> tuple[NetworkState, Snapshot | None]:
-    """The network state from the recorded `btc_network` (with --data or --snapshot; by default ../shared/data
-    when it exists and --hashrate-ehs is not given) or the flags; flags win. Without data the state's date is
+    snap: Snapshot | None, where: Callable[[], object], as_of: str | None, overrides: dict[str, float | None]
+) -> NetworkState:
+    """The network state from the snapshot's `btc_network` (`DataError` naming `where()` without one) or, with
+    no snapshot, the flags (`overrides`, with --hashrate-ehs); flags win. Without data the state's date is
     --as-of (it picks the rigs of that day), else unknown (the newest catalogue)."""
     import pandas as pd
 
     from capitulation.analytics.mining import NetworkState, network_state
     from capitulation.timeutil import parse_as_of
 
-    snap = None
-    if data is not None or snapshot is not None or (overrides["hashrate_ehs"] is None and SHARED_DATA.is_dir()):
-        snap = load_snapshot(data, snapshot, as_of, no_cache)
+    if snap is not None:
         net = snap.get("btc_network")
         if net is None:
-            raise DataError(f"no btc_network table under {snapshot or data_dir(data)}")
+            raise DataError(f"no btc_network table under {where()}")
         state = network_state(net)
-    elif overrides["hashrate_ehs"] is None:
-        fail("pass --hashrate-ehs, or --data DIR for the recorded network state")
     else:
         # without recorded data: no fees, and the subsidy since the April 2024 halving (3.125 BTC)
         when = pd.NaT if as_of is None else parse_as_of(as_of).normalize()
-        state = NetworkState(when, overrides["hashrate_ehs"], None, 0.0, 3.125, 0)
+        state = NetworkState(when, overrides["hashrate_ehs"], None, 0.0, 3.125, 0)  # type: ignore[arg-type]
     given = {k: v for k, v in overrides.items() if v is not None}
-    return NetworkState(**(asdict(state) | given)), snap
+    return NetworkState(**(asdict(state) | given))
 
 
 @app.command(epilog=examples("mining --power-usd-kwh 0.05", "mining --hashrate-ehs 1050 --efficiency-jth 17.5 --json"))
@@ -380,98 +411,119 @@ def mining(
     next halving; with --data also the recorded network state, hashprice at the BTC close and the breakeven
     history of each day's frontier and fleet.
     """
+    overrides = {"hashrate_ehs": hashrate_ehs, "fees_btc_per_block": fees_btc_per_block, "subsidy_btc": subsidy_btc}
+    # the recorded network state with --data or --snapshot, by default ../shared/data when it exists and
+    # --hashrate-ehs is not given; else the flags alone
+    recorded = data is not None or snapshot is not None or (hashrate_ehs is None and SHARED_DATA.is_dir())
+    if not recorded and hashrate_ehs is None:
+        fail("pass --hashrate-ehs, or --data DIR for the recorded network state")
+
+    def compute(snap: Snapshot | None) -> Doc:
+        state = _state(snap, lambda: snapshot or data_dir(data), as_of, overrides)
+        return _mining(snap, state, efficiency_jth, power_usd_kwh, rig_ths, btc_price)
+
+    options = {
+        "efficiency_jth": efficiency_jth,
+        "power_usd_kwh": power_usd_kwh,
+        "rig_ths": rig_ths,
+        "btc_price": btc_price,
+    }
+    with handled():
+        if recorded:
+            doc = command_document("mining", data, snapshot, as_of, no_cache, compute, **overrides, **options)
+        else:
+            doc = compute(None)
+    if as_json:
+        print_json(doc, doc["as_of"])
+    elif efficiency_jth is not None:
+        console.print(
+            f"shutdown price ${doc['shutdown_price_usd']:,.0f} per BTC  (revenue {doc['revenue_btc_per_th_day']:.3e} "
+            f"BTC/TH/day, power cost ${doc['power_cost_usd_per_th_day']:.4f}/TH/day)"
+        )
+    else:
+        _print_mining(doc)
+
+
+def _mining(
+    snap: Snapshot | None,
+    state: NetworkState,
+    efficiency_jth: float | None,
+    power_usd_kwh: float,
+    rig_ths: float | None,
+    btc_price: float | None,
+) -> Doc:
+    """mining's document at `state` and `power_usd_kwh` (USD/kWh): one rig's shutdown economics at
+    `efficiency_jth` (J/TH; `rig_ths`: its TH/s), else the rigs of the day, their cost floors, the
+    electricity sweep, the next halving and, with `snap`, the monthly breakeven history; hashprice at
+    `btc_price` (default: the snapshot's spot). Its as_of: the snapshot's; None (the time of the run) when
+    computed from flags only."""
     import pandas as pd
 
     from capitulation.analytics import mining as mi
     from capitulation.signals.common import BTC, closes, spot
 
-    overrides = {"hashrate_ehs": hashrate_ehs, "fees_btc_per_block": fees_btc_per_block, "subsidy_btc": subsidy_btc}
-    with handled():
-        state, snap = _state(data, snapshot, as_of, overrides, no_cache)
-        price = btc_price if btc_price is not None or snap is None else spot(snap)
-        if efficiency_jth is not None:
-            e = mi.shutdown_price(
-                hashrate_ehs=state.hashrate_ehs,
-                efficiency_jth=efficiency_jth,
-                power_usd_kwh=power_usd_kwh,
-                fees_btc_per_block=state.fees_btc_per_block,
-                subsidy_btc=state.subsidy_btc,
-                rig_hashrate_ths=rig_ths,
-            )
-        else:
-            rigs = mi.rigs_at(state.date)
-            econ = mi.catalogue_at(state, power_usd_kwh, rigs, btc_price=price)
-            floors = mi.cost_floors(state, power_usd_kwh)
-            sweep = mi.electricity_sweep(
-                rigs,
-                hashrate_ehs=state.hashrate_ehs,
-                fees_btc_per_block=state.fees_btc_per_block,
-                subsidy_btc=state.subsidy_btc,
-            )
-            halving = mi.next_halving(state, power_usd_kwh, rigs)
-            history = None
-            if snap is not None:
-                hist = mi.breakeven_history(snap.tables["btc_network"], closes(snap, BTC), power_usd_kwh)
-                history = hist.resample("ME").last().tail(24)
+    price = btc_price if btc_price is not None or snap is None else spot(snap)
     hashprice = None if price is None else state.hashprice_usd_per_th_day(price)
+    as_of = None if snap is None else snap.as_of.isoformat()
     if efficiency_jth is not None:
-        if as_json:
-            print_json(asdict(e) | {"btc_price_usd": price, "hashprice_usd_per_th_day": hashprice}, _as_of(snap))
-            return
-        console.print(
-            f"shutdown price ${e.shutdown_price_usd:,.0f} per BTC  (revenue {e.revenue_btc_per_th_day:.3e} BTC/TH/day, "
-            f"power cost ${e.power_cost_usd_per_th_day:.4f}/TH/day)"
+        e = mi.shutdown_price(
+            hashrate_ehs=state.hashrate_ehs,
+            efficiency_jth=efficiency_jth,
+            power_usd_kwh=power_usd_kwh,
+            fees_btc_per_block=state.fees_btc_per_block,
+            subsidy_btc=state.subsidy_btc,
+            rig_hashrate_ths=rig_ths,
         )
-        return
-    network = clean(asdict(state) | {"date": None if pd.isna(state.date) else state.date.isoformat()})
-    if as_json:
-        print_json(
-            {
-                "network": network,
-                "network_source": "recorded btc_network (flags override)" if snap is not None else "flags",
-                "power_usd_kwh": power_usd_kwh,
-                "btc_price_usd": price,
-                "hashprice_usd_per_th_day": hashprice,
-                "fleet_rule": f"rigs released within {mi.FLEET_YEARS:g} years before the date, equally weighted",
-                "cost_floors": clean(floors.as_dict()),
-                "rigs": records(econ),
-                "electricity_sweep_usd": {
-                    rig: {f"{p:.2f}": v for p, v in row.items()} for rig, row in sweep.to_dict("index").items()
-                },
-                "next_halving": {
-                    "subsidy_btc": state.subsidy_btc / 2,
-                    "assumes": "hashrate and fees as today",
-                    "rigs": records(halving),
-                },
-                "breakeven_history_monthly": None if history is None else records(history.reset_index()),
-            },
-            _as_of(snap),
-        )
-        return
-    _print_mining(state, network, price, hashprice, floors, econ, sweep, halving, history)
+        return {"as_of": as_of, **asdict(e), "btc_price_usd": price, "hashprice_usd_per_th_day": hashprice}
+    rigs = mi.rigs_at(state.date)
+    econ = mi.catalogue_at(state, power_usd_kwh, rigs, btc_price=price)
+    floors = mi.cost_floors(state, power_usd_kwh)
+    sweep = mi.electricity_sweep(
+        rigs,
+        hashrate_ehs=state.hashrate_ehs,
+        fees_btc_per_block=state.fees_btc_per_block,
+        subsidy_btc=state.subsidy_btc,
+    )
+    halving = mi.next_halving(state, power_usd_kwh, rigs)
+    history = None
+    if snap is not None:
+        hist = mi.breakeven_history(snap.tables["btc_network"], closes(snap, BTC), power_usd_kwh)
+        history = hist.resample("ME").last().tail(24)
+    return {
+        "as_of": as_of,
+        "network": clean(asdict(state) | {"date": None if pd.isna(state.date) else state.date.isoformat()}),
+        "network_source": "recorded btc_network (flags override)" if snap is not None else "flags",
+        "power_usd_kwh": power_usd_kwh,
+        "btc_price_usd": price,
+        "hashprice_usd_per_th_day": hashprice,
+        "fleet_rule": f"rigs released within {mi.FLEET_YEARS:g} years before the date, equally weighted",
+        "cost_floors": clean(floors.as_dict()),
+        "rigs": records(econ),
+        "electricity_sweep_usd": {
+            rig: {f"{p:.2f}": v for p, v in row.items()} for rig, row in sweep.to_dict("index").items()
+        },
+        "next_halving": {
+            "subsidy_btc": state.subsidy_btc / 2,
+            "assumes": "hashrate and fees as today",
+            "rigs": records(halving),
+        },
+        "breakeven_history_monthly": None if history is None else records(history.reset_index()),
+    }
 
 
-def _as_of(snap: Snapshot | None) -> pd.Timestamp | None:
-    """A mining answer's as_of: its snapshot's; None (the time of the run) when computed from flags only."""
-    return None if snap is None else snap.as_of
-
-
-def _print_mining(
-    state: NetworkState,
-    network: dict[str, object],
-    price: float | None,
-    hashprice: float | None,
-    floors: CostFloors,
-    econ: pd.DataFrame,
-    sweep: pd.DataFrame,
-    halving: pd.DataFrame,
-    history: pd.DataFrame | None,
-) -> None:
-    power = floors.power_usd_kwh
-    when = f" ({state.window_days}-day mean to {network['date'][:10]})" if network["date"] else ""
+def _print_mining(doc: Doc) -> None:
+    """mining's document of the rigs of the day (`_mining` without a rig's efficiency)."""
+    net, floors, price, hashprice = (
+        doc["network"],
+        doc["cost_floors"],
+        doc["btc_price_usd"],
+        doc["hashprice_usd_per_th_day"],
+    )
+    power = floors["power_usd_kwh"]
+    when = f" ({net['window_days']}-day mean to {net['date'][:10]})" if net["date"] else ""
     console.print(
-        f"network {state.hashrate_ehs:,.0f} EH/s{when}, fees {state.fees_btc_per_block:.4f} BTC/block, subsidy "
-        f"{state.subsidy_btc:g} BTC"
+        f"network {net['hashrate_ehs']:,.0f} EH/s{when}, fees {net['fees_btc_per_block']:.4f} BTC/block, subsidy "
+        f"{net['subsidy_btc']:g} BTC"
         + (
             ""
             if hashprice is None
@@ -479,44 +531,47 @@ def _print_mining(
         )
     )
     console.print(
-        f"cost floors at ${power}/kWh: efficient frontier {floors.frontier_rig} ({floors.frontier_jth:g} J/TH) "
-        f"${floors.frontier_usd:,.0f}; fleet average {floors.fleet_jth:.1f} J/TH (the {len(floors.fleet_rigs)} rigs "
-        f"released within {floors.fleet_years:g} years) ${floors.fleet_usd:,.0f}"
+        f"cost floors at ${power}/kWh: efficient frontier {floors['frontier_rig']} ({floors['frontier_jth']:g} J/TH) "
+        f"${floors['frontier_usd']:,.0f}; fleet average {floors['fleet_jth']:.1f} J/TH (the "
+        f"{len(floors['fleet_rigs'])} rigs released within {floors['fleet_years']:g} years) ${floors['fleet_usd']:,.0f}"
     )
-    day = f" of {network['date'][:10]}" if network["date"] else " of the newest catalogue"
+    day = f" of {net['date'][:10]}" if net["date"] else " of the newest catalogue"
     t = Table(title=f"Shutdown price per rig{day} at ${power}/kWh (power only)", box=box.SIMPLE)
     for c in ("rig", "released", "TH/s", "W", "J/TH", "shutdown USD/BTC"):
         t.add_column(c, justify="left" if c in ("rig", "released") else "right")
-    for r in econ.itertuples():
+    for r in doc["rigs"]:
         t.add_row(
-            r.rig,
-            r.released,
-            f"{r.hashrate_ths:g}",
-            f"{r.power_w:,.0f}",
-            f"{r.efficiency_jth:g}",
-            f"${r.shutdown_price_usd:,.0f}",
+            r["rig"],
+            r["released"],
+            f"{r['hashrate_ths']:g}",
+            f"{r['power_w']:,.0f}",
+            f"{r['efficiency_jth']:g}",
+            f"${r['shutdown_price_usd']:,.0f}",
         )
     console.print(t)
+    sweep = doc["electricity_sweep_usd"]
     s = Table(title="Electricity sweep: shutdown USD/BTC", box=box.SIMPLE)
     s.add_column("rig")
-    for p in sweep.columns:
-        s.add_column(f"${p:.2f}", justify="right")
-    for rig, row in sweep.iterrows():
-        s.add_row(str(rig), *(f"${v / 1e3:,.1f}k" for v in row))
+    for p in next(iter(sweep.values()), {}):
+        s.add_column(f"${p}", justify="right")
+    for rig, row in sweep.items():
+        s.add_row(str(rig), *(f"${v / 1e3:,.1f}k" for v in row.values()))
     console.print(s)
+    halving = doc["next_halving"]
     console.print(
-        f"next halving (subsidy {state.subsidy_btc / 2:g} BTC, hashrate and fees as today): "
+        f"next halving (subsidy {halving['subsidy_btc']:g} BTC, hashrate and fees as today): "
         + ", ".join(
-            f"{r.rig} ${r.now_usd / 1e3:,.1f}k -> ${r.after_halving_usd / 1e3:,.1f}k" for r in halving.itertuples()
+            f"{r['rig']} ${r['now_usd'] / 1e3:,.1f}k -> ${r['after_halving_usd'] / 1e3:,.1f}k" for r in halving["rigs"]
         )
     )
+    history = doc["breakeven_history_monthly"]
     if history is not None:
         h = Table(title=f"Breakeven of each day's rigs at ${power}/kWh (month ends)", box=box.SIMPLE)
         for c in ("month", "BTC close", "EH/s", "hashprice $/TH/d", "frontier J/TH", "frontier", "fleet J/TH", "fleet"):
             h.add_column(c, justify="right")
-        for d, r in history.iterrows():
+        for r in history:
             h.add_row(
-                f"{d:%Y-%m}",
+                _day(r["date"], "%Y-%m"),
                 _num(r["btc_close"], ",.0f"),
                 f"{r['hashrate_ehs']:,.0f}",
                 _num(r["hashprice_usd_per_th_day"], ".4f"),

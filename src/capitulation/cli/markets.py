@@ -1,9 +1,15 @@
 """Markets commands: `crossasset` (stocks, metals, ETFs and flows against BTC), `sectors` (crypto sector
-baskets against BTC) and `hedge` (the hedge desk for a long BTC position)."""
+baskets against BTC) and `hedge` (the hedge desk for a long BTC position).
+
+Each command's document (what --json prints) is kept in the document cache (`common.command_document`); the
+terminal view is drawn from it alone, so a warm run loads neither pandas nor the signals."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+import math
+from collections.abc import Mapping
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich import box
@@ -12,41 +18,60 @@ from rich.table import Table
 from capitulation.cli.common import (
     AsOfOpt,
     DataOpt,
+    Doc,
     JsonOpt,
     NoCacheOpt,
     SnapshotOpt,
     app,
+    command_document,
     console,
     examples,
     fail,
     handled,
-    load_snapshot,
     print_json,
     records,
 )
 
 if TYPE_CHECKING:
-    from capitulation.verdict import Verdict
+    from capitulation.snapshot import Snapshot
 
 
-def _print_verdict(v: Verdict) -> None:
-    console.print(f"[bold]{v.title}[/bold]: {v.status.value} - {v.headline}", highlight=False)
-    for line in v.evidence:
+def missing(x: object) -> bool:
+    """Whether a document's number is absent: None (JSON's null) or NaN."""
+    return x is None or (isinstance(x, float) and math.isnan(x))
+
+
+def pct(x: float) -> str:
+    """A fraction as a signed percent string: -0.123 -> '-12.3%' (as `signals.common.pct`)."""
+    return f"{x * 100:+.1f}%"
+
+
+def usd(x: float) -> str:
+    """USD with a magnitude suffix: 1.23e9 -> '$1.23B' (as `signals.common.usd`)."""
+    for div, suf in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if abs(x) >= div:
+            return f"${x / div:,.2f}{suf}"
+    return f"${x:,.2f}"
+
+
+def _stamp(iso: str, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """An ISO 8601 time of a document as `fmt`."""
+    return format(datetime.fromisoformat(iso), fmt)
+
+
+def _print_verdict(v: Mapping[str, Any]) -> None:
+    """A verdict's document (`Verdict.as_dict`): its title, status and headline, then its evidence."""
+    console.print(f"[bold]{v['title']}[/bold]: {v['status']} - {v['headline']}", highlight=False)
+    for line in v["evidence"]:
         console.print(f"   - {line}", highlight=False)
 
 
 def _p(x: float | None) -> str:
-    import pandas as pd
-
-    from capitulation.signals.common import pct
-
-    return "-" if x is None or pd.isna(x) else pct(x)
+    return "-" if missing(x) else pct(x)  # type: ignore[arg-type]
 
 
 def _f(x: float | None, fmt: str = ".2f") -> str:
-    import pandas as pd
-
-    return "-" if x is None or pd.isna(x) else format(x, fmt)
+    return "-" if missing(x) else format(x, fmt)
 
 
 @app.command(epilog=examples("crossasset --as-of 2026-02-05", "crossasset --json"))
@@ -59,49 +84,47 @@ def crossasset(
 ) -> None:
     """BTC against stocks, metals, bonds, the dollar and the spot ETFs: drawdowns from the ATH and the 90-day
     high, relative drawdown, 30/90-day correlation and beta, and spot-ETF flows over 5/20/60 days."""
-    from capitulation.signals import cross_asset
-    from capitulation.signals.common import BTC, pct, usd
-
     with handled():
-        snap = load_snapshot(data, snapshot, as_of, no_cache)
-        ca = cross_asset.cross_asset(snap)
-        verdict = cross_asset.evaluate(snap)
-    if isinstance(ca, str):
-        fail(f"cross-asset: {ca}")
-    doc = {
-        "as_of": snap.as_of.isoformat(),
-        **ca.as_dict(),
-        "verdict": verdict.as_dict(),
-    }
+        doc = command_document("crossasset", data, snapshot, as_of, no_cache, _crossasset)
     if as_json:
-        print_json(doc, snap.as_of)
+        print_json(doc, doc["as_of"])
         return
-    t = Table(title=f"Cross-asset, as of {snap.as_of:%Y-%m-%d %H:%M} UTC", box=box.SIMPLE_HEAD)
+    t = Table(title=f"Cross-asset, as of {_stamp(doc['as_of'])} UTC", box=box.SIMPLE_HEAD)
     cols = ("asset", "group", "close", "from ATH", "from 90d high", "vs BTC (pts)", "30d")
     for c in (*cols, "corr 30d", "beta 30d", "corr 90d", "beta 90d"):
         t.add_column(c, justify="left" if c in ("asset", "group") else "right", no_wrap=True)
-    for r in ca.table.itertuples():
-        is_btc = r.Index == BTC
+    for r in doc["assets"]:
+        is_btc = r["group"] == "bitcoin"  # BTC's own row: the one symbol outside the compared groups
         t.add_row(
-            r.Index,
-            r.group,
-            f"{r.close:,.2f}",
-            pct(r.drawdown_ath),
-            pct(r.drawdown_90d),
-            "" if is_btc else _p(r.rel_drawdown_90d),
-            _p(r.return_30d),
-            "" if is_btc else _f(r.corr_30d, "+.2f"),
-            "" if is_btc else _f(r.beta_30d),
-            "" if is_btc else _f(r.corr_90d, "+.2f"),
-            "" if is_btc else _f(r.beta_90d),
+            r["symbol"],
+            r["group"],
+            f"{r['close']:,.2f}",
+            pct(r["drawdown_ath"]),
+            pct(r["drawdown_90d"]),
+            "" if is_btc else _p(r["rel_drawdown_90d"]),
+            _p(r["return_30d"]),
+            "" if is_btc else _f(r["corr_30d"], "+.2f"),
+            "" if is_btc else _f(r["beta_30d"]),
+            "" if is_btc else _f(r["corr_90d"], "+.2f"),
+            "" if is_btc else _f(r["beta_90d"]),
         )
     console.print(t)
-    flows = ca.flows
+    flows = doc["etf_flows"]
     if flows is not None:
-        sums = "; ".join(f"{d} trading days {usd(v)}" for d, v in flows.sums.items())
-        state = "" if flows.fresh else f" [STALE: {flows.age_days:.0f} days before as_of]"
-        console.print(f"spot ETF net flows to {flows.last_date:%Y-%m-%d}{state}: {sums}", highlight=False)
-    _print_verdict(verdict)
+        sums = "; ".join(f"{d.removesuffix('d')} trading days {usd(v)}" for d, v in flows["sums_usd"].items())
+        state = "" if flows["fresh"] else f" [STALE: {flows['age_days']:.0f} days before as_of]"
+        console.print(f"spot ETF net flows to {_stamp(flows['last_date'], '%Y-%m-%d')}{state}: {sums}", highlight=False)
+    _print_verdict(doc["verdict"])
+
+
+def _crossasset(snap: Snapshot) -> Doc:
+    """crossasset's document: `CrossAsset.as_dict` and the verdict, at the snapshot's as_of."""
+    from capitulation.signals import cross_asset
+
+    ca = cross_asset.cross_asset(snap)
+    if isinstance(ca, str):
+        fail(f"cross-asset: {ca}")
+    return {"as_of": snap.as_of.isoformat(), **ca.as_dict(), "verdict": cross_asset.evaluate(snap).as_dict()}
 
 
 @app.command(epilog=examples("sectors", "sectors --snapshot snap/ --json"))
@@ -114,52 +137,54 @@ def sectors(
 ) -> None:
     """Crypto sector baskets ranked by return relative to BTC over 7/30/90 days, with which of the thesis
     sectors (prediction markets, RWA, L2, GameFi, SocialFi) the data covers."""
-    import pandas as pd
+    with handled():
+        doc = command_document("sectors", data, snapshot, as_of, no_cache, _sectors)
+    if as_json:
+        print_json(doc, doc["as_of"])
+        return
+    days = [k.removesuffix("d") for k in doc["btc_return"]]
+    t = Table(title=f"Sectors vs BTC to {_stamp(doc['data_to'], '%Y-%m-%d')} ({doc['benchmark']})", box=box.SIMPLE_HEAD)
+    for c in ("#", "sector", "coins", *(f"{d}d" for d in days), *(f"vs BTC {d}d" for d in days)):
+        t.add_column(c, justify="left" if c == "sector" else "right", no_wrap=True)
+    for r in doc["ranking"]:
+        t.add_row(
+            _f(r["rank_30d"], ".0f"),
+            str(r["sector"]),
+            _f(r["members"], ".0f"),
+            *(_p(r[f"return_{d}d"]) for d in days),
+            *(_p(r[f"vs_btc_{d}d"]) for d in days),
+        )
+    t.add_row("", "BTC", "", *(_p(v) for v in doc["btc_return"].values()), "", "", "")
+    console.print(t)
+    for r in doc["thesis_coverage"]:
+        figures = ", ".join(f"{d}d {_p(r[f'vs_btc_{d}d'])}" for d in days)
+        console.print(
+            f"{r['sector']}: {r['status']} - {r['note']}" + ("" if missing(r["label"]) else f"; vs BTC {figures}"),
+            highlight=False,
+        )
+    _print_verdict(doc["verdict"])
 
+
+def _sectors(snap: Snapshot) -> Doc:
+    """sectors' document: the ranking, the thesis sectors' coverage and the verdict, at the snapshot's as_of."""
     from capitulation.signals import sector_rotation
 
-    with handled():
-        snap = load_snapshot(data, snapshot, as_of, no_cache)
-        sec = sector_rotation.sectors(snap)
-        verdict = sector_rotation.evaluate(snap)
+    sec = sector_rotation.sectors(snap)
     if isinstance(sec, str):
         fail(f"sectors: {sec}")
-    days = sector_rotation.DAYS
-    doc = {
+    return {
         "as_of": snap.as_of.isoformat(),
         "data_to": sec.end.isoformat(),
         "benchmark": sec.benchmark,
         "weighting": sector_rotation.WEIGHTING,
         "units": "returns are fractions; vs_btc = (1 + sector) / (1 + BTC) - 1; rank 1 = strongest; null = not "
         "enough data (under 90% of the window's days)",
-        "btc_return": {f"{d}d": sec.btc[d] for d in days},
+        "btc_return": {f"{d}d": sec.btc[d] for d in sector_rotation.DAYS},
         "ranking": records(sec.table.rename_axis("sector").reset_index()),
         "thesis_coverage": records(sec.coverage),
         "left_out": sector_rotation.EXCLUDED,
-        "verdict": verdict.as_dict(),
+        "verdict": sector_rotation.evaluate(snap).as_dict(),
     }
-    if as_json:
-        print_json(doc, snap.as_of)
-        return
-    t = Table(title=f"Sectors vs BTC to {sec.end:%Y-%m-%d} ({sec.benchmark})", box=box.SIMPLE_HEAD)
-    for c in ("#", "sector", "coins", *(f"{d}d" for d in days), *(f"vs BTC {d}d" for d in days)):
-        t.add_column(c, justify="left" if c == "sector" else "right", no_wrap=True)
-    for s, r in sec.table.iterrows():
-        t.add_row(
-            _f(r.rank_30d, ".0f"),
-            str(s),
-            _f(r.members, ".0f"),
-            *(_p(r[f"return_{d}d"]) for d in days),
-            *(_p(r[f"vs_btc_{d}d"]) for d in days),
-        )
-    t.add_row("", "BTC", "", *(_p(sec.btc[d]) for d in days), "", "", "")
-    console.print(t)
-    for r in sec.coverage.itertuples():
-        figures = ", ".join(f"{d}d {_p(getattr(r, f'vs_btc_{d}d'))}" for d in days)
-        console.print(
-            f"{r.sector}: {r.status} - {r.note}" + (f"; vs BTC {figures}" if pd.notna(r.label) else ""), highlight=False
-        )
-    _print_verdict(verdict)
 
 
 @app.command(
@@ -179,55 +204,66 @@ def hedge(
 ) -> None:
     """The hedge desk for a long BTC position: protective puts (chain IV at a delta, skew included), a perp
     short (funding carry, liquidation distance) and proxy shorts (hedge ratio, rho^2 calm vs stress)."""
-    import pandas as pd
-
-    from capitulation.analytics import hedge_desk
-    from capitulation.signals import hedging
-    from capitulation.signals.common import usd
-    from capitulation.timeutil import parse_duration
-
-    with handled():
-        days = parse_duration(horizon, "--horizon", whole_days=True).days
-        snap = load_snapshot(data, snapshot, as_of, no_cache)
-        proxies = tuple(p.upper() for p in proxy) if proxy else hedge_desk.PROXIES
-        d = hedge_desk.desk(snap.tables, snap.as_of, notional, days, delta, margin, proxies)
-        fam = d.families()
-        verdict = hedging.evaluate(snap)
-    doc = {
-        **d.as_dict(),
-        "units": "costs are fractions of notional over the horizon (negative = income) and annualised "
-        "(x 365 / days); effectiveness = rho^2 of daily returns (share of BTC variance removed); hedge_usd = "
-        "size of the hedge; proxies' hedge ratio = USD short per USD of BTC",
-        "families": records(fam),
-        "hedges": records(d.hedges),
-        "episodes": records(d.episodes),
-        "verdict_note": "signal 7 (did the diversifiers fail with BTC in the current stress window?), whatever "
-        "the options above",
-        "verdict": verdict.as_dict(),
+    options = {
+        "notional": notional,
+        "horizon": horizon,
+        "delta": delta,
+        "margin": margin,
+        "proxies": [p.upper() for p in proxy] if proxy else None,
     }
+    with handled():
+        doc = command_document(
+            "hedge", data, snapshot, as_of, no_cache, lambda snap: _hedge(snap, **options), **options
+        )
     if as_json:
-        print_json(doc, snap.as_of)
+        print_json(doc, doc["as_of"])
         return
     console.print(
-        f"[bold]hedge desk[/bold]: long {usd(d.notional_usd)} of BTC at {usd(d.spot_usd)} "
-        f"({d.spot_date:%Y-%m-%d}), horizon {d.horizon_days} days; as of {snap.as_of:%Y-%m-%d %H:%M} UTC",
+        f"[bold]hedge desk[/bold]: long {usd(doc['notional_usd'])} of BTC at {usd(doc['spot_usd'])} "
+        f"({_stamp(doc['spot_date'], '%Y-%m-%d')}), horizon {doc['horizon_days']} days; as of "
+        f"{_stamp(doc['as_of'])} UTC",
         highlight=False,
     )
     t = Table(box=box.SIMPLE_HEAD, title="Hedge families: cost and effectiveness (rho^2), calm vs stress")
     for c in ("family", "instrument", "cost", "a year", "cost USD", "hedge USD", "rho^2 calm", "rho^2 stress"):
         t.add_column(c, justify="left" if c in ("family", "instrument") else "right")
-    for r in fam.itertuples():
+    for r in doc["families"]:
         t.add_row(
-            r.family,
-            r.instrument,
-            _p(r.cost_horizon),
-            _p(r.cost_annualised),
-            _f(r.cost_usd, "+,.0f"),
-            _f(r.hedge_usd, ",.0f"),
-            _f(r.effectiveness_calm) + ("" if pd.isna(r.n_calm) else f" (n={r.n_calm:.0f})"),
-            _f(r.effectiveness_stress) + ("" if pd.isna(r.n_stress) else f" (n={r.n_stress:.0f})"),
+            r["family"],
+            r["instrument"],
+            _p(r["cost_horizon"]),
+            _p(r["cost_annualised"]),
+            _f(r["cost_usd"], "+,.0f"),
+            _f(r["hedge_usd"], ",.0f"),
+            _f(r["effectiveness_calm"]) + ("" if missing(r["n_calm"]) else f" (n={r['n_calm']:.0f})"),
+            _f(r["effectiveness_stress"]) + ("" if missing(r["n_stress"]) else f" (n={r['n_stress']:.0f})"),
         )
     console.print(t)
-    for r in fam.itertuples():
-        console.print(f"   {r.family} {r.instrument}: {r.note}", highlight=False)
-    _print_verdict(verdict)
+    for r in doc["families"]:
+        console.print(f"   {r['family']} {r['instrument']}: {r['note']}", highlight=False)
+    _print_verdict(doc["verdict"])
+
+
+def _hedge(
+    snap: Snapshot, notional: float, horizon: str, delta: float, margin: float, proxies: list[str] | None
+) -> Doc:
+    """hedge's document: the desk for `notional` USD over `horizon` (whole days) with puts at `delta`, a perp
+    short at `margin` and the `proxies` (None: the desk's defaults), and signal 7's verdict."""
+    from capitulation.analytics import hedge_desk
+    from capitulation.signals import hedging
+    from capitulation.timeutil import parse_duration
+
+    days = parse_duration(horizon, "--horizon", whole_days=True).days
+    d = hedge_desk.desk(snap.tables, snap.as_of, notional, days, delta, margin, tuple(proxies or hedge_desk.PROXIES))
+    return {
+        **d.as_dict(),
+        "units": "costs are fractions of notional over the horizon (negative = income) and annualised "
+        "(x 365 / days); effectiveness = rho^2 of daily returns (share of BTC variance removed); hedge_usd = "
+        "size of the hedge; proxies' hedge ratio = USD short per USD of BTC",
+        "families": records(d.families()),
+        "hedges": records(d.hedges),
+        "episodes": records(d.episodes),
+        "verdict_note": "signal 7 (did the diversifiers fail with BTC in the current stress window?), whatever "
+        "the options above",
+        "verdict": hedging.evaluate(snap).as_dict(),
+    }

@@ -20,6 +20,14 @@ def table_cache_dir(tmp_path_factory) -> Path:
     return path
 
 
+@pytest.fixture
+def cached(tmp_path, monkeypatch) -> Path:
+    """A cache folder of this test only (parsed tables and command documents), for tests that count what a
+    command computes or reads back."""
+    monkeypatch.setenv("CAPITULATION_CACHE_DIR", str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     """The recorded real data folder, ../shared/data beside the repository; skip when it is absent."""

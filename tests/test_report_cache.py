@@ -32,13 +32,6 @@ def data(shared_data, tmp_path) -> Path:
     return root
 
 
-@pytest.fixture
-def cached(tmp_path, monkeypatch) -> Path:
-    """A cache folder of this test only."""
-    monkeypatch.setenv("CAPITULATION_CACHE_DIR", str(tmp_path / "cache"))
-    return tmp_path / "cache"
-
-
 def run(*args: str) -> str:
     res = CliRunner().invoke(app, list(args), env={"COLUMNS": "120"})
     assert res.exit_code == 0, res.output

@@ -37,8 +37,8 @@ from capitulation.cli.common import (
     print_json,
     records,
 )
-from capitulation.cli.markets import missing, usd
 from capitulation.errors import DataError
+from capitulation.formats import missing, usd
 
 if TYPE_CHECKING:
     import pandas as pd

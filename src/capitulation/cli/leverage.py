@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from datetime import datetime
 from functools import partial
 from typing import TYPE_CHECKING, Annotated
 
@@ -27,6 +26,7 @@ from capitulation.cli.common import (
     records,
 )
 from capitulation.errors import DataError
+from capitulation.formats import stamp
 
 if TYPE_CHECKING:
     from capitulation.signals.liquidity_levels import LiquidationMap
@@ -86,14 +86,14 @@ def leverage(
     if as_json:
         print_json(doc, doc["as_of"])
         return
-    t = Table(title=f"Perp open interest by venue, as of {_stamp(doc['as_of'])} UTC")
+    t = Table(title=f"Perp open interest by venue, as of {stamp(doc['as_of'])} UTC")
     for c in ("venue", "symbol", "OI time", "OI (BTC)", "OI (USD)", "funding / interval", "status"):
         t.add_column(c)
     for r in doc["venues"]:
         t.add_row(
             r["venue"],
             r["symbol"],
-            "-" if r["oi_time"] is None else _stamp(r["oi_time"]),
+            "-" if r["oi_time"] is None else stamp(r["oi_time"]),
             "-" if r["oi_btc"] is None else f"{r['oi_btc']:,.0f}",
             r["text"]["oi_usd"],
             "-" if r["funding_rate"] is None else f"{r['funding_rate'] * 100:+.4f}% / {r['funding_interval_h']:g}h",
@@ -139,8 +139,8 @@ def _leverage(snap: Snapshot, top: int) -> Doc:
     """`leverage --json`'s document, with `text` (the USD and percent figures as the terminal words them) in
     each venue row and in `aggregate`."""
     from capitulation.analytics.leverage import oi_weighted_funding, venue_summary
+    from capitulation.formats import pct, usd
     from capitulation.signals import leverage_flush, liquidity_levels
-    from capitulation.signals.common import pct, usd
     from capitulation.tables import AGGREGATE
 
     perps = snap.get("perp_metrics")
@@ -181,11 +181,6 @@ def _leverage(snap: Snapshot, top: int) -> Doc:
 def _nan(x: float | None) -> float:
     """A document's figure, an absent one (None: NaN in the frame `records` read) as NaN again."""
     return math.nan if x is None else x
-
-
-def _stamp(iso: str) -> str:
-    """'2026-02-05 23:59' of an ISO 8601 time."""
-    return f"{datetime.fromisoformat(iso):%Y-%m-%d %H:%M}"
 
 
 def _liquidations_note(snap: Snapshot) -> str:
@@ -265,8 +260,8 @@ def _events(snap: Snapshot, threshold: float) -> Doc:
     liquidations as the terminal words them ('-' where absent)."""
     import pandas as pd
 
+    from capitulation.formats import pct, usd
     from capitulation.signals import leverage_flush, liquidity_levels
-    from capitulation.signals.common import pct, usd
 
     study = leverage_flush.event_study(snap, threshold)
     if study is None:

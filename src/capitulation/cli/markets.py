@@ -6,9 +6,7 @@ terminal view is drawn from it alone, so a warm run loads neither pandas nor the
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
-from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -31,32 +29,10 @@ from capitulation.cli.common import (
     print_json,
     records,
 )
+from capitulation.formats import missing, pct, stamp, usd
 
 if TYPE_CHECKING:
     from capitulation.snapshot import Snapshot
-
-
-def missing(x: object) -> bool:
-    """Whether a document's number is absent: None (JSON's null) or NaN."""
-    return x is None or (isinstance(x, float) and math.isnan(x))
-
-
-def pct(x: float) -> str:
-    """A fraction as a signed percent string: -0.123 -> '-12.3%' (as `signals.common.pct`)."""
-    return f"{x * 100:+.1f}%"
-
-
-def usd(x: float) -> str:
-    """USD with a magnitude suffix: 1.23e9 -> '$1.23B' (as `signals.common.usd`)."""
-    for div, suf in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "k")):
-        if abs(x) >= div:
-            return f"${x / div:,.2f}{suf}"
-    return f"${x:,.2f}"
-
-
-def _stamp(iso: str, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    """An ISO 8601 time of a document as `fmt`."""
-    return format(datetime.fromisoformat(iso), fmt)
 
 
 def _print_verdict(v: Mapping[str, Any]) -> None:
@@ -89,7 +65,7 @@ def crossasset(
     if as_json:
         print_json(doc, doc["as_of"])
         return
-    t = Table(title=f"Cross-asset, as of {_stamp(doc['as_of'])} UTC", box=box.SIMPLE_HEAD)
+    t = Table(title=f"Cross-asset, as of {stamp(doc['as_of'])} UTC", box=box.SIMPLE_HEAD)
     cols = ("asset", "group", "close", "from ATH", "from 90d high", "vs BTC (pts)", "30d")
     for c in (*cols, "corr 30d", "beta 30d", "corr 90d", "beta 90d"):
         t.add_column(c, justify="left" if c in ("asset", "group") else "right", no_wrap=True)
@@ -113,7 +89,7 @@ def crossasset(
     if flows is not None:
         sums = "; ".join(f"{d.removesuffix('d')} trading days {usd(v)}" for d, v in flows["sums_usd"].items())
         state = "" if flows["fresh"] else f" [STALE: {flows['age_days']:.0f} days before as_of]"
-        console.print(f"spot ETF net flows to {_stamp(flows['last_date'], '%Y-%m-%d')}{state}: {sums}", highlight=False)
+        console.print(f"spot ETF net flows to {stamp(flows['last_date'], '%Y-%m-%d')}{state}: {sums}", highlight=False)
     _print_verdict(doc["verdict"])
 
 
@@ -143,7 +119,7 @@ def sectors(
         print_json(doc, doc["as_of"])
         return
     days = [k.removesuffix("d") for k in doc["btc_return"]]
-    t = Table(title=f"Sectors vs BTC to {_stamp(doc['data_to'], '%Y-%m-%d')} ({doc['benchmark']})", box=box.SIMPLE_HEAD)
+    t = Table(title=f"Sectors vs BTC to {stamp(doc['data_to'], '%Y-%m-%d')} ({doc['benchmark']})", box=box.SIMPLE_HEAD)
     for c in ("#", "sector", "coins", *(f"{d}d" for d in days), *(f"vs BTC {d}d" for d in days)):
         t.add_column(c, justify="left" if c == "sector" else "right", no_wrap=True)
     for r in doc["ranking"]:
@@ -220,8 +196,8 @@ def hedge(
         return
     console.print(
         f"[bold]hedge desk[/bold]: long {usd(doc['notional_usd'])} of BTC at {usd(doc['spot_usd'])} "
-        f"({_stamp(doc['spot_date'], '%Y-%m-%d')}), horizon {doc['horizon_days']} days; as of "
-        f"{_stamp(doc['as_of'])} UTC",
+        f"({stamp(doc['spot_date'], '%Y-%m-%d')}), horizon {doc['horizon_days']} days; as of "
+        f"{stamp(doc['as_of'])} UTC",
         highlight=False,
     )
     t = Table(box=box.SIMPLE_HEAD, title="Hedge families: cost and effectiveness (rho^2), calm vs stress")

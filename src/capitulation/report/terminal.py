@@ -6,28 +6,23 @@ document read back from the cache (`cli.documents`) renders without loading pand
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from capitulation.formats import stamp
 from capitulation.report.text import short_source, spot_line
 
 STYLE = {"holds": "bold red", "does not hold": "green", "not enough data": "yellow"}
-
-
-def _stamp(iso: str) -> str:
-    """'2026-02-05 23:59' of an ISO 8601 time."""
-    return f"{datetime.fromisoformat(iso):%Y-%m-%d %H:%M}"
 
 
 def render(doc: Mapping[str, Any], console: Console, evidence: bool = True) -> None:
     """Print the report document `doc` (`model.as_json`)."""
     price, where = doc["spot_usd"], doc["spot"]
     spot = "" if where is None else spot_line(price, where["close_date"][:10], where["age_days"], where["source"])
-    console.print(f"[bold]capitulation[/bold] as of {_stamp(doc['as_of'])} UTC" + (f"  {escape(spot)}" if spot else ""))
+    console.print(f"[bold]capitulation[/bold] as of {stamp(doc['as_of'])} UTC" + (f"  {escape(spot)}" if spot else ""))
     t = Table(show_lines=False, expand=False)
     t.add_column("#", justify="right")
     t.add_column("signal")
@@ -69,7 +64,7 @@ def render(doc: Mapping[str, Any], console: Console, evidence: bool = True) -> N
         dates.add_row(
             name,
             f"{info['rows']:,}",
-            _stamp(info["latest"]),
+            stamp(info["latest"]),
             f"{info['age_days']:.1f} d",
             escape(short_source(info["source"])) + tag,
         )

@@ -32,9 +32,10 @@ from capitulation.analytics.cost_basis import quantile_threshold, trough_values
 from capitulation.analytics.levels import Level
 from capitulation.analytics.mining import CostFloors, breakeven_history, cost_floors, network_state
 from capitulation.errors import DataError
+from capitulation.formats import pct
 from capitulation.signals import treasury
 from capitulation.signals.base import not_enough_data
-from capitulation.signals.common import BTC, btc_drawdowns, closes, pct
+from capitulation.signals.common import BTC, btc_drawdowns, closes
 from capitulation.snapshot import Derived, Snapshot, cut_days
 from capitulation.tables import BTC_NETWORK, DAILY_PRICES
 from capitulation.verdict import Metric, Status, Verdict

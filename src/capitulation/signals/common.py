@@ -151,16 +151,3 @@ def drawdown(snap: Snapshot, days: int) -> float | None:
         return None
     recent = s[s.index > s.index[-1] - pd.Timedelta(days=days)]
     return float(recent.iloc[-1] / recent.max() - 1.0)
-
-
-def pct(x: float) -> str:
-    """A fraction as a signed percent string: -0.123 -> '-12.3%'."""
-    return f"{x * 100:+.1f}%"
-
-
-def usd(x: float) -> str:
-    """USD with a magnitude suffix: 1.23e9 -> '$1.23B'."""
-    for div, suf in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "k")):
-        if abs(x) >= div:
-            return f"${x / div:,.2f}{suf}"
-    return f"${x:,.2f}"

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 import pandas as pd
 
 from capitulation.analytics import cross_asset as xa
+from capitulation.formats import pct, usd
 from capitulation.signals.base import not_enough_data
-from capitulation.signals.common import BTC, aligned_returns, pct, usd, wide_closes
+from capitulation.signals.common import BTC, aligned_returns, wide_closes
 from capitulation.snapshot import Snapshot
 from capitulation.tables import DAILY_PRICES, ETF_FLOWS
 from capitulation.verdict import Metric, Status, Verdict

@@ -36,8 +36,9 @@ import pandas as pd
 
 from capitulation.analytics import cross_asset as xa
 from capitulation.analytics import hedging as hg
+from capitulation.formats import pct, usd
 from capitulation.signals.base import not_enough_data
-from capitulation.signals.common import BTC, aligned_returns, pct, usd, wide_closes
+from capitulation.signals.common import BTC, aligned_returns, wide_closes
 from capitulation.signals.cross_asset import ALIGNMENT, SYMBOLS
 from capitulation.snapshot import Derived, Snapshot, cut_days
 from capitulation.tables import DAILY_PRICES

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from capitulation.signals.common import usd
+from capitulation.formats import usd
 
 Format = Literal["pct", "signed_pct", "pts", "vol_pts", "money", "price", "ratio", "corr", "count", "number"]
 """How a value prints: pct 0.363 -> '36.3%'; signed_pct -> '+5.5%'; pts (fraction points) 0.351 -> '+35.1 pts';

@@ -19,6 +19,7 @@ import pandas as pd
 
 from capitulation.analytics import events
 from capitulation.analytics.leverage import annualised_funding, flush_ratio, oi_vs_price, pick_funding
+from capitulation.formats import pct, usd
 from capitulation.signals.base import not_enough_data
 from capitulation.signals.common import (
     BTC,
@@ -28,8 +29,6 @@ from capitulation.signals.common import (
     drawdown,
     funding_rows,
     oi_series,
-    pct,
-    usd,
 )
 from capitulation.snapshot import Snapshot
 from capitulation.tables import LIQUIDATIONS, PERP_METRICS

@@ -43,8 +43,9 @@ from capitulation.analytics.liquidation_map import (
     out_of_sample,
     run_map,
 )
+from capitulation.formats import pct, usd
 from capitulation.signals.base import not_enough_data
-from capitulation.signals.common import BTC, aggregate_liquidations, btc_drawdowns, closes, oi_series, pct, usd
+from capitulation.signals.common import BTC, aggregate_liquidations, btc_drawdowns, closes, oi_series
 from capitulation.snapshot import Snapshot
 from capitulation.tables import DAY_CLOSE, LIQUIDATIONS
 from capitulation.verdict import Metric, Status, Verdict

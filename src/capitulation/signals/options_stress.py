@@ -37,8 +37,9 @@ from capitulation.analytics.levels import Level
 from capitulation.analytics.smile import DAYS, DELTAS, constant_maturity, risk_reversals
 from capitulation.analytics.vol_regime import VolState, ranks_at, vol_state
 from capitulation.errors import DataError
+from capitulation.formats import usd
 from capitulation.signals.base import not_enough_data
-from capitulation.signals.common import BTC, btc_drawdowns, closes, usd
+from capitulation.signals.common import BTC, btc_drawdowns, closes
 from capitulation.snapshot import Snapshot, utc
 from capitulation.tables import VOL_INDEX
 from capitulation.timeutil import DAYS_PER_YEAR

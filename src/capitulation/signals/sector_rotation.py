@@ -19,8 +19,9 @@ import numpy as np
 import pandas as pd
 
 from capitulation.analytics.sectors import Basket, basket_constituents, baskets, breadth, relative_strength
+from capitulation.formats import pct
 from capitulation.signals.base import not_enough_data
-from capitulation.signals.common import BTC, btc_drawdowns, closes, drawdown, pct
+from capitulation.signals.common import BTC, btc_drawdowns, closes, drawdown
 from capitulation.snapshot import Derived, Snapshot, cut_days
 from capitulation.tables import DAY_CLOSE
 from capitulation.verdict import Metric, Status, Verdict

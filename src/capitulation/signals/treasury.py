@@ -23,8 +23,9 @@ import pandas as pd
 from capitulation.analytics.levels import Level
 from capitulation.analytics.treasury import Mnav, dilute, live_instruments, mnav, mnav_history, stress_order
 from capitulation.errors import DataError
+from capitulation.formats import usd
 from capitulation.signals.base import not_enough_data
-from capitulation.signals.common import BTC, btc_drawdowns, closes, usd
+from capitulation.signals.common import BTC, btc_drawdowns, closes
 from capitulation.snapshot import Derived, Snapshot, cut_days
 from capitulation.tables import DAILY_PRICES
 from capitulation.timeutil import DAY_CLOSE, age_days

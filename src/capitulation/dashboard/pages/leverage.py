@@ -9,7 +9,7 @@ from dash.development.base_component import Component
 
 from capitulation.dashboard.components import figures, fmt, message, missing, table
 from capitulation.dashboard.state import LiveState
-from capitulation.signals.common import usd
+from capitulation.formats import usd
 from capitulation.signals.leverage_flush import Study
 from capitulation.signals.liquidity_levels import into_troughs
 

@@ -13,7 +13,7 @@ from capitulation.analytics.gex import DEALER_MODELS, Dealer, Sticky
 from capitulation.dashboard import figures as dfig
 from capitulation.dashboard.components import figures, fmt, graph, message, source_text, table
 from capitulation.dashboard.state import LiveState
-from capitulation.signals.common import usd
+from capitulation.formats import usd
 
 NEEDS_TAPE = ("trades", "trades_net")  # positioning models signed by a trade tape
 NO_CHAIN = "no option chain in this snapshot"

@@ -6,7 +6,6 @@ snapshot or analysing it, and without importing pandas; an option that changes t
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -15,13 +14,6 @@ from capitulation.cli import app
 from capitulation.cli import common as cli_common
 from capitulation.signals import leverage_flush, options_stress
 from test_cli_imports import console_script
-
-
-@pytest.fixture
-def cached(tmp_path, monkeypatch) -> Path:
-    """A cache folder of this test only (parsed tables and documents)."""
-    monkeypatch.setenv("CAPITULATION_CACHE_DIR", str(tmp_path / "cache"))
-    return tmp_path / "cache"
 
 
 def run(*args: str) -> str:

@@ -43,13 +43,6 @@ def full(recorded_full, tmp_path_factory) -> str:
     return str(recorded_full.save(tmp_path_factory.mktemp("snap") / "full"))
 
 
-@pytest.fixture
-def cached(tmp_path, monkeypatch) -> Path:
-    """A cache folder of this test only."""
-    monkeypatch.setenv("CAPITULATION_CACHE_DIR", str(tmp_path / "cache"))
-    return tmp_path / "cache"
-
-
 def outputs(*args: str) -> tuple[str, str]:
     """The terminal view (120 columns) and the --json text of `capitulation ARGS`."""
     runner = CliRunner()

@@ -80,6 +80,27 @@ def latest_rows(treasury: pd.DataFrame) -> pd.DataFrame:
     return filled.groupby("ticker", as_index=False).tail(1).set_index("ticker")
 
 
+def _latest_by_publication(snap: Snapshot) -> tuple[pd.DatetimeIndex, list[pd.DataFrame]]:
+    """Each publication time of `treasury_companies` up to as_of (ascending) and `latest_rows` of the rows
+    published by then: the figures known at any as_of are those of the last publication time at or before it."""
+    tr = snap.tables["treasury_companies"]
+    steps = pd.DatetimeIndex(tr["published"].unique()).sort_values()
+    steps = steps[steps <= snap.as_of]
+    return steps, [latest_rows(tr[tr["published"] <= p]) for p in steps]
+
+
+def _latest_upto(
+    prepared: tuple[pd.DatetimeIndex, list[pd.DataFrame]], as_of: pd.Timestamp
+) -> tuple[pd.DatetimeIndex, list[pd.DataFrame]]:
+    steps, frames = prepared
+    n = int(steps.searchsorted(as_of, side="right"))
+    return steps[:n], frames[:n]
+
+
+LATEST_ROWS = Derived("treasury_latest_rows", _latest_by_publication, _latest_upto)
+"""`latest_rows` as known at each publication time of `treasury_companies`."""
+
+
 def holdings_known(treasury: pd.DataFrame, ticker: str) -> pd.DataFrame:
     """`ticker`'s btc_held, shares_basic and as_of as known at each publication time (`latest_rows` of
     the rows published by then), indexed by that time: the input of `analytics.treasury.mnav_history`.
@@ -144,16 +165,25 @@ def company_table(snap: Snapshot, th: Thresholds = Thresholds()) -> pd.DataFrame
     btc = _recent_close(snap, BTC, th.max_price_age_days)
     if btc is None:
         raise DataError(f"treasury: no BTC close within {th.max_price_age_days:g} days of {snap.as_of:%Y-%m-%d}")
-    rows = snap.get("treasury_companies")
-    rows = None if rows is None else rows[rows["published"] <= snap.as_of]
-    if rows is None or rows.empty:
+    published = None if snap.get("treasury_companies") is None else snap.derived(LATEST_ROWS)[1]
+    if not published:
         raise DataError(f"treasury: no treasury_companies rows published by {snap.as_of:%Y-%m-%d}")
     inst, charges = snap.get("treasury_instruments"), snap.get("treasury_charges")
-    out = [_value(t, r, snap, btc[0], th, inst, charges) for t, r in latest_rows(rows).iterrows()]
-    table = pd.DataFrame(out).reindex(columns=[*TEXT_COLUMNS, *TIME_COLUMNS, *NUMBER_COLUMNS])
-    table = table.astype({c: "float64" for c in NUMBER_COLUMNS} | {c: "datetime64[ns, UTC]" for c in TIME_COLUMNS})
+    out = [_value(t, r, snap, btc[0], th, inst, charges) for t, r in published[-1].iterrows()]
+    return stress_order(_table(out).assign(btc_price_usd=btc[0], btc_price_date=btc[1]))
+
+
+def _table(records: list[dict[str, object]]) -> pd.DataFrame:
+    """`company_table`'s rows as a frame, column by column: text (missing / note / converted: '' when absent),
+    times (UTC, NaT when absent), numbers (float64, NaN when absent)."""
+    cols: dict[str, object] = {c: [r.get(c) for r in records] for c in TEXT_COLUMNS}
+    cols |= {c: pd.DatetimeIndex([r.get(c) for r in records], dtype="datetime64[ns, UTC]") for c in TIME_COLUMNS}
+    cols |= {
+        c: np.array([math.nan if r.get(c) is None else r[c] for r in records], dtype=float) for c in NUMBER_COLUMNS
+    }
+    table = pd.DataFrame(cols)
     table[["missing", "note", "converted"]] = table[["missing", "note", "converted"]].fillna("")
-    return stress_order(table.assign(btc_price_usd=btc[0], btc_price_date=btc[1]))
+    return table
 
 
 COUPON_COVERS_DEBT = 0.95

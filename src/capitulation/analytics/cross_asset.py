@@ -101,11 +101,12 @@ def correlations_of(pairs: Mapping[str, pd.DataFrame], base: str, windows: Seque
     out = {}
     for sym, rets in pairs.items():
         row: dict[str, object] = {"last_common": rets.index[-1] if len(rets) else pd.NaT}
+        y, x = rets[base].to_numpy(), rets[sym].to_numpy()  # taken out once: the windows are their tails
         for n in windows:
-            last = rets.tail(n)
-            enough = len(last) >= max(n, MIN_OBS)
-            corr, beta = _corr_beta(last[base].to_numpy(), last[sym].to_numpy()) if enough else (np.nan, np.nan)
-            row |= {f"corr_{n}d": corr, f"beta_{n}d": beta, f"n_{n}d": len(last)}
+            last = min(n, len(y))
+            enough = last >= max(n, MIN_OBS)
+            corr, beta = _corr_beta(y[len(y) - last :], x[len(x) - last :]) if enough else (np.nan, np.nan)
+            row |= {f"corr_{n}d": corr, f"beta_{n}d": beta, f"n_{n}d": last}
         out[sym] = row
     return pd.DataFrame.from_dict(out, orient="index")
 

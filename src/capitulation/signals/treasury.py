@@ -80,25 +80,19 @@ def latest_rows(treasury: pd.DataFrame) -> pd.DataFrame:
     return filled.groupby("ticker", as_index=False).tail(1).set_index("ticker")
 
 
-def _latest_by_publication(snap: Snapshot) -> tuple[pd.DatetimeIndex, list[pd.DataFrame]]:
-    """Each publication time of `treasury_companies` up to as_of (ascending) and `latest_rows` of the rows
-    published by then: the figures known at any as_of are those of the last publication time at or before it."""
-    tr = snap.tables["treasury_companies"]
-    steps = pd.DatetimeIndex(tr["published"].unique()).sort_values()
-    steps = steps[steps <= snap.as_of]
-    return steps, [latest_rows(tr[tr["published"] <= p]) for p in steps]
-
-
-def _latest_upto(
-    prepared: tuple[pd.DatetimeIndex, list[pd.DataFrame]], as_of: pd.Timestamp
-) -> tuple[pd.DatetimeIndex, list[pd.DataFrame]]:
-    steps, frames = prepared
-    n = int(steps.searchsorted(as_of, side="right"))
-    return steps[:n], frames[:n]
-
-
-LATEST_ROWS = Derived("treasury_latest_rows", _latest_by_publication, _latest_upto)
-"""`latest_rows` as known at each publication time of `treasury_companies`."""
+def _latest_known(snap: Snapshot) -> pd.DataFrame | None:
+    """`latest_rows` of the `treasury_companies` rows published by as_of, None without any. Computed once per
+    publication time on the snapshot `upto` cut this one from (its `memo`; the snapshot itself without one):
+    the dates between two publications share one table, as they share the rows."""
+    base = snap.origin or snap
+    tr = base.get("treasury_companies")
+    if tr is None:
+        return None
+    steps = base.memo("treasury_publications", lambda: pd.DatetimeIndex(tr["published"].unique()).sort_values())
+    k = int(steps.searchsorted(snap.as_of, side="right"))  # the publication times up to as_of
+    if k == 0:
+        return None
+    return base.memo(("treasury_latest_rows", k), lambda: latest_rows(tr[tr["published"] <= steps[k - 1]]))
 
 
 def holdings_known(treasury: pd.DataFrame, ticker: str) -> pd.DataFrame:
@@ -165,11 +159,11 @@ def company_table(snap: Snapshot, th: Thresholds = Thresholds()) -> pd.DataFrame
     btc = _recent_close(snap, BTC, th.max_price_age_days)
     if btc is None:
         raise DataError(f"treasury: no BTC close within {th.max_price_age_days:g} days of {snap.as_of:%Y-%m-%d}")
-    published = None if snap.get("treasury_companies") is None else snap.derived(LATEST_ROWS)[1]
-    if not published:
+    latest = _latest_known(snap)
+    if latest is None:
         raise DataError(f"treasury: no treasury_companies rows published by {snap.as_of:%Y-%m-%d}")
     inst, charges = snap.get("treasury_instruments"), snap.get("treasury_charges")
-    out = [_value(t, r, snap, btc[0], th, inst, charges) for t, r in published[-1].iterrows()]
+    out = [_value(t, r, snap, btc[0], th, inst, charges) for t, r in latest.iterrows()]
     return stress_order(_table(out).assign(btc_price_usd=btc[0], btc_price_date=btc[1]))
 
 

@@ -55,16 +55,17 @@ def drawdowns(wide: pd.DataFrame, window_days: int = 90) -> pd.DataFrame:
     """Per symbol: last_date, close, ath (USD), drawdown_ath, drawdown_90d (from the `window_days` high)
     and return_30d (fractions)."""
     rows = {}
-    for sym in wide.columns:
-        col = wide[sym].to_numpy(dtype=float)
-        known = ~np.isnan(col)
-        if not known.any():
+    values, stamps = wide.to_numpy(dtype=float), wide.index.as_unit("ns").asi8  # taken out once
+    window, month = pd.Timedelta(days=window_days).value, pd.Timedelta(days=30).value  # ns
+    for k, sym in enumerate(wide.columns):
+        known = np.flatnonzero(~np.isnan(values[:, k]))
+        if not len(known):
             continue
-        v, t = col[known], wide.index[known]  # the closes, ascending
-        last = t[-1]
-        recent = v[t.searchsorted(last - pd.Timedelta(days=window_days), side="right") :]
+        v, t = values[known, k], stamps[known]  # the closes, ascending (ns since the epoch)
+        last = wide.index[known[-1]]
+        recent = v[t.searchsorted(t[-1] - window, side="right") :]
         ath = float(v.max())
-        before = int(t.searchsorted(last - pd.Timedelta(days=30), side="right"))  # closes up to 30 days before
+        before = int(t.searchsorted(t[-1] - month, side="right"))  # closes up to 30 days before
         rows[sym] = {
             "last_date": last,
             "close": float(v[-1]),
@@ -101,11 +102,12 @@ def correlations_of(pairs: Mapping[str, pd.DataFrame], base: str, windows: Seque
     out = {}
     for sym, rets in pairs.items():
         row: dict[str, object] = {"last_common": rets.index[-1] if len(rets) else pd.NaT}
+        y, x = rets[base].to_numpy(), rets[sym].to_numpy()  # taken out once: the windows are their tails
         for n in windows:
-            last = rets.tail(n)
-            enough = len(last) >= max(n, MIN_OBS)
-            corr, beta = _corr_beta(last[base].to_numpy(), last[sym].to_numpy()) if enough else (np.nan, np.nan)
-            row |= {f"corr_{n}d": corr, f"beta_{n}d": beta, f"n_{n}d": len(last)}
+            last = min(n, len(y))
+            enough = last >= max(n, MIN_OBS)
+            corr, beta = _corr_beta(y[len(y) - last :], x[len(x) - last :]) if enough else (np.nan, np.nan)
+            row |= {f"corr_{n}d": corr, f"beta_{n}d": beta, f"n_{n}d": last}
         out[sym] = row
     return pd.DataFrame.from_dict(out, orient="index")
 

@@ -91,17 +91,25 @@ def _run(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The steps of the module docstring. Returns the open sizes (cohort x tier, longs and shorts: BTC),
     per step [swept long BTC, swept short BTC, swept long USD, swept short USD], and the open mass after
-    each step (BTC), summed over the cohorts (the next step's sweep visits them all)."""
+    each step (BTC), summed over the cohorts (the next step's sweep visits them all).
+
+    Each step visits only the cohorts that still hold a position (`alive`, ascending): a cohort swept on
+    every tier stays empty, so the sums run over the same positions in the same order as a visit of all
+    cohorts, at a cost that follows the open cohorts instead of the steps so far."""
     n, k = len(price), len(w)
     longs, shorts = np.zeros((n, k)), np.zeros((n, k))
     swept, open_mass = np.zeros((n, 4)), np.zeros(n)
+    alive, n_alive = np.zeros(n, np.int64), 1  # cohort 0 first
     for j in range(k):
         longs[0, j] = oi[0] * long_share * w[j]
         shorts[0, j] = oi[0] * (1.0 - long_share) * w[j]
     for t in range(1, n):
         lo, hi = min(price[t - 1], price[t]), max(price[t - 1], price[t])
         s_long = s_short = usd_long = usd_short = remaining = 0.0
-        for i in range(t):
+        kept = 0
+        for a in range(n_alive):
+            i = alive[a]
+            held = False
             for j in range(k):
                 m = longs[i, j]
                 if m > 0.0:
@@ -112,6 +120,7 @@ def _run(
                         longs[i, j] = 0.0
                     else:
                         remaining += m
+                        held = True
                 m = shorts[i, j]
                 if m > 0.0:
                     liq = price[i] * f_short[j]
@@ -121,6 +130,11 @@ def _run(
                         shorts[i, j] = 0.0
                     else:
                         remaining += m
+                        held = True
+            if held:
+                alive[kept] = i
+                kept += 1
+        n_alive = kept
         swept[t, 0], swept[t, 1], swept[t, 2], swept[t, 3] = s_long, s_short, usd_long, usd_short
         open_mass[t - 1] = remaining + s_long + s_short
         d = oi[t] - remaining
@@ -134,12 +148,14 @@ def _run(
             for j in range(k):
                 longs[t, j] = new_long * w[j]
                 shorts[t, j] = new_short * w[j]
+            alive[n_alive] = t
+            n_alive += 1
         else:
             scale = oi[t] / remaining
-            for i in range(t):
+            for a in range(n_alive):
                 for j in range(k):
-                    longs[i, j] *= scale
-                    shorts[i, j] *= scale
+                    longs[alive[a], j] *= scale
+                    shorts[alive[a], j] *= scale
     open_mass[n - 1] = longs.sum() + shorts.sum()
     return longs, shorts, swept, open_mass
 

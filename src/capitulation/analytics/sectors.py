@@ -119,10 +119,15 @@ def constituents(sector_returns: pd.DataFrame) -> pd.Series:
 def basket_constituents(sector_baskets: Mapping[str, Basket]) -> pd.Series:
     """`constituents` from the sectors' `Basket`s: per sector with a return on the first date of the latest
     month (of any sector), the number of symbols with one that day (index: sector; name 'symbol')."""
-    last = max(b.dates[-1] for b in sector_baskets.values())
+    return constituent_counts({s: (b.dates, b.present.sum(axis=1)) for s, b in sector_baskets.items()})
+
+
+def constituent_counts(reporting: Mapping[str, tuple[pd.DatetimeIndex, np.ndarray]]) -> pd.Series:
+    """`basket_constituents` from each sector's dates and its number of symbols with a return on each."""
+    last = max(dates[-1] for dates, _ in reporting.values())
     start = last.normalize().replace(day=1)
-    first = min(b.dates[b.dates.searchsorted(start)] for b in sector_baskets.values() if b.dates[-1] >= start)
-    counts = {s: int(b.present[b.dates.get_loc(first)].sum()) for s, b in sector_baskets.items() if first in b.dates}
+    first = min(dates[dates.searchsorted(start)] for dates, _ in reporting.values() if dates[-1] >= start)
+    counts = {s: int(n[dates.get_loc(first)]) for s, (dates, n) in reporting.items() if first in dates}
     return pd.Series(counts, dtype="int64", name="symbol").rename_axis("sector")
 
 

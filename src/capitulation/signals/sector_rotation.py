@@ -14,11 +14,12 @@ fall: money has left the alt sectors but for a few narratives. At a top the sect
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import reduce
 
 import numpy as np
 import pandas as pd
 
-from capitulation.analytics.sectors import Basket, basket_constituents, baskets, breadth, relative_strength
+from capitulation.analytics.sectors import Basket, baskets, breadth, constituent_counts, relative_strength
 from capitulation.formats import pct
 from capitulation.signals.base import not_enough_data
 from capitulation.signals.common import BTC, btc_drawdowns, closes, drawdown
@@ -75,19 +76,74 @@ def _sector_baskets(snap: Snapshot) -> dict[str, Basket]:
     return baskets(sr[~sr["sector"].isin(list(EXCLUDED))])
 
 
-def _baskets_upto(prepared: dict[str, Basket], as_of: pd.Timestamp) -> dict[str, Basket]:
+@dataclass(frozen=True)
+class SectorSeries:
+    """One sector's basket as known at any as_of, read off without rebuilding it: its `dates`, their
+    `positions` in the union of all sectors' dates, `reporting` (its symbols with a return, per date) and its
+    log returns (`Basket.log_returns`) per stretch of dates over which its symbols stay the same: `returns[e]`
+    are those of the basket of its first `ends[e]` dates. The basket of its first n dates has the symbols of
+    the first stretch with ends >= n, so its log returns are that stretch's first n values, bit for bit (the
+    same sums over the same symbols)."""
+
+    dates: pd.DatetimeIndex
+    positions: np.ndarray
+    reporting: np.ndarray
+    ends: np.ndarray
+    returns: tuple[np.ndarray, ...]
+
+    @classmethod
+    def of(cls, basket: Basket, union: pd.DatetimeIndex) -> SectorSeries:
+        ends = np.r_[np.unique(basket.first)[1:], len(basket.dates)]  # where a symbol first reports: a new stretch
+        returns = tuple(basket.head(int(e)).log_returns().to_numpy() for e in ends)
+        return cls(basket.dates, union.get_indexer(basket.dates), basket.present.sum(axis=1), ends, returns)
+
+    def head(self, n: int) -> SectorSeries:
+        """The sector as known on its first `n` dates."""
+        e = int(self.ends.searchsorted(n))  # the stretch holding date n
+        returns = (*self.returns[:e], self.returns[e][:n])
+        return SectorSeries(self.dates[:n], self.positions[:n], self.reporting[:n], np.r_[self.ends[:e], n], returns)
+
+
+@dataclass(frozen=True)
+class SectorReturns:
+    """Every sector's `SectorSeries` (the excluded buckets left out) and the union of their `dates`."""
+
+    dates: pd.DatetimeIndex
+    sectors: dict[str, SectorSeries]
+
+    def frame(self) -> pd.DataFrame:
+        """Wide (date x sector) basket log returns: `analytics.sectors.basket_log_returns` of the rows known."""
+        cols = {}
+        for sector, sec in self.sectors.items():
+            cols[sector] = np.full(len(self.dates), np.nan)
+            cols[sector][sec.positions] = sec.returns[-1]
+        return pd.DataFrame(cols, index=self.dates)
+
+    def constituents(self) -> pd.Series:
+        """`analytics.sectors.basket_constituents` of the baskets known."""
+        return constituent_counts({s: (sec.dates, sec.reporting) for s, sec in self.sectors.items()})
+
+
+def _sector_returns(snap: Snapshot) -> SectorReturns:
+    kept = _sector_baskets(snap)
+    union = reduce(pd.Index.union, (b.dates for b in kept.values())) if kept else pd.DatetimeIndex([], tz="UTC")
+    return SectorReturns(union, {s: SectorSeries.of(b, union) for s, b in kept.items()})
+
+
+def _returns_upto(prepared: SectorReturns, as_of: pd.Timestamp) -> SectorReturns:
+    end = as_of - DAY_CLOSE
     out = {}
-    for sector, b in prepared.items():
-        n = int(b.dates.searchsorted(as_of - DAY_CLOSE, side="right"))
+    for sector, sec in prepared.sectors.items():
+        n = int(sec.dates.searchsorted(end, side="right"))
         if n:
-            out[sector] = b.head(n)
-    return out
+            out[sector] = sec.head(n)
+    return SectorReturns(prepared.dates[: prepared.dates.searchsorted(end, side="right")], out)
 
 
 PANEL_BTC_RETURNS = Derived("sector_panel_btc", _panel_btc, cut_days)
 """The return panel's own BTC log returns, by date."""
-SECTOR_BASKETS = Derived("sector_baskets", _sector_baskets, _baskets_upto)
-"""Each sector's `analytics.sectors.Basket` (the excluded buckets left out)."""
+SECTOR_RETURNS = Derived("sector_returns", _sector_returns, _returns_upto)
+"""Each sector's basket log returns and constituents (`SectorReturns`)."""
 
 
 @dataclass(frozen=True)
@@ -122,10 +178,10 @@ def sectors(snap: Snapshot, th: Thresholds = Thresholds()) -> Sectors | str:
             return "no BTC returns (neither in the sector panel nor BTC-USD closes)"
         btc, benchmark = np.log(px).diff().dropna(), "BTC-USD daily closes (UTC days; the panel has no BTC)"
         used = ("sector_returns", "daily_prices")
-    kept = snap.derived(SECTOR_BASKETS)
-    returns = pd.DataFrame({s: b.log_returns() for s, b in kept.items()})  # analytics.sectors.basket_log_returns
+    prepared = snap.derived(SECTOR_RETURNS)
+    returns = prepared.frame()
     table, btc_ret = relative_strength(returns, btc, DAYS)
-    table["members"] = basket_constituents(kept).reindex(table.index)
+    table["members"] = prepared.constituents().reindex(table.index)
     end = sr["date"].max()
     rows = []
     for name, (label, note) in NAMED_SECTORS.items():

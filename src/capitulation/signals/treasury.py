@@ -81,6 +81,21 @@ def latest_rows(treasury: pd.DataFrame) -> pd.DataFrame:
     return filled.groupby("ticker", as_index=False).tail(1).set_index("ticker")
 
 
+def _latest_known(snap: Snapshot) -> pd.DataFrame | None:
+    """`latest_rows` of the `treasury_companies` rows published by as_of, None without any. Computed once per
+    publication time on the snapshot `upto` cut this one from (its `memo`; the snapshot itself without one):
+    the dates between two publications share one table, as they share the rows."""
+    base = snap.origin or snap
+    tr = base.get("treasury_companies")
+    if tr is None:
+        return None
+    steps = base.memo("treasury_publications", lambda: pd.DatetimeIndex(tr["published"].unique()).sort_values())
+    k = int(steps.searchsorted(snap.as_of, side="right"))  # the publication times up to as_of
+    if k == 0:
+        return None
+    return base.memo(("treasury_latest_rows", k), lambda: latest_rows(tr[tr["published"] <= steps[k - 1]]))
+
+
 def holdings_known(treasury: pd.DataFrame, ticker: str) -> pd.DataFrame:
     """`ticker`'s btc_held, shares_basic and as_of as known at each publication time (`latest_rows` of
     the rows published by then), indexed by that time: the input of `analytics.treasury.mnav_history`.
@@ -145,16 +160,25 @@ def company_table(snap: Snapshot, th: Thresholds = Thresholds()) -> pd.DataFrame
     btc = _recent_close(snap, BTC, th.max_price_age_days)
     if btc is None:
         raise DataError(f"treasury: no BTC close within {th.max_price_age_days:g} days of {snap.as_of:%Y-%m-%d}")
-    rows = snap.get("treasury_companies")
-    rows = None if rows is None else rows[rows["published"] <= snap.as_of]
-    if rows is None or rows.empty:
+    latest = _latest_known(snap)
+    if latest is None:
         raise DataError(f"treasury: no treasury_companies rows published by {snap.as_of:%Y-%m-%d}")
     inst, charges = snap.get("treasury_instruments"), snap.get("treasury_charges")
-    out = [_value(t, r, snap, btc[0], th, inst, charges) for t, r in latest_rows(rows).iterrows()]
-    table = pd.DataFrame(out).reindex(columns=[*TEXT_COLUMNS, *TIME_COLUMNS, *NUMBER_COLUMNS])
-    table = table.astype({c: "float64" for c in NUMBER_COLUMNS} | {c: "datetime64[ns, UTC]" for c in TIME_COLUMNS})
+    out = [_value(t, r, snap, btc[0], th, inst, charges) for t, r in latest.iterrows()]
+    return stress_order(_table(out).assign(btc_price_usd=btc[0], btc_price_date=btc[1]))
+
+
+def _table(records: list[dict[str, object]]) -> pd.DataFrame:
+    """`company_table`'s rows as a frame, column by column: text (missing / note / converted: '' when absent),
+    times (UTC, NaT when absent), numbers (float64, NaN when absent)."""
+    cols: dict[str, object] = {c: [r.get(c) for r in records] for c in TEXT_COLUMNS}
+    cols |= {c: pd.DatetimeIndex([r.get(c) for r in records], dtype="datetime64[ns, UTC]") for c in TIME_COLUMNS}
+    cols |= {
+        c: np.array([math.nan if r.get(c) is None else r[c] for r in records], dtype=float) for c in NUMBER_COLUMNS
+    }
+    table = pd.DataFrame(cols)
     table[["missing", "note", "converted"]] = table[["missing", "note", "converted"]].fillna("")
-    return stress_order(table.assign(btc_price_usd=btc[0], btc_price_date=btc[1]))
+    return table
 
 
 COUPON_COVERS_DEBT = 0.95

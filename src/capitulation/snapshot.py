@@ -183,8 +183,10 @@ class Snapshot:
         return self._cache[key]
 
     def memo(self, key: Hashable, compute: Callable[[], T]) -> T:
-        """`compute()` once per snapshot under `key` (never shared with its origin): a figure of this as_of that
-        several readers need, e.g. verdict 3's options summary, which the report and dashboard then draw."""
+        """`compute()` once per snapshot under `key` (a snapshot's memo is its own, never its origin's): a figure
+        of this as_of that several readers need, e.g. verdict 3's options summary, which the report and
+        dashboard then draw. A reader may use its origin's memo for a figure of rows known at every cut that
+        shares it, with a key naming those rows exactly (treasury's latest rows per publication time)."""
         if key not in self._cache:
             self._cache[key] = compute()
         return self._cache[key]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -28,6 +27,7 @@ from capitulation.cli.common import (
     print_json,
 )
 from capitulation.errors import DataError
+from capitulation.formats import missing
 
 if TYPE_CHECKING:
     from capitulation.snapshot import Snapshot
@@ -85,21 +85,17 @@ def options(
         _render(doc)
 
 
-def _missing(x: float | None) -> bool:
-    return x is None or math.isnan(x)
-
-
 def _pts(x: float | None) -> str:
     """A vol spread (fraction) in signed vol points; '-' when absent."""
-    return "-" if _missing(x) else f"{x * 100:+.1f}"
+    return "-" if missing(x) else f"{x * 100:+.1f}"
 
 
 def _usd(x: float | None) -> str:
-    return "-" if _missing(x) else f"${x:,.0f}"
+    return "-" if missing(x) else f"${x:,.0f}"
 
 
 def _kusd(x: float | None) -> str:
-    return "-" if _missing(x) else f"{x / 1e3:,.1f}k"
+    return "-" if missing(x) else f"{x / 1e3:,.1f}k"
 
 
 def _musd(x: float) -> str:
@@ -135,7 +131,7 @@ def _render(out: Doc) -> None:
     for col in ("days", "ATM", *(f"RR{d}" for d in DELTAS), "BF25"):
         cm.add_column(col, justify="right")
     for r in out["constant_maturity"]:
-        atm = "-" if _missing(r["atm_iv"]) else f"{r['atm_iv'] * 100:.1f}"
+        atm = "-" if missing(r["atm_iv"]) else f"{r['atm_iv'] * 100:.1f}"
         cm.add_row(str(r["days"]), atm, *(_pts(r[f"rr{d}"]) for d in DELTAS), _pts(r["bf25"]))
     console.print(cm)
     g = out["gex"]

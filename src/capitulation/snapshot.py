@@ -186,7 +186,8 @@ class Snapshot:
         """`compute()` once per snapshot under `key` (a snapshot's memo is its own, never its origin's): a figure
         of this as_of that several readers need, e.g. verdict 3's options summary, which the report and
         dashboard then draw. A reader may use its origin's memo for a figure of rows known at every cut that
-        shares it, with a key naming those rows exactly (treasury's latest rows per publication time)."""
+        shares it, with a key naming those rows exactly and, second, the one table it reads (treasury's
+        ("latest_rows", "treasury_companies", k): the latest rows of the first k publication times)."""
         if key not in self._cache:
             self._cache[key] = compute()
         return self._cache[key]

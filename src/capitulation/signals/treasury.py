@@ -89,11 +89,12 @@ def _latest_known(snap: Snapshot) -> pd.DataFrame | None:
     tr = base.get("treasury_companies")
     if tr is None:
         return None
-    steps = base.memo("treasury_publications", lambda: pd.DatetimeIndex(tr["published"].unique()).sort_values())
+    key = ("publications", "treasury_companies")  # (what, the table it reads): see `Snapshot.memo`
+    steps = base.memo(key, lambda: pd.DatetimeIndex(tr["published"].unique()).sort_values())
     k = int(steps.searchsorted(snap.as_of, side="right"))  # the publication times up to as_of
     if k == 0:
         return None
-    return base.memo(("treasury_latest_rows", k), lambda: latest_rows(tr[tr["published"] <= steps[k - 1]]))
+    return base.memo(("latest_rows", "treasury_companies", k), lambda: latest_rows(tr[tr["published"] <= steps[k - 1]]))
 
 
 def holdings_known(treasury: pd.DataFrame, ticker: str) -> pd.DataFrame:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 from pathlib import Path
 
@@ -165,3 +166,22 @@ def test_levels_reads_the_report_that_report_kept(data, cached, monkeypatch):
     not_evaluated(monkeypatch)
     assert run("levels", "--data", str(data), "--json", "--within", "0.3") == computed
     assert {lv["group"] for lv in json.loads(computed)["levels"]} >= {"miner cost floor"}
+
+
+def test_the_least_recently_used_documents_go_beyond_the_limit(data, cached, monkeypatch):
+    monkeypatch.setattr(cache, "MAX_DOCUMENTS", 2)
+    days = ("2026-02-03", "2026-02-04", "2026-02-05")
+
+    def keep(day: str) -> cache.DocumentCache:
+        memo = cache.DocumentCache(data, "report", day, root=cached)
+        doc, manifest = memo.compute(lambda: {"as_of": f"{day}T23:59:59+00:00"})
+        memo.put(doc, manifest, None)
+        return memo
+
+    first, second = keep(days[0]), keep(days[1])
+    os.utime(first.path, ns=(1, 1))  # both older than any write to come
+    os.utime(second.path, ns=(1, 1))
+    assert first.get(None) is not None  # used again: now the more recent of the two
+    third = keep(days[2])
+    assert [m.get(None) is not None for m in (first, second, third)] == [True, False, True]
+    assert len(list(cached.glob("*/_report-*"))) == 2

@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -32,6 +34,9 @@ T = TypeVar("T")
 ISO_AS_OF = re.compile(r"\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?")
 """An as_of the cache keeps entries for: a date, or a date and clock time (optionally with its zone)."""
 DOC = "document.json"
+MAX_DOCUMENTS = 400
+"""Documents kept per data folder, the least recently used dropped beyond it: more than a year of daily
+`report --as-of` runs beside every other command's latest."""
 
 
 def cacheable(as_of: str | None) -> bool:
@@ -89,6 +94,7 @@ class DocumentCache(EntryCache):
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return None
         self.hit(self.path, meta, self.files)
+        os.utime(self.path)  # recently used
         return doc
 
     def compute(self, fn: Callable[[], T]) -> tuple[T, dict[str, object] | None]:  # type: ignore[override]
@@ -106,6 +112,19 @@ class DocumentCache(EntryCache):
         stores = {} if store is None else {str(store.resolve()): _receipt(store, doc)}
         text = json.dumps(doc)
         self.store(self.path, {"key": self.key, "stores": stores} | manifest, lambda tmp: (tmp / DOC).write_text(text))
+        _prune(self.path.parent, keep=self.path)
+
+
+def _prune(folder: Path, keep: Path) -> None:
+    """Drop the least recently used documents of `folder` beyond `MAX_DOCUMENTS` (never `keep`); the parsed
+    tables beside them (no leading '_') are not documents."""
+    try:
+        docs = sorted((p for p in folder.glob("_*-*") if p.is_dir()), key=lambda p: p.stat().st_mtime_ns)
+    except OSError:
+        return
+    for p in docs[: max(len(docs) - MAX_DOCUMENTS, 0)]:
+        if p != keep:
+            shutil.rmtree(p, ignore_errors=True)
 
 
 def _receipt(store: Path, doc: Doc) -> list[list[object]]:

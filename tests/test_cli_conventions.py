@@ -268,6 +268,22 @@ def test_mnav_and_mining_read_a_saved_snapshot_as_they_read_the_data(saved_snaps
     assert res.exit_code == 2 and "--stack" in res.output
 
 
+def test_backtest_replays_a_saved_snapshot_as_report_reads_it(saved_snapshot, tmp_path):
+    """The snapshot's history up to its as_of, each date's verdicts as `report --snapshot --as-of` gives them."""
+    import pandas as pd
+
+    out = tmp_path / "timeline.parquet"
+    args = ["--snapshot", str(saved_snapshot), "--from", "2026-02-03", "--db", str(tmp_path / "db"), "--json"]
+    doc = _envelope(run("backtest", *args, "--out", str(out)))
+    assert (doc["from"], doc["to"]) == ("2026-02-03", "2026-02-05")  # the snapshot ends at its as_of
+    rows = pd.read_parquet(out)
+    for day in ("2026-02-03", "2026-02-05"):
+        report = _envelope(run("report", "--snapshot", str(saved_snapshot), "--as-of", day, "--no-store", "--json"))
+        at = rows[rows["as_of"].dt.strftime("%Y-%m-%d") == day]
+        expected = {v["signal"]: v["status"] for v in report["signals"]}
+        assert dict(zip(at["signal"], at["status"], strict=True)) == expected
+
+
 def test_hedge_without_data_reads_the_shared_data_beside_the_checkout(shared_data, monkeypatch):
     monkeypatch.chdir(ROOT)
     monkeypatch.delenv(common.DATA_ENV, raising=False)

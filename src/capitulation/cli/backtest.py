@@ -16,9 +16,11 @@ from capitulation.cli.common import (
     DbOpt,
     JsonOpt,
     NoCacheOpt,
+    SnapshotOpt,
     ThresholdsOpt,
     app,
     console,
+    data_dir,
     examples,
     fail,
     handled,
@@ -38,10 +40,15 @@ SIGNAL_NAMES = {
 
 
 @app.command(
-    epilog=examples("backtest --from 2024-01-01 --every 7d", "backtest --window 14d --html backtest.html --json")
+    epilog=examples(
+        "backtest --from 2024-01-01 --every 7d",
+        "backtest --window 14d --html backtest.html --json",
+        "backtest --snapshot snap/ --from 2026-01-01",
+    )
 )
 def backtest(
     data: DataOpt = None,
+    snapshot: SnapshotOpt = None,
     start: Annotated[
         str | None, typer.Option("--from", help="first date (UTC; default: the data's first BTC close)")
     ] = None,
@@ -70,11 +77,12 @@ def backtest(
     """Replay every date of the recorded data in one process (or on Dask): the eight verdicts each day, as
     `report --as-of` gives them, stored in the history store (an interrupted run resumes) and scored: hits
     within --window days of each 20 %+ drawdown's trough and peak, the count of holding signals as a score
-    with the forward 30/90/180-day BTC returns after it; walk-forward, and in / out of sample around --split."""
+    with the forward 30/90/180-day BTC returns after it; walk-forward, and in / out of sample around --split.
+    --snapshot replays a saved snapshot's history (every row up to its as_of) instead of the recorded data."""
     from capitulation.backtest import run
     from capitulation.backtest.score import backtest as run_backtest
     from capitulation.signals import config
-    from capitulation.snapshot import utc
+    from capitulation.snapshot import Snapshot, utc
     from capitulation.sources.cache import TableCache
     from capitulation.sources.recorded import build_snapshot
     from capitulation.store import HistoryStore
@@ -82,14 +90,17 @@ def backtest(
 
     if workers < 0:
         fail(f"--workers must be 0 or more, got {workers}")
-    if data is None:
-        fail("no data to backtest: pass --data DIR (a folder of recorded data such as ../shared/data)")
+    if snapshot is None:
+        data = data_dir(data)
     with handled():
         window_days = parse_duration(window, "--window", zero=True, whole_days=True).days
         run.parse_every(every)  # bad input fails before the data loads
         th = None if thresholds is None else config.load(thresholds)
         cut = utc(split).floor("D")
-        full = build_snapshot(data, "2100-01-01", cache=None if no_cache else TableCache())
+        if snapshot is not None:
+            full = Snapshot.load(snapshot)
+        else:
+            full = build_snapshot(data, "2100-01-01", cache=None if no_cache else TableCache())
         days = run.dates(full, start, end, every)
         hs = HistoryStore(db)
         t0 = time.perf_counter()

@@ -25,6 +25,11 @@ def missing(x: object) -> bool:
     return x is None or (isinstance(x, float) and math.isnan(x))
 
 
+def number(x: object, fmt: str = ".2f") -> str:
+    """A document's number as `fmt`, '-' when it is absent (`missing`)."""
+    return "-" if missing(x) else format(x, fmt)
+
+
 def stamp(iso: str, fmt: str = "%Y-%m-%d %H:%M") -> str:
     """An ISO 8601 time as `fmt`: '2026-02-05T23:59:59+00:00' -> '2026-02-05 23:59'."""
     return format(datetime.fromisoformat(iso), fmt)

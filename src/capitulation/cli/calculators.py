@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import asdict
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
@@ -38,7 +37,7 @@ from capitulation.cli.common import (
     records,
 )
 from capitulation.errors import DataError
-from capitulation.formats import missing, usd
+from capitulation.formats import missing, number, stamp, usd
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -58,21 +57,12 @@ def _usd(x: object) -> str:
     return "-" if missing(x) else usd(x)  # type: ignore[arg-type]
 
 
-def _num(x: object, fmt: str) -> str:
-    return "-" if missing(x) else format(x, fmt)
-
-
-def _day(iso: str, fmt: str = "%Y-%m-%d") -> str:
-    """An ISO 8601 time of a document as `fmt`."""
-    return format(datetime.fromisoformat(iso), fmt)
-
-
 def _stack_key(stack: Path | None) -> dict[str, object]:
     """The document cache's key of a --stack file: its path as given (the document names it) and its content
     hash; None for the bundled one (the package's code, in every key)."""
     from capitulation.sources.cache import content_hash
 
-    return {"stack": None if stack is None else [str(stack), content_hash(stack)]}
+    return {"stack_file": None if stack is None else [str(stack), content_hash(stack)]}
 
 
 def _companies(
@@ -94,20 +84,14 @@ def _companies(
 
     def compute(snap: Snapshot) -> Doc:
         from capitulation.signals.treasury import company_table
-        from capitulation.sources import recorded
-        from capitulation.sources.cache import TableCache
         from capitulation.sources.treasuries import BUNDLED_STACK_FILE
 
-        if snapshot is not None:
-            return build(company_table(snap), f"the one saved in {snapshot}", snap)
-        if stack is not None:  # the same tables and as_of, the treasury table built with this stack
-            cache = None if no_cache else TableCache()
-            snap = recorded.build_snapshot(data_dir(data), snap.as_of, stack=stack, cache=cache)
-        return build(company_table(snap), str(stack or BUNDLED_STACK_FILE), snap)
+        used = f"the one saved in {snapshot}" if snapshot is not None else str(stack or BUNDLED_STACK_FILE)
+        return build(company_table(snap), used, snap)
 
     saved = None if snapshot is None else str(snapshot)  # the document names it as given
     return command_document(
-        "mnav", data, snapshot, as_of, no_cache, compute, saved=saved, **_stack_key(stack), **options
+        "mnav", data, snapshot, as_of, no_cache, compute, stack=stack, saved=saved, **_stack_key(stack), **options
     )
 
 
@@ -231,7 +215,7 @@ def _print_seed(out: dict[str, object]) -> None:
             _usd(m["cash_usd"]),
             _usd(m["btc_nav_usd"]),
             _usd(m["enterprise_value_usd"]),
-            _num(m["mnav_ev"], ".3f"),
+            number(m["mnav_ev"], ".3f"),
         )
     console.print(t)
     console.print(out["reading"])
@@ -240,7 +224,7 @@ def _print_seed(out: dict[str, object]) -> None:
             f"recorded: {m['btc_held']:,.0f} BTC ({m['as_of'][:10]}, {m['source']}), "
             f"{m['shares_mnav'] / 1e6:,.2f}M shares at ${m['share_price_usd']:,.2f}, preferred "
             f"{_usd(m['preferred_usd'])}; mNAV (market cap) {m['mnav_mcap']:.3f}; average cost "
-            f"${_num(m['avg_cost_usd'], ',.0f')}"
+            f"${number(m['avg_cost_usd'], ',.0f')}"
         )
     else:
         console.print(out["mstr_recorded_note"])
@@ -248,9 +232,8 @@ def _print_seed(out: dict[str, object]) -> None:
 
 def _print_table(doc: Doc) -> None:
     """The company table of mnav's document (`_company_table`)."""
-    title = (
-        f"Treasury companies at BTC ${doc['btc_price_usd']:,.0f} ({_day(doc['btc_price_date'])}), most stressed first"
-    )
+    day = stamp(doc["btc_price_date"], "%Y-%m-%d")
+    title = f"Treasury companies at BTC ${doc['btc_price_usd']:,.0f} ({day}), most stressed first"
     t = Table(title=title, box=box.SIMPLE)
     for c in ("ticker", "BTC", "as of", "mNAV EV", "mNAV mcap", "claims/NAV", "stress line", "mNAV=1 at"):
         t.add_column(c, justify="right")
@@ -258,11 +241,11 @@ def _print_table(doc: Doc) -> None:
     for r in doc["companies"]:
         t.add_row(
             r["ticker"],
-            _num(r["btc_held"], ",.0f"),
-            _day(r["as_of"]),
-            _num(r["mnav_ev"], ".3f"),
-            _num(r["mnav_mcap"], ".3f"),
-            _num(r["leverage"], ".1%"),
+            number(r["btc_held"], ",.0f"),
+            stamp(r["as_of"], "%Y-%m-%d"),
+            number(r["mnav_ev"], ".3f"),
+            number(r["mnav_mcap"], ".3f"),
+            number(r["leverage"], ".1%"),
             "-" if missing(r["stress_btc_price"]) else f"${r['stress_btc_price']:,.0f}",
             "-" if missing(r["mnav1_btc_price"]) else f"${r['mnav1_btc_price']:,.0f}",
             r["missing"],
@@ -571,13 +554,13 @@ def _print_mining(doc: Doc) -> None:
             h.add_column(c, justify="right")
         for r in history:
             h.add_row(
-                _day(r["date"], "%Y-%m"),
-                _num(r["btc_close"], ",.0f"),
+                stamp(r["date"], "%Y-%m"),
+                number(r["btc_close"], ",.0f"),
                 f"{r['hashrate_ehs']:,.0f}",
-                _num(r["hashprice_usd_per_th_day"], ".4f"),
-                _num(r["frontier_jth"], "g"),
+                number(r["hashprice_usd_per_th_day"], ".4f"),
+                number(r["frontier_jth"], "g"),
                 _usd(r["frontier_usd"]),
-                _num(r["fleet_jth"], ".1f"),
+                number(r["fleet_jth"], ".1f"),
                 _usd(r["fleet_usd"]),
             )
         console.print(h)

@@ -183,10 +183,13 @@ def compile_notice(stream: TextIO | None = None) -> None:
         print(COMPILE_NOTICE, file=out, flush=True)
 
 
-def load_snapshot(data: Path | None, snapshot: Path | None, as_of: str | None, no_cache: bool = False) -> Snapshot:
+def load_snapshot(
+    data: Path | None, snapshot: Path | None, as_of: str | None, no_cache: bool = False, stack: Path | None = None
+) -> Snapshot:
     """The snapshot a command runs on: a saved snapshot folder, or the recorded data under `data` (its tables
-    from the parsed-table cache, `sources.cache`, unless `no_cache`); says on stderr when the numeric kernels
-    its analysis uses are about to compile (`compile_notice`)."""
+    from the parsed-table cache, `sources.cache`, unless `no_cache`; its capital stack from `stack`, default
+    the bundled file); says on stderr when the numeric kernels its analysis uses are about to compile
+    (`compile_notice`)."""
     from capitulation.snapshot import Snapshot, parse_as_of
     from capitulation.sources.cache import TableCache
     from capitulation.sources.recorded import build_snapshot
@@ -197,7 +200,7 @@ def load_snapshot(data: Path | None, snapshot: Path | None, as_of: str | None, n
     if snapshot is not None:
         snap = Snapshot.load(snapshot)
         return snap.upto(cut) if cut is not None else snap
-    return build_snapshot(data_dir(data), cut, cache=None if no_cache else TableCache())
+    return build_snapshot(data_dir(data), cut, stack=stack, cache=None if no_cache else TableCache())
 
 
 Doc = dict[str, Any]
@@ -211,19 +214,22 @@ def command_document(
     as_of: str | None,
     no_cache: bool,
     compute: Callable[[Snapshot], Doc],
+    *,
+    stack: Path | None = None,
     **options: object,
 ) -> Doc:
     """`compute(snapshot)`, the document of `command` with `options` (JSON values: every option that changes
-    it) on the recorded data or saved snapshot (`load_snapshot`); read from the document cache
-    (`cli.documents`) when the inputs, code and options are unchanged, unless `no_cache`, else computed and
-    kept there. The document comes back through JSON on both paths, so a kept one renders as a computed one."""
+    it) on the recorded data or saved snapshot (`load_snapshot`, with the capital-stack file `stack`: its
+    content must be in `options`); read from the document cache (`cli.documents`) when the inputs, code and
+    options are unchanged, unless `no_cache`, else computed and kept there. The document comes back through
+    JSON on both paths, so a kept one renders as a computed one."""
     memo = _memo(command, data, snapshot, as_of, no_cache, None, options)
     doc = None if memo is None else memo.get(None)
     if doc is not None:
         return doc
 
     def work() -> Doc:
-        return _json_values(compute(load_snapshot(data, snapshot, as_of, no_cache)))
+        return _json_values(compute(load_snapshot(data, snapshot, as_of, no_cache, stack)))
 
     doc, manifest = (work(), None) if memo is None else memo.compute(work)
     if memo is not None:

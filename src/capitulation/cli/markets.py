@@ -29,7 +29,7 @@ from capitulation.cli.common import (
     print_json,
     records,
 )
-from capitulation.formats import missing, pct, stamp, usd
+from capitulation.formats import missing, number, pct, stamp, usd
 
 if TYPE_CHECKING:
     from capitulation.snapshot import Snapshot
@@ -44,10 +44,6 @@ def _print_verdict(v: Mapping[str, Any]) -> None:
 
 def _p(x: float | None) -> str:
     return "-" if missing(x) else pct(x)  # type: ignore[arg-type]
-
-
-def _f(x: float | None, fmt: str = ".2f") -> str:
-    return "-" if missing(x) else format(x, fmt)
 
 
 @app.command(epilog=examples("crossasset --as-of 2026-02-05", "crossasset --json"))
@@ -79,10 +75,10 @@ def crossasset(
             pct(r["drawdown_90d"]),
             "" if is_btc else _p(r["rel_drawdown_90d"]),
             _p(r["return_30d"]),
-            "" if is_btc else _f(r["corr_30d"], "+.2f"),
-            "" if is_btc else _f(r["beta_30d"]),
-            "" if is_btc else _f(r["corr_90d"], "+.2f"),
-            "" if is_btc else _f(r["beta_90d"]),
+            "" if is_btc else number(r["corr_30d"], "+.2f"),
+            "" if is_btc else number(r["beta_30d"]),
+            "" if is_btc else number(r["corr_90d"], "+.2f"),
+            "" if is_btc else number(r["beta_90d"]),
         )
     console.print(t)
     flows = doc["etf_flows"]
@@ -124,9 +120,9 @@ def sectors(
         t.add_column(c, justify="left" if c == "sector" else "right", no_wrap=True)
     for r in doc["ranking"]:
         t.add_row(
-            _f(r["rank_30d"], ".0f"),
+            number(r["rank_30d"], ".0f"),
             str(r["sector"]),
-            _f(r["members"], ".0f"),
+            number(r["members"], ".0f"),
             *(_p(r[f"return_{d}d"]) for d in days),
             *(_p(r[f"vs_btc_{d}d"]) for d in days),
         )
@@ -209,10 +205,10 @@ def hedge(
             r["instrument"],
             _p(r["cost_horizon"]),
             _p(r["cost_annualised"]),
-            _f(r["cost_usd"], "+,.0f"),
-            _f(r["hedge_usd"], ",.0f"),
-            _f(r["effectiveness_calm"]) + ("" if missing(r["n_calm"]) else f" (n={r['n_calm']:.0f})"),
-            _f(r["effectiveness_stress"]) + ("" if missing(r["n_stress"]) else f" (n={r['n_stress']:.0f})"),
+            number(r["cost_usd"], "+,.0f"),
+            number(r["hedge_usd"], ",.0f"),
+            number(r["effectiveness_calm"]) + ("" if missing(r["n_calm"]) else f" (n={r['n_calm']:.0f})"),
+            number(r["effectiveness_stress"]) + ("" if missing(r["n_stress"]) else f" (n={r['n_stress']:.0f})"),
         )
     console.print(t)
     for r in doc["families"]:

@@ -19,3 +19,7 @@ DURATION_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w"
 """The one duration grammar (`timeutil.parse_duration`): a whole number and one of these units, e.g. 30s, 5m,
 1h, 30d, 4w."""
 DURATION_HELP = "a whole number and a unit s, m, h, d or w (e.g. 30s, 5m, 1h, 30d, 4w; 15min also reads as 15m)"
+
+SEED_DATE = "2026-02-05"
+"""The day of the seed commentary on Strategy (MSTR) that `mnav --preset seed` reproduces (its inputs and
+printed results: `analytics.treasury.SEED_INPUTS` and the rest)."""

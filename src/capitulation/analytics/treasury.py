@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from capitulation.choices import SEED_DATE  # noqa: F401  (the seed's day, beside its inputs below)
 from capitulation.errors import DataError
 
 
@@ -269,8 +270,7 @@ def mnav_history(
 
 # The seed commentary on Strategy (MSTR) around 2026-02-05: its inputs, its printed results, and the inputs
 # its printed EV and mNAV actually follow from. It valued the bitcoin at cost (66,044 USD/BTC) although
-# its own definition of mNAV uses spot.
-SEED_DATE = "2026-02-05"
+# its own definition of mNAV uses spot. Its day, `SEED_DATE`, is in `choices` (the preset's default as_of).
 SEED_INPUTS = {"btc_held": 713_502.0, "btc_price": 66_044.0, "share_price": 106.99, "shares": 289.34e6}
 SEED_AS_PRINTED = {"debt": 822e6, "cash": 5.4e6}
 SEED_PUBLISHED = {"btc_nav_usd": 4.71e9, "enterprise_value_usd": 3.9126e9, "mnav_ev": 0.832}

@@ -17,6 +17,7 @@ import typer
 from rich import box
 from rich.table import Table
 
+from capitulation.choices import SEED_DATE
 from capitulation.cli.common import (
     SHARED_DATA,
     AsOfOpt,
@@ -49,8 +50,6 @@ StackOpt = Annotated[
     Path | None,
     typer.Option("--stack", help="capital-stack TOML of hand-entered facts (default: the bundled treasuries.toml)"),
 ]
-SEED_DATE = "2026-02-05"
-"""The seed commentary's day (`analytics.treasury.SEED_DATE`, here without importing the analytics)."""
 
 
 def _usd(x: object) -> str:
@@ -141,8 +140,8 @@ def _seed(real: dict[str, object] | None) -> Doc:
     from capitulation.timeutil import parse_as_of
 
     return {
-        "as_of": parse_as_of(tr.SEED_DATE).isoformat(),
-        "date": tr.SEED_DATE,
+        "as_of": parse_as_of(SEED_DATE).isoformat(),
+        "date": SEED_DATE,
         "inputs": tr.SEED_INPUTS,
         "as_printed": tr.SEED_AS_PRINTED | clean(asdict(tr.seed_as_printed())),
         "published": tr.SEED_PUBLISHED,
